@@ -1,0 +1,55 @@
+# Every target creates/uses .venv and installs what it needs, so each works on a fresh machine
+# that has only Python 3.11, pip, Node/npm and gcc.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help demo test lint format typecheck bench contracts clean
+
+help:
+	@echo "make demo       create .venv, install, run the local consortium end to end"
+	@echo "make test       install and run the whole test suite (lint + types + pytest)"
+	@echo "make bench      run the benchmarks, results as JSON under bench/results/"
+	@echo "make contracts  recompile the Solidity contracts into contracts/artifacts/"
+	@echo "make lint       ruff (lint + format check) and mypy --strict"
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $@
+
+# Node.js tools are for development only (compiler, reference engines); running a node never needs them.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/medledger demo $(DEMO_ARGS)
+
+test: $(STAMP) $(NPM_STAMP) lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+contracts: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m contracts.build
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Solidity sources of the consortium contracts and their committed compiled artifacts."""

@@ -1,0 +1,1 @@
+"""The hospital gateway: physicians redeem grants and read verified records; auditor API."""

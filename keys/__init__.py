@@ -1,0 +1,1 @@
+"""Identities and key material: keystores, rotation, envelope encryption, token signing."""

@@ -1,0 +1,3 @@
+from medledger.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""A hospital's node: ingest, encrypt, store, anchor, referrals, grants, event follower."""
