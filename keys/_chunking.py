@@ -50,12 +50,11 @@ def split_prefix(source: Iterable[BytesLike], length: int) -> tuple[bytes, Itera
         need = length - len(head)
         head += view[:need]
         if len(head) == length:
-            rest = view[need:]
-
-            def remainder() -> Iterator[BytesLike]:
-                if len(rest):
-                    yield rest
-                yield from it
-
-            return bytes(head), remainder()
+            return bytes(head), _chain(view[need:], it)
     return bytes(head), iter(())
+
+
+def _chain(first: memoryview, rest: Iterator[BytesLike]) -> Iterator[BytesLike]:
+    if len(first):
+        yield first
+    yield from rest

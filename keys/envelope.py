@@ -165,7 +165,7 @@ class EncryptionKeyring(KeyringAPI):
         return self.wrap(self.unwrap(wrapped, record_id=record_id), record_id=record_id)
 
     def with_new_version(self, key: X25519PrivateKey | None = None) -> EncryptionKeyring:
-        new = dict(self._keys)
+        new: dict[int, X25519PrivateKey] = {int(v): k for v, k in self._keys.items()}
         new[KeyVersion(self.current_version + 1)] = key or X25519PrivateKey.generate()
         return EncryptionKeyring(new)
 

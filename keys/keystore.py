@@ -126,7 +126,8 @@ class Keystore(KeystoreAPI):
     # --- metadata ----------------------------------------------------------------------
 
     def metadata(self) -> Mapping[str, Any]:
-        return json.loads(json.dumps(self._meta))  # a deep copy callers cannot corrupt
+        copy: dict[str, Any] = json.loads(json.dumps(self._meta))  # callers cannot corrupt it
+        return copy
 
     def _save(self) -> None:
         text = json.dumps(self._meta, indent=2, sort_keys=True) + "\n"

@@ -7,10 +7,11 @@ import hmac
 from eth_account import Account
 from eth_account.messages import SignableMessage
 from eth_account.signers.local import LocalAccount
-from eth_keys import keys as eth_keys
+from eth_keys import datatypes as eth_keys
 from eth_keys.exceptions import BadSignature as _EthBadSignature
-from eth_keys.exceptions import ValidationError as _EthValidationError
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from eth_utils.exceptions import ValidationError as _EthValidationError
 
 from keys.exceptions import InvalidKey
 from keys.typing import HospitalAddress

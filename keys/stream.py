@@ -108,7 +108,9 @@ def encrypt_stream(
     return _encrypt(key, source, chunk_size, bytes(aad))
 
 
-def _encrypt(key: bytes, source: Iterable[BytesLike], chunk_size: int, aad: bytes) -> Iterator[bytes]:
+def _encrypt(
+    key: bytes, source: Iterable[BytesLike], chunk_size: int, aad: bytes
+) -> Iterator[bytes]:
     salt = os.urandom(SALT_SIZE)
     header = _HEADER.pack(MAGIC, VERSION, chunk_size, salt)
     aead = Aead(derive_key(key, salt=salt, info=_INFO))

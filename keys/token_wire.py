@@ -18,7 +18,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from keys.exceptions import MalformedToken
 

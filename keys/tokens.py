@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 
 from keys.abc import TokenVerifierAPI
 from keys.exceptions import (
@@ -149,7 +149,7 @@ def _recover(token: SignedToken) -> str:
     if v not in (27, 28) or not 0 < r < SECP256K1_N or not 0 < s <= SECP256K1_N // 2:
         raise BadSignature("non-canonical signature")
     try:
-        return Account.recover_message(_signable(token), signature=sig)
+        return str(Account.recover_message(_signable(token), signature=sig))
     except Exception:  # eth-keys raises several types for a bad point; all mean "forged"
         raise BadSignature("signature does not verify") from None
 
@@ -193,15 +193,15 @@ class TokenVerifier(TokenVerifierAPI):
         if decoded.expiry <= now:
             raise TokenExpired("token has expired")
         return AccessClaims(
-            issuer=HospitalAddress(decoded.issuer),
-            grantee=HospitalAddress(decoded.grantee),
+            issuer=HospitalAddress(to_checksum_address(decoded.issuer)),
+            grantee=HospitalAddress(to_checksum_address(decoded.grantee)),
             grant_id=GrantId(decoded.grant_id),
             case_id=CaseId(decoded.case_id),
             scope_root=decoded.scope_root,
             expiry=decoded.expiry,
             nonce=decoded.nonce,
             chain_id=decoded.chain_id,
-            grants_contract=HospitalAddress(decoded.grants_contract),
+            grants_contract=HospitalAddress(to_checksum_address(decoded.grants_contract)),
         )
 
 

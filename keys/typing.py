@@ -21,4 +21,10 @@ HospitalAddress = NewType("HospitalAddress", ChecksumAddress)
 
 __all__ = [
     "BytesLike",
-    "CaseId", "ChecksumAddress", "GrantId", "HospitalAddress", "KeyVersion", "RecordId"]
+    "CaseId",
+    "ChecksumAddress",
+    "GrantId",
+    "HospitalAddress",
+    "KeyVersion",
+    "RecordId",
+]
