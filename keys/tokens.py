@@ -32,6 +32,11 @@ from keys.signing import SECP256K1_N, SigningKey
 from keys.token_wire import SignedToken
 from keys.typing import CaseId, GrantId, HospitalAddress
 
+#: The EIP-712 type as Solidity spells it (``keccak256`` of it is the type hash).
+ACCESS_GRANT_TYPE = (
+    "AccessGrant(bytes32 grantId,bytes32 caseId,address grantee,bytes32 scopeRoot,"
+    "uint64 expiry,bytes32 nonce)"
+)
 DOMAIN_NAME = "medledger Grants"
 DOMAIN_VERSION = "1"
 ACCESS_GRANT_TYPES: dict[str, list[dict[str, str]]] = {
