@@ -166,7 +166,7 @@ def _lookup(meta: Any, identity: str) -> dict[str, Any]:
 @app.command()
 def show(
     identity: Annotated[
-        str, typer.Argument(help="signing, p2p, encryption[/vN] or physicians/LABEL.")
+        str, typer.Argument(help="signing, p2p, encryption, encryption/vN or physicians/LABEL.")
     ],
     keystore: KeystoreDir = Path("keystore"),
     as_json: JsonFlag = False,
