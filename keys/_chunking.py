@@ -24,25 +24,37 @@ def fixed_chunks(source: Iterable[BytesLike], size: int) -> Iterator[tuple[Bytes
     held: memoryview | bytearray | None = None
     for piece in source:
         view = memoryview(piece).cast("B")
-        n = len(view)
-        if n == 0:
-            continue
-        pos = 0
-        if held is not None:
-            if len(held) < size:
-                if isinstance(held, memoryview):
-                    held = bytearray(held)
-                pos = min(size - len(held), n)
-                held += view[:pos]
-            if len(held) == size and pos < n:
-                yield held, False
-                held = None
-        if held is None:
-            while n - pos > size:
-                yield view[pos : pos + size], False
-                pos += size
-            rest = view[pos:]
-            held = rest if isinstance(piece, bytes) else bytearray(rest)
+        try:
+            n = len(view)
+            if n == 0:
+                continue
+            pos = 0
+            if held is not None:
+                if len(held) < size:
+                    if isinstance(held, memoryview):
+                        held = bytearray(held)
+                    pos = min(size - len(held), n)
+                    held += view[:pos]
+                if len(held) == size and pos < n:
+                    yield held, False
+                    held = None
+            if held is None:
+                while n - pos > size:
+                    chunk = view[pos : pos + size]
+                    try:
+                        yield chunk, False
+                    finally:
+                        chunk.release()  # the caller may resize its buffer once we move on
+                    pos += size
+                rest = view[pos:]
+                if isinstance(piece, bytes):
+                    held = rest  # immutable: holding a view is safe and saves a copy
+                else:
+                    held = bytearray(rest)
+                    rest.release()
+        finally:
+            if not isinstance(piece, bytes):
+                view.release()
     yield (b"" if held is None else held), True
 
 
@@ -58,11 +70,16 @@ def split_prefix(source: Iterable[BytesLike], length: int) -> tuple[bytes, Itera
         need = length - len(head)
         head += view[:need]
         if len(head) == length:
-            return bytes(head), _chain(view[need:], it)
+            rest: BytesLike = view[need:] if isinstance(piece, bytes) else bytes(view[need:])
+            if not isinstance(piece, bytes):
+                view.release()
+            return bytes(head), _chain(rest, it)
+        if not isinstance(piece, bytes):
+            view.release()
     return bytes(head), iter(())
 
 
-def _chain(first: memoryview, rest: Iterator[BytesLike]) -> Iterator[BytesLike]:
+def _chain(first: BytesLike, rest: Iterator[BytesLike]) -> Iterator[BytesLike]:
     if len(first):
         yield first
     yield from rest

@@ -210,3 +210,21 @@ def test_a_64_mib_stream_round_trips_in_constant_memory() -> None:
     # anything proportional to the 64 MiB input.
     assert peak < 8 * DEFAULT_CHUNK_SIZE, peak
     print(f"peak traced memory: {peak / 2**20:.2f} MiB for a {total >> 20} MiB stream")
+
+
+def test_a_caller_reusing_one_mutable_read_buffer_gets_correct_output() -> None:
+    """Like a file read with readinto(): every piece is the same bytearray, overwritten."""
+    data = os.urandom(10 * CS + 7)
+
+    def reused(blob: bytes, step: int) -> Iterator[bytearray]:
+        buf = bytearray(step)
+        for i in range(0, len(blob), step):
+            part = blob[i : i + step]
+            buf[: len(part)] = part
+            del buf[len(part) :]
+            yield buf
+            buf[:] = b"\xee" * len(buf)  # clobber what the consumer may still hold
+
+    for step in (7, CS - 1, CS, CS + 3):
+        ct = b"".join(encrypt_stream(KEY, reused(data, step), chunk_size=CS))
+        assert b"".join(decrypt_stream(KEY, reused(ct, step))) == data
