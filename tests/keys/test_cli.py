@@ -15,7 +15,7 @@ from medledger.cli import app
 
 PASS = "correct horse battery staple"
 ENV = {"MEDLEDGER_PASSPHRASE": PASS}
-FAST = ["--scrypt-n", "1024"]
+FAST = ["--scrypt-n", "1024", "--pbkdf2-iterations", "1000"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from asn1crypto import keys as asn1_keys
+from asn1crypto import pem as asn1_pem
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from eth_keyfile import decode_keyfile_json
@@ -17,10 +21,12 @@ from eth_keyfile import decode_keyfile_json
 from keys import _files
 from keys.datakey import DataKey
 from keys.exceptions import KeystoreError, KeystoreExists, KeystoreNotFound, WrongPassphrase
+from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS
 from keys.keystore import Keystore
 
 PASS = "correct horse battery staple"
-FAST_N = 2**10  # the scrypt cost is a parameter; tests use a cheap one
+FAST_N = 2**10  # the scrypt and PBKDF2 costs are parameters; tests use cheap ones
+FAST_ITER = 1000
 
 
 @pytest.fixture
@@ -35,7 +41,7 @@ def permissive_umask() -> Iterator[None]:
 
 @pytest.fixture
 def store(tmp_path: Path, permissive_umask: None) -> Keystore:
-    return Keystore.create(tmp_path / "ks", PASS, scrypt_n=FAST_N)
+    return Keystore.create(tmp_path / "ks", PASS, scrypt_n=FAST_N, pbkdf2_iterations=FAST_ITER)
 
 
 def _mode(path: Path) -> int:
@@ -74,7 +80,7 @@ def test_key_files_are_never_overwritten(store: Keystore) -> None:
         _files.create_private_file(store.root / "signing.json", b"replacement")
     assert (store.root / "signing.json").read_bytes() == before
     with pytest.raises(KeystoreExists):
-        Keystore.create(store.root, PASS, scrypt_n=FAST_N)
+        Keystore.create(store.root, PASS, scrypt_n=FAST_N, pbkdf2_iterations=FAST_ITER)
 
 
 def test_secp256k1_keys_are_standard_keystore_v3_with_scrypt(store: Keystore) -> None:
@@ -89,10 +95,48 @@ def test_secp256k1_keys_are_standard_keystore_v3_with_scrypt(store: Keystore) ->
 def test_x25519_keys_are_standard_encrypted_pkcs8_pem(store: Keystore) -> None:
     pem = (store.root / "encryption" / "v1.pem").read_bytes()
     assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    key = load_pem_private_key(pem, PASS.encode())
+    key = load_pem_private_key(pem, PASS.encode())  # cryptography, independently of us
     assert isinstance(key, X25519PrivateKey)
+    assert key.private_bytes_raw() == store.load_keyring(PASS).private_key(1).private_bytes_raw()
     with pytest.raises((ValueError, TypeError)):
         load_pem_private_key(pem, None)
+
+
+def test_pkcs8_files_use_pbes2_with_the_configured_pbkdf2_cost(store: Keystore) -> None:
+    """Not cryptography's fixed 2048 iterations: the PEM must not be the cheap target."""
+    _, _, der = asn1_pem.unarmor((store.root / "encryption" / "v1.pem").read_bytes())
+    algo = asn1_keys.EncryptedPrivateKeyInfo.load(der)["encryption_algorithm"]
+    assert algo["algorithm"].native == "pbes2"
+    kdf = algo["parameters"]["key_derivation_func"]
+    assert kdf["algorithm"].native == "pbkdf2"
+    assert kdf["parameters"]["iteration_count"].native == FAST_ITER
+    assert kdf["parameters"]["prf"]["algorithm"].native == "sha256"
+    assert algo["parameters"]["encryption_scheme"]["algorithm"].native == "aes256_cbc"
+    assert DEFAULT_PBKDF2_ITERATIONS >= 600_000
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+def test_openssl_reads_the_pkcs8_file_with_the_passphrase(store: Keystore) -> None:
+    pem = store.root / "encryption" / "v1.pem"
+    proc = subprocess.run(
+        [
+            "openssl",
+            "pkey",
+            "-in",
+            str(pem),
+            "-passin",
+            "env:KS_PASS",
+            "-pubout",
+            "-outform",
+            "DER",
+        ],
+        env={**os.environ, "KS_PASS": PASS},
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith(store.load_keyring(PASS).public_key(1).public_bytes())
 
 
 def test_a_wrong_passphrase_is_a_clear_error_for_every_kind_of_key(store: Keystore) -> None:

@@ -49,7 +49,7 @@ def test_signing_keys_render_only_their_address() -> None:
 
 def test_keyrings_aeads_issuers_and_keystores_render_no_material(tmp_path: Path) -> None:
     x = X25519PrivateKey.from_private_bytes(SECRET)
-    store = Keystore.create(tmp_path / "ks", PASS, scrypt_n=2**10)
+    store = Keystore.create(tmp_path / "ks", PASS, scrypt_n=2**10, pbkdf2_iterations=1000)
     objects: list[object] = [
         EncryptionKeyring({1: x}),
         Aead(SECRET),
