@@ -24,7 +24,14 @@ from keys._pkcs8 import DEFAULT_PBKDF2_ITERATIONS, encrypt_pkcs8_der
 from keys.exceptions import KeystoreError, WrongPassphrase
 from keys.signing import SigningKey
 
-__all__ = ["DEFAULT_PBKDF2_ITERATIONS", "DEFAULT_SCRYPT_N"]
+__all__ = [
+    "DEFAULT_PBKDF2_ITERATIONS",
+    "DEFAULT_SCRYPT_N",
+    "decrypt_signing_key",
+    "decrypt_x25519_key",
+    "encrypt_signing_key",
+    "encrypt_x25519_key",
+]
 
 #: eth-account's own default scrypt cost (n = 2**18, r = 8: ~256 MiB and ~1 s per unlock).
 DEFAULT_SCRYPT_N = 2**18
