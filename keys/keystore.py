@@ -111,6 +111,8 @@ class Keystore(KeystoreAPI):
         root = Path(root)
         if (root / METADATA).exists():
             raise KeystoreExists(f"a keystore already exists at {root}")
+        if root.exists() and any(root.iterdir()):
+            raise KeystoreExists(f"{root} is not empty; a new keystore needs its own directory")
         ensure_private_dir(root)
         ensure_private_dir(root / "encryption")
         ensure_private_dir(root / "physicians")

@@ -222,3 +222,10 @@ def test_opening_a_missing_or_foreign_directory_is_a_clear_error(tmp_path: Path)
     (tmp_path / "keystore.json").write_text('{"format": "other"}')
     with pytest.raises(KeystoreError):
         Keystore.open(tmp_path)
+
+
+def test_a_new_keystore_refuses_a_directory_that_already_holds_files(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("someone else's file")
+    with pytest.raises(KeystoreExists, match="not empty"):
+        Keystore.create(tmp_path, PASS, scrypt_n=FAST_N, pbkdf2_iterations=FAST_ITER)
+    assert _mode(tmp_path) != 0 and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -228,3 +228,12 @@ def test_a_caller_reusing_one_mutable_read_buffer_gets_correct_output() -> None:
     for step in (7, CS - 1, CS, CS + 3):
         ct = b"".join(encrypt_stream(KEY, reused(data, step), chunk_size=CS))
         assert b"".join(decrypt_stream(KEY, reused(ct, step))) == data
+
+
+def test_a_data_key_object_is_accepted_where_key_bytes_are() -> None:
+    from keys.datakey import DataKey
+
+    dek = DataKey.generate()
+    ct = list(encrypt_stream(dek, [b"payload"]))
+    assert b"".join(decrypt_stream(bytes(dek), ct)) == b"payload"
+    assert b"".join(decrypt_stream(dek, ct)) == b"payload"
