@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from keys.datakey import DataKey
 from keys.exceptions import DecryptionError, InvalidKey
 from keys.stream import (
     DEFAULT_CHUNK_SIZE,
@@ -231,8 +232,6 @@ def test_a_caller_reusing_one_mutable_read_buffer_gets_correct_output() -> None:
 
 
 def test_a_data_key_object_is_accepted_where_key_bytes_are() -> None:
-    from keys.datakey import DataKey
-
     dek = DataKey.generate()
     ct = list(encrypt_stream(dek, [b"payload"]))
     assert b"".join(decrypt_stream(bytes(dek), ct)) == b"payload"
