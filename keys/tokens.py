@@ -8,6 +8,7 @@ checks the signature here and the grant's on-chain state separately.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -141,11 +142,7 @@ class TokenIssuer:
             signature=b"",
         )
         signature = self._key.sign_message(_signable(unsigned))
-        return SignedToken(**{**_fields(unsigned), "signature": signature}).encode()
-
-
-def _fields(token: SignedToken) -> dict[str, Any]:
-    return {name: getattr(token, name) for name in SignedToken.__slots__}
+        return dataclasses.replace(unsigned, signature=signature).encode()
 
 
 def _recover(token: SignedToken) -> str:
