@@ -304,7 +304,12 @@ class Ledger(LedgerAPI):
             if not block.transactions:
                 self.abandon_block()
                 return None
-            self.commit_block(block, receipts, self.sign_commit(block))
+            try:
+                commit = self.sign_commit(block)
+            except BaseException:
+                self.abandon_block()
+                raise
+            self.commit_block(block, receipts, commit)
             listeners = list(self._listeners)
         for listener in listeners:
             listener(block, receipts)
