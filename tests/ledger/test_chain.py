@@ -109,6 +109,7 @@ def test_transactions_are_found_pending_then_mined(ledger: Ledger) -> None:
     block = ledger.produce_block()
     assert block is not None
     mined, location = ledger.get_transaction(tx_hash)
+    assert mined.hash == tx_hash
     assert location is not None
     assert (location.block_number, location.block_hash, location.index) == (1, block.hash, 0)
     with pytest.raises(TransactionNotFound):
