@@ -138,12 +138,14 @@ class LogIndex:
 
 
 def matches_topics(topics: Sequence[bytes], wanted: Sequence[tuple[bytes, ...] | None]) -> bool:
-    """``eth_getLogs`` topic matching: position by position, ``None`` matches anything."""
+    """``eth_getLogs`` topic matching, as geth does it.
+
+    Position by position, ``None`` matches any topic; a filter with more positions than
+    the log has topics never matches (even if the extra positions are ``None``).
+    """
     if len(wanted) > len(topics):
-        # A constrained position past the log's last topic cannot match; ``None`` can.
-        if any(w is not None for w in wanted[len(topics) :]):
-            return False
-    for position, alternatives in enumerate(wanted[: len(topics)]):
+        return False
+    for position, alternatives in enumerate(wanted):
         if alternatives is not None and topics[position] not in alternatives:
             return False
     return True
