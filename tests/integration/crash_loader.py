@@ -17,7 +17,7 @@ from eth._utils.address import generate_contract_address
 from ledger.chain import Ledger
 from ledger.exceptions import TransactionRejected
 from ledger.producer import BlockProducer
-from tests.ledger.contract import INITCODE, word
+from ledger.tools.storage_contract import INITCODE, word
 from tests.ledger.helpers import KEYS, VALIDATOR_KEY, address_bytes, make_genesis, sign
 
 

@@ -20,8 +20,8 @@ from ledger.exceptions import (
 )
 from ledger.producer import BlockProducer
 from ledger.seal import decode_commit, verify_commit
+from ledger.tools.storage_contract import INITCODE, REVERT_DATA, RUNTIME, STORED_TOPIC, word
 from ledger.typing import BlockNumber, Hash32
-from tests.ledger.contract import INITCODE, REVERT_DATA, RUNTIME, STORED_TOPIC, word
 from tests.ledger.helpers import KEYS, VALIDATOR_KEY, address_bytes, make_genesis, sign
 
 SINK = bytes.fromhex("22" * 20)
