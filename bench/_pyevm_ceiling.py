@@ -66,7 +66,14 @@ def _fresh_chain() -> MiningChain:
     return chain
 
 
-def presign_calls(count: int, contract: bytes, *, nonces: dict[bytes, int]) -> list[bytes]:
+def presign_calls(
+    count: int,
+    contract: bytes,
+    *,
+    nonces: dict[bytes, int],
+    chain_id: int = CHAIN_ID,
+    fee: int = FEE,
+) -> list[bytes]:
     """``count`` raw signed contract calls spread round-robin over the 8 senders.
 
     ``nonces`` (sender key -> next nonce) is advanced as transactions are signed.
@@ -75,10 +82,10 @@ def presign_calls(count: int, contract: bytes, *, nonces: dict[bytes, int]) -> l
     for i in range(count):
         key = SENDERS[i % len(SENDERS)]
         tx = {
-            "chainId": CHAIN_ID,
+            "chainId": chain_id,
             "nonce": nonces.get(key, 0),
             "gas": 100_000,
-            "maxFeePerGas": FEE,
+            "maxFeePerGas": fee,
             "maxPriorityFeePerGas": 0,
             "to": contract,
             "value": 0,
