@@ -42,7 +42,7 @@ from ledger.logindex import DB_NAME as LOGS_DB
 from ledger.logindex import LogIndex, index_writes
 from ledger.mempool import AccountState, Mempool
 from ledger.permissions import ContractPermissions, StaticPermissions
-from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit
+from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit, verify_commit
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
 from ledger.vm import MedledgerVM, chain_class, header_defaults
 
@@ -131,7 +131,11 @@ class Ledger(LedgerAPI):
             self._env.close()
             raise
         self.permissions: PermissionsAPI = (
-            ContractPermissions(address_bytes(genesis.consortium_contract), self._head_call)
+            ContractPermissions(
+                address_bytes(genesis.consortium_contract),
+                self._head_call,
+                lambda: bytes(self._head.hash),
+            )
             if genesis.consortium_contract is not None
             else StaticPermissions(genesis.permitted_addresses())
         )
@@ -173,9 +177,10 @@ class Ledger(LedgerAPI):
 
     # --- block making -------------------------------------------------------------
 
-    def _head_call(self, contract: Address, data: bytes) -> bytes:
+    def _head_call(self, contract: Address, data: bytes) -> tuple[bytes, bytes]:
         with self._lock:
-            return calls.call(self._chain, CallRequest(to=contract, data=data), self._head)
+            head = self._head
+            return head.hash, calls.call(self._chain, CallRequest(to=contract, data=data), head)
 
     def _account(self, address: Address) -> AccountState:
         with self._lock:
@@ -251,33 +256,85 @@ class Ledger(LedgerAPI):
         with self._lock:
             try:
                 self._chain.chaindb.persist_block(block)
-                logs = index_writes(
-                    block_number=block.number,
-                    block_hash=block.hash,
-                    transactions=[
-                        (
-                            tx.hash,
-                            [
-                                (log.address, [t.to_bytes(32, "big") for t in log.topics], log.data)
-                                for log in receipt.logs
-                            ],
-                        )
-                        for tx, receipt in zip(block.transactions, receipts, strict=True)
-                    ],
-                )
-                self._env.commit(
-                    {
-                        EVM_DB: self._overlay.take_writes(),
-                        META_DB: {_commit_key(block.number): encode_commit(commit)},
-                        LOGS_DB: logs,
-                    }
-                )
-                self._head = block.header
-                self._head_state = None
+                self._write_block(block, receipts, commit)
             except BaseException:
                 self.abandon_block()
                 raise
         self.mempool.remove_included(block.transactions)
+
+    def import_block(self, block: BlockAPI, commit: Commit) -> tuple[ReceiptAPI, ...]:
+        """Verify and append a block made by another validator (block sync, consensus).
+
+        Nothing is trusted: the commit must prove the block final for the current validator
+        set, the block must extend our head, its extraData must carry a valid commit of its
+        parent, every sender must be permitted on our head state, and py-evm re-executes
+        the block and checks every root (``Chain.import_block``). The block is then written
+        like our own: one LMDB transaction with its commit and log index.
+
+        Raises ``SealError`` subclasses for a bad commit, ``LedgerError`` otherwise.
+        """
+        verify_commit(
+            commit, self._validators, self._chain_id, height=block.number, block_hash=block.hash
+        )
+        with self._lock:
+            if block.header.parent_hash != self._head.hash:
+                raise LedgerError(
+                    f"block #{block.number} does not extend our head #{self._head.block_number}"
+                )
+            if block.number > 1:
+                verify_commit(
+                    decode_commit(block.header.extra_data),
+                    self._validators,
+                    self._chain_id,
+                    height=self._head.block_number,
+                    block_hash=self._head.hash,
+                )
+            for transaction in block.transactions:
+                if not self.permissions.is_permitted(transaction.sender):
+                    raise LedgerError(
+                        f"block #{block.number} has a transaction from a sender that is not"
+                        " permitted"
+                    )
+            try:
+                imported = self._chain.import_block(block).imported_block
+                receipts = tuple(imported.get_receipts(self._chain.chaindb))
+                self._write_block(imported, receipts, commit)
+            except BaseException:
+                self.abandon_block()
+                raise
+            listeners = list(self._listeners)
+        self.mempool.remove_included(block.transactions)
+        for listener in listeners:
+            listener(imported, receipts)
+        return receipts
+
+    def _write_block(
+        self, block: BlockAPI, receipts: tuple[ReceiptAPI, ...], commit: Commit
+    ) -> None:
+        """Commit the overlay (block already persisted in it) with commit and log index."""
+        logs = index_writes(
+            block_number=block.number,
+            block_hash=block.hash,
+            transactions=[
+                (
+                    tx.hash,
+                    [
+                        (log.address, [t.to_bytes(32, "big") for t in log.topics], log.data)
+                        for log in receipt.logs
+                    ],
+                )
+                for tx, receipt in zip(block.transactions, receipts, strict=True)
+            ],
+        )
+        self._env.commit(
+            {
+                EVM_DB: self._overlay.take_writes(),
+                META_DB: {_commit_key(block.number): encode_commit(commit)},
+                LOGS_DB: logs,
+            }
+        )
+        self._head = block.header
+        self._head_state = None
 
     def sign_commit(self, block: BlockAPI, *, round: int = 0) -> Commit:
         """Sign this node's precommit for ``block`` as a one-seal commit (single validator)."""

@@ -247,3 +247,50 @@ def test_node_without_validator_key_cannot_seal(tmp_path: Path) -> None:
         assert len(led.mempool) == 1
     finally:
         led.close()
+
+
+def test_another_node_imports_our_blocks_and_reaches_the_same_state(tmp_path: Path) -> None:
+    genesis = make_genesis()
+    proposer = Ledger(tmp_path / "a", genesis, validator_key=VALIDATOR_KEY)
+    follower = Ledger(tmp_path / "b", genesis)
+    try:
+        contract = deploy(proposer)
+        for nonce in range(1, 4):
+            proposer.send_raw_transaction(sign(KEYS[0], nonce=nonce, to=contract, data=word(nonce)))
+            assert proposer.produce_block() is not None
+        for number in range(1, 5):
+            block = proposer.get_block_by_number(BlockNumber(number))
+            follower.import_block(block, proposer.get_commit(BlockNumber(number)))
+        assert follower.head() == proposer.head()
+        assert follower.get_storage_at(contract, 0, BlockNumber(4)) == 3
+        everything = LogFilter(BlockNumber(0), BlockNumber(4))
+        assert follower.get_logs(everything) == proposer.get_logs(everything)
+    finally:
+        proposer.close()
+        follower.close()
+
+
+def test_import_refuses_bad_commit_and_blocks_not_on_our_head(tmp_path: Path) -> None:
+    from ledger.abc import Commit
+    from ledger.exceptions import InsufficientVotingPower, LedgerError
+
+    genesis = make_genesis()
+    proposer = Ledger(tmp_path / "a", genesis, validator_key=VALIDATOR_KEY)
+    follower = Ledger(tmp_path / "b", genesis)
+    try:
+        for nonce in range(2):
+            proposer.send_raw_transaction(sign(KEYS[0], nonce=nonce))
+            assert proposer.produce_block() is not None
+        first = proposer.get_block_by_number(BlockNumber(1))
+        second = proposer.get_block_by_number(BlockNumber(2))
+        unsigned = Commit(BlockNumber(1), 0, Hash32(first.hash), ())
+        with pytest.raises(InsufficientVotingPower):
+            follower.import_block(first, unsigned)
+        with pytest.raises(LedgerError, match="does not extend"):
+            follower.import_block(second, proposer.get_commit(BlockNumber(2)))
+        assert follower.head().block_number == 0
+        follower.import_block(first, proposer.get_commit(BlockNumber(1)))
+        assert follower.head() == first.header
+    finally:
+        proposer.close()
+        follower.close()
