@@ -10,8 +10,10 @@ resubmit (their nonces tell them what was mined).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -34,6 +36,8 @@ from ledger.schema import EVM_DB, GENESIS_KEY, META_DB, commit_key
 from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit, verify_commit
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
 from ledger.vm import MedledgerVM, chain_class, header_defaults
+
+log = logging.getLogger(__name__)
 
 #: Upper bound on transactions per block, on top of the gas limit (bounds block time).
 MAX_TRANSACTIONS_PER_BLOCK = 2_000
@@ -75,6 +79,7 @@ class Ledger(ChainReads):
             self._coinbase = Address(b"\x00" * 20)
         self._lock = threading.RLock()
         self._listeners: list[NewBlockListener] = []
+        self._transaction_hooks: list[Callable[[], None]] = []
         self._env = LmdbEnvironment(Path(data_dir))
         try:
             self._overlay = OverlayDB(self._env.store(EVM_DB))
@@ -261,8 +266,7 @@ class Ledger(ChainReads):
                 raise
             listeners = list(self._listeners)
         self.mempool.remove_included(block.transactions)
-        for listener in listeners:
-            listener(imported, receipts)
+        self._notify(listeners, imported, receipts)
         return receipts
 
     def _write_block(
@@ -292,6 +296,36 @@ class Ledger(ChainReads):
         )
         self._head = block.header
         self._head_state = None
+
+    @staticmethod
+    def _notify(
+        listeners: list[NewBlockListener], block: BlockAPI, receipts: tuple[ReceiptAPI, ...]
+    ) -> None:
+        # One failing listener (a closed websocket, a bug) must not starve the others or
+        # make a committed block look failed to the producer.
+        for listener in listeners:
+            try:
+                listener(block, receipts)
+            except Exception:
+                log.exception("new-block listener failed")
+
+    def send_raw_transaction(self, raw_transaction: bytes) -> Hash32:
+        tx_hash = self.mempool.add(raw_transaction)
+        for hook in list(self._transaction_hooks):
+            hook()
+        return tx_hash
+
+    def on_transaction(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call ``hook()`` after each admitted transaction (the producer's wake-up)."""
+        with self._lock:
+            self._transaction_hooks.append(hook)
+
+        def remove() -> None:
+            with self._lock:
+                if hook in self._transaction_hooks:
+                    self._transaction_hooks.remove(hook)
+
+        return remove
 
     def sign_commit(self, block: BlockAPI, *, round: int = 0) -> Commit:
         """Sign this node's precommit for ``block`` as a one-seal commit (single validator)."""
@@ -336,8 +370,7 @@ class Ledger(ChainReads):
                 raise
             self.commit_block(block, receipts, commit)
             listeners = list(self._listeners)
-        for listener in listeners:
-            listener(block, receipts)
+        self._notify(listeners, block, receipts)
         return block
 
     @property

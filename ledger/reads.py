@@ -129,9 +129,6 @@ class ChainReads(LedgerAPI):
         with self._lock:
             return calls.estimate_gas(self._chain, request, self._header_at(at))
 
-    def send_raw_transaction(self, raw_transaction: bytes) -> Hash32:
-        return self.mempool.add(raw_transaction)
-
     def pending_nonce(self, address: Address) -> int:
         return self.mempool.pending_nonce(address)
 

@@ -294,3 +294,65 @@ def test_import_refuses_bad_commit_and_blocks_not_on_our_head(tmp_path: Path) ->
     finally:
         proposer.close()
         follower.close()
+
+
+def test_signature_recovery_runs_on_coincurve() -> None:
+    from eth._utils import transactions
+
+    assert type(transactions.keys.backend).__name__ == "CoinCurveECCBackend"
+
+
+def test_concurrent_senders_with_running_producer_all_get_mined(ledger: Ledger) -> None:
+    producer = BlockProducer(ledger)
+    producer.start()
+    errors: list[BaseException] = []
+
+    def submit(key: bytes) -> None:
+        try:
+            for nonce in range(20):
+                ledger.send_raw_transaction(sign(key, nonce=nonce, value=1, gas=21_000))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(key,)) for key in KEYS[:4]]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        deadline = time.monotonic() + 30
+        while len(ledger.mempool) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(ledger.mempool) == 0
+    finally:
+        producer.stop()
+    head = ledger.head().block_number
+    assert ledger.get_balance(SINK, BlockNumber(head)) == 80
+    for key in KEYS[:4]:
+        assert ledger.get_nonce(address_bytes(key), BlockNumber(head)) == 20
+
+
+def test_failing_listener_does_not_stop_others_or_the_block(ledger: Ledger) -> None:
+    heard: list[int] = []
+
+    def broken(block: BlockAPI, receipts: tuple[ReceiptAPI, ...] | list[ReceiptAPI]) -> None:
+        raise RuntimeError("listener bug")
+
+    ledger.subscribe(broken)
+    ledger.subscribe(lambda block, receipts: heard.append(block.number))
+    ledger.send_raw_transaction(sign(KEYS[0]))
+    block = ledger.produce_block()
+    assert block is not None and heard == [1]
+
+
+def test_producer_stops_itself_when_the_ledger_is_closed(tmp_path: Path) -> None:
+    led = Ledger(tmp_path, make_genesis(), validator_key=VALIDATOR_KEY)
+    producer = BlockProducer(led)
+    producer.start()
+    led.close()
+    deadline = time.monotonic() + 10
+    while producer.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not producer.running
+    producer.stop()
