@@ -65,6 +65,7 @@ def test_contract_writes_storage_emits_event_and_calls_see_state(ledger: Ledger)
     receipt = ledger.get_receipts(block)[0]
     assert receipt.logs[0].data == word(7)
     assert ledger.call(CallRequest(to=contract, data=word(5)), block.number) == b""
+    assert ledger.get_storage_at(contract, 0, block.number) == 7  # a call changes nothing
     assert (
         21_000 < ledger.estimate_gas(CallRequest(to=contract, data=word(5)), block.number) < 60_000
     )
