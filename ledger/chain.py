@@ -167,9 +167,10 @@ class Ledger(ChainReads):
         """Execute ``transactions`` on the head state as one block (not yet committed).
 
         Transactions that are no longer admissible are left out and returned third. The
-        block's state is computed once, at the end (py-evm's ``mine_block`` path); it is
-        not re-executed when committed. Call :meth:`commit_block` or :meth:`abandon_block`
-        next, under the same ``with ledger.lock:``.
+        block's state root is computed once, at the end (py-evm's ``mine_block`` path:
+        pack, finalize), and the block is not re-executed when committed. Call
+        :meth:`commit_block` or :meth:`abandon_block` next, under the same
+        ``with ledger.lock:``.
         """
         with self._lock:
             parent = self._head
@@ -194,7 +195,11 @@ class Ledger(ChainReads):
                 filled = vm.set_block_transactions_and_withdrawals(
                     base, new_header, included, receipts
                 )
-                block = vm.mine_block(vm.block_postprocessing(filled)).block
+                # py-evm's mine_block = pack + finalize + validate_block; the last would
+                # rebuild the transaction trie we just built, so only the header is checked.
+                packed = vm.pack_block(vm.block_postprocessing(filled))
+                block = vm.finalize_block(packed).block
+                vm.validate_header(block.header, parent)
             except BaseException:
                 self.abandon_block()
                 raise
