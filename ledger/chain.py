@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+from coincurve import PrivateKey
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
@@ -25,7 +26,7 @@ from ledger import calls
 from ledger.abc import CallRequest, Commit, NewBlockListener, PermissionsAPI
 from ledger.config import Genesis, address_bytes
 from ledger.db import LmdbEnvironment, OverlayDB
-from ledger.exceptions import LedgerError, StorageError
+from ledger.exceptions import ConfigError, LedgerError, StorageError
 from ledger.genesis import genesis_hash, genesis_params
 from ledger.logindex import DB_NAME as LOGS_DB
 from ledger.logindex import LogIndex, index_writes
@@ -72,9 +73,14 @@ class Ledger(ChainReads):
         self._validator_key = validator_key
         self._validators = genesis.validator_addresses()
         if validator_key is not None:
-            from coincurve import PrivateKey
-
-            self._coinbase = address_of(PrivateKey(validator_key).public_key)
+            try:
+                self._coinbase = address_of(PrivateKey(validator_key).public_key)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError("validator key must be a valid 32-byte secp256k1 key") from exc
+            if self._coinbase not in self._validators:
+                raise ConfigError(
+                    f"validator key is for 0x{self._coinbase.hex()}, not a genesis validator"
+                )
         else:
             self._coinbase = Address(b"\x00" * 20)
         self._lock = threading.RLock()
