@@ -1,0 +1,120 @@
+"""The outbox state machine: durable append, one-transaction batches, idempotent transitions."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from node.anchoring import drain, drain_once
+from node.entry import AnchorEntry, RecordKind, RecordState
+from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
+from node.outbox import Outbox
+from node.proof import AnchorInfo
+from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
+from tests.node.fake_chain import FileChain, read_chain
+
+
+def _entry(rng: random.Random) -> AnchorEntry:
+    return AnchorEntry(
+        RecordId(rng.randbytes(32)), RecordKind.PRESCRIPTION, PatientPseudonym(rng.randbytes(32)),
+        ContentHash(rng.randbytes(32)), rng.randbytes(16), CID("bafk-x"), b"wrapped",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def outbox(tmp_path: Path):  # type: ignore[no-untyped-def]
+    box = Outbox(tmp_path / "outbox.sqlite")
+    yield box
+    box.close()
+
+
+def test_outbox_runs_in_wal_mode_with_full_sync(outbox: Outbox) -> None:
+    assert outbox._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_appended_entry_survives_reopening_and_same_content_is_one_record(tmp_path: Path) -> None:
+    rng = random.Random(1)
+    e = _entry(rng)
+    box = Outbox(tmp_path / "o.sqlite")
+    assert box.append(e) == (e.record_id, True)
+    box.close()
+    box = Outbox(tmp_path / "o.sqlite")
+    again = AnchorEntry(RecordId(os.urandom(32)), e.kind, e.pseudonym, e.content_hash,
+                        os.urandom(16), CID("bafk-y"), b"w2")  # fmt: skip
+    assert box.append(again) == (e.record_id, False)
+    assert box.entry(e.record_id) == e
+    assert box.state(e.record_id) is RecordState.PENDING
+    assert box.record_ids() == [e.record_id]
+    box.close()
+
+
+def test_pending_record_has_no_proof_and_unknown_record_is_named(outbox: Outbox) -> None:
+    e = _entry(random.Random(2))
+    outbox.append(e)
+    with pytest.raises(OutboxError, match="pending"):
+        outbox.proof(e.record_id)
+    with pytest.raises(UnknownRecord):
+        outbox.proof(RecordId(b"\x00" * 32))
+    with pytest.raises(UnknownRecord):
+        outbox.state(RecordId(b"\x00" * 32))
+
+
+def test_batch_moves_oldest_entries_and_every_member_proof_verifies(outbox: Outbox) -> None:
+    rng = random.Random(3)
+    entries = [_entry(rng) for _ in range(7)]
+    for e in entries:
+        outbox.append(e)
+    batch = outbox.form_batch(5)
+    assert batch is not None and batch.size == 5
+    assert outbox.pending_count() == 2
+    for e in entries[:5]:
+        assert outbox.state(e.record_id) is RecordState.BATCHED
+        outbox.proof(e.record_id).verify(batch.root)
+    assert outbox.open_batch() == batch
+    second = outbox.form_batch(5)
+    assert second is not None and second.size == 2 and outbox.form_batch(5) is None
+
+
+def test_transitions_are_idempotent_and_anchored_is_final(outbox: Outbox) -> None:
+    e = _entry(random.Random(4))
+    outbox.append(e)
+    batch = outbox.form_batch(10)
+    assert batch is not None
+    tx = TxHash(b"\x01" * 32)
+    outbox.mark_submitted(batch.batch_id, tx)
+    outbox.mark_submitted(batch.batch_id, tx)
+    assert outbox.state(e.record_id) is RecordState.SUBMITTED
+    anchor = AnchorInfo(tx, 12)
+    outbox.mark_anchored(batch.batch_id, anchor)
+    outbox.mark_anchored(batch.batch_id, anchor)
+    assert outbox.state(e.record_id) is RecordState.ANCHORED
+    assert outbox.proof(e.record_id).anchor == anchor
+    assert outbox.open_batch() is None
+    with pytest.raises(IllegalTransition):
+        outbox.mark_submitted(batch.batch_id, tx)
+    with pytest.raises(IllegalTransition):
+        outbox.mark_anchored(batch.batch_id, AnchorInfo(tx, 13))
+
+
+def test_drain_finds_a_root_already_on_chain_and_does_not_resubmit(tmp_path: Path) -> None:
+    """The crash window 'transaction landed, outbox not told' in a single process."""
+    rng = random.Random(5)
+    outbox = Outbox(tmp_path / "o.sqlite")
+    chain = FileChain(tmp_path / "chain.jsonl", rng=rng)
+    for _ in range(3):
+        outbox.append(_entry(rng))
+    batch = outbox.form_batch(10)
+    assert batch is not None
+    chain.submit(batch)  # as if the node died right after sending the transaction
+    assert drain_once(outbox=outbox, sink=chain, max_batch_size=10) == batch
+    assert len(read_chain(tmp_path / "chain.jsonl")) == 1
+    assert outbox.open_batch() is None
+    for _ in range(9):
+        outbox.append(_entry(rng))
+    assert drain(outbox=outbox, sink=chain, max_batch_size=4, max_rounds=100) == 3
+    assert [b["size"] for b in read_chain(tmp_path / "chain.jsonl")] == [3, 4, 4, 1]
+    outbox.close()
