@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS batches (
     size         INTEGER NOT NULL CHECK (size > 0),
     state        TEXT NOT NULL CHECK (state IN ('batched', 'submitted', 'anchored')),
     tx_hash      BLOB CHECK (tx_hash IS NULL OR length(tx_hash) = 32),
+    submitted_at REAL,
     block_number INTEGER
 );
 CREATE TABLE IF NOT EXISTS entries (
@@ -152,6 +153,15 @@ class Outbox:
 
     # --- anchoring side --------------------------------------------------------------------
 
+    def submitted_at(self, batch_id: BatchId) -> float | None:
+        """When the batch's transaction was last sent (``None`` if never noted)."""
+        row = self._db.execute(
+            "SELECT submitted_at FROM batches WHERE batch_id = ?", (batch_id,)
+        ).fetchone()
+        if row is None:
+            raise OutboxError(f"no batch {batch_id}")
+        return None if row[0] is None else float(row[0])
+
     def open_batch(self) -> BatchAnchor | None:
         """The oldest batch not yet anchored (a crash may have left it), if any."""
         row = self._db.execute(
@@ -199,7 +209,7 @@ class Outbox:
             raise OutboxError(f"no batch {batch_id}")
         return row[0], row[1], row[2]
 
-    def mark_submitted(self, batch_id: BatchId, tx_hash: TxHash) -> None:
+    def mark_submitted(self, batch_id: BatchId, tx_hash: TxHash, *, at: float) -> None:
         """Note the transaction that carries the batch root.
 
         Idempotent; a re-submission after a crash replaces the hash.
@@ -210,8 +220,11 @@ class Outbox:
             state, _, _ = self._batch_state(batch_id)
             if state == "anchored":
                 raise IllegalTransition(f"batch {batch_id} is anchored; it cannot be re-submitted")
-            db.execute("UPDATE batches SET state = 'submitted', tx_hash = ? WHERE batch_id = ?",
-                       (tx_hash, batch_id))  # fmt: skip
+            db.execute(
+                "UPDATE batches SET state = 'submitted', tx_hash = ?, submitted_at = ? "
+                "WHERE batch_id = ?",
+                (tx_hash, at, batch_id),
+            )
 
     def mark_anchored(self, batch_id: BatchId, anchor: AnchorInfo) -> None:
         """Note the block holding the batch root (idempotent for the same anchor)."""

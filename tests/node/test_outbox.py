@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from node.abc import AnchorSinkAPI
 from node.anchoring import drain, drain_once
-from node.entry import AnchorEntry, RecordKind, RecordState
+from node.entry import AnchorEntry, BatchAnchor, RecordKind, RecordState
 from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
 from node.outbox import Outbox
 from node.proof import AnchorInfo
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
+from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 from tests.node.fake_chain import FileChain, read_chain
 
 
@@ -85,8 +86,9 @@ def test_transitions_are_idempotent_and_anchored_is_final(outbox: Outbox) -> Non
     batch = outbox.form_batch(10)
     assert batch is not None
     tx = TxHash(b"\x01" * 32)
-    outbox.mark_submitted(batch.batch_id, tx)
-    outbox.mark_submitted(batch.batch_id, tx)
+    outbox.mark_submitted(batch.batch_id, tx, at=1.0)
+    outbox.mark_submitted(batch.batch_id, tx, at=1.0)
+    assert outbox.submitted_at(batch.batch_id) == 1.0
     assert outbox.state(e.record_id) is RecordState.SUBMITTED
     anchor = AnchorInfo(tx, 12)
     outbox.mark_anchored(batch.batch_id, anchor)
@@ -95,7 +97,7 @@ def test_transitions_are_idempotent_and_anchored_is_final(outbox: Outbox) -> Non
     assert outbox.proof(e.record_id).anchor == anchor
     assert outbox.open_batch() is None
     with pytest.raises(IllegalTransition):
-        outbox.mark_submitted(batch.batch_id, tx)
+        outbox.mark_submitted(batch.batch_id, tx, at=2.0)
     with pytest.raises(IllegalTransition):
         outbox.mark_anchored(batch.batch_id, AnchorInfo(tx, 13))
 
@@ -118,3 +120,36 @@ def test_drain_finds_a_root_already_on_chain_and_does_not_resubmit(tmp_path: Pat
     assert drain(outbox=outbox, sink=chain, max_batch_size=4, max_rounds=100) == 3
     assert [b["size"] for b in read_chain(tmp_path / "chain.jsonl")] == [3, 4, 4, 1]
     outbox.close()
+
+
+class LosingChain(AnchorSinkAPI):
+    """A chain that accepts transactions and never includes them (a lost mempool)."""
+
+    def __init__(self) -> None:
+        self.sent: list[BatchAnchor] = []
+
+    def submit(self, batch: BatchAnchor) -> TxHash:
+        self.sent.append(batch)
+        return TxHash(len(self.sent).to_bytes(32, "big"))
+
+    def lookup(self, root: MerkleHash) -> AnchorInfo | None:
+        return None
+
+
+def test_batch_in_flight_is_resubmitted_only_after_the_grace_period(outbox: Outbox) -> None:
+    outbox.append(_entry(random.Random(6)))
+    chain = LosingChain()
+    clock = [1000.0]
+
+    def step() -> BatchAnchor | None:
+        return drain_once(outbox=outbox, sink=chain, max_batch_size=8, resubmit_after=30.0,
+                          now=lambda: clock[0])  # fmt: skip
+
+    batch = step()
+    assert len(chain.sent) == 1
+    clock[0] += 29.0
+    assert step() == batch and len(chain.sent) == 1
+    clock[0] += 2.0
+    assert step() == batch and len(chain.sent) == 2
+    assert outbox.submitted_at(batch.batch_id) == 1031.0  # type: ignore[union-attr]
+    assert drain(outbox=outbox, sink=chain, max_batch_size=8, max_rounds=5) == 0

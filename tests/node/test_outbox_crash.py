@@ -1,5 +1,8 @@
 """Exactly-once anchoring under SIGKILL: real child processes killed at random points.
 
+Each child runs the real ingest path (FHIR validation, pseudonym, encryption, storage and
+key wrapping over the stand-ins of tests/node/standins.py, then the outbox) and anchors.
+
 The chain is the file-backed stand-in of :mod:`tests.node.fake_chain` (the real chain is not
 under test here); it records every submission, so double anchoring would be visible.
 """
@@ -7,6 +10,7 @@ under test here); it records every submission, so double anchoring would be visi
 from __future__ import annotations
 
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -23,20 +27,28 @@ from tests.node.fake_chain import read_chain
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(db: Path, chain: Path, seed: int, count: int, die: float, kill_after: float | None):
+def _run(
+    db: Path, chain: Path, seed: int, count: int, die: float, kill_after: float | None
+) -> tuple[int, list[str], str]:
+    """Run one worker; with ``kill_after``, SIGKILL it that long after its first ACK."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.node.outbox_worker", str(db), str(chain), str(seed),
          str(count), str(die)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
     if kill_after is not None:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # bounded wait for start-up
+        assert ready, "worker printed nothing within 60 s"
+        lines.append(proc.stdout.readline())
         deadline = time.monotonic() + kill_after
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
     out, err = proc.communicate(timeout=120)
-    return proc.returncode, out, err
+    return proc.returncode, lines + out.splitlines(), err
 
 
 @pytest.mark.integration
@@ -47,19 +59,18 @@ def test_sigkill_during_ingest_and_anchoring_then_restart_anchors_each_ack_exact
     rng = random.Random(20261123)
     acked: set[bytes] = set()
     killed = 0
-    for round_ in range(10):
+    for round_ in range(6):
         die = 0.35 if round_ % 2 else 0.0
-        code, out, err = _run(db, chain, 1000 + round_, 300, die, rng.uniform(0.1, 0.7))
+        code, out, err = _run(db, chain, 1000 + round_, 100, die, rng.uniform(0.0, 1.5))
         assert code in (0, -signal.SIGKILL), err
         killed += code == -signal.SIGKILL
-        acked |= {
-            bytes.fromhex(line.split()[1]) for line in out.splitlines() if line.startswith("ACK")
-        }
-    assert killed >= 5, "the test must actually interrupt the worker most of the time"
+        acked |= {bytes.fromhex(line.split()[1]) for line in out if line.startswith("ACK")}
+    assert killed >= 3, "the test must actually interrupt the worker most of the time"
     code, out, err = _run(db, chain, 9999, 0, 0.0, None)  # restart: drain only, no kill
-    assert code == 0 and "DONE" in out, err
+    assert code == 0 and "DONE" in out[-1:], err
 
     blocks = read_chain(chain)
+    print(f"killed {killed}/6 runs, {len(acked)} acks, {len(blocks)} batches anchored")
     roots = [b["root"] for b in blocks]
     assert len(roots) == len(set(roots)), "a batch root was anchored twice"
     outbox = Outbox(db)
@@ -76,4 +87,4 @@ def test_sigkill_during_ingest_and_anchoring_then_restart_anchors_each_ack_exact
             assert proof.anchor.tx_hash.hex() == block["tx"]
     finally:
         outbox.close()
-    assert len(acked) > 100  # enough records went through to make the check meaningful
+    assert len(acked) > 60  # enough records went through to make the check meaningful
