@@ -164,7 +164,11 @@ def _decode_instance(value: bytes) -> InstanceProof:
 
 
 def encode_proof(proof: RecordProof) -> bytes:
-    """Serialize a proof (the inverse of :func:`decode_proof`)."""
+    """Serialize a proof (the inverse of :func:`decode_proof`).
+
+    Raises ``ValueError`` for a proof the decoder would refuse (over a length limit), so
+    nothing this node writes is unreadable.
+    """
     if len(proof.batch_path) > MAX_PATH_STEPS:
         raise ValueError("batch path too long to encode")
     sections: list[tuple[int, bytes]] = [
@@ -176,8 +180,13 @@ def encode_proof(proof: RecordProof) -> bytes:
         sections.append((TAG_ANCHOR, proof.anchor.tx_hash + block))
     if proof.instance is not None:
         sections.append((TAG_DICOM_INSTANCE, _encode_instance(proof.instance)))
+    if any(len(v) > MAX_SECTION_LEN for _, v in sections):
+        raise ValueError(f"a proof section exceeds {MAX_SECTION_LEN} bytes")
     body = b"".join(bytes([tag]) + _varuint(len(v)) + v for tag, v in sections)
-    return MAGIC + bytes([VERSION]) + body + bytes([TAG_END])
+    out = MAGIC + bytes([VERSION]) + body + bytes([TAG_END])
+    if len(out) > MAX_PROOF_LEN:
+        raise ValueError(f"a proof exceeds {MAX_PROOF_LEN} bytes")
+    return out
 
 
 def decode_proof(data: bytes) -> RecordProof:

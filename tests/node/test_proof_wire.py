@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -137,3 +138,15 @@ def test_json_form_refuses_unknown_keys_bad_hex_and_bad_sides() -> None:
     with pytest.raises(InvalidField, match="not valid JSON"):
         loads_proof("{")
     assert loads_proof(json.dumps(good)) == decode_proof(_sample())
+
+
+def test_encoder_refuses_what_the_decoder_would_refuse() -> None:
+    proof = decode_proof(_sample())
+    assert proof.instance is not None
+    steps = proof.instance.series_path * 64
+    too_long = proof.with_instance(replace(proof.instance, series_path=steps[:64],
+                                           study_path=steps[:64]))  # fmt: skip
+    with pytest.raises(ValueError, match="exceeds"):
+        encode_proof(too_long)
+    with pytest.raises(ValueError, match="too long"):
+        encode_proof(replace(proof, batch_path=(steps * 2)[:65]))
