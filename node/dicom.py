@@ -3,7 +3,12 @@
 A study is ingested as one record: every instance's bytes exactly as stored (no
 re-encoding, so the hash a recipient recomputes is over the file it receives), identified by
 StudyInstanceUID / SeriesInstanceUID / SOPInstanceUID and anchored through the study tree of
-:mod:`node.study_tree`.
+:mod:`node.study_tree`. Files are read one at a time, twice: once to validate and hash the
+whole study (nothing is stored unless every file passes), once to encrypt and store, checking
+each file still has the hash the tree was built from.
+
+pydicom reads each file completely (not ``stop_before_pixels``): the pixel data is usually
+the last element, and reading it is how a truncated image is detected.
 
 Truncation: pydicom reads a cut file without complaint (it stops at end of file), so this
 module checks what a complete file must satisfy: every top-level value as long as its
@@ -35,6 +40,7 @@ from node.dicom_archive import DicomLimits, study_files
 from node.exceptions import (
     DuplicateDicomInstance,
     EmptyStudy,
+    InvalidDicom,
     MissingDicomUid,
     MultipleStudies,
     NotDicom,
@@ -51,15 +57,18 @@ _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 
 @dataclass(frozen=True, slots=True)
 class DicomInstance:
-    """One instance file, kept byte for byte."""
+    """One instance: its UIDs, the hash and size of its bytes as stored, and where it is.
+
+    The bytes themselves are not kept (a CT study can be gigabytes): ingest reads them again,
+    one file at a time, through :meth:`DicomStudy.instance_bytes`. ``name`` is the path in the
+    folder or archive; names can carry patient data, so they are never logged.
+    """
 
     series_uid: str
     sop_uid: str
-    data: bytes = field(repr=False)
-
-    @property
-    def content_hash(self) -> ContentHash:
-        return ContentHash(hashlib.sha256(self.data).digest())
+    content_hash: ContentHash
+    size: int
+    name: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +78,36 @@ class DicomStudy:
     study_uid: str
     instances: tuple[DicomInstance, ...]
     patient_id: str | None = field(repr=False)
+    source: Path = field(repr=False)
+    limits: DicomLimits = field(repr=False)
 
     def tree(self) -> StudyTree:
         series: dict[str, dict[str, bytes]] = {}
         for inst in self.instances:
             series.setdefault(inst.series_uid, {})[inst.sop_uid] = inst.content_hash
         return StudyTree(self.study_uid, series)
+
+    def instance_bytes(self) -> Iterator[tuple[DicomInstance, bytes]]:
+        """Read the study's files again, one at a time, yielding each instance's bytes.
+
+        Raises
+        ------
+        InvalidDicom
+            If a file changed or disappeared since :func:`read_study` (its bytes no longer
+            hash to what the study tree was built from).
+        """
+        by_name = {inst.name: inst for inst in self.instances}
+        seen = 0
+        for name, data in study_files(self.source, limits=self.limits):
+            inst = by_name.get(name)
+            if inst is None:
+                continue  # a DICOMDIR, or a second copy of an instance
+            if hashlib.sha256(data).digest() != inst.content_hash:
+                raise InvalidDicom(f"{name} changed while the study was being ingested")
+            seen += 1
+            yield inst, data
+        if seen != len(self.instances):
+            raise InvalidDicom("a file of the study disappeared while it was being ingested")
 
 
 def _check_complete(ds: Any, data: bytes, name: str) -> None:
@@ -148,7 +181,8 @@ def _read_instance(data: bytes, name: str) -> tuple[str, str | None, DicomInstan
     study, series, sop = (_uid(ds, k, name) for k in
                           ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"))  # fmt: skip
     patient = str(ds.get("PatientID") or "").strip() or None
-    return study, patient, DicomInstance(series, sop, data)
+    digest = ContentHash(hashlib.sha256(data).digest())
+    return study, patient, DicomInstance(series, sop, digest, len(data), name)
 
 
 def read_study(path: Path, *, limits: DicomLimits | None = None) -> DicomStudy:
@@ -162,10 +196,11 @@ def read_study(path: Path, *, limits: DicomLimits | None = None) -> DicomStudy:
     NotDicom, TruncatedDicom, MissingDicomUid, MultipleStudies, DuplicateDicomInstance,
     EmptyStudy, UnsafeArchive, PayloadTooLarge, PatientUnresolved, InvalidDicom
     """
+    limits = limits or DicomLimits()
     studies: set[str] = set()
     patients: set[str] = set()
     by_sop: dict[str, DicomInstance] = {}
-    for name, data in study_files(path, limits=limits or DicomLimits()):
+    for name, data in study_files(path, limits=limits):
         parsed = read_instance(data, name=name)
         if parsed is None:
             continue
@@ -176,13 +211,14 @@ def read_study(path: Path, *, limits: DicomLimits | None = None) -> DicomStudy:
         if patient is not None:
             patients.add(patient)
         prior = by_sop.get(inst.sop_uid)
-        if prior is not None and prior.data != inst.data:
+        if prior is not None and prior.content_hash != inst.content_hash:
             raise DuplicateDicomInstance(f"{name} reuses the SOPInstanceUID of another file")
-        by_sop[inst.sop_uid] = inst
+        by_sop.setdefault(inst.sop_uid, inst)
     if not by_sop:
         raise EmptyStudy("no DICOM instance found")
     if len(patients) > 1:
         raise PatientUnresolved("the study's instances name different patients")
     logging.getLogger(__name__).debug("read a study of %d instances", len(by_sop))
     ordered = sorted(by_sop.values(), key=lambda i: (i.series_uid, i.sop_uid))
-    return DicomStudy(studies.pop(), tuple(ordered), patients.pop() if patients else None)
+    patient_id = patients.pop() if patients else None
+    return DicomStudy(studies.pop(), tuple(ordered), patient_id, path, limits)

@@ -166,9 +166,9 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
     with _all_or_nothing(services.store) as stored:
         dek = services.cipher.new_data_key()
         series: dict[str, list[dict[str, str]]] = {}
-        for inst in study.instances:
+        for inst, data in study.instance_bytes():
             ad = INSTANCE_AD + record_id + inst.content_hash
-            cid = stored.put(services.cipher.encrypt(data_key=dek, plaintext=inst.data,
+            cid = stored.put(services.cipher.encrypt(data_key=dek, plaintext=data,
                                                      associated_data=ad))  # fmt: skip
             series.setdefault(inst.series_uid, []).append(
                 {"sop_uid": inst.sop_uid, "sha256": inst.content_hash.hex(), "cid": cid}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import warnings
@@ -17,6 +18,7 @@ from node.dicom_archive import DicomLimits
 from node.exceptions import (
     DuplicateDicomInstance,
     EmptyStudy,
+    InvalidDicom,
     MissingDicomUid,
     MultipleStudies,
     NotDicom,
@@ -42,7 +44,8 @@ SHIPPED = ["CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "rtplan.dcm", "rtdose
 def test_each_shipped_sample_reads_as_one_instance_kept_byte_for_byte(name: str) -> None:
     study = read_study(sample_path(name))
     assert len(study.instances) == 1
-    assert study.instances[0].data == sample_bytes(name)
+    assert study.instances[0].content_hash == hashlib.sha256(sample_bytes(name)).digest()
+    assert [data for _, data in study.instance_bytes()] == [sample_bytes(name)]
 
 
 def test_folder_study_groups_series_and_every_instance_is_provable(tmp_path: Path) -> None:
@@ -51,7 +54,7 @@ def test_folder_study_groups_series_and_every_instance_is_provable(tmp_path: Pat
     assert study.study_uid == STUDY_UID and study.patient_id == "MRN-0042"
     assert len(study.instances) == 5
     assert {i.series_uid for i in study.instances} == {f"{STUDY_UID}.1", f"{STUDY_UID}.2"}
-    assert {i.data for i in study.instances} == set(files.values())
+    assert {data for _, data in study.instance_bytes()} == set(files.values())
     tree = study.tree()
     for inst in study.instances:
         proof = tree.instance_proof(inst.series_uid, inst.sop_uid)
@@ -202,3 +205,14 @@ def test_reading_an_invalid_patient_id_logs_and_warns_nothing(
     assert study.patient_id == long_id
     assert not [r for r in caplog.records if r.name.startswith("pydicom")]
     assert not caught
+
+
+def test_a_file_changed_after_validation_is_refused_when_read_again(tmp_path: Path) -> None:
+    write_study(tmp_path)
+    study = read_study(tmp_path)
+    (tmp_path / "ct" / "1.dcm").write_bytes(sample_bytes("CT_small.dcm"))
+    with pytest.raises(InvalidDicom, match="changed while"):
+        list(study.instance_bytes())
+    os.remove(tmp_path / "ct" / "1.dcm")
+    with pytest.raises(InvalidDicom, match="disappeared"):
+        list(study.instance_bytes())

@@ -16,7 +16,7 @@ import pytest
 from node.anchoring import drain
 from node.dicom import read_study
 from node.entry import RecordKind, RecordState
-from node.exceptions import InvalidFhir, PatientUnresolved, ProofMismatch
+from node.exceptions import InvalidDicom, InvalidFhir, PatientUnresolved, ProofMismatch
 from node.ingest import (
     DEK_AD,
     INSTANCE_AD,
@@ -109,6 +109,13 @@ def test_dicom_study_failure_midway_discards_every_stored_instance(
     with pytest.raises(OSError, match="disk full"):
         ingest_dicom_study(services=services, study=read_study(tmp_path / "study"))
     assert _store(services).cids() == set() and services.outbox.record_ids() == []
+    _store(services).fail_after = None
+    study = read_study(tmp_path / "study")
+    (tmp_path / "study" / "mr" / "2.dcm").write_bytes(b"swapped after validation")
+    with pytest.raises(InvalidDicom, match="changed while"):
+        ingest_dicom_study(services=services, study=study)
+    assert _store(services).cids() == set() and services.outbox.record_ids() == []
+    write_study(tmp_path / "study")
     with pytest.raises(PatientUnresolved, match="different patient"):
         ingest_dicom_study(services=services, study=read_study(tmp_path / "study"),
                            patient_id="someone-else")  # fmt: skip
@@ -129,7 +136,8 @@ def test_anchored_records_and_one_dicom_instance_verify_against_the_chain(
     assert verify_on_chain(rx_proof, chain=chain) == rx_proof.anchor
 
     # One CT instance proven alone: its bytes -> series -> study -> batch root on chain.
-    ct = next(i for i in study.instances if i.data == files["ct/1.dcm"])
+    ct_hash = hashlib.sha256(files["ct/1.dcm"]).digest()
+    ct = next(i for i in study.instances if i.content_hash == ct_hash)
     tree = study.tree()
     proof = services.outbox.proof(img.record_id).with_instance(
         tree.instance_proof(ct.series_uid, ct.sop_uid)
