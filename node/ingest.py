@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -106,7 +106,7 @@ def _existing(
 
 
 def _queue(services: IngestServices, stored: _Stored, entry: AnchorEntry) -> IngestReceipt:
-    record_id, created = services.outbox.append(entry)
+    record_id, created = services.outbox.append(entry, blobs=stored.cids)
     if not created:  # a concurrent ingest of the same content won: ours are orphans
         stored.discard_all()
         existing = _existing(services, entry.pseudonym, entry.content_hash)
@@ -115,6 +115,20 @@ def _queue(services: IngestServices, stored: _Stored, entry: AnchorEntry) -> Ing
         return existing
     log.info("record %s (%s) queued for anchoring", record_id.hex(), entry.kind.value)
     return IngestReceipt(record_id, entry.kind, entry.content_hash, entry.cid, created=True)
+
+
+def sweep_orphans(*, outbox: Outbox, store: PayloadStoreAPI, stored: Iterable[CID]) -> int:
+    """Discard stored ciphertexts no record references; return how many.
+
+    Call at node start, before ingest resumes (see :meth:`Outbox.referenced_cids`);
+    ``stored`` lists what the blob store holds (its pins).
+    """
+    orphans = set(stored) - outbox.referenced_cids()
+    for cid in orphans:
+        store.discard(cid)
+    if orphans:
+        log.info("discarded %d orphan ciphertexts left by an interrupted ingest", len(orphans))
+    return len(orphans)
 
 
 def ingest_payload(*, services: IngestServices, kind: RecordKind, canonical: bytes,

@@ -27,7 +27,7 @@ Why it is crash-safe:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS entries (
     proof        BLOB,
     UNIQUE (pseudonym, content_hash)
 );
+CREATE TABLE IF NOT EXISTS blobs (
+    cid          TEXT PRIMARY KEY,
+    record_id    BLOB NOT NULL REFERENCES entries (record_id)
+);
 CREATE INDEX IF NOT EXISTS entries_pending ON entries (seq) WHERE batch_id IS NULL;
 """
 _ENTRY_COLS = "record_id, kind, pseudonym, content_hash, salt, cid, wrapped_key"
@@ -76,6 +80,10 @@ def _entry(row: tuple[Any, ...]) -> AnchorEntry:
 
 class Outbox:
     """The outbox in one SQLite file. One process drains it at a time.
+
+    One ``Outbox`` object per thread (it holds one SQLite connection); several objects on the
+    same file, in threads or processes, are safe: writers are serialized by
+    ``BEGIN IMMEDIATE`` (waiting up to 30 s), readers see committed state (WAL).
 
     Parameters
     ----------
@@ -110,11 +118,14 @@ class Outbox:
 
     # --- ingest side -----------------------------------------------------------------------
 
-    def append(self, entry: AnchorEntry) -> tuple[RecordId, bool]:
+    def append(self, entry: AnchorEntry, *, blobs: Iterable[CID] = ()) -> tuple[RecordId, bool]:
         """Durably add an entry; return ``(record_id, created)``.
 
-        The same content for the same patient is one record: appending it again returns the
-        existing record id with ``created=False`` and changes nothing.
+        ``blobs`` are the CIDs of every ciphertext stored for the record besides
+        ``entry.cid`` (a DICOM study's instances), kept so that :meth:`referenced_cids` can
+        tell them from orphans a crash left behind. The same content for the same patient is
+        one record: appending it again returns the existing record id with
+        ``created=False`` and changes nothing.
         """
         with self._tx() as db:
             existing = self.find(entry.pseudonym, entry.content_hash)
@@ -125,7 +136,21 @@ class Outbox:
                 (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
                  entry.salt, entry.cid, entry.wrapped_key),
             )  # fmt: skip
+            db.executemany(
+                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
+                [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
+            )
         return entry.record_id, True
+
+    def referenced_cids(self) -> set[CID]:
+        """Every CID some record references (manifests, payloads, DICOM instances).
+
+        A ciphertext in the blob store that is not in this set was stored by an ingest that
+        never reached its outbox commit (a crash, or a failed discard): an orphan, unreadable
+        without its data key, which was never kept. Sweep orphans only while no ingest runs
+        (at node start), since an ingest in progress has stored blobs not yet referenced.
+        """
+        return {CID(r[0]) for r in self._db.execute("SELECT cid FROM blobs")}
 
     def find(self, pseudonym: PatientPseudonym, content_hash: ContentHash) -> RecordId | None:
         """The record that already holds this content for this patient, if any."""

@@ -25,11 +25,12 @@ from node.ingest import (
     IngestServices,
     ingest_dicom_study,
     ingest_fhir,
+    sweep_orphans,
 )
 from node.outbox import Outbox
 from node.proof_json import loads_proof, proof_to_json
 from node.pseudonym import ConsortiumPseudonymizer
-from node.typing import ContentHash
+from node.typing import CID, ContentHash
 from node.verify import verify_on_chain
 from tests.node.dicom_samples import write_study
 from tests.node.fake_chain import FileChain
@@ -164,3 +165,19 @@ def test_anchored_records_and_one_dicom_instance_verify_against_the_chain(
     forged = proof.with_instance(replace(real, instance_hash=ContentHash(b"\x00" * 32)))
     with pytest.raises(ProofMismatch):
         verify_on_chain(forged, chain=chain)
+
+
+def test_sweep_after_a_crash_discards_orphans_and_keeps_every_referenced_instance(
+    services: IngestServices, tmp_path: Path
+) -> None:
+    write_study(tmp_path / "study")
+    ingest_dicom_study(services=services, study=read_study(tmp_path / "study"))
+    ingest_fhir(services=services, raw=json.dumps(PRESCRIPTION).encode())
+    kept = _store(services).cids()
+    assert len(kept) == 5 + 1 + 1  # instances, manifest, prescription
+    # What a kill -9 between "ciphertext stored" and "outbox committed" leaves behind:
+    orphan = _store(services).put(b"ciphertext of an ingest that never committed")
+    swept = sweep_orphans(outbox=services.outbox, store=services.store,
+                          stored=[CID(c) for c in _store(services).cids()])  # fmt: skip
+    assert swept == 1 and orphan not in _store(services).cids()
+    assert _store(services).cids() == kept

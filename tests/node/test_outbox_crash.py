@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 
 from node.entry import RecordState
+from node.ingest import sweep_orphans
 from node.outbox import Outbox
-from node.typing import RecordId
+from node.typing import CID, RecordId
 from tests.node.fake_chain import read_chain
+from tests.node.standins import DirStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,6 +87,13 @@ def test_sigkill_during_ingest_and_anchoring_then_restart_anchors_each_ack_exact
             height, block = by_root[proof.batch_root().hex()]
             assert proof.anchor is not None and proof.anchor.block_number == height
             assert proof.anchor.tx_hash.hex() == block["tx"]
+        # Blobs: every referenced ciphertext is stored; orphans of interrupted ingests go.
+        store = DirStore(tmp_path / "blobs")
+        referenced = outbox.referenced_cids()
+        assert referenced <= store.cids()
+        swept = sweep_orphans(outbox=outbox, store=store, stored=[CID(c) for c in store.cids()])
+        assert store.cids() == referenced
+        print(f"{swept} orphan ciphertexts swept")
     finally:
         outbox.close()
     assert len(acked) > 60  # enough records went through to make the check meaningful
