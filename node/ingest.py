@@ -68,8 +68,9 @@ class IngestReceipt:
 class _Stored:
     """The CIDs stored during one ingest, discarded if the ingest does not complete."""
 
-    def __init__(self, store: PayloadStoreAPI) -> None:
+    def __init__(self, store: PayloadStoreAPI, outbox: Outbox) -> None:
         self.store = store
+        self.outbox = outbox
         self.cids: list[CID] = []
 
     def put(self, ciphertext: bytes) -> CID:
@@ -78,16 +79,22 @@ class _Stored:
         return cid
 
     def discard_all(self) -> None:
+        """Discard what no committed record references.
+
+        The check matters when the failure (say ``KeyboardInterrupt``) lands after the
+        outbox commit: the record is acknowledged and its ciphertexts must stay.
+        """
         for cid in self.cids:
             try:
-                self.store.discard(cid)
-            except Exception:  # best effort: an orphan ciphertext is unreadable anyway
+                if not self.outbox.is_referenced(cid):
+                    self.store.discard(cid)
+            except Exception:  # best effort: sweep_orphans catches what is left
                 log.warning("could not discard an orphan ciphertext %s", cid)
 
 
 @contextmanager
-def _all_or_nothing(store: PayloadStoreAPI) -> Iterator[_Stored]:
-    stored = _Stored(store)
+def _all_or_nothing(services: IngestServices) -> Iterator[_Stored]:
+    stored = _Stored(services.store, services.outbox)
     try:
         yield stored
     except BaseException:
@@ -139,7 +146,7 @@ def ingest_payload(*, services: IngestServices, kind: RecordKind, canonical: byt
     if (done := _existing(services, pseudonym, content_hash)) is not None:
         return done
     record_id = RecordId(os.urandom(32))
-    with _all_or_nothing(services.store) as stored:
+    with _all_or_nothing(services) as stored:
         dek = services.cipher.new_data_key()
         ciphertext = services.cipher.encrypt(
             data_key=dek, plaintext=canonical, associated_data=PAYLOAD_AD + record_id + content_hash
@@ -177,7 +184,7 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
     if (done := _existing(services, pseudonym, root)) is not None:
         return done
     record_id = RecordId(os.urandom(32))
-    with _all_or_nothing(services.store) as stored:
+    with _all_or_nothing(services) as stored:
         dek = services.cipher.new_data_key()
         series: dict[str, list[dict[str, str]]] = {}
         for inst, data in study.instance_bytes():

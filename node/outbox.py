@@ -142,6 +142,11 @@ class Outbox:
             )
         return entry.record_id, True
 
+    def is_referenced(self, cid: CID) -> bool:
+        """Whether a committed record references ``cid``."""
+        row = self._db.execute("SELECT 1 FROM blobs WHERE cid = ?", (cid,)).fetchone()
+        return row is not None
+
     def referenced_cids(self) -> set[CID]:
         """Every CID some record references (manifests, payloads, DICOM instances).
 

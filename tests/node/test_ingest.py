@@ -181,3 +181,20 @@ def test_sweep_after_a_crash_discards_orphans_and_keeps_every_referenced_instanc
                           stored=[CID(c) for c in _store(services).cids()])  # fmt: skip
     assert swept == 1 and orphan not in _store(services).cids()
     assert _store(services).cids() == kept
+
+
+def test_interrupt_after_the_outbox_commit_keeps_the_acknowledged_ciphertext(
+    services: IngestServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt landing right after the commit must not discard committed blobs."""
+    real_append = services.outbox.append
+
+    def append_then_interrupt(*args: object, **kwargs: object) -> object:
+        real_append(*args, **kwargs)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(services.outbox, "append", append_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_fhir(services=services, raw=json.dumps(PRESCRIPTION).encode())
+    [record_id] = services.outbox.record_ids()
+    assert services.outbox.entry(record_id).cid in _store(services).cids()
