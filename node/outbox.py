@@ -30,52 +30,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from node.entry import AnchorEntry, BatchAnchor, RecordKind, RecordState
+from node.entry import AnchorEntry, BatchAnchor, RecordState
 from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
 from node.merkle import MerkleTree
+from node.outbox_schema import ENTRY_COLS, SCHEMA, entry_from_row
 from node.proof import AnchorInfo, RecordProof
 from node.proof_wire import decode_proof, encode_proof
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    batch_id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    root         BLOB NOT NULL UNIQUE CHECK (length(root) = 32),
-    size         INTEGER NOT NULL CHECK (size > 0),
-    state        TEXT NOT NULL CHECK (state IN ('batched', 'submitted', 'anchored')),
-    tx_hash      BLOB CHECK (tx_hash IS NULL OR length(tx_hash) = 32),
-    submitted_at REAL,
-    block_number INTEGER
-);
-CREATE TABLE IF NOT EXISTS entries (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_id    BLOB NOT NULL UNIQUE CHECK (length(record_id) = 32),
-    kind         TEXT NOT NULL,
-    pseudonym    BLOB NOT NULL CHECK (length(pseudonym) = 32),
-    content_hash BLOB NOT NULL CHECK (length(content_hash) = 32),
-    salt         BLOB NOT NULL CHECK (length(salt) = 16),
-    cid          TEXT NOT NULL,
-    wrapped_key  BLOB NOT NULL,
-    batch_id     INTEGER REFERENCES batches (batch_id),
-    proof        BLOB,
-    UNIQUE (pseudonym, content_hash)
-);
-CREATE TABLE IF NOT EXISTS blobs (
-    cid          TEXT PRIMARY KEY,
-    record_id    BLOB NOT NULL REFERENCES entries (record_id)
-);
-CREATE INDEX IF NOT EXISTS entries_pending ON entries (seq) WHERE batch_id IS NULL;
-"""
-_ENTRY_COLS = "record_id, kind, pseudonym, content_hash, salt, cid, wrapped_key"
-
-
-def _entry(row: tuple[Any, ...]) -> AnchorEntry:
-    return AnchorEntry(
-        RecordId(row[0]), RecordKind(row[1]), PatientPseudonym(row[2]), ContentHash(row[3]),
-        row[4], CID(row[5]), row[6],
-    )  # fmt: skip
 
 
 class Outbox:
@@ -99,7 +61,7 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         with self._tx():
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
 
@@ -132,7 +94,7 @@ class Outbox:
             if existing is not None:
                 return existing, False
             db.execute(
-                f"INSERT INTO entries ({_ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
                  entry.salt, entry.cid, entry.wrapped_key),
             )  # fmt: skip
@@ -167,11 +129,11 @@ class Outbox:
 
     def entry(self, record_id: RecordId) -> AnchorEntry:
         row = self._db.execute(
-            f"SELECT {_ENTRY_COLS} FROM entries WHERE record_id = ?", (record_id,)
+            f"SELECT {ENTRY_COLS} FROM entries WHERE record_id = ?", (record_id,)
         ).fetchone()
         if row is None:
             raise UnknownRecord("no outbox entry has this record id")
-        return _entry(row)
+        return entry_from_row(row)
 
     def record_ids(self) -> list[RecordId]:
         return [RecordId(r[0]) for r in self._db.execute("SELECT record_id FROM entries")]
@@ -209,13 +171,13 @@ class Outbox:
             raise ValueError("a batch holds at least one entry")
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT seq, {_ENTRY_COLS} FROM entries WHERE batch_id IS NULL "
+                f"SELECT seq, {ENTRY_COLS} FROM entries WHERE batch_id IS NULL "
                 "ORDER BY seq LIMIT ?",
                 (max_size,),
             ).fetchall()
             if not rows:
                 return None
-            entries = [_entry(r[1:]) for r in rows]
+            entries = [entry_from_row(r[1:]) for r in rows]
             tree = MerkleTree([e.commitment() for e in entries])
             cur = db.execute(
                 "INSERT INTO batches (root, size, state) VALUES (?, ?, 'batched')",

@@ -33,8 +33,6 @@ from node.exceptions import (
     LengthLimitExceeded,
     MissingSection,
     TagOrderError,
-    TrailingBytes,
-    TruncatedProof,
     UnknownTag,
     UnsupportedProofVersion,
 )
@@ -42,6 +40,7 @@ from node.merkle import HASH_LEN, MAX_PATH_STEPS, ProofStep, Side
 from node.proof import AnchorInfo, RecordProof
 from node.study_tree import InstanceProof, encode_uid, is_valid_uid
 from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.wire import WireReader, encode_varuint
 
 MAGIC = b"\x89MLPROOF"
 VERSION = 1
@@ -57,62 +56,13 @@ ANCHOR_LEN = 32 + 8
 #: No well-formed proof comes near this; bigger inputs are refused before parsing.
 MAX_PROOF_LEN = 8192
 MAX_SECTION_LEN = 4096
-_MAX_VARUINT_BYTES = 3  # enough for MAX_SECTION_LEN
-
-
-class _Reader:
-    """Bounded reader over a byte string: every shortfall is a :class:`TruncatedProof`."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._pos = 0
-
-    def read(self, n: int) -> bytes:
-        if self._pos + n > len(self._data):
-            raise TruncatedProof(f"proof ends {self._pos + n - len(self._data)} bytes early")
-        out = self._data[self._pos : self._pos + n]
-        self._pos += n
-        return out
-
-    def u8(self) -> int:
-        return self.read(1)[0]
-
-    def varuint(self, limit: int) -> int:
-        value = shift = 0
-        for i in range(_MAX_VARUINT_BYTES):
-            byte = self.u8()
-            value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                if byte == 0 and i > 0:
-                    raise InvalidField("non-minimal varuint")
-                if value > limit:
-                    raise LengthLimitExceeded(f"length {value} exceeds the limit {limit}")
-                return value
-            shift += 7
-        raise LengthLimitExceeded("varuint longer than any allowed length")
-
-    def assert_eof(self) -> None:
-        if self._pos != len(self._data):
-            raise TrailingBytes(f"{len(self._data) - self._pos} bytes after the end of the proof")
-
-
-def _varuint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _encode_steps(steps: tuple[ProofStep, ...]) -> bytes:
     return b"".join(bytes([step.side]) + step.sibling for step in steps)
 
 
-def _read_steps(reader: _Reader, count: int) -> tuple[ProofStep, ...]:
+def _read_steps(reader: WireReader, count: int) -> tuple[ProofStep, ...]:
     if count > MAX_PATH_STEPS:
         raise LengthLimitExceeded(f"{count} path steps exceed the limit {MAX_PATH_STEPS}")
     steps = []
@@ -124,7 +74,7 @@ def _read_steps(reader: _Reader, count: int) -> tuple[ProofStep, ...]:
     return tuple(steps)
 
 
-def _read_uid(reader: _Reader) -> str:
+def _read_uid(reader: WireReader) -> str:
     n = reader.u8()
     raw = reader.read(n)
     try:
@@ -154,7 +104,7 @@ def _encode_instance(inst: InstanceProof) -> bytes:
 
 
 def _decode_instance(value: bytes) -> InstanceProof:
-    r = _Reader(value)
+    r = WireReader(value)
     study, series, sop = _read_uid(r), _read_uid(r), _read_uid(r)
     instance_hash = ContentHash(r.read(HASH_LEN))
     series_path = _read_steps(r, r.u8())
@@ -182,7 +132,7 @@ def encode_proof(proof: RecordProof) -> bytes:
         sections.append((TAG_DICOM_INSTANCE, _encode_instance(proof.instance)))
     if any(len(v) > MAX_SECTION_LEN for _, v in sections):
         raise ValueError(f"a proof section exceeds {MAX_SECTION_LEN} bytes")
-    body = b"".join(bytes([tag]) + _varuint(len(v)) + v for tag, v in sections)
+    body = b"".join(bytes([tag]) + encode_varuint(len(v)) + v for tag, v in sections)
     out = MAGIC + bytes([VERSION]) + body + bytes([TAG_END])
     if len(out) > MAX_PROOF_LEN:
         raise ValueError(f"a proof exceeds {MAX_PROOF_LEN} bytes")
@@ -204,7 +154,7 @@ def decode_proof(data: bytes) -> RecordProof:
     head = data[: len(MAGIC)]
     if head != MAGIC[: len(head)]:
         raise BadMagic("not a medledger proof")
-    r = _Reader(data)
+    r = WireReader(data)
     r.read(len(MAGIC))
     version = r.u8()
     if version != VERSION:
@@ -228,7 +178,7 @@ def decode_proof(data: bytes) -> RecordProof:
     path = values[TAG_BATCH_PATH]
     if len(path) % STEP_LEN:
         raise InvalidField("BATCH_PATH is a whole number of 33-byte steps")
-    path_reader = _Reader(path)
+    path_reader = WireReader(path)
     batch_path = _read_steps(path_reader, len(path) // STEP_LEN)
     anchor = None
     if TAG_ANCHOR in values:
