@@ -21,6 +21,14 @@ class RecordKind(enum.StrEnum):
     PRESCRIPTION = "prescription"
     DICOM_STUDY = "dicom-study"
 
+    @property
+    def chain_code(self) -> int:
+        """The ``kind`` the ``Anchors`` contract uses (``KIND_RECORD`` = 0, ``1``, ``2``)."""
+        return _CHAIN_CODES[self]
+
+
+_CHAIN_CODES = {RecordKind.FHIR: 0, RecordKind.PRESCRIPTION: 1, RecordKind.DICOM_STUDY: 2}
+
 
 class RecordState(enum.StrEnum):
     """Where a record is on its way to the chain (see :mod:`node.outbox`)."""
@@ -62,8 +70,17 @@ class AnchorEntry:
 
 @dataclass(frozen=True, slots=True)
 class BatchAnchor:
-    """One batch as the chain side needs it: its root and how many leaves it covers."""
+    """One batch as the chain side needs it.
+
+    ``commitments`` are the tree's leaf data in order (salted, so public-safe): the chain
+    side publishes them as the batch manifest (``Anchors.anchorBatch(root, count,
+    manifestCid)``), so an auditor can rebuild the tree and see how many records it holds.
+    """
 
     batch_id: BatchId
     root: MerkleHash
-    size: int
+    commitments: tuple[MerkleHash, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.commitments)

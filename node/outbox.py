@@ -160,7 +160,16 @@ class Outbox:
             "SELECT batch_id, root, size FROM batches WHERE state != 'anchored' "
             "ORDER BY batch_id LIMIT 1"
         ).fetchone()
-        return None if row is None else BatchAnchor(BatchId(row[0]), MerkleHash(row[1]), row[2])
+        if row is None:
+            return None
+        batch_id, root = BatchId(row[0]), MerkleHash(row[1])
+        members = self._db.execute(
+            f"SELECT {ENTRY_COLS} FROM entries WHERE batch_id = ? ORDER BY seq", (batch_id,)
+        ).fetchall()
+        commitments = tuple(entry_from_row(m).commitment() for m in members)
+        if len(commitments) != row[2] or MerkleTree(commitments).root != root:
+            raise OutboxError(f"batch {batch_id} no longer matches its members (corrupt outbox)")
+        return BatchAnchor(batch_id, root, commitments)
 
     def form_batch(self, max_size: int) -> BatchAnchor | None:
         """Move up to ``max_size`` oldest pending entries into a new batch.
@@ -191,7 +200,7 @@ class Outbox:
                     "UPDATE entries SET batch_id = ?, proof = ? WHERE seq = ? AND batch_id IS NULL",
                     (batch_id, encode_proof(proof), row[0]),
                 )
-        return BatchAnchor(batch_id, tree.root, len(entries))
+        return BatchAnchor(batch_id, tree.root, tuple(e.commitment() for e in entries))
 
     def _batch_state(self, batch_id: BatchId) -> tuple[str, bytes | None, int | None]:
         row = self._db.execute(

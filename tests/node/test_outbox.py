@@ -153,3 +153,23 @@ def test_batch_in_flight_is_resubmitted_only_after_the_grace_period(outbox: Outb
     assert step() == batch and len(chain.sent) == 2
     assert outbox.submitted_at(batch.batch_id) == 1031.0  # type: ignore[union-attr]
     assert drain(outbox=outbox, sink=chain, max_batch_size=8, max_rounds=5) == 0
+
+
+def test_open_batch_carries_its_commitments_and_detects_a_tampered_member(outbox: Outbox) -> None:
+    rng = random.Random(7)
+    entries = [_entry(rng) for _ in range(5)]
+    for e in entries:
+        outbox.append(e)
+    batch = outbox.form_batch(5)
+    assert batch is not None
+    assert batch.commitments == tuple(e.commitment() for e in entries)
+    assert outbox.open_batch() == batch
+    outbox._db.execute("UPDATE entries SET salt = ? WHERE record_id = ?",
+                       (b"\x00" * 16, entries[2].record_id))  # fmt: skip
+    with pytest.raises(OutboxError, match="corrupt"):
+        outbox.open_batch()
+
+
+def test_record_kinds_map_to_the_anchors_contract_codes() -> None:
+    assert [k.chain_code for k in RecordKind] == [0, 1, 2]
+    assert [k.value for k in RecordKind] == ["fhir", "prescription", "dicom-study"]
