@@ -68,12 +68,17 @@ class KeyWrapperAPI(ABC):
 class AnchorSinkAPI(ABC):
     """The chain as the outbox sees it (the chain client implements it with ``Anchors``).
 
+    Expected implementation: ``submit`` stores ``batch.commitments`` as the batch manifest in
+    the blob store and sends ``Anchors.anchorBatch(root, count, manifestCid)``; ``lookup``
+    reads the ``BatchAnchored`` event whose indexed ``root`` matches (``eth_getLogs``), which
+    gives both the block and the transaction hash.
+
     Exactly-once anchoring rests on two properties of the implementation:
 
     - ``lookup`` only reports a root that is in a final block (BFT finality: no reorgs);
-    - the contract refuses (reverts) a root that is already anchored, so the re-``submit``
-      that follows a crash between "transaction sent" and "transaction noted" can never anchor
-      a root twice, even when ``lookup`` did not see the first transaction yet.
+    - the contract refuses a root that is already anchored (``BatchAlreadyAnchored``), so the
+      re-``submit`` that follows a crash between "transaction sent" and "transaction noted"
+      can never anchor a root twice, even when ``lookup`` did not see the first one yet.
     """
 
     @abstractmethod
