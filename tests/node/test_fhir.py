@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from node.entry import RecordKind
 from node.exceptions import (
@@ -16,6 +19,7 @@ from node.exceptions import (
     UnsupportedFhirResource,
 )
 from node.fhir import parse_fhir
+from node.fhir_json import canonical_bytes, load_strict_json
 
 PRESCRIPTION: dict[str, Any] = {
     "resourceType": "MedicationRequest",
@@ -155,3 +159,42 @@ def test_bundle_of_prescriptions_is_a_prescription_record() -> None:
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"resource": PRESCRIPTION}, {"resource": second}]}  # fmt: skip
     assert parse_fhir(_raw(bundle)).kind is RecordKind.PRESCRIPTION
+
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1),
+                         st.text(max_size=8))  # fmt: skip
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _shuffled(value: Any, rnd: random.Random) -> Any:
+    if isinstance(value, dict):
+        items = list(value.items())
+        rnd.shuffle(items)
+        return {k: _shuffled(v, rnd) for k, v in items}
+    if isinstance(value, list):
+        return [_shuffled(v, rnd) for v in value]
+    return value
+
+
+@given(json_values, st.integers(0, 2**32), st.sampled_from([None, 0, 2]))
+def test_canonical_bytes_do_not_depend_on_key_order_or_layout(
+    value: Any, seed: int, indent: int | None
+) -> None:
+    other = json.dumps(
+        _shuffled(value, random.Random(seed)), indent=indent, ensure_ascii=seed % 2 == 0
+    )
+    assert canonical_bytes(load_strict_json(other.encode())) == canonical_bytes(value)
+    assert json.loads(canonical_bytes(value)) == value
+
+
+def test_integers_beyond_the_json_safe_range_are_refused_not_rounded() -> None:
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+           "subject": {"reference": "Patient/p"}, "valueQuantity": {"value": 2**53}}  # fmt: skip
+    with pytest.raises(InvalidFhir, match="cannot canonicalize"):
+        parse_fhir(_raw(obs))
