@@ -58,6 +58,11 @@ def canonical_bytes(value: Any) -> bytes:
     """RFC 8785 canonical serialization of a parsed JSON value."""
     try:
         return rfc8785.dumps(value)
+    except rfc8785.IntegerDomainError:
+        raise InvalidFhir(
+            "cannot canonicalize: a number is beyond the exactly representable range "
+            "of RFC 8785 (integers up to 2**53 - 1)"
+        ) from None
     except rfc8785.CanonicalizationError as exc:
         raise InvalidFhir(f"cannot canonicalize: {exc.__class__.__name__}") from None
     except RecursionError:

@@ -196,5 +196,5 @@ def test_canonical_bytes_do_not_depend_on_key_order_or_layout(
 def test_integers_beyond_the_json_safe_range_are_refused_not_rounded() -> None:
     obs = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
            "subject": {"reference": "Patient/p"}, "valueQuantity": {"value": 2**53}}  # fmt: skip
-    with pytest.raises(InvalidFhir, match="cannot canonicalize"):
+    with pytest.raises(InvalidFhir, match=r"cannot canonicalize: .*2\*\*53"):
         parse_fhir(_raw(obs))
