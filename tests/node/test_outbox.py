@@ -11,7 +11,7 @@ import pytest
 from node.abc import AnchorSinkAPI
 from node.anchoring import drain, drain_once
 from node.entry import AnchorEntry, BatchAnchor, RecordKind, RecordState
-from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
+from node.exceptions import IllegalTransition, NodeError, OutboxError, UnknownRecord
 from node.outbox import Outbox
 from node.proof import AnchorInfo
 from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
@@ -173,3 +173,28 @@ def test_open_batch_carries_its_commitments_and_detects_a_tampered_member(outbox
 def test_record_kinds_map_to_the_anchors_contract_codes() -> None:
     assert [k.chain_code for k in RecordKind] == [0, 1, 2]
     assert [k.value for k in RecordKind] == ["fhir", "prescription", "dicom-study"]
+
+
+class UnreachableChain(AnchorSinkAPI):
+    """A chain whose RPC refuses every call (node down, network cut)."""
+
+    def submit(self, batch: BatchAnchor) -> TxHash:
+        raise NodeError("chain unreachable")
+
+    def lookup(self, root: MerkleHash) -> AnchorInfo | None:
+        raise NodeError("chain unreachable")
+
+
+def test_chain_outage_keeps_the_batch_open_until_the_chain_answers(
+    outbox: Outbox, tmp_path: Path
+) -> None:
+    rng = random.Random(8)
+    for _ in range(3):
+        outbox.append(_entry(rng))
+    with pytest.raises(NodeError, match="unreachable"):
+        drain_once(outbox=outbox, sink=UnreachableChain(), max_batch_size=8)
+    batch = outbox.open_batch()
+    assert batch is not None and outbox.submitted_at(batch.batch_id) is None
+    chain = FileChain(tmp_path / "chain.jsonl", rng=rng)
+    assert drain(outbox=outbox, sink=chain, max_batch_size=8, max_rounds=5) == 1
+    assert [b["root"] for b in read_chain(tmp_path / "chain.jsonl")] == [batch.root.hex()]
