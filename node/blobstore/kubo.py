@@ -1,0 +1,248 @@
+"""The Kubo backend: the Kubo RPC HTTP API (``/api/v0/…``) through httpx.
+
+``put`` streams the bytes to ``add`` with the profile's parameters passed explicitly on every
+call (``cid-version=1``, ``raw-leaves=true``, ``chunker=size-N``, balanced layout) while computing
+the CID ourselves in the same pass, and refuses the result (:class:`CIDMismatch`) if the
+daemon's CID differs. The node width is not an ``add`` parameter: the daemon must be
+configured for the profile (Kubo: ``ipfs config profile apply unixfs-v1-2025``); a daemon
+configured otherwise is caught by the same check. ``get`` fetches raw blocks
+(``block/get``) and verifies each against its CID before releasing a byte, so the daemon is
+never trusted; ``cat`` is offered for speed and verifies the whole stream at its end.
+
+Every call has a timeout; connection failures are retried with backoff, then reported as
+:class:`DaemonUnreachable` naming the URL. ``ipfshttpclient`` is not used: its last release
+(2021) refuses every Kubo >= 0.8.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import httpx
+
+from node.abc import BlobStoreAPI
+from node.blobstore import cid as cidlib
+from node.blobstore import reader
+from node.blobstore.chunker import fixed_size
+from node.blobstore.layout import BalancedBuilder
+from node.blobstore.multipart import boundary, file_part
+from node.blobstore.profile import DEFAULT_PROFILE, Profile
+from node.exceptions import (
+    BlobNotFound,
+    CIDMismatch,
+    CorruptedBlock,
+    DaemonError,
+    DaemonUnreachable,
+)
+from node.typing import CID
+
+_NOT_FOUND = ("not found", "timed out", "not pinned", "no link named")
+_RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class KuboBlobStore(BlobStoreAPI):
+    """Blob store backed by an IPFS daemon speaking the Kubo RPC API.
+
+    Parameters
+    ----------
+    api_url
+        Base URL of the RPC API, e.g. ``http://127.0.0.1:5001``.
+    profile
+        Import profile; its parameters go on every ``add``.
+    timeout
+        Seconds for connect/read/write of one request.
+    retries
+        Extra attempts after a connection failure (never after a request was sent).
+    lookup_timeout
+        How long the daemon may search for a block before we call it absent (sent as the
+        RPC ``timeout`` option; the daemon runs offline, so absent means absent).
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        profile: Profile = DEFAULT_PROFILE,
+        timeout: float = 30.0,
+        retries: int = 3,
+        lookup_timeout: float = 2.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.profile = profile
+        self._retries = retries
+        self._lookup = f"{lookup_timeout}s"
+        self._client = httpx.Client(
+            base_url=f"{self.api_url}/api/v0/", timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send with retries on connection failures; return a streaming response."""
+        delay = 0.2
+        for attempt in range(self._retries + 1):
+            try:
+                response = self._client.send(request, stream=True)
+            except _RETRYABLE as exc:
+                if attempt == self._retries:
+                    raise DaemonUnreachable(
+                        f"IPFS daemon at {self.api_url} is unreachable after "
+                        f"{attempt + 1} attempts: {exc}"
+                    ) from exc
+                time.sleep(delay)
+                delay *= 2
+                continue
+            except httpx.TimeoutException as exc:
+                raise DaemonUnreachable(f"IPFS daemon at {self.api_url} timed out: {exc}") from exc
+            if response.status_code >= 400:
+                response.read()
+                response.close()
+                raise _error(response)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(self, command: str, **params: str) -> Any:
+        response = self._send(self._client.build_request("POST", command, params=params))
+        try:
+            return json.loads(response.read() or b"null")
+        except ValueError as exc:
+            raise DaemonError(f"{command}: the daemon answered with invalid JSON") from exc
+        finally:
+            response.close()
+
+    def _stream(self, command: str, **params: str) -> Iterator[bytes]:
+        response = self._send(self._client.build_request("POST", command, params=params))
+        try:
+            yield from response.iter_bytes()
+        except httpx.TransportError as exc:
+            raise DaemonUnreachable(f"{command}: the stream from the daemon broke: {exc}") from exc
+        finally:
+            response.close()
+
+    # -- BlobStoreAPI --------------------------------------------------------------------
+
+    def put(self, source: Iterable[bytes], *, pin: bool = True) -> CID:
+        """Stream ``source`` to ``add`` and check the daemon's CID against ours."""
+        builder = BalancedBuilder(profile=self.profile)
+
+        def tee() -> Iterator[bytes]:
+            for chunk in fixed_size(source, self.profile.chunk_size):
+                builder.add_leaf(chunk)
+                yield chunk
+
+        mark = boundary()
+        params = {
+            "cid-version": "1",
+            "raw-leaves": "true",
+            "chunker": self.profile.chunker,
+            "trickle": "false",
+            "hash": "sha2-256",
+            "cid-base": "base32",
+            "pin": "true" if pin else "false",
+            "progress": "false",
+        }
+        request = self._client.build_request(
+            "POST",
+            "add",
+            params=params,
+            content=file_part(tee(), boundary=mark),
+            headers={"Content-Type": f"multipart/form-data; boundary={mark}"},
+        )
+        response = self._send(request)
+        try:
+            lines = [line for line in response.iter_lines() if line.strip()]
+        finally:
+            response.close()
+        ours = builder.finish()
+        try:
+            theirs = json.loads(lines[-1])["Hash"]
+        except (IndexError, KeyError, ValueError) as exc:
+            raise DaemonError("add: the daemon's answer has no Hash") from exc
+        if theirs != ours:
+            raise CIDMismatch(
+                f"daemon stored the bytes as {theirs}, we computed {ours} "
+                f"(is the daemon configured for profile {self.profile.name}?)"
+            )
+        return ours
+
+    def _block(self, cid: CID) -> bytes:
+        return b"".join(self._stream("block/get", arg=cid, timeout=self._lookup))
+
+    def get(self, cid: CID) -> Iterator[bytes]:
+        """Walk the DAG block by block, verifying each block before releasing it."""
+        return reader.walk(cidlib.normalize(cid), self._block)
+
+    def cat(self, cid: CID) -> Iterator[bytes]:
+        """Stream ``cat``; the whole stream's CID is checked at the end (after release)."""
+        cid = cidlib.normalize(cid)
+        builder = BalancedBuilder(profile=self.profile)
+        raw = self._stream("cat", arg=cid, timeout=self._lookup)
+        for chunk in fixed_size(raw, self.profile.chunk_size):
+            builder.add_leaf(chunk)
+            yield chunk
+        if builder.finish() != cid:
+            raise CorruptedBlock(f"the content served for {cid} does not hash to it")
+
+    def has(self, cid: CID) -> bool:
+        """``block/stat`` on the root, offline, with the lookup timeout."""
+        try:
+            self._call(
+                "block/stat", arg=cidlib.normalize(cid), offline="true", timeout=self._lookup
+            )
+        except BlobNotFound:
+            return False
+        return True
+
+    def size(self, cid: CID) -> int:
+        """Content size read from the verified root block."""
+        return reader.content_size(cidlib.normalize(cid), self._block)
+
+    def pin(self, cid: CID) -> None:
+        """``pin/add`` (recursive); the daemon fetches every block, so absence is detected."""
+        self._call("pin/add", arg=cidlib.normalize(cid), recursive="true", timeout=self._lookup)
+
+    def unpin(self, cid: CID) -> None:
+        """``pin/rm``."""
+        self._call("pin/rm", arg=cidlib.normalize(cid), recursive="true")
+
+    def pins(self) -> set[CID]:
+        """``pin/ls`` of recursive pins, normalized to base32."""
+        answer = self._call("pin/ls", type="recursive", **{"cid-base": "base32"})
+        keys = (answer or {}).get("Keys") or {}
+        return {cidlib.normalize(key) for key in keys}
+
+    def gc(self) -> int:
+        """``repo/gc``; counts the keys the daemon reports as removed."""
+        response = self._send(self._client.build_request("POST", "repo/gc"))
+        removed = 0
+        try:
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                entry = json.loads(line)
+                if entry.get("Error"):
+                    raise DaemonError(f"repo/gc: {entry['Error']}")
+                removed += 1
+        finally:
+            response.close()
+        return removed
+
+
+def _error(response: httpx.Response) -> Exception:
+    """Turn an RPC error answer into our error, with the daemon's own message."""
+    try:
+        message = str(json.loads(response.content).get("Message", ""))
+    except (ValueError, AttributeError):
+        message = response.text[:200]
+    command = response.request.url.path.rsplit("/api/v0/", 1)[-1]
+    if any(marker in message.lower() for marker in _NOT_FOUND):
+        return BlobNotFound(f"{command}: {message}")
+    return DaemonError(f"{command}: HTTP {response.status_code}: {message}")
