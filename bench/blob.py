@@ -6,13 +6,19 @@ Measured in one run, all in MB/s (10^6 bytes/s) of plaintext:
 - ``raw_sha256``: hashlib SHA-256 over the same pieces;
 - ``raw_aesgcm_sha256``: both in sequence on each piece: the least work any
   encrypt-then-address pipeline must do, the reference for the target below;
+- ``raw_write_fsync``: the disk's limit: each 1 MiB piece written to a new file and fsynced,
+  which any durable store must do at least;
 - ``encrypt_stream``: ``keys.stream.encrypt_stream`` (our chunked AEAD);
 - ``cid``: our CID computation (chunking, leaf hashing, balanced DAG);
+- ``encrypt_cid``: encrypt -> CID without storing: the CPU part of the pipeline;
 - ``put`` / ``get``: the embedded store on disk (fsync per block) / verified streaming read;
 - ``pipeline``: encrypt -> CID -> store, one pass, via ``EmbeddedBlobStore.put``.
 
-Target: ``pipeline >= 0.5 x raw_aesgcm_sha256``. Peak RSS of the pipeline is measured in a
-fresh child process for two payload sizes, to show memory flat in the payload size.
+Each figure is the best of ``REPEATS`` runs (the machine is shared). Target:
+``pipeline >= 0.5 x raw_aesgcm_sha256``; since the pipeline must also write every byte, its
+ratio to ``min(raw_aesgcm_sha256, raw_write_fsync)`` is reported too. Peak RSS of the
+pipeline is measured in a fresh child process for two payload sizes, to show memory flat in
+the payload size.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from node.blobstore.profile import DEFAULT_PROFILE
 
 SIZE = 256 * 1024 * 1024
 PIECE = 1 << 20
+REPEATS = 3
 _BASE = os.urandom(PIECE - 8)
 
 
@@ -51,9 +58,13 @@ def _mbps(size: int, seconds: float) -> float:
 
 
 def _timed(work: Callable[[], object], size: int = SIZE) -> float:
-    started = time.perf_counter()
-    work()
-    return _mbps(size, time.perf_counter() - started)
+    """Best of ``REPEATS`` runs: the machine is shared, the best run is the least disturbed."""
+    best = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return _mbps(size, best)
 
 
 def _raw_aesgcm() -> None:
@@ -71,6 +82,17 @@ def _raw_both() -> None:
     aead = AESGCM(os.urandom(32))
     for i, piece in enumerate(source()):
         hashlib.sha256(aead.encrypt(i.to_bytes(12, "big"), piece, None)).digest()
+
+
+def _raw_write_fsync(directory: Path) -> None:
+    directory.mkdir()
+    for i, piece in enumerate(source()):
+        fd = os.open(directory / str(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, piece)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _drain(stream: Iterator[bytes]) -> None:
@@ -103,8 +125,8 @@ def _peak_rss_mib(size: int) -> float:
     return round(int(done.stdout.strip()) / 1024, 1)
 
 
-def run() -> dict[str, Any]:
-    """Measure everything listed in the module docstring; return plain JSON data."""
+def _measure() -> dict[str, Any]:
+    """Measure everything listed in the module docstring in this process."""
     result: dict[str, Any] = {
         "payload_mib": SIZE // PIECE,
         "profile": DEFAULT_PROFILE.name,
@@ -116,22 +138,57 @@ def run() -> dict[str, Any]:
         "raw_aesgcm_sha256": _timed(_raw_both),
         "encrypt_stream": _timed(lambda: _drain(encrypt_stream(os.urandom(32), source()))),
         "cid": _timed(lambda: build(source(), profile=DEFAULT_PROFILE)),
+        "encrypt_cid": _timed(
+            lambda: build(encrypt_stream(os.urandom(32), source()), profile=DEFAULT_PROFILE)
+        ),
     }
     with tempfile.TemporaryDirectory() as tmp:
-        store = EmbeddedBlobStore(Path(tmp) / "plain")
-        started = time.perf_counter()
+        fresh = iter(range(1_000_000))  # every put goes to an empty store: no dedup shortcut
+        rates["raw_write_fsync"] = _timed(lambda: _raw_write_fsync(Path(tmp) / f"w{next(fresh)}"))
+        store = EmbeddedBlobStore(Path(tmp) / "read")
         cid = store.put(source())
-        rates["put"] = _mbps(SIZE, time.perf_counter() - started)
+        rates["put"] = _timed(
+            lambda: EmbeddedBlobStore(Path(tmp) / f"p{next(fresh)}").put(source())
+        )
         rates["get"] = _timed(lambda: _drain(store.get(cid)))
-        rates["pipeline"] = _timed(lambda: _pipeline(Path(tmp) / "pipeline"))
+        rates["pipeline"] = _timed(lambda: _pipeline(Path(tmp) / f"p{next(fresh)}"))
     result["mb_per_s"] = rates
     result["pipeline_vs_raw_aesgcm_sha256"] = round(
         rates["pipeline"] / rates["raw_aesgcm_sha256"], 3
     )
     result["target_ratio"] = 0.5
+    result["encrypt_cid_vs_raw_aesgcm_sha256"] = round(
+        rates["encrypt_cid"] / rates["raw_aesgcm_sha256"], 3
+    )
+    limit = min(rates["raw_aesgcm_sha256"], rates["raw_write_fsync"])
+    result["pipeline_vs_machine_limit"] = round(rates["pipeline"] / limit, 3)
     result["peak_rss_mib"] = {"64MiB": _peak_rss_mib(64 * PIECE), "256MiB": _peak_rss_mib(SIZE)}
     return result
 
 
+#: glibc keeps freed memory instead of returning it to the kernel after every 1 MiB buffer.
+#: On this VM re-faulting returned pages costs more than the AES-GCM itself (raw AES-GCM runs
+#: ~0.7 GB/s with the default allocator and ~4-5 GB/s with these), so both settings are
+#: measured: they move the reference and our code alike.
+KEEP_MEMORY = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 30)}
+
+
+def run() -> dict[str, Any]:
+    """Measure in two fresh processes: default glibc malloc, and malloc keeping its memory."""
+    root = Path(__file__).resolve().parents[1]
+    out: dict[str, Any] = {}
+    for mode, extra in (("default_malloc", {}), ("malloc_keeps_memory", KEEP_MEMORY)):
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.blob"],
+            cwd=root,
+            env={**os.environ, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[mode] = json.loads(done.stdout)
+    return out
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(), indent=2))
+    print(json.dumps(_measure()))

@@ -8,23 +8,34 @@ from collections.abc import Iterable, Iterator
 def fixed_size(source: Iterable[bytes], chunk_size: int) -> Iterator[bytes]:
     """Yield ``chunk_size`` chunks of ``source`` (the last may be shorter, never empty).
 
-    Holds at most one chunk plus one source piece in memory. An empty source yields nothing.
+    Source pieces that are already whole, aligned chunks pass through uncopied; everything
+    else is gathered in one preallocated buffer that is reused for every chunk (fresh memory
+    is costly to fault in, and a growing buffer would be reallocated again and again). Holds
+    one chunk plus the caller's current piece. An empty source yields nothing.
     """
     if chunk_size <= 0:
         raise ValueError("chunk_size must be positive")
-    pending = bytearray()
+    buf = bytearray(chunk_size)
+    fill = 0
     for piece in source:
-        if not pending and len(piece) == chunk_size:
-            yield bytes(piece)  # the common case when the source is already aligned
+        n = len(piece)
+        if fill == 0 and n == chunk_size:
+            yield bytes(piece)  # no copy when ``piece`` is already ``bytes``
             continue
-        pending += piece
-        if len(pending) >= chunk_size:
-            view = memoryview(pending)
-            start = 0
-            while len(pending) - start >= chunk_size:
-                yield bytes(view[start : start + chunk_size])
-                start += chunk_size
-            view.release()
-            del pending[:start]
-    if pending:
-        yield bytes(pending)
+        view = memoryview(piece).cast("B")
+        pos = 0
+        while pos < n:
+            if fill == 0 and n - pos >= chunk_size:
+                yield bytes(view[pos : pos + chunk_size])
+                pos += chunk_size
+                continue
+            take = min(chunk_size - fill, n - pos)
+            buf[fill : fill + take] = view[pos : pos + take]
+            fill += take
+            pos += take
+            if fill == chunk_size:
+                yield bytes(buf)
+                fill = 0
+        view.release()
+    if fill:
+        yield bytes(buf[:fill])

@@ -26,6 +26,7 @@ from node.blobstore import cid as cidlib
 from node.blobstore import reader
 from node.blobstore.layout import build
 from node.blobstore.profile import DEFAULT_PROFILE, Profile
+from node.blobstore.writer import BlockWriter
 from node.exceptions import BlobNotFound, BlobStoreError
 from node.typing import CID
 
@@ -76,11 +77,15 @@ class EmbeddedBlobStore(BlobStoreAPI):
 
     def _write_atomic(self, final: Path, data: bytes) -> None:
         tmp = self._tmp / f"{final.name}.{uuid.uuid4().hex}"
-        with open(tmp, "wb") as handle:
-            handle.write(data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             if self._durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, final)
 
     def _fsync_dir(self, directory: Path) -> None:
@@ -102,18 +107,19 @@ class EmbeddedBlobStore(BlobStoreAPI):
     def put(self, source: Iterable[bytes], *, pin: bool = True) -> CID:
         """Import ``source`` with the store's profile; see :meth:`BlobStoreAPI.put`."""
         touched: set[Path] = set()
+        with self._locked(fcntl.LOCK_SH), BlockWriter() as writer:
 
-        def store(cid: CID, codec: int, block: bytes) -> None:
-            path = self._block_path(cid)
-            if path.exists():
-                return  # content-addressed: the same name always holds the same bytes
-            if path.parent not in touched:
-                path.parent.mkdir(exist_ok=True)
-                touched.add(path.parent)
-            self._write_atomic(path, block)
+            def store(cid: CID, codec: int, block: bytes) -> None:
+                path = self._block_path(cid)
+                if path.exists():
+                    return  # content-addressed: the same name always holds the same bytes
+                if path.parent not in touched:
+                    path.parent.mkdir(exist_ok=True)
+                    touched.add(path.parent)
+                writer.submit(self._write_atomic, path, block)
 
-        with self._locked(fcntl.LOCK_SH):
             root = build(source, profile=self.profile, sink=store)
+            writer.drain()
             for directory in touched:
                 self._fsync_dir(directory)
             if pin:
