@@ -159,6 +159,8 @@ class KuboBlobStore(BlobStoreAPI):
         response = self._send(request)
         try:
             lines = [line for line in response.iter_lines() if line.strip()]
+        except httpx.TransportError as exc:
+            raise DaemonUnreachable(f"add: the daemon's answer broke off: {exc!r}") from exc
         finally:
             response.close()
         ours = builder.finish()

@@ -77,15 +77,23 @@ def test_older_profile_cids_match_across_two_levels_of_parents(daemon: JsIpfsDae
     store.close()
 
 
-def test_a_daemon_laying_out_differently_is_caught_as_a_cid_mismatch(
+def test_js_ipfs_ignores_the_1024_link_width_and_the_mismatch_is_caught(
     daemon: JsIpfsDaemon,
 ) -> None:
-    # js-ipfs nodes hold at most 174 links; a profile asking for 4 per node must be refused
-    four_wide = Profile(ProfileName("four-wide"), 1024, 4)
-    store = KuboBlobStore(daemon.api_url, profile=four_wide)
-    with pytest.raises(CIDMismatch, match="four-wide"):
-        store.put(data(10 * 1024))
+    """The exact js-ipfs/Kubo difference: nodes of at most 174 links whatever is asked.
+
+    175 chunks with 1024 links per node (``unixfs-v1-2025``'s width) is one parent for Kubo
+    and for us, two levels for js-ipfs; the client refuses the daemon's CID.
+    """
+    wide = Profile(ProfileName("wide-256k"), CIDV1_256K.chunk_size, 1024)
+    store = KuboBlobStore(daemon.api_url, profile=wide)
+    size = 175 * wide.chunk_size
+    with pytest.raises(CIDMismatch, match="wide-256k"):
+        store.put(data(size, 1 << 20))
+    narrow = KuboBlobStore(daemon.api_url, profile=CIDV1_256K)
+    assert narrow.put(data(size, 1 << 20)) == build(data(size, 1 << 20), profile=CIDV1_256K)
     store.close()
+    narrow.close()
 
 
 def test_unreachable_daemon_is_reported_clearly_after_retries() -> None:
