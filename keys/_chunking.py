@@ -15,27 +15,47 @@ from keys.typing import BytesLike
 
 
 def fixed_chunks(source: Iterable[BytesLike], size: int) -> Iterator[tuple[BytesLike, bool]]:
-    """Yield ``(piece, is_last)``; every piece but the last has exactly ``size`` bytes."""
-    buf = bytearray()
+    """Yield ``(piece, is_last)``; every piece but the last has exactly ``size`` bytes.
+
+    A yielded piece is only valid until the next one is requested (it may be a view into
+    the caller's buffer). Data held across input pieces is copied unless it came in an
+    immutable ``bytes`` object, so callers may reuse a mutable read buffer.
+    """
+    held: memoryview | bytearray | None = None
     for piece in source:
         view = memoryview(piece).cast("B")
-        n = len(view)
-        if n == 0:
-            continue
-        pos = 0
-        if buf:
-            if len(buf) < size:
-                pos = min(size - len(buf), n)
-                buf += view[:pos]
-            if len(buf) == size and pos < n:
-                yield bytes(buf), False
-                buf.clear()
-        if not buf:
-            while n - pos > size:
-                yield view[pos : pos + size], False
-                pos += size
-            buf += view[pos:]
-    yield bytes(buf), True
+        try:
+            n = len(view)
+            if n == 0:
+                continue
+            pos = 0
+            if held is not None:
+                if len(held) < size:
+                    if isinstance(held, memoryview):
+                        held = bytearray(held)
+                    pos = min(size - len(held), n)
+                    held += view[:pos]
+                if len(held) == size and pos < n:
+                    yield held, False
+                    held = None
+            if held is None:
+                while n - pos > size:
+                    chunk = view[pos : pos + size]
+                    try:
+                        yield chunk, False
+                    finally:
+                        chunk.release()  # the caller may resize its buffer once we move on
+                    pos += size
+                rest = view[pos:]
+                if isinstance(piece, bytes):
+                    held = rest  # immutable: holding a view is safe and saves a copy
+                else:
+                    held = bytearray(rest)
+                    rest.release()
+        finally:
+            if not isinstance(piece, bytes):
+                view.release()
+    yield (b"" if held is None else held), True
 
 
 def split_prefix(source: Iterable[BytesLike], length: int) -> tuple[bytes, Iterator[BytesLike]]:
@@ -50,11 +70,16 @@ def split_prefix(source: Iterable[BytesLike], length: int) -> tuple[bytes, Itera
         need = length - len(head)
         head += view[:need]
         if len(head) == length:
-            return bytes(head), _chain(view[need:], it)
+            rest: BytesLike = view[need:] if isinstance(piece, bytes) else bytes(view[need:])
+            if not isinstance(piece, bytes):
+                view.release()
+            return bytes(head), _chain(rest, it)
+        if not isinstance(piece, bytes):
+            view.release()
     return bytes(head), iter(())
 
 
-def _chain(first: memoryview, rest: Iterator[BytesLike]) -> Iterator[BytesLike]:
+def _chain(first: BytesLike, rest: Iterator[BytesLike]) -> Iterator[BytesLike]:
     if len(first):
         yield first
     yield from rest

@@ -7,7 +7,7 @@ keystore or a remote signer can stand in later without touching them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -85,6 +85,14 @@ class KeystoreAPI(ABC):
     @abstractmethod
     def rotate_encryption_key(self, passphrase: str) -> KeyVersion:
         """Add a new encryption key version; older versions stay on disk for unwrapping."""
+
+    @abstractmethod
+    def add_physician(self, label: str, passphrase: str) -> SigningKey:
+        """Create a physician key under a local label (a staff id, never a name)."""
+
+    @abstractmethod
+    def export_public(self) -> dict[str, Any]:
+        """What the consortium registers on chain: addresses and public keys only."""
 
 
 class TokenVerifierAPI(ABC):

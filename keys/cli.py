@@ -22,7 +22,7 @@ from keys.exceptions import (
     PassphraseUnavailable,
     WrongPassphrase,
 )
-from keys.keyfiles import DEFAULT_SCRYPT_N
+from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.keystore import Keystore
 from keys.passphrase import read_passphrase
 
@@ -86,6 +86,9 @@ def new(
     scrypt_n: Annotated[
         int, typer.Option(help="scrypt cost N for keystore v3 files (a power of two).")
     ] = DEFAULT_SCRYPT_N,
+    pbkdf2_iterations: Annotated[
+        int, typer.Option(help="PBKDF2-HMAC-SHA256 iterations for the PKCS#8 PEM files.")
+    ] = DEFAULT_PBKDF2_ITERATIONS,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a hospital keystore, or add a physician key to one."""
@@ -94,7 +97,9 @@ def new(
             if label is not None:
                 raise typer.BadParameter("a hospital keystore takes no label")
             passphrase = read_passphrase(confirm=True)
-            store = Keystore.create(keystore, passphrase, scrypt_n=scrypt_n)
+            store = Keystore.create(
+                keystore, passphrase, scrypt_n=scrypt_n, pbkdf2_iterations=pbkdf2_iterations
+            )
             public = store.export_public()
             _emit(
                 public,
@@ -166,7 +171,7 @@ def _lookup(meta: Any, identity: str) -> dict[str, Any]:
 @app.command()
 def show(
     identity: Annotated[
-        str, typer.Argument(help="signing, p2p, encryption[/vN] or physicians/LABEL.")
+        str, typer.Argument(help="signing, p2p, encryption, encryption/vN or physicians/LABEL.")
     ],
     keystore: KeystoreDir = Path("keystore"),
     as_json: JsonFlag = False,

@@ -1,9 +1,10 @@
 """Key files in standard formats.
 
 secp256k1 keys: Ethereum keystore v3 JSON with scrypt (what geth, clef and eth-account
-read). X25519 keys: PKCS#8 encrypted PEM with ``cryptography``'s best available
-encryption. Both raise :class:`WrongPassphrase` for a wrong passphrase (which for PEM is
-indistinguishable from a corrupt file).
+read). X25519 keys: PKCS#8 encrypted PEM (PBES2: PBKDF2-HMAC-SHA256 with a real iteration
+count and AES-256-CBC; see ``keys._pkcs8``), what ``openssl pkey`` reads. Both raise
+:class:`WrongPassphrase` for a wrong passphrase (which for PEM is indistinguishable from a
+corrupt file).
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ import json
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
-    BestAvailableEncryption,
     Encoding,
+    NoEncryption,
     PrivateFormat,
     load_pem_private_key,
 )
 from eth_account import Account
 
+from keys._pkcs8 import DEFAULT_PBKDF2_ITERATIONS, encrypt_pkcs8_der
 from keys.exceptions import KeystoreError, WrongPassphrase
 from keys.signing import SigningKey
+
+__all__ = [
+    "DEFAULT_PBKDF2_ITERATIONS",
+    "DEFAULT_SCRYPT_N",
+    "decrypt_signing_key",
+    "decrypt_x25519_key",
+    "encrypt_signing_key",
+    "encrypt_x25519_key",
+]
 
 #: eth-account's own default scrypt cost (n = 2**18, r = 8: ~256 MiB and ~1 s per unlock).
 DEFAULT_SCRYPT_N = 2**18
@@ -51,11 +62,12 @@ def decrypt_signing_key(data: bytes, passphrase: str) -> SigningKey:
     return SigningKey(bytes(secret))
 
 
-def encrypt_x25519_key(key: X25519PrivateKey, passphrase: str) -> bytes:
+def encrypt_x25519_key(
+    key: X25519PrivateKey, passphrase: str, *, iterations: int = DEFAULT_PBKDF2_ITERATIONS
+) -> bytes:
     """PKCS#8 encrypted PEM bytes for ``key``."""
-    return key.private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase.encode("utf-8"))
-    )
+    plain = key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+    return encrypt_pkcs8_der(plain, passphrase.encode("utf-8"), iterations=iterations)
 
 
 def decrypt_x25519_key(data: bytes, passphrase: str) -> X25519PrivateKey:

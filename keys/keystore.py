@@ -29,6 +29,7 @@ from keys.abc import KeystoreAPI
 from keys.envelope import EncryptionKeyring
 from keys.exceptions import KeystoreError, KeystoreExists, KeystoreNotFound
 from keys.keyfiles import (
+    DEFAULT_PBKDF2_ITERATIONS,
     DEFAULT_SCRYPT_N,
     decrypt_signing_key,
     decrypt_x25519_key,
@@ -95,12 +96,23 @@ class Keystore(KeystoreAPI):
 
     @classmethod
     def create(
-        cls, root: Path | str, passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N
+        cls,
+        root: Path | str,
+        passphrase: str,
+        *,
+        scrypt_n: int = DEFAULT_SCRYPT_N,
+        pbkdf2_iterations: int = DEFAULT_PBKDF2_ITERATIONS,
     ) -> Keystore:
-        """Create a hospital keystore: signing key, p2p key and encryption key version 1."""
+        """Create a hospital keystore: signing key, p2p key and encryption key version 1.
+
+        ``scrypt_n`` and ``pbkdf2_iterations`` set the passphrase-guessing cost of the
+        keystore v3 and PKCS#8 files; later keys reuse them (kept in the metadata).
+        """
         root = Path(root)
         if (root / METADATA).exists():
             raise KeystoreExists(f"a keystore already exists at {root}")
+        if root.exists() and any(root.iterdir()):
+            raise KeystoreExists(f"{root} is not empty; a new keystore needs its own directory")
         ensure_private_dir(root)
         ensure_private_dir(root / "encryption")
         ensure_private_dir(root / "physicians")
@@ -114,6 +126,7 @@ class Keystore(KeystoreAPI):
         meta: dict[str, Any] = {
             "format": FORMAT,
             "scrypt_n": scrypt_n,
+            "pbkdf2_iterations": pbkdf2_iterations,
             "signing": _signing_entry(signing, "signing.json"),
             "p2p": _signing_entry(p2p, "p2p.json"),
             "encryption": {"current": 0, "versions": {}},
@@ -199,7 +212,9 @@ class Keystore(KeystoreAPI):
         version = KeyVersion(int(self._meta["encryption"]["current"]) + 1)
         file = f"encryption/v{version}.pem"
         ensure_private_dir(self.root / "encryption")
-        create_private_file(self.root / file, encrypt_x25519_key(key, passphrase))
+        iterations = int(self._meta.get("pbkdf2_iterations", DEFAULT_PBKDF2_ITERATIONS))
+        data = encrypt_x25519_key(key, passphrase, iterations=iterations)
+        create_private_file(self.root / file, data)
         public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self._meta["encryption"]["versions"][str(version)] = {
             "public_key": "0x" + public.hex(),

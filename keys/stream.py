@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 
 from keys._chunking import fixed_chunks, split_prefix
 from keys._primitives import TAG_SIZE, Aead, derive_key
+from keys.datakey import DataKey
 from keys.exceptions import DecryptionError, InvalidKey
 from keys.typing import BytesLike
 
@@ -54,9 +55,12 @@ __all__ = [
 ]
 
 
-def _check_key(key: bytes) -> None:
+def _check_key(key: bytes | DataKey) -> bytes:
+    if isinstance(key, DataKey):
+        return bytes(key)
     if not isinstance(key, bytes) or len(key) != 32:
         raise InvalidKey("stream key must be 32 bytes")
+    return key
 
 
 def _check_chunk_size(chunk_size: int) -> None:
@@ -79,7 +83,7 @@ def ciphertext_size(plaintext_size: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE
 
 
 def encrypt_stream(
-    key: bytes,
+    key: bytes | DataKey,
     source: Iterable[bytes],
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -90,7 +94,8 @@ def encrypt_stream(
     Parameters
     ----------
     key
-        32-byte data key; validated now, not at first iteration.
+        32-byte data key (or a :class:`~keys.datakey.DataKey`); validated now, not at
+        first iteration.
     source
         Plaintext in pieces of any size (including empty ones).
     chunk_size
@@ -103,9 +108,9 @@ def encrypt_stream(
     Iterator[bytes]
         The header, then one ciphertext chunk at a time.
     """
-    _check_key(key)
+    raw = _check_key(key)
     _check_chunk_size(chunk_size)
-    return _encrypt(key, source, chunk_size, bytes(aad))
+    return _encrypt(raw, source, chunk_size, bytes(aad))
 
 
 def _encrypt(
@@ -120,7 +125,7 @@ def _encrypt(
 
 
 def decrypt_stream(
-    key: bytes,
+    key: bytes | DataKey,
     source: Iterable[bytes],
     *,
     aad: bytes = b"",
@@ -134,8 +139,8 @@ def decrypt_stream(
         appended or foreign chunks, bad header), possibly after earlier chunks were
         yielded: discard the output unless iteration completes.
     """
-    _check_key(key)
-    return _decrypt(key, source, bytes(aad))
+    raw = _check_key(key)
+    return _decrypt(raw, source, bytes(aad))
 
 
 def _decrypt(key: bytes, source: Iterable[BytesLike], aad: bytes) -> Iterator[bytes]:

@@ -8,6 +8,7 @@ checks the signature here and the grant's on-chain state separately.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -32,6 +33,11 @@ from keys.signing import SECP256K1_N, SigningKey
 from keys.token_wire import SignedToken
 from keys.typing import CaseId, GrantId, HospitalAddress
 
+#: The EIP-712 type as Solidity spells it (``keccak256`` of it is the type hash).
+ACCESS_GRANT_TYPE = (
+    "AccessGrant(bytes32 grantId,bytes32 caseId,address grantee,bytes32 scopeRoot,"
+    "uint64 expiry,bytes32 nonce)"
+)
 DOMAIN_NAME = "medledger Grants"
 DOMAIN_VERSION = "1"
 ACCESS_GRANT_TYPES: dict[str, list[dict[str, str]]] = {
@@ -136,11 +142,7 @@ class TokenIssuer:
             signature=b"",
         )
         signature = self._key.sign_message(_signable(unsigned))
-        return SignedToken(**{**_fields(unsigned), "signature": signature}).encode()
-
-
-def _fields(token: SignedToken) -> dict[str, Any]:
-    return {name: getattr(token, name) for name in SignedToken.__slots__}
+        return dataclasses.replace(unsigned, signature=signature).encode()
 
 
 def _recover(token: SignedToken) -> str:
