@@ -18,13 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The child streams fresh pseudo-random data into a put forever (bounded at 4 GiB) in small
 # pieces, so at any instant it is likely to be inside a block write; it says "ready" after
-# its first few blocks are out.
+# its first blocks are surely on disk.
 CHILD = """
 import sys, os
 from node.blobstore.embedded import EmbeddedBlobStore
 def source():
     for i in range(4096 * 16):
-        if i == 64:
+        if i == 1024:  # 16 leaves out; at most 6 writes are ever in flight
             print("ready", flush=True)
         yield os.urandom(65536)
 EmbeddedBlobStore(sys.argv[1]).put(source())
