@@ -1,13 +1,15 @@
 """The Kubo backend: the Kubo RPC HTTP API (``/api/v0/…``) through httpx.
 
 ``put`` streams the bytes to ``add`` with the profile's parameters passed explicitly on every
-call (``cid-version=1``, ``raw-leaves=true``, ``chunker=size-N``, balanced layout) while computing
-the CID ourselves in the same pass, and refuses the result (:class:`CIDMismatch`) if the
-daemon's CID differs. The node width is not an ``add`` parameter: the daemon must be
-configured for the profile (Kubo: ``ipfs config profile apply unixfs-v1-2025``); a daemon
-configured otherwise is caught by the same check. ``get`` fetches raw blocks
-(``block/get``) and verifies each against its CID before releasing a byte, so the daemon is
-never trusted; ``cat`` is offered for speed and verifies the whole stream at its end.
+call (``cid-version=1``, ``raw-leaves=true``, ``chunker=size-N``, ``trickle=false`` for the
+balanced layout, and ``max-file-links=N``, Kubo's experimental per-call override of
+``Import.UnixFSFileMaxLinks``) while computing the CID ourselves in the same pass, and refuses
+the result (:class:`CIDMismatch`) if the daemon's CID differs: a daemon that ignores one of
+these parameters (js-ipfs ignores ``max-file-links``) cannot go unnoticed.
+
+``get`` fetches raw blocks (``block/get``) and verifies each against its CID before releasing
+a byte, so the daemon is never trusted; ``cat`` is offered for speed and verifies the whole
+stream only at its end (bytes already released must then be discarded).
 
 Every call has a timeout; connection failures are retried with backoff, then reported as
 :class:`DaemonUnreachable` naming the URL. ``ipfshttpclient`` is not used: its last release
@@ -144,6 +146,7 @@ class KuboBlobStore(BlobStoreAPI):
             "raw-leaves": "true",
             "chunker": self.profile.chunker,
             "trickle": "false",
+            "max-file-links": str(self.profile.max_links),
             "hash": "sha2-256",
             "cid-base": "base32",
             "pin": "true" if pin else "false",

@@ -6,13 +6,14 @@ No Kubo binary can be installed on this machine, so Kubo itself is not exercised
 client passes every profile parameter explicitly and checks each CID the daemon returns
 against ours, so a daemon that lays files out differently fails loudly, never silently.
 
-Difference from Kubo: js-ipfs has no setting for links per node and always uses 174 (the
-older layout's width), so for the default ``unixfs-v1-2025`` profile (1024 links) its CIDs equal
-Kubo's only up to 174 chunks (174 MiB); the suite stays below that, the older ``cidv1-256k``
-profile (width 174) is checked past two levels, and a width js-ipfs does not use is shown to
-be caught as a CID mismatch. One daemon serves the whole module;
-each test starts from an empty store by unpinning everything and collecting garbage through
-the API itself.
+Difference from Kubo: js-ipfs ignores ``max-file-links`` (it has no setting for links per
+node) and always uses 174, the older layout's width. So for the default ``unixfs-v1-2025``
+profile (1024 links) its CIDs equal Kubo's only up to 174 chunks (174 MiB): the suite stays
+below that, the ``cidv1-256k`` profile (width 174) is checked past two levels of parents,
+and 175 chunks at width 1024 is shown to be caught as a CID mismatch.
+
+One daemon serves the whole module; each test starts from an empty store by unpinning
+everything and collecting garbage through the API itself.
 """
 
 from __future__ import annotations
