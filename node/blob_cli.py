@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from node.abc import BlobStoreAPI
 from node.blobstore.embedded import EmbeddedBlobStore
@@ -77,7 +79,28 @@ def _pieces(path: Path) -> Iterator[bytes]:
 def _open_source(path: Path) -> Iterator[bytes]:
     if str(path) != "-" and not path.is_file():
         raise _fail(f"{path} is not a readable file", 2)
-    return _pieces(path)
+    total = None if str(path) == "-" else path.stat().st_size
+    return _with_progress(_pieces(path), total=total, label=path.name)
+
+
+def _with_progress(pieces: Iterator[bytes], *, total: int | None, label: str) -> Iterator[bytes]:
+    """Show a progress bar on a terminal's stderr; stay silent for scripts and pipes."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield from pieces
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        for piece in pieces:
+            progress.advance(task, len(piece))
+            yield piece
 
 
 def _profile(name: str) -> Profile:
@@ -138,12 +161,13 @@ def get(
     """Fetch a blob, verifying every block; with --out the file appears only when complete."""
     source = _store(store, api, DEFAULT_PROFILE)
     try:
+        pieces = _with_progress(source.get(CID(cid)), total=None, label=cid[:16])
         if out is None:
-            for piece in source.get(CID(cid)):
+            for piece in pieces:
                 sys.stdout.buffer.write(piece)
             sys.stdout.buffer.flush()
         else:
-            _write_atomic(out, source.get(CID(cid)))
+            _write_atomic(out, pieces)
     except BlobStoreError as exc:
         raise _fail(str(exc), _error_code(exc)) from None
 
