@@ -57,14 +57,19 @@ def _mbps(size: int, seconds: float) -> float:
     return round(size / seconds / 1e6, 1)
 
 
-def _timed(work: Callable[[], object], size: int = SIZE) -> float:
-    """Best of ``REPEATS`` runs: the machine is shared, the best run is the least disturbed."""
-    best = float("inf")
+def _interleaved(works: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Best of ``REPEATS`` rounds, each round running every measurement once in turn.
+
+    The machine is shared: interleaving exposes every measurement to the same disturbances,
+    and the best run of each is its least disturbed one.
+    """
+    best = dict.fromkeys(works, float("inf"))
     for _ in range(REPEATS):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return _mbps(size, best)
+        for name, work in works.items():
+            started = time.perf_counter()
+            work()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return {name: _mbps(SIZE, seconds) for name, seconds in best.items()}
 
 
 def _raw_aesgcm() -> None:
@@ -132,26 +137,30 @@ def _measure() -> dict[str, Any]:
         "profile": DEFAULT_PROFILE.name,
         "cpus": os.cpu_count(),
     }
-    rates: dict[str, float] = {
-        "raw_aesgcm": _timed(_raw_aesgcm),
-        "raw_sha256": _timed(_raw_sha256),
-        "raw_aesgcm_sha256": _timed(_raw_both),
-        "encrypt_stream": _timed(lambda: _drain(encrypt_stream(os.urandom(32), source()))),
-        "cid": _timed(lambda: build(source(), profile=DEFAULT_PROFILE)),
-        "encrypt_cid": _timed(
-            lambda: build(encrypt_stream(os.urandom(32), source()), profile=DEFAULT_PROFILE)
-        ),
-    }
     with tempfile.TemporaryDirectory() as tmp:
         fresh = iter(range(1_000_000))  # every put goes to an empty store: no dedup shortcut
-        rates["raw_write_fsync"] = _timed(lambda: _raw_write_fsync(Path(tmp) / f"w{next(fresh)}"))
-        store = EmbeddedBlobStore(Path(tmp) / "read")
+
+        def scratch() -> Path:
+            return Path(tmp) / f"s{next(fresh)}"
+
+        store = EmbeddedBlobStore(scratch())
         cid = store.put(source())
-        rates["put"] = _timed(
-            lambda: EmbeddedBlobStore(Path(tmp) / f"p{next(fresh)}").put(source())
+        rates = _interleaved(
+            {
+                "raw_aesgcm": _raw_aesgcm,
+                "raw_sha256": _raw_sha256,
+                "raw_aesgcm_sha256": _raw_both,
+                "raw_write_fsync": lambda: _raw_write_fsync(scratch()),
+                "encrypt_stream": lambda: _drain(encrypt_stream(os.urandom(32), source())),
+                "cid": lambda: build(source(), profile=DEFAULT_PROFILE),
+                "encrypt_cid": lambda: build(
+                    encrypt_stream(os.urandom(32), source()), profile=DEFAULT_PROFILE
+                ),
+                "put": lambda: EmbeddedBlobStore(scratch()).put(source()),
+                "get": lambda: _drain(store.get(cid)),
+                "pipeline": lambda: _pipeline(scratch()),
+            }
         )
-        rates["get"] = _timed(lambda: _drain(store.get(cid)))
-        rates["pipeline"] = _timed(lambda: _pipeline(Path(tmp) / f"p{next(fresh)}"))
     result["mb_per_s"] = rates
     result["pipeline_vs_raw_aesgcm_sha256"] = round(
         rates["pipeline"] / rates["raw_aesgcm_sha256"], 3
