@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asn1crypto import keys as asn1_keys
-from asn1crypto import pem as asn1_pem
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from eth_keyfile import decode_keyfile_json
+from pyasn1.codec.der import decoder
+from pyasn1_modules import pem as asn1_pem
+from pyasn1_modules import rfc5958, rfc8018  # rfc8018 registers the PBES2 parameter types
 
 from keys import _files
 from keys.datakey import DataKey
@@ -104,14 +105,24 @@ def test_x25519_keys_are_standard_encrypted_pkcs8_pem(store: Keystore) -> None:
 
 def test_pkcs8_files_use_pbes2_with_the_configured_pbkdf2_cost(store: Keystore) -> None:
     """Not cryptography's fixed 2048 iterations: the PEM must not be the cheap target."""
-    _, _, der = asn1_pem.unarmor((store.root / "encryption" / "v1.pem").read_bytes())
-    algo = asn1_keys.EncryptedPrivateKeyInfo.load(der)["encryption_algorithm"]
-    assert algo["algorithm"].native == "pbes2"
-    kdf = algo["parameters"]["key_derivation_func"]
-    assert kdf["algorithm"].native == "pbkdf2"
-    assert kdf["parameters"]["iteration_count"].native == FAST_ITER
-    assert kdf["parameters"]["prf"]["algorithm"].native == "sha256"
-    assert algo["parameters"]["encryption_scheme"]["algorithm"].native == "aes256_cbc"
+    with (store.root / "encryption" / "v1.pem").open() as pem:
+        der = asn1_pem.readPemFromFile(
+            pem,
+            startMarker="-----BEGIN ENCRYPTED PRIVATE KEY-----",
+            endMarker="-----END ENCRYPTED PRIVATE KEY-----",
+        )
+    info, rest = decoder.decode(
+        der, asn1Spec=rfc5958.EncryptedPrivateKeyInfo(), decodeOpenTypes=True
+    )
+    assert rest == b""
+    algo = info["encryptionAlgorithm"]
+    assert algo["algorithm"] == rfc8018.id_PBES2 == (1, 2, 840, 113549, 1, 5, 13)
+    kdf = algo["parameters"]["keyDerivationFunc"]
+    assert kdf["algorithm"] == rfc8018.id_PBKDF2 == (1, 2, 840, 113549, 1, 5, 12)
+    assert kdf["parameters"]["iterationCount"] == FAST_ITER
+    assert kdf["parameters"]["prf"]["algorithm"] == (1, 2, 840, 113549, 2, 9)  # HMAC-SHA256
+    scheme = algo["parameters"]["encryptionScheme"]
+    assert scheme["algorithm"] == (2, 16, 840, 1, 101, 3, 4, 1, 42)  # AES-256-CBC
     assert DEFAULT_PBKDF2_ITERATIONS >= 600_000
 
 
