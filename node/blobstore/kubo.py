@@ -12,16 +12,14 @@ a byte, so the daemon is never trusted; ``cat`` is offered for speed and verifie
 stream only at its end (bytes already released must then be discarded).
 
 Every call has a timeout; connection failures are retried with backoff, then reported as
-:class:`DaemonUnreachable` naming the URL. ``ipfshttpclient`` is not used: its last release
-(2021) refuses every Kubo >= 0.8.
+:class:`DaemonUnreachable` naming the URL (see :mod:`node.blobstore.rpc`).
+``ipfshttpclient`` is not used: its last release (2021) refuses every Kubo >= 0.8.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import httpx
 
@@ -32,17 +30,9 @@ from node.blobstore.chunker import fixed_size
 from node.blobstore.layout import BalancedBuilder
 from node.blobstore.multipart import boundary, file_part
 from node.blobstore.profile import DEFAULT_PROFILE, Profile
-from node.exceptions import (
-    BlobNotFound,
-    CIDMismatch,
-    CorruptedBlock,
-    DaemonError,
-    DaemonUnreachable,
-)
+from node.blobstore.rpc import RpcClient
+from node.exceptions import BlobNotFound, CIDMismatch, CorruptedBlock, DaemonError
 from node.typing import CID
-
-_NOT_FOUND = ("not found", "timed out", "not pinned", "no link named")
-_RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class KuboBlobStore(BlobStoreAPI):
@@ -73,63 +63,14 @@ class KuboBlobStore(BlobStoreAPI):
         lookup_timeout: float = 2.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.api_url = api_url.rstrip("/")
         self.profile = profile
-        self._retries = retries
+        self._rpc = RpcClient(api_url, timeout=timeout, retries=retries, transport=transport)
+        self.api_url = self._rpc.api_url
         self._lookup = f"{lookup_timeout}s"
-        self._client = httpx.Client(
-            base_url=f"{self.api_url}/api/v0/", timeout=timeout, transport=transport
-        )
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
-        self._client.close()
-
-    # -- transport -----------------------------------------------------------------------
-
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send with retries on connection failures; return a streaming response."""
-        delay = 0.2
-        for attempt in range(self._retries + 1):
-            try:
-                response = self._client.send(request, stream=True)
-            except _RETRYABLE as exc:
-                if attempt == self._retries:
-                    raise DaemonUnreachable(
-                        f"IPFS daemon at {self.api_url} is unreachable after "
-                        f"{attempt + 1} attempts: {exc}"
-                    ) from exc
-                time.sleep(delay)
-                delay *= 2
-                continue
-            except httpx.TimeoutException as exc:
-                raise DaemonUnreachable(f"IPFS daemon at {self.api_url} timed out: {exc}") from exc
-            if response.status_code >= 400:
-                response.read()
-                response.close()
-                raise _error(response)
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _call(self, command: str, **params: str) -> Any:
-        response = self._send(self._client.build_request("POST", command, params=params))
-        try:
-            return json.loads(response.read() or b"null")
-        except ValueError as exc:
-            raise DaemonError(f"{command}: the daemon answered with invalid JSON") from exc
-        finally:
-            response.close()
-
-    def _stream(self, command: str, **params: str) -> Iterator[bytes]:
-        response = self._send(self._client.build_request("POST", command, params=params))
-        try:
-            yield from response.iter_bytes()
-        except httpx.TransportError as exc:
-            raise DaemonUnreachable(f"{command}: the stream from the daemon broke: {exc}") from exc
-        finally:
-            response.close()
-
-    # -- BlobStoreAPI --------------------------------------------------------------------
+        self._rpc.close()
 
     def put(self, source: Iterable[bytes], *, pin: bool = True) -> CID:
         """Stream ``source`` to ``add`` and check the daemon's CID against ours."""
@@ -152,20 +93,13 @@ class KuboBlobStore(BlobStoreAPI):
             "pin": "true" if pin else "false",
             "progress": "false",
         }
-        request = self._client.build_request(
-            "POST",
+        request = self._rpc.request(
             "add",
-            params=params,
+            params,
             content=file_part(tee(), boundary=mark),
             headers={"Content-Type": f"multipart/form-data; boundary={mark}"},
         )
-        response = self._send(request)
-        try:
-            lines = [line for line in response.iter_lines() if line.strip()]
-        except httpx.TransportError as exc:
-            raise DaemonUnreachable(f"add: the daemon's answer broke off: {exc!r}") from exc
-        finally:
-            response.close()
+        lines = list(self._rpc.lines(self._rpc.send(request), "add"))
         ours = builder.finish()
         try:
             theirs = json.loads(lines[-1])["Hash"]
@@ -179,7 +113,7 @@ class KuboBlobStore(BlobStoreAPI):
         return ours
 
     def _block(self, cid: CID) -> bytes:
-        return b"".join(self._stream("block/get", arg=cid, timeout=self._lookup))
+        return b"".join(self._rpc.stream("block/get", arg=cid, timeout=self._lookup))
 
     def get(self, cid: CID) -> Iterator[bytes]:
         """Walk the DAG block by block, verifying each block before releasing it."""
@@ -189,7 +123,7 @@ class KuboBlobStore(BlobStoreAPI):
         """Stream ``cat``; the whole stream's CID is checked at the end (after release)."""
         cid = cidlib.normalize(cid)
         builder = BalancedBuilder(profile=self.profile)
-        raw = self._stream("cat", arg=cid, timeout=self._lookup)
+        raw = self._rpc.stream("cat", arg=cid, timeout=self._lookup)
         for chunk in fixed_size(raw, self.profile.chunk_size):
             builder.add_leaf(chunk)
             yield chunk
@@ -199,7 +133,7 @@ class KuboBlobStore(BlobStoreAPI):
     def has(self, cid: CID) -> bool:
         """``block/stat`` on the root, offline, with the lookup timeout."""
         try:
-            self._call(
+            self._rpc.call(
                 "block/stat", arg=cidlib.normalize(cid), offline="true", timeout=self._lookup
             )
         except BlobNotFound:
@@ -212,42 +146,24 @@ class KuboBlobStore(BlobStoreAPI):
 
     def pin(self, cid: CID) -> None:
         """``pin/add`` (recursive); the daemon fetches every block, so absence is detected."""
-        self._call("pin/add", arg=cidlib.normalize(cid), recursive="true", timeout=self._lookup)
+        self._rpc.call("pin/add", arg=cidlib.normalize(cid), recursive="true", timeout=self._lookup)
 
     def unpin(self, cid: CID) -> None:
         """``pin/rm``."""
-        self._call("pin/rm", arg=cidlib.normalize(cid), recursive="true")
+        self._rpc.call("pin/rm", arg=cidlib.normalize(cid), recursive="true")
 
     def pins(self) -> set[CID]:
         """``pin/ls`` of recursive pins, normalized to base32."""
-        answer = self._call("pin/ls", type="recursive", **{"cid-base": "base32"})
+        answer = self._rpc.call("pin/ls", type="recursive", **{"cid-base": "base32"})
         keys = (answer or {}).get("Keys") or {}
         return {cidlib.normalize(key) for key in keys}
 
     def gc(self) -> int:
         """``repo/gc``; counts the keys the daemon reports as removed."""
-        response = self._send(self._client.build_request("POST", "repo/gc"))
         removed = 0
-        try:
-            for line in response.iter_lines():
-                if not line.strip():
-                    continue
-                entry = json.loads(line)
-                if entry.get("Error"):
-                    raise DaemonError(f"repo/gc: {entry['Error']}")
-                removed += 1
-        finally:
-            response.close()
+        for line in self._rpc.lines(self._rpc.send(self._rpc.request("repo/gc", {})), "repo/gc"):
+            entry = json.loads(line)
+            if entry.get("Error"):
+                raise DaemonError(f"repo/gc: {entry['Error']}")
+            removed += 1
         return removed
-
-
-def _error(response: httpx.Response) -> Exception:
-    """Turn an RPC error answer into our error, with the daemon's own message."""
-    try:
-        message = str(json.loads(response.content).get("Message", ""))
-    except (ValueError, AttributeError):
-        message = response.text[:200]
-    command = response.request.url.path.rsplit("/api/v0/", 1)[-1]
-    if any(marker in message.lower() for marker in _NOT_FOUND):
-        return BlobNotFound(f"{command}: {message}")
-    return DaemonError(f"{command}: HTTP {response.status_code}: {message}")
