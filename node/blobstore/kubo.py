@@ -31,8 +31,11 @@ from node.blobstore.layout import BalancedBuilder
 from node.blobstore.multipart import boundary, file_part
 from node.blobstore.profile import DEFAULT_PROFILE, Profile
 from node.blobstore.rpc import RpcClient
-from node.exceptions import BlobNotFound, CIDMismatch, CorruptedBlock, DaemonError
+from node.exceptions import BlobNotFound, BlobStoreError, CIDMismatch, CorruptedBlock, DaemonError
 from node.typing import CID
+
+#: Kubo refuses blocks over 2 MiB (bitswap's limit); ours are at most 1 MiB + a few bytes.
+MAX_BLOCK_SIZE = 4 * 1024 * 1024
 
 
 class KuboBlobStore(BlobStoreAPI):
@@ -106,14 +109,30 @@ class KuboBlobStore(BlobStoreAPI):
         except (IndexError, KeyError, ValueError) as exc:
             raise DaemonError("add: the daemon's answer has no Hash") from exc
         if theirs != ours:
+            if pin:
+                self._unpin_quietly(theirs)  # leave no pin on a layout we do not recognise
             raise CIDMismatch(
                 f"daemon stored the bytes as {theirs}, we computed {ours} "
                 f"(is the daemon configured for profile {self.profile.name}?)"
             )
         return ours
 
+    def _unpin_quietly(self, cid: str) -> None:
+        try:
+            self._rpc.call("pin/rm", arg=cid, recursive="true")
+        except BlobStoreError:
+            pass  # best effort: the CID mismatch is the error to report
+
     def _block(self, cid: CID) -> bytes:
-        return b"".join(self._rpc.stream("block/get", arg=cid, timeout=self._lookup))
+        """Raw bytes of one block, refusing a daemon that sends more than any block holds."""
+        block = bytearray()
+        for piece in self._rpc.stream("block/get", arg=cid, timeout=self._lookup):
+            block += piece
+            if len(block) > MAX_BLOCK_SIZE:
+                raise CorruptedBlock(
+                    f"block {cid}: the daemon sent more than {MAX_BLOCK_SIZE} bytes"
+                )
+        return bytes(block)
 
     def get(self, cid: CID) -> Iterator[bytes]:
         """Walk the DAG block by block, verifying each block before releasing it."""
