@@ -1,0 +1,88 @@
+"""Tendermint BFT consensus as a pure state machine (Buchman, Kwon, Milosevic 2018, Alg. 1).
+
+Nothing in this package reads a clock, draws randomness or does I/O. A driver (the p2p layer
+in production, ``tests/ledger/consensus/sim.py`` in tests) feeds a :class:`TendermintMachine`
+with verified messages and fired timeouts and acts on what it returns: messages to broadcast,
+timeouts to schedule (durations as data), decisions and equivocation evidence.
+
+Boundary contract: the driver verifies every incoming message's signature with
+:func:`verify_proposal` / :func:`verify_vote` *before* feeding it to the machine; the machine
+trusts the ``proposer``/``validator`` field it is given. The machine signs its own messages
+through an injected :class:`SignerAPI` (deterministic RFC 6979 signatures keep it pure).
+"""
+
+from ledger.consensus.abc import SignerAPI
+from ledger.consensus.commit import build_commit, decode_commit, encode_commit, verify_commit
+from ledger.consensus.exceptions import (
+    ConsensusError,
+    InvalidCommit,
+    InvalidMessage,
+    InvalidSignature,
+    UnknownValidator,
+)
+from ledger.consensus.signing import (
+    KeySigner,
+    proposal_sign_bytes,
+    recover_signer,
+    sign_proposal,
+    sign_vote,
+    verify_proposal,
+    verify_vote,
+    vote_sign_bytes,
+)
+from ledger.consensus.state_machine import TendermintMachine
+from ledger.consensus.types import (
+    Broadcast,
+    Checkpoint,
+    Decide,
+    Equivocation,
+    Message,
+    Output,
+    Proposal,
+    ScheduleTimeout,
+    Step,
+    Timeout,
+    TimeoutConfig,
+    TimeoutKind,
+    Vote,
+    VoteKind,
+)
+from ledger.consensus.validators import Validator, ValidatorSet
+
+__all__ = [
+    "Broadcast",
+    "Checkpoint",
+    "ConsensusError",
+    "Decide",
+    "Equivocation",
+    "InvalidCommit",
+    "InvalidMessage",
+    "InvalidSignature",
+    "KeySigner",
+    "Message",
+    "Output",
+    "Proposal",
+    "ScheduleTimeout",
+    "SignerAPI",
+    "Step",
+    "TendermintMachine",
+    "Timeout",
+    "TimeoutConfig",
+    "TimeoutKind",
+    "UnknownValidator",
+    "Validator",
+    "ValidatorSet",
+    "Vote",
+    "VoteKind",
+    "build_commit",
+    "decode_commit",
+    "encode_commit",
+    "proposal_sign_bytes",
+    "recover_signer",
+    "sign_proposal",
+    "sign_vote",
+    "verify_commit",
+    "verify_proposal",
+    "verify_vote",
+    "vote_sign_bytes",
+]

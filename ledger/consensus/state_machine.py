@@ -1,0 +1,309 @@
+"""Algorithm 1 of "The latest gossip on BFT consensus" for one height, as a pure machine.
+
+Inputs: :meth:`start`, :meth:`on_proposal`, :meth:`on_vote`, :meth:`on_timeout`. Each returns
+the outputs of the step: :class:`Broadcast` (already applied locally: the driver sends it to
+the others and should persist :meth:`checkpoint` first), :class:`ScheduleTimeout`,
+:class:`Decide` (once) and :class:`Equivocation` evidence. Messages must be signature-checked
+by the driver (``verify_proposal``/``verify_vote``) before they are fed in; messages of other
+heights are ignored (the driver buffers future heights and builds the next machine, with the
+validator set decided at the end of this height, after :class:`Decide`).
+
+Paper line numbers are cited at each upon-rule. Thresholds are by voting power: ``2f + 1``
+is "more than 2/3 of the total power", ``f + 1`` is "more than 1/3".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ledger.consensus.abc import SignerAPI
+from ledger.consensus.signing import sign_proposal, sign_vote
+from ledger.consensus.types import (
+    Broadcast,
+    Checkpoint,
+    Decide,
+    Equivocation,
+    Output,
+    Proposal,
+    ScheduleTimeout,
+    Step,
+    Timeout,
+    TimeoutConfig,
+    TimeoutKind,
+    Vote,
+    VoteKind,
+)
+from ledger.consensus.validators import ValidatorSet
+from ledger.consensus.votes import MessageLog
+from ledger.typing import Hash32
+
+GetValue = Callable[[int, int], Hash32]
+IsValid = Callable[[Hash32], bool]
+
+
+class TendermintMachine:
+    """One validator's consensus instance for one height.
+
+    Parameters
+    ----------
+    chain_id, height
+        What every signed message binds to.
+    validators
+        The height's validator set (weights, proposer rotation).
+    signer
+        This node's key; ``None`` (or a key outside the set) makes a non-voting observer
+        that still decides from the proposals and precommits it sees.
+    get_value
+        ``getValue()``: the block hash to propose at ``(height, round)``; the driver builds
+        the block and keeps its payload.
+    is_valid
+        ``valid(v)``: a pure predicate over a proposed block hash (the driver validates the
+        block it names). Results are cached per value.
+    timeouts
+        Durations returned with :class:`ScheduleTimeout`.
+    checkpoint
+        Restore after a crash (see :class:`Checkpoint`); ignored if for another height.
+    """
+
+    def __init__(
+        self,
+        *,
+        chain_id: int,
+        height: int,
+        validators: ValidatorSet,
+        signer: SignerAPI | None,
+        get_value: GetValue,
+        is_valid: IsValid,
+        timeouts: TimeoutConfig | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.chain_id = chain_id
+        self.height = height
+        self.validators = validators
+        self._signer = signer if signer is not None and signer.address in validators else None
+        self._get_value = get_value
+        self._is_valid = is_valid
+        self.timeouts = timeouts or TimeoutConfig()
+        self.log = MessageLog(height, validators)
+        self.round = 0
+        self.step = Step.PROPOSE
+        self.locked_value: Hash32 | None = None
+        self.locked_round = -1
+        self.valid_value: Hash32 | None = None
+        self.valid_round = -1
+        self.last_signed_round = -1
+        if checkpoint is not None and checkpoint.height == height:
+            self.locked_value, self.locked_round = checkpoint.locked_value, checkpoint.locked_round
+            self.valid_value, self.valid_round = checkpoint.valid_value, checkpoint.valid_round
+            self.last_signed_round = checkpoint.last_signed_round
+        self.decision: Decide | None = None
+        self._started = False
+        self._validity: dict[Hash32, bool] = {}
+        # "for the first time" guards of lines 34, 36 and 47, per round
+        self._prevote_timeout_rounds: set[int] = set()
+        self._polka_rounds: set[int] = set()
+        self._precommit_timeout_rounds: set[int] = set()
+
+    # Inputs -----------------------------------------------------------------------------
+
+    def start(self) -> list[Output]:
+        """``upon start do StartRound(0)`` (after a restart: the round after the last signed)."""
+        out: list[Output] = []
+        if not self._started:
+            self._started = True
+            self._start_round(self.last_signed_round + 1, out)
+            self._run(out, None)
+        return out
+
+    def on_proposal(self, proposal: Proposal) -> list[Output]:
+        """A verified proposal arrived (from anyone; non-proposers are ignored)."""
+        added, evidence = self.log.add_proposal(proposal)
+        out: list[Output] = [evidence] if evidence is not None else []
+        if added:
+            self._run(out, proposal.round)
+        return out
+
+    def on_vote(self, vote: Vote) -> list[Output]:
+        """A verified prevote or precommit arrived."""
+        added, evidence = self.log.add_vote(vote)
+        out: list[Output] = [evidence] if evidence is not None else []
+        if added:
+            self._run(out, vote.round)
+        return out
+
+    def on_timeout(self, timeout: Timeout) -> list[Output]:
+        """A timeout the machine scheduled has expired (lines 57-66)."""
+        out: list[Output] = []
+        if timeout.height != self.height or self.step is Step.DECIDED or not self._started:
+            return out
+        if timeout.round != self.round:
+            return out
+        if timeout.kind is TimeoutKind.PROPOSE and self.step is Step.PROPOSE:
+            self._vote(VoteKind.PREVOTE, None, out)  # line 59
+            self.step = Step.PREVOTE
+        elif timeout.kind is TimeoutKind.PREVOTE and self.step is Step.PREVOTE:
+            self._vote(VoteKind.PRECOMMIT, None, out)  # line 63
+            self.step = Step.PRECOMMIT
+        elif timeout.kind is TimeoutKind.PRECOMMIT:
+            self._start_round(self.round + 1, out)  # line 67
+        self._run(out, None)
+        return out
+
+    def checkpoint(self) -> Checkpoint:
+        """The state to persist before sending this step's broadcasts."""
+        return Checkpoint(
+            self.height,
+            self.locked_value,
+            self.locked_round,
+            self.valid_value,
+            self.valid_round,
+            self.last_signed_round,
+        )
+
+    # Actions ----------------------------------------------------------------------------
+
+    def _valid(self, value: Hash32) -> bool:
+        known = self._validity.get(value)
+        if known is None:
+            known = self._validity[value] = bool(self._is_valid(value))
+        return known
+
+    def _vote(self, kind: VoteKind, value: Hash32 | None, out: list[Output]) -> None:
+        if self._signer is None:
+            return
+        vote = sign_vote(
+            self._signer,
+            chain_id=self.chain_id,
+            kind=kind,
+            height=self.height,
+            round_=self.round,
+            value=value,
+        )
+        self.last_signed_round = max(self.last_signed_round, self.round)
+        self.log.add_vote(vote)
+        out.append(Broadcast(vote))
+
+    def _schedule(self, kind: TimeoutKind, out: list[Output]) -> None:
+        timeout = Timeout(kind, self.height, self.round)
+        out.append(ScheduleTimeout(timeout, self.timeouts.duration(kind, self.round)))
+
+    def _start_round(self, round_: int, out: list[Output]) -> None:
+        """``StartRound(round)`` (lines 11-21)."""
+        self.round = round_
+        self.step = Step.PROPOSE
+        signer = self._signer
+        if signer is not None and self.validators.proposer(round_) == signer.address:
+            value = self.valid_value
+            if value is None:
+                value = self._get_value(self.height, round_)
+            proposal = sign_proposal(
+                signer,
+                chain_id=self.chain_id,
+                height=self.height,
+                round_=round_,
+                value=value,
+                valid_round=self.valid_round,
+            )
+            self.last_signed_round = max(self.last_signed_round, round_)
+            self.log.add_proposal(proposal)
+            out.append(Broadcast(proposal))
+        else:
+            self._schedule(TimeoutKind.PROPOSE, out)
+
+    # Upon-rules -------------------------------------------------------------------------
+
+    def _run(self, out: list[Output], message_round: int | None) -> None:
+        """Fire enabled upon-rules until none is; a fired rule can enable another."""
+        while self._started and self.step is not Step.DECIDED:
+            if not self._fire_one(out, message_round):
+                return
+
+    def _fire_one(self, out: list[Output], message_round: int | None) -> bool:
+        rounds = {self.round} if message_round is None else {self.round, message_round}
+        for round_ in sorted(rounds):
+            if self._try_decide(round_, out):
+                return True
+        if (
+            message_round is not None
+            and message_round > self.round
+            and self.validators.is_one_third(self.log.sender_power(message_round))
+        ):
+            self._start_round(message_round, out)  # line 55: skip to a round f+1 are in
+            return True
+        if self.step is Step.PROPOSE and self._on_proposal_in_propose_step(out):
+            return True
+        quorum = self.validators.is_quorum
+        r = self.round
+        if (
+            self.step is Step.PREVOTE
+            and r not in self._prevote_timeout_rounds
+            and quorum(self.log.power_any(r, VoteKind.PREVOTE))
+        ):
+            self._prevote_timeout_rounds.add(r)  # line 34
+            self._schedule(TimeoutKind.PREVOTE, out)
+            return True
+        if self.step >= Step.PREVOTE and r not in self._polka_rounds and self._polka(out):
+            return True
+        if self.step is Step.PREVOTE and quorum(self.log.power_for(r, VoteKind.PREVOTE, None)):
+            self._vote(VoteKind.PRECOMMIT, None, out)  # line 44
+            self.step = Step.PRECOMMIT
+            return True
+        if r not in self._precommit_timeout_rounds and quorum(
+            self.log.power_any(r, VoteKind.PRECOMMIT)
+        ):
+            self._precommit_timeout_rounds.add(r)  # line 47
+            self._schedule(TimeoutKind.PRECOMMIT, out)
+            return True
+        return False
+
+    def _on_proposal_in_propose_step(self, out: list[Output]) -> bool:
+        """Lines 22 and 28: prevote on the round's proposal."""
+        for proposal in self.log.proposals(self.round):
+            v, vr = proposal.value, proposal.valid_round
+            if vr == -1:  # line 22
+                accept = self._valid(v) and (self.locked_round == -1 or self.locked_value == v)
+            elif 0 <= vr < self.round and self.validators.is_quorum(
+                self.log.power_for(vr, VoteKind.PREVOTE, v)
+            ):  # line 28
+                accept = self._valid(v) and (self.locked_round <= vr or self.locked_value == v)
+            else:
+                continue
+            self._vote(VoteKind.PREVOTE, v if accept else None, out)
+            self.step = Step.PREVOTE
+            return True
+        return False
+
+    def _polka(self, out: list[Output]) -> bool:
+        """Line 36: a proposal of this round with 2f+1 prevotes (a "polka") locks/updates."""
+        r = self.round
+        for value in self.log.values_with_votes(r, VoteKind.PREVOTE):
+            if not self.validators.is_quorum(self.log.power_for(r, VoteKind.PREVOTE, value)):
+                continue
+            if self.log.proposal_for(r, value) is None or not self._valid(value):
+                continue
+            self._polka_rounds.add(r)
+            if self.step is Step.PREVOTE:
+                self.locked_value, self.locked_round = value, r
+                self._vote(VoteKind.PRECOMMIT, value, out)
+                self.step = Step.PRECOMMIT
+            self.valid_value, self.valid_round = value, r
+            return True
+        return False
+
+    def _try_decide(self, round_: int, out: list[Output]) -> bool:
+        """Line 49: a proposal of any round with 2f+1 precommits for it is decided."""
+        for value in self.log.values_with_votes(round_, VoteKind.PRECOMMIT):
+            if not self.validators.is_quorum(self.log.power_for(round_, VoteKind.PRECOMMIT, value)):
+                continue
+            proposal = self.log.proposal_for(round_, value)
+            if proposal is None or not self._valid(value):
+                continue
+            precommits = self.log.votes_for(round_, VoteKind.PRECOMMIT, value)
+            self.decision = Decide(self.height, round_, value, proposal, precommits)
+            self.step = Step.DECIDED
+            out.append(self.decision)
+            return True
+        return False
+
+
+__all__ = ["Equivocation", "GetValue", "IsValid", "TendermintMachine"]
