@@ -1,11 +1,14 @@
 """The message log of one height: proposals and votes per round, tallies, equivocation.
 
-Only the first vote of a validator per (round, kind) counts; a different second one is
-equivocation and yields :class:`Equivocation` evidence (an identical re-delivery is a plain
-duplicate and is ignored). A round keeps at most ``MAX_PROPOSALS_PER_ROUND`` distinct
-proposals of its proposer: more than one is already proven equivocation, and keeping a few
-lets the node still decide a value that a quorum precommitted even if the Byzantine proposer
-showed this node a different one first; the cap bounds the memory a liar can make us spend.
+Counting follows the paper: "2f+1 <PRECOMMIT, h, r, id(v)>" is the power of *distinct
+validators that signed that message*. A Byzantine validator that signed two different votes
+for one (round, kind) is therefore counted once for each value it signed (the safety proof
+only needs quorum intersection in a correct validator), and the pair is returned as
+:class:`Equivocation` evidence. Counting it for both matters for liveness: a node that saw
+the liar's nil precommit first can still decide from a certificate carrying its precommit
+for the decided block. ``*`` thresholds (any value) count each validator once. A validator
+contributes at most ``MAX_VALUES_PER_SIGNER`` values per (round, kind), and a round keeps at
+most ``MAX_PROPOSALS_PER_ROUND`` proposals: beyond that a liar only wastes our memory.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from ledger.consensus.validators import ValidatorSet
 from ledger.typing import Address, Hash32
 
 MAX_PROPOSALS_PER_ROUND = 4
+MAX_VALUES_PER_SIGNER = 4
 
 
 @dataclass(slots=True)
 class _Tally:
-    votes: dict[Address, Vote] = field(default_factory=dict)
+    votes: dict[Address, list[Vote]] = field(default_factory=dict)
     power_by_value: dict[Hash32 | None, int] = field(default_factory=dict)
     power: int = 0
 
@@ -61,17 +65,22 @@ class MessageLog:
             return False, None
         entry = self._round(vote.round)
         tally = entry.tallies[vote.kind]
-        previous = tally.votes.get(vote.validator)
-        if previous is not None:
-            if previous.value == vote.value:
-                return False, None
-            return False, Equivocation(previous, vote)
-        tally.votes[vote.validator] = vote
+        signed = tally.votes.get(vote.validator)
         power = self.validators.power_of(vote.validator)
+        if signed is None:
+            tally.votes[vote.validator] = [vote]
+            tally.power += power
+            self._note_sender(entry, vote.validator)
+            evidence = None
+        else:
+            if any(known.value == vote.value for known in signed):
+                return False, None
+            evidence = Equivocation(signed[0], vote)
+            if len(signed) >= MAX_VALUES_PER_SIGNER:
+                return False, evidence
+            signed.append(vote)
         tally.power_by_value[vote.value] = tally.power_by_value.get(vote.value, 0) + power
-        tally.power += power
-        self._note_sender(entry, vote.validator)
-        return True, None
+        return True, evidence
 
     def add_proposal(self, proposal: Proposal) -> tuple[bool, Equivocation | None]:
         """Record a proposal from the round's proposer; others are ignored."""
@@ -124,7 +133,8 @@ class MessageLog:
         entry = self._rounds.get(round_)
         if entry is None:
             return ()
-        return tuple(v for v in entry.tallies[kind].votes.values() if v.value == value)
+        signed = entry.tallies[kind].votes.values()
+        return tuple(v for votes in signed for v in votes if v.value == value)
 
     def sender_power(self, round_: int) -> int:
         """Power of distinct validators that sent any message in ``round_`` (rule 55)."""

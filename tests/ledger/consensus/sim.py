@@ -1,0 +1,536 @@
+"""A deterministic, seeded network simulator that drives n real consensus machines.
+
+Virtual time in milliseconds; one event queue; ``random.Random(seed)`` is the only source
+of chance, so a schedule replays exactly (``Simulation.trace`` records every step).
+
+What is modelled
+----------------
+- Before GST: each send is lost with probability ``loss``, delayed 1..``max_delay_ms``
+  (so messages reorder), and duplicated with probability ``duplicate``. A partition drops
+  every message between its groups until it heals. After GST: no loss, delays of at most
+  ``post_gst_delay_ms``, duplicates still happen; the partition is healed by GST.
+- Gossip: every ``gossip_ms`` each live node re-sends to each peer what that peer has not
+  received yet: its own signed messages of the peer's height (plus the prevotes that justify
+  its own proposals' ``valid_round``), or, for a peer at a lower height, the decision
+  certificate (proposal + precommits) of that height. Knowing the peer's height and which
+  messages it already has models CometBFT's peer round state (NewRoundStep / HasVote
+  messages); these re-sends go through the same lossy network. This gives the paper's
+  gossip assumption (what a correct node sent eventually reaches every correct node).
+- Crash and restart: a crash loses everything in memory (machine, buffered messages,
+  timers). A real node persists only its decided blocks with their commits and, before each
+  send, the machine's :class:`Checkpoint` (locks, valid value, last signed round); no WAL of
+  received messages. The restarted machine resumes one round after the last round it signed
+  in, with its locks, so it can neither double-sign nor abandon a lock; what it forgot comes
+  back by gossip.
+- One Byzantine validator may equivocate: whenever its (otherwise honest) machine
+  broadcasts, it also signs a conflicting twin (a different block, sometimes an invalid one,
+  for proposals; a different value or nil for votes) and sends each peer the original, the
+  twin, or both, in random order.
+
+The simulator checks safety as it goes (no correct validator ever signs two different
+messages for one height/round/kind; every commit verifies with ``verify_commit``) and
+exposes the decisions for the agreement, validity and liveness checks of the tests.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eth_hash.auto import keccak
+
+from ledger.consensus import (
+    Broadcast,
+    Checkpoint,
+    Decide,
+    Equivocation,
+    KeySigner,
+    Message,
+    Output,
+    Proposal,
+    ScheduleTimeout,
+    SignerAPI,
+    TendermintMachine,
+    Timeout,
+    TimeoutConfig,
+    ValidatorSet,
+    Vote,
+    VoteKind,
+    build_commit,
+    verify_commit,
+    verify_proposal,
+    verify_vote,
+)
+from ledger.consensus.exceptions import ConsensusError
+from ledger.typing import Address, Hash32
+
+CHAIN_ID = 1337
+SIM_TIMEOUTS = TimeoutConfig(
+    propose_ms=300,
+    propose_delta_ms=100,
+    prevote_ms=200,
+    prevote_delta_ms=100,
+    precommit_ms=200,
+    precommit_delta_ms=100,
+)
+
+
+# Keys and signatures: real secp256k1, cached because RFC 6979 makes them deterministic ---
+
+
+class CachingSigner(SignerAPI):
+    """A real :class:`KeySigner` whose (deterministic) signatures are memoized."""
+
+    _cache: dict[tuple[Address, bytes], bytes] = {}  # noqa: RUF012 - shared on purpose
+
+    def __init__(self, inner: KeySigner) -> None:
+        self._inner = inner
+
+    @property
+    def address(self) -> Address:
+        return self._inner.address
+
+    def sign(self, digest: bytes) -> bytes:
+        key = (self._inner.address, digest)
+        signature = self._cache.get(key)
+        if signature is None:
+            signature = self._cache[key] = self._inner.sign(digest)
+        return signature
+
+
+_VERIFIED: dict[Message, bool] = {}
+
+
+def signers(n: int) -> list[CachingSigner]:
+    """n validators with fixed keys (sorted by address so index i is stable)."""
+    made = [CachingSigner(KeySigner(keccak(b"sim-validator-%d" % i))) for i in range(n)]
+    return sorted(made, key=lambda s: s.address)
+
+
+def verified(message: Message, validators: ValidatorSet) -> bool:
+    """The driver's boundary check (real signature recovery), memoized per message."""
+    ok = _VERIFIED.get(message)
+    if ok is None:
+        try:
+            if isinstance(message, Proposal):
+                verify_proposal(message, chain_id=CHAIN_ID, validators=validators)
+            else:
+                verify_vote(message, chain_id=CHAIN_ID, validators=validators)
+            ok = True
+        except ConsensusError:
+            ok = False
+        _VERIFIED[message] = ok
+    return ok
+
+
+# Schedules ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crash:
+    node: int
+    at_ms: int
+    restart_ms: int | None  # None: down for good
+
+
+@dataclass(frozen=True)
+class Partition:
+    groups: tuple[frozenset[int], ...]
+    start_ms: int
+    heal_ms: int
+
+    def separates(self, a: int, b: int, now: int) -> bool:
+        if not self.start_ms <= now < self.heal_ms:
+            return False
+        return not any(a in g and b in g for g in self.groups)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    n: int
+    seed: int
+    heights: int = 2
+    gst_ms: int = 0
+    loss: float = 0.0
+    duplicate: float = 0.0
+    max_delay_ms: int = 50
+    post_gst_delay_ms: int = 50
+    crashes: tuple[Crash, ...] = ()
+    partition: Partition | None = None
+    byzantine: int | None = None
+    gossip_ms: int = 400
+
+
+@dataclass(frozen=True)
+class Block:
+    height: int
+    valid: bool
+
+
+@dataclass
+class Decided:
+    value: Hash32
+    round: int
+    certificate: tuple[Message, ...]
+
+
+@dataclass
+class Node:
+    index: int
+    signer: CachingSigner
+    alive: bool = True
+    epoch: int = 0
+    machine: TendermintMachine | None = None
+    chain: dict[int, Decided] = field(default_factory=dict)
+    checkpoint: Checkpoint | None = None
+    future: dict[int, list[Message]] = field(default_factory=dict)
+    own: list[Message] = field(default_factory=list)
+    evidence: list[Equivocation] = field(default_factory=list)
+    received: set[Message] = field(default_factory=set)
+
+    @property
+    def height(self) -> int:
+        return len(self.chain) + 1
+
+
+class SafetyViolation(AssertionError):
+    """A correct validator double-signed, or a commit did not verify."""
+
+
+_DELIVER, _TIMEOUT, _GOSSIP, _CRASH, _RESTART = range(5)
+
+
+class Simulation:
+    """Runs one :class:`Schedule`; ``run`` returns when every live correct node is done."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self.rng = random.Random(schedule.seed)
+        self.nodes = [Node(i, s) for i, s in enumerate(signers(schedule.n))]
+        self.validator_sets: dict[int, ValidatorSet] = {
+            1: ValidatorSet.equal_power(s.signer.address for s in self.nodes)
+        }
+        self.blocks: dict[Hash32, Block] = {}
+        self.signed: dict[tuple[Address, int, int, int], Hash32 | None] = {}
+        self.decisions: dict[int, dict[int, Hash32]] = {}
+        self.trace: list[tuple[int, int, int, str]] = []
+        self.now = 0
+        self.events_processed = 0
+        self._queue: list[tuple[int, int, int, int, object]] = []
+        self._seq = 0
+        self._returning: set[int] = set()  # crashed nodes with a restart still to come
+        self._booted = False
+
+    # Helpers ----------------------------------------------------------------------------
+
+    def validators(self, height: int) -> ValidatorSet:
+        known = self.validator_sets.get(height)
+        if known is None:
+            known = self.validator_sets[height] = self.validators(height - 1).advance()
+        return known
+
+    def correct(self) -> list[Node]:
+        return [x for x in self.nodes if x.index != self.schedule.byzantine]
+
+    def _push(self, at: int, kind: int, node: int, payload: object) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, (at, self._seq, kind, node, payload))
+
+    def _new_block(self, height: int, tag: bytes, valid: bool) -> Hash32:
+        value = Hash32(keccak(b"block/%d/" % height + tag))
+        self.blocks[value] = Block(height, valid)
+        return value
+
+    def _machine(self, node: Node) -> TendermintMachine:
+        height = node.height
+
+        def get_value(h: int, r: int) -> Hash32:
+            return self._new_block(h, b"%d/%d" % (r, node.index), True)
+
+        def is_valid(value: Hash32) -> bool:
+            block = self.blocks.get(value)
+            return block is not None and block.valid and block.height == height
+
+        return TendermintMachine(
+            chain_id=CHAIN_ID,
+            height=height,
+            validators=self.validators(height),
+            signer=node.signer,
+            get_value=get_value,
+            is_valid=is_valid,
+            timeouts=SIM_TIMEOUTS,
+            checkpoint=node.checkpoint,
+        )
+
+    # Network ----------------------------------------------------------------------------
+
+    def send(self, src: int, dst: int, message: Message) -> None:
+        s, now = self.schedule, self.now
+        if s.partition is not None and s.partition.separates(src, dst, now):
+            return
+        before_gst = now < s.gst_ms
+        if before_gst and self.rng.random() < s.loss:
+            return
+        copies = 2 if self.rng.random() < s.duplicate else 1
+        for _ in range(copies):
+            limit = s.max_delay_ms if before_gst else s.post_gst_delay_ms
+            self._push(now + self.rng.randint(1, limit), _DELIVER, dst, message)
+
+    def _broadcast(self, node: Node, message: Message) -> None:
+        for peer in self.nodes:
+            if peer is not node:
+                self.send(node.index, peer.index, message)
+
+    # Node behaviour ---------------------------------------------------------------------
+
+    def _start_height(self, node: Node) -> None:
+        if node.height > self.schedule.heights:
+            node.machine = None
+            return
+        node.machine = self._machine(node)
+        node.own = []
+        self._handle(node, node.machine.start())
+        for message in node.future.pop(node.height, []):
+            if node.machine is not None and message.height == node.machine.height:
+                self._feed(node, message)
+
+    def _feed(self, node: Node, message: Message) -> None:
+        machine = node.machine
+        assert machine is not None
+        if not verified(message, machine.validators):
+            return
+        if isinstance(message, Proposal):
+            self._handle(node, machine.on_proposal(message))
+        else:
+            self._handle(node, machine.on_vote(message))
+
+    def _record_signature(self, node: Node, message: Message) -> None:
+        if isinstance(message, Proposal):
+            key = (message.proposer, message.height, message.round, 0)
+            value: Hash32 | None = message.value
+        else:
+            key = (message.validator, message.height, message.round, int(message.kind))
+            value = message.value
+        if key in self.signed and self.signed[key] != value:
+            raise SafetyViolation(f"correct node {node.index} double-signed at {key[1:]}")
+        self.signed[key] = value
+
+    def _handle(self, node: Node, outputs: list[Output]) -> None:
+        machine = node.machine
+        assert machine is not None
+        # A real node persists the checkpoint before anything it signed leaves the process.
+        node.checkpoint = machine.checkpoint()
+        decided: Decide | None = None
+        for out in outputs:
+            if isinstance(out, Broadcast):
+                node.own.append(out.message)
+                if node.index == self.schedule.byzantine:
+                    self._equivocate(node, out.message)
+                else:
+                    self._record_signature(node, out.message)
+                    self._broadcast(node, out.message)
+            elif isinstance(out, ScheduleTimeout):
+                self._push(self.now + out.duration_ms, _TIMEOUT, node.index, (node.epoch, out))
+            elif isinstance(out, Decide):
+                decided = out
+            else:
+                node.evidence.append(out)
+        if decided is not None:
+            self._decide(node, decided)
+
+    def _decide(self, node: Node, decision: Decide) -> None:
+        commit = build_commit(decision)
+        try:
+            verify_commit(commit, chain_id=CHAIN_ID, validators=self.validators(decision.height))
+        except ConsensusError as exc:
+            raise SafetyViolation(f"node {node.index} decided without a valid commit") from exc
+        node.chain[decision.height] = Decided(
+            decision.value, decision.round, (decision.proposal, *decision.precommits)
+        )
+        self.trace.append((self.now, node.index, decision.height, decision.value.hex()))
+        if node.index != self.schedule.byzantine:
+            self.decisions.setdefault(decision.height, {})[node.index] = decision.value
+        self._start_height(node)
+
+    def _equivocate(self, node: Node, message: Message) -> None:
+        twin: Message
+        if isinstance(message, Proposal):
+            bad = self.rng.random() < 0.5
+            value = self._new_block(message.height, b"twin/%d" % message.round, not bad)
+            twin = Proposal(
+                message.height, message.round, value, message.valid_round, message.proposer, b""
+            )
+            twin = _resign(node.signer, twin)
+        else:
+            alternative = self._new_block(message.height, b"twin/%d" % message.round, True)
+            value2: Hash32 | None = None if message.value is not None else alternative
+            twin = _resign(
+                node.signer,
+                Vote(message.kind, message.height, message.round, value2, message.validator, b""),
+            )
+        node.own.append(twin)
+        for peer in self.nodes:
+            if peer is node:
+                continue
+            pick = self.rng.randrange(4)
+            if pick == 0:
+                chosen = [message]
+            elif pick == 1:
+                chosen = [twin]
+            else:
+                chosen = [message, twin] if pick == 2 else [twin, message]
+            for m in chosen:
+                self.send(node.index, peer.index, m)
+
+    def _deliver(self, node: Node, message: Message) -> None:
+        if not node.alive:
+            return
+        node.received.add(message)
+        height = message.height
+        if height > node.height:
+            if height <= node.height + 2:
+                node.future.setdefault(height, []).append(message)
+        elif node.machine is not None and height == node.machine.height:
+            self._feed(node, message)
+
+    def _gossip(self, node: Node) -> None:
+        for peer in self.nodes:
+            if peer is node or not peer.alive:
+                continue
+            if peer.height < node.height:
+                wanted: tuple[Message, ...] = node.chain[peer.height].certificate
+            elif peer.height == node.height and node.machine is not None:
+                wanted = tuple(node.own) + self._polka_of_own_proposals(node)
+            else:
+                continue
+            for message in wanted:
+                if message not in peer.received:
+                    self.send(node.index, peer.index, message)
+
+    def _polka_of_own_proposals(self, node: Node) -> tuple[Message, ...]:
+        machine = node.machine
+        assert machine is not None
+        extra: list[Message] = []
+        for m in node.own:
+            if isinstance(m, Proposal) and m.valid_round >= 0:
+                extra.extend(machine.log.votes_for(m.valid_round, VoteKind.PREVOTE, m.value))
+        return tuple(extra)
+
+    def _crash(self, node: Node) -> None:
+        node.alive = False
+        node.epoch += 1
+        node.machine = None
+        node.future = {}
+        node.own = []
+        node.received = set()
+
+    def _restart(self, node: Node) -> None:
+        node.alive = True
+        node.epoch += 1
+        self._start_height(node)
+        self._push(self.now + self.schedule.gossip_ms, _GOSSIP, node.index, node.epoch)
+
+    # Main loop --------------------------------------------------------------------------
+
+    def finished(self) -> bool:
+        return all(
+            len(x.chain) >= self.schedule.heights
+            for x in self.correct()
+            if x.alive or x.index in self._returning
+        )
+
+    def _boot(self) -> None:
+        s = self.schedule
+        for c in s.crashes:
+            self._push(c.at_ms, _CRASH, c.node, None)
+            if c.restart_ms is not None:
+                self._push(c.restart_ms, _RESTART, c.node, None)
+                self._returning.add(c.node)
+        for node in self.nodes:
+            self._start_height(node)
+            self._push(s.gossip_ms + node.index, _GOSSIP, node.index, node.epoch)
+
+    def run(self, *, until_ms: int, max_events: int = 200_000) -> None:
+        """Process events up to virtual time ``until_ms``; may be called again to go on."""
+        s = self.schedule
+        if not self._booted:
+            self._booted = True
+            self._boot()
+        while self._queue and not self.finished():
+            if self._queue[0][0] > until_ms or self.events_processed >= max_events:
+                break
+            at, _, kind, index, payload = heapq.heappop(self._queue)
+            self.now = at
+            self.events_processed += 1
+            node = self.nodes[index]
+            if kind == _DELIVER:
+                assert isinstance(payload, Proposal | Vote)
+                self._deliver(node, payload)
+            elif kind == _TIMEOUT:
+                epoch, scheduled = payload  # type: ignore[misc]
+                if node.alive and epoch == node.epoch and node.machine is not None:
+                    timeout: Timeout = scheduled.timeout
+                    if timeout.height == node.machine.height:
+                        self._handle(node, node.machine.on_timeout(timeout))
+            elif kind == _GOSSIP:
+                if node.alive and payload == node.epoch:
+                    self._gossip(node)
+                    self._push(at + s.gossip_ms, _GOSSIP, index, node.epoch)
+            elif kind == _CRASH:
+                self._crash(node)
+            elif kind == _RESTART:
+                self._returning.discard(index)
+                self._restart(node)
+
+    # Properties -------------------------------------------------------------------------
+
+    def check_agreement(self) -> None:
+        """No two correct nodes decided different blocks at one height."""
+        for height, by_node in self.decisions.items():
+            if len(set(by_node.values())) > 1:
+                raise AssertionError(f"disagreement at height {height}: {by_node}")
+
+    def check_validity(self) -> None:
+        """Every block a correct node decided is a valid block of that height."""
+        for height, by_node in self.decisions.items():
+            for value in by_node.values():
+                block = self.blocks.get(value)
+                assert block is not None and block.valid and block.height == height
+
+    def check_no_false_evidence(self) -> None:
+        """Evidence only ever names the Byzantine validator, and each piece is genuine."""
+        byzantine = self.schedule.byzantine
+        for node in self.correct():
+            for ev in node.evidence:
+                assert byzantine is not None
+                assert ev.offender == self.nodes[byzantine].signer.address
+                assert ev.first != ev.second
+                for m in (ev.first, ev.second):
+                    assert verified(m, self.validators(m.height))
+
+
+def _resign(signer: SignerAPI, message: Message) -> Message:
+    from ledger.consensus import sign_proposal, sign_vote
+
+    if isinstance(message, Proposal):
+        return sign_proposal(
+            signer,
+            chain_id=CHAIN_ID,
+            height=message.height,
+            round_=message.round,
+            value=message.value,
+            valid_round=message.valid_round,
+        )
+    return sign_vote(
+        signer,
+        chain_id=CHAIN_ID,
+        kind=message.kind,
+        height=message.height,
+        round_=message.round,
+        value=message.value,
+    )
+
+
+Check = Callable[[Simulation], None]
