@@ -15,10 +15,9 @@ from ledger.consensus.abc import SignerAPI
 from ledger.consensus.commit import build_commit, decode_commit, encode_commit, verify_commit
 from ledger.consensus.exceptions import (
     ConsensusError,
-    InvalidCommit,
     InvalidMessage,
     InvalidSignature,
-    UnknownValidator,
+    UnknownSigner,
 )
 from ledger.consensus.signing import (
     KeySigner,
@@ -55,7 +54,6 @@ __all__ = [
     "ConsensusError",
     "Decide",
     "Equivocation",
-    "InvalidCommit",
     "InvalidMessage",
     "InvalidSignature",
     "KeySigner",
@@ -69,7 +67,7 @@ __all__ = [
     "Timeout",
     "TimeoutConfig",
     "TimeoutKind",
-    "UnknownValidator",
+    "UnknownSigner",
     "Validator",
     "ValidatorSet",
     "Vote",

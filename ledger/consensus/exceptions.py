@@ -13,13 +13,9 @@ class InvalidSignature(ConsensusError):
     """A signature is malformed or was not made by the claimed validator."""
 
 
-class UnknownValidator(ConsensusError):
-    """A message or seal names an address outside the height's validator set."""
+class UnknownSigner(ConsensusError):
+    """A message names a signer outside the height's validator set."""
 
 
 class InvalidMessage(ConsensusError):
     """A proposal or vote is malformed (bad field range, wrong height for this machine)."""
-
-
-class InvalidCommit(ConsensusError):
-    """A commit does not prove finality: bad seal, duplicate signer, or not > 2/3 power."""

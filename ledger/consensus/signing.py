@@ -1,6 +1,7 @@
 """Sign bytes, signing and the boundary verification of consensus messages.
 
-Sign bytes (shared with ``ledger/seal.py`` of the ledger core, so commit seals verify there):
+Sign bytes (precommits use :func:`ledger.seal.precommit_digest`, so a precommit's signature
+*is* the commit seal that goes into the header; the other two mirror its shape):
 
 - precommit: ``keccak256(rlp([b"medledger/precommit/v1", chain_id, height, round, hash]))``
 - prevote:   the same with ``b"medledger/prevote/v1"``
@@ -10,29 +11,27 @@ Sign bytes (shared with ``ledger/seal.py`` of the ledger core, so commit seals v
 ``hash`` is the 32-byte block hash, or ``b""`` for a nil vote. ``valid_round`` is shifted by
 one because RLP cannot encode -1 and encodes ``0`` and ``b""`` identically. Signatures are
 secp256k1, 65 bytes ``r || s || v`` with ``v`` in {0, 1}; only low-s signatures are accepted
-so that a seal has exactly one encoding.
+so that a seal has exactly one encoding (recovery is :func:`ledger.seal.recover_signer`).
 """
 
 from __future__ import annotations
 
 import rlp
 from eth_hash.auto import keccak
-from eth_keys.datatypes import PrivateKey, Signature
-from eth_keys.exceptions import BadSignature
+from eth_keys.datatypes import PrivateKey
 from eth_utils.exceptions import ValidationError
 
+from ledger import seal
 from ledger.consensus.abc import SignerAPI
-from ledger.consensus.exceptions import InvalidMessage, InvalidSignature, UnknownValidator
+from ledger.consensus.exceptions import InvalidMessage, InvalidSignature, UnknownSigner
 from ledger.consensus.types import Proposal, Vote, VoteKind
 from ledger.consensus.validators import ValidatorSet
+from ledger.exceptions import SealError
 from ledger.typing import Address, Hash32
 
-PRECOMMIT_TAG = b"medledger/precommit/v1"
+PRECOMMIT_TAG = seal.PRECOMMIT_DOMAIN
 PREVOTE_TAG = b"medledger/prevote/v1"
 PROPOSAL_TAG = b"medledger/proposal/v1"
-
-_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-_VOTE_TAGS = {VoteKind.PREVOTE: PREVOTE_TAG, VoteKind.PRECOMMIT: PRECOMMIT_TAG}
 
 
 def _check_position(height: int, round_: int) -> None:
@@ -52,8 +51,12 @@ def vote_sign_bytes(
     _check_position(height, round_)
     if value is not None:
         _check_hash(value)
-    payload = [_VOTE_TAGS[kind], chain_id, height, round_, b"" if value is None else value]
-    return bytes(keccak(rlp.encode(payload)))
+    block_hash = b"" if value is None else value
+    if kind is VoteKind.PRECOMMIT:
+        return seal.precommit_digest(
+            chain_id=chain_id, height=height, round=round_, block_hash=block_hash
+        )
+    return bytes(keccak(rlp.encode([PREVOTE_TAG, chain_id, height, round_, block_hash])))
 
 
 def proposal_sign_bytes(
@@ -70,16 +73,10 @@ def proposal_sign_bytes(
 
 def recover_signer(digest: bytes, signature: bytes) -> Address:
     """The address that made ``signature`` over ``digest``; raises ``InvalidSignature``."""
-    if len(signature) != 65 or signature[64] not in (0, 1):
-        raise InvalidSignature("a signature is 65 bytes r || s || v with v in {0, 1}")
-    s = int.from_bytes(signature[32:64], "big")
-    if s > _SECP256K1_N // 2:
-        raise InvalidSignature("high-s signature (not canonical)")
     try:
-        public_key = Signature(signature).recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValidationError) as exc:
-        raise InvalidSignature("signature does not recover to a public key") from exc
-    return Address(public_key.to_canonical_address())
+        return seal.recover_signer(signature, digest)
+    except SealError as exc:
+        raise InvalidSignature(str(exc)) from exc
 
 
 class KeySigner(SignerAPI):
@@ -141,11 +138,11 @@ def verify_vote(vote: Vote, *, chain_id: int, validators: ValidatorSet) -> None:
         Fields out of range.
     InvalidSignature
         The signature does not recover to ``vote.validator``.
-    UnknownValidator
+    UnknownSigner
         ``vote.validator`` is not in the height's validator set.
     """
     if vote.validator not in validators:
-        raise UnknownValidator(f"{vote.validator.hex()} is not a validator")
+        raise UnknownSigner(f"{vote.validator.hex()} is not a validator")
     digest = vote_sign_bytes(
         chain_id=chain_id, kind=vote.kind, height=vote.height, round_=vote.round, value=vote.value
     )
@@ -160,7 +157,7 @@ def verify_proposal(proposal: Proposal, *, chain_id: int, validators: ValidatorS
     proposals from anyone else), not a signature matter.
     """
     if proposal.proposer not in validators:
-        raise UnknownValidator(f"{proposal.proposer.hex()} is not a validator")
+        raise UnknownSigner(f"{proposal.proposer.hex()} is not a validator")
     digest = proposal_sign_bytes(
         chain_id=chain_id,
         height=proposal.height,

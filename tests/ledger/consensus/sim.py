@@ -63,7 +63,7 @@ from ledger.consensus import (
     verify_proposal,
     verify_vote,
 )
-from ledger.consensus.exceptions import ConsensusError
+from ledger.exceptions import LedgerError
 from ledger.typing import Address, Hash32
 
 CHAIN_ID = 1337
@@ -119,7 +119,7 @@ def verified(message: Message, validators: ValidatorSet) -> bool:
             else:
                 verify_vote(message, chain_id=CHAIN_ID, validators=validators)
             ok = True
-        except ConsensusError:
+        except LedgerError:
             ok = False
         _VERIFIED[message] = ok
     return ok
@@ -344,7 +344,7 @@ class Simulation:
         commit = build_commit(decision)
         try:
             verify_commit(commit, chain_id=CHAIN_ID, validators=self.validators(decision.height))
-        except ConsensusError as exc:
+        except LedgerError as exc:
             raise SafetyViolation(f"node {node.index} decided without a valid commit") from exc
         node.chain[decision.height] = Decided(
             decision.value, decision.round, (decision.proposal, *decision.precommits)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from ledger.consensus import Step
 from tests.ledger.consensus.sim import Crash, Partition, Schedule, Simulation
@@ -93,7 +94,13 @@ def run_and_check(schedule: Schedule) -> Simulation:
     sim.check_no_false_evidence()
     laggards = [x.index for x in sim.correct() if x.alive and len(x.chain) < schedule.heights]
     assert not laggards, f"nodes {laggards} made no progress after stabilization: {schedule}"
-    # Shown by --hypothesis-show-statistics: evidence that the schedules do bite.
+    if currently_in_test_context():
+        note_statistics(sim, stable)
+    return sim
+
+
+def note_statistics(sim: Simulation, stable: int) -> None:
+    """Shown by --hypothesis-show-statistics: evidence that the schedules do bite."""
     highest = max((d.round for x in sim.correct() for d in x.chain.values()), default=0)
     event(f"highest deciding round: {min(highest, 5)}{'+' if highest >= 5 else ''}")
     event(f"evidence recorded: {any(x.evidence for x in sim.correct())}")
@@ -103,7 +110,6 @@ def run_and_check(schedule: Schedule) -> Simulation:
         if done > stable
         else "finished before stabilization"
     )
-    return sim
 
 
 @settings(max_examples=3000, **_fast)
