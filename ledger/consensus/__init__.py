@@ -13,6 +13,12 @@ through an injected :class:`SignerAPI` (deterministic RFC 6979 signatures keep i
 
 from ledger.consensus.abc import SignerAPI
 from ledger.consensus.commit import build_commit, decode_commit, encode_commit, verify_commit
+from ledger.consensus.driver import ConsensusDriver, verify_message
+from ledger.consensus.evidence import (
+    decode_equivocation,
+    encode_equivocation,
+    verify_equivocation,
+)
 from ledger.consensus.exceptions import (
     ConsensusError,
     InvalidMessage,
@@ -51,6 +57,7 @@ from ledger.consensus.validators import Validator, ValidatorSet
 __all__ = [
     "Broadcast",
     "Checkpoint",
+    "ConsensusDriver",
     "ConsensusError",
     "Decide",
     "Equivocation",
@@ -74,12 +81,16 @@ __all__ = [
     "VoteKind",
     "build_commit",
     "decode_commit",
+    "decode_equivocation",
     "encode_commit",
+    "encode_equivocation",
     "proposal_sign_bytes",
     "recover_signer",
     "sign_proposal",
     "sign_vote",
     "verify_commit",
+    "verify_equivocation",
+    "verify_message",
     "verify_proposal",
     "verify_vote",
     "vote_sign_bytes",

@@ -44,6 +44,7 @@ from eth_hash.auto import keccak
 from ledger.consensus import (
     Broadcast,
     Checkpoint,
+    ConsensusDriver,
     Decide,
     Equivocation,
     KeySigner,
@@ -63,6 +64,7 @@ from ledger.consensus import (
     verify_proposal,
     verify_vote,
 )
+from ledger.consensus.exceptions import ConsensusError, InvalidSignature
 from ledger.exceptions import LedgerError
 from ledger.typing import Address, Hash32
 
@@ -119,10 +121,17 @@ def verified(message: Message, validators: ValidatorSet) -> bool:
             else:
                 verify_vote(message, chain_id=CHAIN_ID, validators=validators)
             ok = True
-        except LedgerError:
+        except ConsensusError:
             ok = False
         _VERIFIED[message] = ok
     return ok
+
+
+def cached_verify(message: Message, chain_id: int, validators: ValidatorSet) -> None:
+    """The driver's ``verify`` hook, backed by the memoized real check."""
+    assert chain_id == CHAIN_ID
+    if not verified(message, validators):
+        raise InvalidSignature("rejected at the boundary")
 
 
 # Schedules ---------------------------------------------------------------------------
@@ -182,10 +191,9 @@ class Node:
     signer: CachingSigner
     alive: bool = True
     epoch: int = 0
-    machine: TendermintMachine | None = None
+    driver: ConsensusDriver | None = None
     chain: dict[int, Decided] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
-    future: dict[int, list[Message]] = field(default_factory=dict)
     own: list[Message] = field(default_factory=list)
     evidence: list[Equivocation] = field(default_factory=list)
     received: set[Message] = field(default_factory=set)
@@ -193,6 +201,10 @@ class Node:
     @property
     def height(self) -> int:
         return len(self.chain) + 1
+
+    @property
+    def machine(self) -> TendermintMachine | None:
+        return None if self.driver is None else self.driver.machine
 
 
 class SafetyViolation(AssertionError):
@@ -243,25 +255,24 @@ class Simulation:
         self.blocks[value] = Block(height, valid)
         return value
 
-    def _machine(self, node: Node) -> TendermintMachine:
-        height = node.height
-
+    def _driver(self, node: Node) -> ConsensusDriver:
         def get_value(h: int, r: int) -> Hash32:
             return self._new_block(h, b"%d/%d" % (r, node.index), True)
 
-        def is_valid(value: Hash32) -> bool:
+        def is_valid(height: int, value: Hash32) -> bool:
             block = self.blocks.get(value)
             return block is not None and block.valid and block.height == height
 
-        return TendermintMachine(
+        return ConsensusDriver(
             chain_id=CHAIN_ID,
-            height=height,
-            validators=self.validators(height),
+            height=node.height,
+            validators=self.validators(node.height),
             signer=node.signer,
             get_value=get_value,
             is_valid=is_valid,
             timeouts=SIM_TIMEOUTS,
             checkpoint=node.checkpoint,
+            verify=cached_verify,
         )
 
     # Network ----------------------------------------------------------------------------
@@ -287,24 +298,14 @@ class Simulation:
 
     def _start_height(self, node: Node) -> None:
         if node.height > self.schedule.heights:
-            node.machine = None
+            node.driver = None
             return
-        node.machine = self._machine(node)
         node.own = []
-        self._handle(node, node.machine.start())
-        for message in node.future.pop(node.height, []):
-            if node.machine is not None and message.height == node.machine.height:
-                self._feed(node, message)
-
-    def _feed(self, node: Node, message: Message) -> None:
-        machine = node.machine
-        assert machine is not None
-        if not verified(message, machine.validators):
-            return
-        if isinstance(message, Proposal):
-            self._handle(node, machine.on_proposal(message))
+        if node.driver is None:  # boot or restart: resume from what was persisted
+            node.driver = self._driver(node)
+            self._handle(node, node.driver.start())
         else:
-            self._handle(node, machine.on_vote(message))
+            self._handle(node, node.driver.next_height(self.validators(node.height)))
 
     def _record_signature(self, node: Node, message: Message) -> None:
         if isinstance(message, Proposal):
@@ -318,10 +319,10 @@ class Simulation:
         self.signed[key] = value
 
     def _handle(self, node: Node, outputs: list[Output]) -> None:
-        machine = node.machine
-        assert machine is not None
+        driver = node.driver
+        assert driver is not None
         # A real node persists the checkpoint before anything it signed leaves the process.
-        node.checkpoint = machine.checkpoint()
+        node.checkpoint = driver.checkpoint()
         decided: Decide | None = None
         for out in outputs:
             if isinstance(out, Broadcast):
@@ -388,12 +389,12 @@ class Simulation:
         if not node.alive:
             return
         node.received.add(message)
-        height = message.height
-        if height > node.height:
-            if height <= node.height + 2:
-                node.future.setdefault(height, []).append(message)
-        elif node.machine is not None and height == node.machine.height:
-            self._feed(node, message)
+        if node.driver is not None and message.height >= node.height:
+            try:
+                outputs = node.driver.receive(message)
+            except ConsensusError:
+                return  # a transport would penalize the peer
+            self._handle(node, outputs)
 
     def _gossip(self, node: Node) -> None:
         for peer in self.nodes:
@@ -421,8 +422,7 @@ class Simulation:
     def _crash(self, node: Node) -> None:
         node.alive = False
         node.epoch += 1
-        node.machine = None
-        node.future = {}
+        node.driver = None
         node.own = []
         node.received = set()
 
@@ -470,10 +470,9 @@ class Simulation:
                 self._deliver(node, payload)
             elif kind == _TIMEOUT:
                 epoch, scheduled = payload  # type: ignore[misc]
-                if node.alive and epoch == node.epoch and node.machine is not None:
+                if node.alive and epoch == node.epoch and node.driver is not None:
                     timeout: Timeout = scheduled.timeout
-                    if timeout.height == node.machine.height:
-                        self._handle(node, node.machine.on_timeout(timeout))
+                    self._handle(node, node.driver.on_timeout(timeout))
             elif kind == _GOSSIP:
                 if node.alive and payload == node.epoch:
                     self._gossip(node)
