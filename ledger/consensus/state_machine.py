@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ledger.consensus.abc import SignerAPI
+from ledger.consensus.exceptions import ConsensusError
 from ledger.consensus.signing import sign_proposal, sign_vote
 from ledger.consensus.types import (
     Broadcast,
     Checkpoint,
     Decide,
     Equivocation,
+    Message,
     Output,
     Proposal,
     ScheduleTimeout,
@@ -91,11 +93,18 @@ class TendermintMachine:
         self.locked_round = -1
         self.valid_value: Hash32 | None = None
         self.valid_round = -1
-        self.last_signed_round = -1
-        if checkpoint is not None and checkpoint.height == height:
-            self.locked_value, self.locked_round = checkpoint.locked_value, checkpoint.locked_round
-            self.valid_value, self.valid_round = checkpoint.valid_value, checkpoint.valid_round
-            self.last_signed_round = checkpoint.last_signed_round
+        # What this node signed in the current round, by kind (0: proposal): the
+        # double-sign guard. Everything signed this height is persisted in the checkpoint,
+        # because after a restart it must be re-sent: peers may still need it for a quorum.
+        self._signed: dict[int, Message] = {}
+        self._signed_height: list[Message] = []
+        self._restore = (
+            checkpoint if checkpoint is not None and checkpoint.height == height else None
+        )
+        if self._restore is not None:
+            cp = self._restore
+            self.locked_value, self.locked_round = cp.locked_value, cp.locked_round
+            self.valid_value, self.valid_round = cp.valid_value, cp.valid_round
         self.decision: Decide | None = None
         self._started = False
         self._validity: dict[Hash32, bool] = {}
@@ -107,12 +116,31 @@ class TendermintMachine:
     # Inputs -----------------------------------------------------------------------------
 
     def start(self) -> list[Output]:
-        """``upon start do StartRound(0)`` (after a restart: the round after the last signed)."""
+        """``upon start do StartRound(0)``, or resume from the checkpoint after a restart."""
         out: list[Output] = []
-        if not self._started:
-            self._started = True
-            self._start_round(self.last_signed_round + 1, out)
-            self._run(out, None)
+        if self._started:
+            return out
+        self._started = True
+        cp = self._restore
+        if cp is None:
+            self._start_round(0, out)
+        else:
+            self.round = cp.round
+            # A decided step means the block may not have been stored: decide again.
+            self.step = min(cp.step, Step.PRECOMMIT)
+            for message in cp.signed:
+                if message.round == cp.round:
+                    key = 0 if isinstance(message, Proposal) else int(message.kind)
+                    self._signed[key] = message
+                self._signed_height.append(message)
+                if isinstance(message, Proposal):
+                    self.log.add_proposal(message)
+                else:
+                    self.log.add_vote(message)
+                out.append(Broadcast(message))  # it may never have left before the crash
+            if self.step is Step.PROPOSE:
+                self._schedule(TimeoutKind.PROPOSE, out)
+        self._run(out, None)
         return out
 
     def on_proposal(self, proposal: Proposal) -> list[Output]:
@@ -153,12 +181,23 @@ class TendermintMachine:
         """The state to persist before sending this step's broadcasts."""
         return Checkpoint(
             self.height,
+            self.round,
+            self.step,
             self.locked_value,
             self.locked_round,
             self.valid_value,
             self.valid_round,
-            self.last_signed_round,
+            tuple(self._signed_height),
         )
+
+    def _guard(self, key: int, message: Message) -> None:
+        """Refuse to sign a second, different message for this round and kind."""
+        previous = self._signed.get(key)
+        if previous is not None and previous != message:
+            raise ConsensusError(f"refusing to double-sign in round {self.round} (kind {key})")
+        if previous is None:
+            self._signed[key] = message
+            self._signed_height.append(message)
 
     # Actions ----------------------------------------------------------------------------
 
@@ -179,7 +218,7 @@ class TendermintMachine:
             round_=self.round,
             value=value,
         )
-        self.last_signed_round = max(self.last_signed_round, self.round)
+        self._guard(int(kind), vote)
         self.log.add_vote(vote)
         out.append(Broadcast(vote))
 
@@ -189,6 +228,8 @@ class TendermintMachine:
 
     def _start_round(self, round_: int, out: list[Output]) -> None:
         """``StartRound(round)`` (lines 11-21)."""
+        if round_ != self.round:
+            self._signed = {}
         self.round = round_
         self.step = Step.PROPOSE
         signer = self._signer
@@ -204,7 +245,7 @@ class TendermintMachine:
                 value=value,
                 valid_round=self.valid_round,
             )
-            self.last_signed_round = max(self.last_signed_round, round_)
+            self._guard(0, proposal)
             self.log.add_proposal(proposal)
             out.append(Broadcast(proposal))
         else:

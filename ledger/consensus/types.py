@@ -141,17 +141,22 @@ Output = Broadcast | ScheduleTimeout | Decide | Equivocation
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """What a node persists (before sending what it signed) to restart without a WAL.
+    """What a node persists before sending what it signed, to restart without a WAL.
 
-    ``last_signed_round`` is the highest round of ``height`` in which the node signed
-    anything (-1: none). A restarted machine resumes in ``last_signed_round + 1`` with its
-    locks, so it can never sign a second, different message for a round it already signed
-    in (which would be equivocation) and never abandons a lock (which could break safety).
+    No received message is logged; only this node's own position (``round``/``step``), its
+    locks and valid value, and the messages it signed at this height (at most three per
+    round). A restarted machine resumes in that round and step, re-broadcasts what it had
+    signed (peers may still need it for a quorum: forgetting it would make the node an
+    omission fault), never signs a different message for a (round, kind) it signed already
+    (equivocation), and never abandons a lock (which could break safety). What it had
+    received comes back by gossip.
     """
 
     height: int
+    round: int = 0
+    step: Step = Step.PROPOSE
     locked_value: Hash32 | None = None
     locked_round: int = -1
     valid_value: Hash32 | None = None
     valid_round: int = -1
-    last_signed_round: int = -1
+    signed: tuple[Message, ...] = ()

@@ -5,7 +5,9 @@ of chance, so a schedule replays exactly (``Simulation.trace`` records every ste
 
 What is modelled
 ----------------
-- Before GST: each send is lost with probability ``loss``, delayed 1..``max_delay_ms``
+- Validators have equal power or the schedule's ``powers``.
+- Before GST: each send is lost with probability ``loss`` (plus ``prevote_loss`` or
+  ``precommit_loss`` for that kind), delayed 1..``max_delay_ms``
   (so messages reorder), and duplicated with probability ``duplicate``. A partition drops
   every message between its groups until it heals. After GST: no loss, delays of at most
   ``post_gst_delay_ms``, duplicates still happen; the partition is healed by GST.
@@ -56,6 +58,7 @@ from ledger.consensus import (
     TendermintMachine,
     Timeout,
     TimeoutConfig,
+    Validator,
     ValidatorSet,
     Vote,
     VoteKind,
@@ -170,6 +173,11 @@ class Schedule:
     partition: Partition | None = None
     byzantine: int | None = None
     gossip_ms: int = 400
+    powers: tuple[int, ...] | None = None  # None: equal power
+    # Extra pre-GST loss for one message kind: lets a schedule starve precommits (locks
+    # form but few decide) or prevotes, the situations where locking rules matter.
+    prevote_loss: float = 0.0
+    precommit_loss: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -222,7 +230,10 @@ class Simulation:
         self.rng = random.Random(schedule.seed)
         self.nodes = [Node(i, s) for i, s in enumerate(signers(schedule.n))]
         self.validator_sets: dict[int, ValidatorSet] = {
-            1: ValidatorSet.equal_power(s.signer.address for s in self.nodes)
+            1: ValidatorSet(
+                Validator(x.signer.address, schedule.powers[x.index] if schedule.powers else 1)
+                for x in self.nodes
+            )
         }
         self.blocks: dict[Hash32, Block] = {}
         self.signed: dict[tuple[Address, int, int, int], Hash32 | None] = {}
@@ -282,8 +293,12 @@ class Simulation:
         if s.partition is not None and s.partition.separates(src, dst, now):
             return
         before_gst = now < s.gst_ms
-        if before_gst and self.rng.random() < s.loss:
-            return
+        if before_gst:
+            loss = s.loss
+            if isinstance(message, Vote):
+                loss += s.precommit_loss if message.kind is VoteKind.PRECOMMIT else s.prevote_loss
+            if self.rng.random() < loss:
+                return
         copies = 2 if self.rng.random() < s.duplicate else 1
         for _ in range(copies):
             limit = s.max_delay_ms if before_gst else s.post_gst_delay_ms

@@ -33,23 +33,33 @@ def schedules(
     allow_partition: bool = True,
     loss: bool = True,
 ) -> Schedule:
-    f = (n - 1) // 3
-    byz = (
-        draw(st.integers(0, n - 1))
-        if byzantine or (byzantine is None and draw(st.booleans()))
-        else None
-    )
+    weighted = draw(st.booleans())
+    powers = tuple(draw(st.lists(st.integers(1, 4), min_size=n, max_size=n))) if weighted else None
+    power = powers or (1,) * n
+    total = sum(power)
+
+    def tolerable(faulty: list[int]) -> bool:
+        """Faulty power stays below 1/3 of the total (the paper's f)."""
+        return 3 * sum(power[i] for i in faulty) < total
+
+    faulty: list[int] = []
+    if byzantine or (byzantine is None and draw(st.booleans())):
+        candidates = [i for i in range(n) if tolerable([i])]
+        if byzantine and not candidates:
+            powers, power, candidates = None, (1,) * n, list(range(n))
+            total = n
+        if candidates:
+            faulty.append(draw(st.sampled_from(candidates)))
+    byz = faulty[0] if faulty else None
     gst = draw(st.integers(0, 4000))
     crashes: list[Crash] = []
     if allow_crashes:
+        f = (n - 1) // 3
         candidates = [i for i in range(n) if i != byz]
-        crashed = draw(st.lists(st.sampled_from(candidates), unique=True, max_size=f))
-        permanent_budget = f - (1 if byz is not None else 0)
-        for node in crashed:
+        for node in draw(st.lists(st.sampled_from(candidates), unique=True, max_size=f)):
             at = draw(st.integers(0, gst + 2000))
-            forever = permanent_budget > 0 and draw(st.booleans())
-            if forever:
-                permanent_budget -= 1
+            if tolerable([*faulty, node]) and draw(st.booleans()):
+                faulty.append(node)
                 crashes.append(Crash(node, at, None))
             else:
                 crashes.append(Crash(node, at, at + draw(st.integers(1, 3000))))
@@ -62,6 +72,7 @@ def schedules(
             start,
             draw(st.integers(start, max(gst, start))),
         )
+    kind_loss = st.sampled_from([0.0, 0.0, 0.5, 0.8]) if loss else st.just(0.0)
     return Schedule(
         n=n,
         seed=draw(st.integers(0, 2**32 - 1)),
@@ -74,6 +85,9 @@ def schedules(
         crashes=tuple(crashes),
         partition=partition,
         byzantine=byz,
+        powers=powers,
+        prevote_loss=draw(kind_loss),
+        precommit_loss=draw(kind_loss),
     )
 
 

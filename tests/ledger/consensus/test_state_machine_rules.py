@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ledger.consensus import (
     Checkpoint,
+    ConsensusError,
     Decide,
     Equivocation,
     Proposal,
@@ -78,9 +81,10 @@ def test_non_proposer_schedules_timeout_propose() -> None:
 
 def test_proposer_reproposes_its_valid_value_with_its_valid_round() -> None:
     me = index_of_proposer(2)
-    checkpoint = Checkpoint(1, valid_value=V, valid_round=1, last_signed_round=1)
+    checkpoint = Checkpoint(1, round=1, step=Step.PRECOMMIT, valid_value=V, valid_round=1)
     m = make(me, checkpoint=checkpoint)
-    out = m.start()
+    m.start()
+    out = m.on_timeout(Timeout(TimeoutKind.PRECOMMIT, 1, 1))
     first = sent(out)[0]
     assert isinstance(first, Proposal)
     assert (first.round, first.value, first.valid_round) == (2, V, 1)
@@ -103,14 +107,14 @@ def test_line_22_invalid_proposal_gets_a_nil_prevote() -> None:
 
 
 def test_line_22_locked_validator_prevotes_nil_for_another_value() -> None:
-    m = make(not_proposer(3), checkpoint=Checkpoint(1, V, 1, V, 1, last_signed_round=2))
+    m = make(not_proposer(3), checkpoint=Checkpoint(1, 3, Step.PROPOSE, V, 1, V, 1))
     m.start()
     assert m.round == 3
     assert sent_votes(m.on_proposal(proposal(3, FRESH))) == [(PV, 3, None)]
 
 
 def test_line_22_locked_validator_prevotes_its_locked_value() -> None:
-    m = make(not_proposer(3), checkpoint=Checkpoint(1, V, 1, V, 1, last_signed_round=2))
+    m = make(not_proposer(3), checkpoint=Checkpoint(1, 3, Step.PROPOSE, V, 1, V, 1))
     m.start()
     assert sent_votes(m.on_proposal(proposal(3, V))) == [(PV, 3, V)]
 
@@ -129,7 +133,7 @@ def test_proposal_from_a_non_proposer_is_ignored() -> None:
 
 def test_line_28_proposal_with_valid_round_and_its_polka_gets_a_prevote() -> None:
     me = not_proposer(1)
-    m = make(me, checkpoint=Checkpoint(1, last_signed_round=0))
+    m = make(me, checkpoint=Checkpoint(1, round=1))
     m.start()
     assert m.round == 1
     assert m.on_proposal(proposal(1, V, valid_round=0)) == []  # no polka for round 0 yet
@@ -139,7 +143,7 @@ def test_line_28_proposal_with_valid_round_and_its_polka_gets_a_prevote() -> Non
 
 def test_line_28_lock_newer_than_valid_round_means_nil_prevote() -> None:
     me = not_proposer(3)
-    m = make(me, checkpoint=Checkpoint(1, W, 2, W, 2, last_signed_round=2))
+    m = make(me, checkpoint=Checkpoint(1, 3, Step.PROPOSE, W, 2, W, 2))
     m.start()
     feed_prevotes(m, three_others(me), 1, V)
     assert sent_votes(m.on_proposal(proposal(3, V, valid_round=1))) == [(PV, 3, None)]
@@ -147,7 +151,7 @@ def test_line_28_lock_newer_than_valid_round_means_nil_prevote() -> None:
 
 def test_line_28_lock_older_than_valid_round_is_overridden() -> None:
     me = not_proposer(3)
-    m = make(me, checkpoint=Checkpoint(1, FRESH, 0, FRESH, 0, last_signed_round=2))
+    m = make(me, checkpoint=Checkpoint(1, 3, Step.PROPOSE, FRESH, 0, FRESH, 0))
     m.start()
     feed_prevotes(m, three_others(me), 1, V)
     assert sent_votes(m.on_proposal(proposal(3, V, valid_round=1))) == [(PV, 3, V)]
@@ -321,18 +325,37 @@ def test_observer_without_a_key_decides_but_never_signs() -> None:
     assert [o.value for o in out if isinstance(o, Decide)] == [V]
 
 
-def test_restart_resumes_after_the_last_signed_round_with_its_lock() -> None:
+def test_restart_resumes_in_its_round_and_step_and_resends_what_it_signed() -> None:
     me = not_proposer(0)
     m = make(me)
     m.start()
     m.on_proposal(proposal(0, V))
     feed_prevotes(m, three_others(me)[:2], 0, V)
     saved = m.checkpoint()
-    assert saved == Checkpoint(1, V, 0, V, 0, last_signed_round=0)
+    assert (saved.round, saved.step, saved.locked_value, saved.locked_round) == (
+        0,
+        Step.PRECOMMIT,
+        V,
+        0,
+    )
     restarted = make(me, checkpoint=saved)
     out = restarted.start()
-    assert restarted.round == 1 and restarted.locked_value == V
-    assert not sent_votes(out)  # nothing re-signed for round 0
+    assert sent_votes(out) == [(PV, 0, V), (PC, 0, V)]  # the same signatures, re-sent
+    assert [m.signature for m in sent(out)] == [m.signature for m in saved.signed]
+    assert (restarted.round, restarted.step, restarted.locked_value) == (0, Step.PRECOMMIT, V)
+    assert restarted.on_timeout(Timeout(TimeoutKind.PREVOTE, 1, 0)) == []  # no nil precommit
+    assert sent(restarted.on_proposal(proposal(0, V))) == []  # gossip brings it back
+    out = feed_precommits(restarted, three_others(me)[:2], 0, V)
+    assert [o.value for o in out if isinstance(o, Decide)] == [V]
+
+
+def test_machine_refuses_to_double_sign_even_from_an_inconsistent_checkpoint() -> None:
+    me = not_proposer(0)
+    bad = Checkpoint(1, 0, Step.PROPOSE, signed=(prevote(me, 0, V),))
+    m = make(me, checkpoint=bad)
+    m.start()
+    with pytest.raises(ConsensusError, match="double-sign"):
+        m.on_timeout(Timeout(TimeoutKind.PROPOSE, 1, 0))
 
 
 def test_voting_power_not_head_count_decides() -> None:
