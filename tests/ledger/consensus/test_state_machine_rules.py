@@ -380,3 +380,11 @@ def test_next_height_uses_the_set_decided_at_the_boundary() -> None:
     m.start()
     assert m.on_vote(prevote(3, 0, None)) == []
     assert m.log.power_any(0, VoteKind.PREVOTE) == 0
+
+
+def test_a_single_validator_commits_alone_on_start() -> None:
+    solo = ValidatorSet.equal_power([KEYS[0].address])
+    m = make(0, validators=solo)
+    out = m.start()
+    assert [o.value for o in out if isinstance(o, Decide)] == [FRESH]
+    assert [type(x).__name__ for x in sent(out)] == ["Proposal", "Vote", "Vote"]
