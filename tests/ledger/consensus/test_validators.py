@@ -92,3 +92,16 @@ def test_priorities_stay_centred_and_bounded() -> None:
 def test_malformed_sets_are_refused(members: list[Validator]) -> None:
     with pytest.raises(ConsensusError):
         ValidatorSet(members)
+
+
+def test_genesis_validators_form_the_first_set_with_equal_power() -> None:
+    # Until the Consortium contract exists, the set comes from genesis, one vote each.
+    from eth_utils import to_checksum_address
+
+    from ledger.config import Genesis
+
+    addresses = [to_checksum_address(addr(i)) for i in range(4)]
+    genesis = Genesis(chain_id=1337, validators=addresses)
+    vs = ValidatorSet.equal_power(genesis.validator_addresses())
+    assert set(vs.addresses) == {addr(i) for i in range(4)}
+    assert vs.total_power == 4 and vs.is_quorum(3) and not vs.is_quorum(2)
