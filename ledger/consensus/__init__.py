@@ -5,10 +5,11 @@ in production, ``tests/ledger/consensus/sim.py`` in tests) feeds a :class:`Tende
 with verified messages and fired timeouts and acts on what it returns: messages to broadcast,
 timeouts to schedule (durations as data), decisions and equivocation evidence.
 
-Boundary contract: the driver verifies every incoming message's signature with
-:func:`verify_proposal` / :func:`verify_vote` *before* feeding it to the machine; the machine
-trusts the ``proposer``/``validator`` field it is given. The machine signs its own messages
-through an injected :class:`SignerAPI` (deterministic RFC 6979 signatures keep it pure).
+Boundary contract: every incoming message's signature is verified *before* the machine sees
+it (:class:`ConsensusDriver` does this with :func:`verify_message`, raising for the transport
+to penalize the peer); the machine trusts the ``proposer``/``validator`` field it is given.
+The machine signs its own messages through an injected :class:`SignerAPI` (deterministic
+RFC 6979 signatures keep it pure).
 """
 
 from ledger.consensus.abc import SignerAPI

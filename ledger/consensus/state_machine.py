@@ -8,8 +8,10 @@ by the driver (``verify_proposal``/``verify_vote``) before they are fed in; mess
 heights are ignored (the driver buffers future heights and builds the next machine, with the
 validator set decided at the end of this height, after :class:`Decide`).
 
-Paper line numbers are cited at each upon-rule. Thresholds are by voting power: ``2f + 1``
-is "more than 2/3 of the total power", ``f + 1`` is "more than 1/3".
+The upon-rules themselves (with the paper's line numbers) are in :mod:`.rules`. Thresholds
+are by voting power: ``2f + 1`` is "more than 2/3 of the total power", ``f + 1`` is "more
+than 1/3". After a crash, a machine built with the persisted :class:`Checkpoint` resumes in
+its round and step and re-sends what it had signed (see ``Checkpoint`` for why).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 
 from ledger.consensus.abc import SignerAPI
 from ledger.consensus.exceptions import ConsensusError
+from ledger.consensus.rules import UponRules
 from ledger.consensus.signing import sign_proposal, sign_vote
 from ledger.consensus.types import (
     Broadcast,
@@ -43,7 +46,7 @@ GetValue = Callable[[int, int], Hash32]
 IsValid = Callable[[Hash32], bool]
 
 
-class TendermintMachine:
+class TendermintMachine(UponRules):
     """One validator's consensus instance for one height.
 
     Parameters
@@ -250,101 +253,6 @@ class TendermintMachine:
             out.append(Broadcast(proposal))
         else:
             self._schedule(TimeoutKind.PROPOSE, out)
-
-    # Upon-rules -------------------------------------------------------------------------
-
-    def _run(self, out: list[Output], message_round: int | None) -> None:
-        """Fire enabled upon-rules until none is; a fired rule can enable another."""
-        while self._started and self.step is not Step.DECIDED:
-            if not self._fire_one(out, message_round):
-                return
-
-    def _fire_one(self, out: list[Output], message_round: int | None) -> bool:
-        rounds = {self.round} if message_round is None else {self.round, message_round}
-        for round_ in sorted(rounds):
-            if self._try_decide(round_, out):
-                return True
-        if (
-            message_round is not None
-            and message_round > self.round
-            and self.validators.is_one_third(self.log.sender_power(message_round))
-        ):
-            self._start_round(message_round, out)  # line 55: skip to a round f+1 are in
-            return True
-        if self.step is Step.PROPOSE and self._on_proposal_in_propose_step(out):
-            return True
-        quorum = self.validators.is_quorum
-        r = self.round
-        if (
-            self.step is Step.PREVOTE
-            and r not in self._prevote_timeout_rounds
-            and quorum(self.log.power_any(r, VoteKind.PREVOTE))
-        ):
-            self._prevote_timeout_rounds.add(r)  # line 34
-            self._schedule(TimeoutKind.PREVOTE, out)
-            return True
-        if self.step >= Step.PREVOTE and r not in self._polka_rounds and self._polka(out):
-            return True
-        if self.step is Step.PREVOTE and quorum(self.log.power_for(r, VoteKind.PREVOTE, None)):
-            self._vote(VoteKind.PRECOMMIT, None, out)  # line 44
-            self.step = Step.PRECOMMIT
-            return True
-        if r not in self._precommit_timeout_rounds and quorum(
-            self.log.power_any(r, VoteKind.PRECOMMIT)
-        ):
-            self._precommit_timeout_rounds.add(r)  # line 47
-            self._schedule(TimeoutKind.PRECOMMIT, out)
-            return True
-        return False
-
-    def _on_proposal_in_propose_step(self, out: list[Output]) -> bool:
-        """Lines 22 and 28: prevote on the round's proposal."""
-        for proposal in self.log.proposals(self.round):
-            v, vr = proposal.value, proposal.valid_round
-            if vr == -1:  # line 22
-                accept = self._valid(v) and (self.locked_round == -1 or self.locked_value == v)
-            elif 0 <= vr < self.round and self.validators.is_quorum(
-                self.log.power_for(vr, VoteKind.PREVOTE, v)
-            ):  # line 28
-                accept = self._valid(v) and (self.locked_round <= vr or self.locked_value == v)
-            else:
-                continue
-            self._vote(VoteKind.PREVOTE, v if accept else None, out)
-            self.step = Step.PREVOTE
-            return True
-        return False
-
-    def _polka(self, out: list[Output]) -> bool:
-        """Line 36: a proposal of this round with 2f+1 prevotes (a "polka") locks/updates."""
-        r = self.round
-        for value in self.log.values_with_votes(r, VoteKind.PREVOTE):
-            if not self.validators.is_quorum(self.log.power_for(r, VoteKind.PREVOTE, value)):
-                continue
-            if self.log.proposal_for(r, value) is None or not self._valid(value):
-                continue
-            self._polka_rounds.add(r)
-            if self.step is Step.PREVOTE:
-                self.locked_value, self.locked_round = value, r
-                self._vote(VoteKind.PRECOMMIT, value, out)
-                self.step = Step.PRECOMMIT
-            self.valid_value, self.valid_round = value, r
-            return True
-        return False
-
-    def _try_decide(self, round_: int, out: list[Output]) -> bool:
-        """Line 49: a proposal of any round with 2f+1 precommits for it is decided."""
-        for value in self.log.values_with_votes(round_, VoteKind.PRECOMMIT):
-            if not self.validators.is_quorum(self.log.power_for(round_, VoteKind.PRECOMMIT, value)):
-                continue
-            proposal = self.log.proposal_for(round_, value)
-            if proposal is None or not self._valid(value):
-                continue
-            precommits = self.log.votes_for(round_, VoteKind.PRECOMMIT, value)
-            self.decision = Decide(self.height, round_, value, proposal, precommits)
-            self.step = Step.DECIDED
-            out.append(self.decision)
-            return True
-        return False
 
 
 __all__ = ["Equivocation", "GetValue", "IsValid", "TendermintMachine"]

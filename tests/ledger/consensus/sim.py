@@ -20,10 +20,11 @@ What is modelled
   gossip assumption (what a correct node sent eventually reaches every correct node).
 - Crash and restart: a crash loses everything in memory (machine, buffered messages,
   timers). A real node persists only its decided blocks with their commits and, before each
-  send, the machine's :class:`Checkpoint` (locks, valid value, last signed round); no WAL of
-  received messages. The restarted machine resumes one round after the last round it signed
-  in, with its locks, so it can neither double-sign nor abandon a lock; what it forgot comes
-  back by gossip.
+  send, the machine's :class:`Checkpoint` (round, step, locks, valid value and the messages
+  it signed this height); no WAL of received messages. The restarted machine resumes in its
+  round and step with its locks and re-sends what it signed, so it can neither double-sign
+  nor abandon a lock nor withhold a vote a quorum needs; what it had received comes back by
+  gossip.
 - One Byzantine validator may equivocate: whenever its (otherwise honest) machine
   broadcasts, it also signs a conflicting twin (a different block, sometimes an invalid one,
   for proposals; a different value or nil for votes) and sends each peer the original, the
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eth_hash.auto import keccak
@@ -49,7 +49,6 @@ from ledger.consensus import (
     ConsensusDriver,
     Decide,
     Equivocation,
-    KeySigner,
     Message,
     Output,
     Proposal,
@@ -57,127 +56,27 @@ from ledger.consensus import (
     SignerAPI,
     TendermintMachine,
     Timeout,
-    TimeoutConfig,
     Validator,
     ValidatorSet,
     Vote,
     VoteKind,
     build_commit,
     verify_commit,
-    verify_proposal,
-    verify_vote,
 )
-from ledger.consensus.exceptions import ConsensusError, InvalidSignature
+from ledger.consensus.exceptions import ConsensusError
 from ledger.exceptions import LedgerError
 from ledger.typing import Address, Hash32
-
-CHAIN_ID = 1337
-SIM_TIMEOUTS = TimeoutConfig(
-    propose_ms=300,
-    propose_delta_ms=100,
-    prevote_ms=200,
-    prevote_delta_ms=100,
-    precommit_ms=200,
-    precommit_delta_ms=100,
+from tests.ledger.consensus.schedule import (
+    CHAIN_ID,
+    SIM_TIMEOUTS,
+    CachingSigner,
+    Crash,
+    Partition,
+    Schedule,
+    cached_verify,
+    signers,
+    verified,
 )
-
-
-# Keys and signatures: real secp256k1, cached because RFC 6979 makes them deterministic ---
-
-
-class CachingSigner(SignerAPI):
-    """A real :class:`KeySigner` whose (deterministic) signatures are memoized."""
-
-    _cache: dict[tuple[Address, bytes], bytes] = {}  # noqa: RUF012 - shared on purpose
-
-    def __init__(self, inner: KeySigner) -> None:
-        self._inner = inner
-
-    @property
-    def address(self) -> Address:
-        return self._inner.address
-
-    def sign(self, digest: bytes) -> bytes:
-        key = (self._inner.address, digest)
-        signature = self._cache.get(key)
-        if signature is None:
-            signature = self._cache[key] = self._inner.sign(digest)
-        return signature
-
-
-_VERIFIED: dict[Message, bool] = {}
-
-
-def signers(n: int) -> list[CachingSigner]:
-    """n validators with fixed keys (sorted by address so index i is stable)."""
-    made = [CachingSigner(KeySigner(keccak(b"sim-validator-%d" % i))) for i in range(n)]
-    return sorted(made, key=lambda s: s.address)
-
-
-def verified(message: Message, validators: ValidatorSet) -> bool:
-    """The driver's boundary check (real signature recovery), memoized per message."""
-    ok = _VERIFIED.get(message)
-    if ok is None:
-        try:
-            if isinstance(message, Proposal):
-                verify_proposal(message, chain_id=CHAIN_ID, validators=validators)
-            else:
-                verify_vote(message, chain_id=CHAIN_ID, validators=validators)
-            ok = True
-        except ConsensusError:
-            ok = False
-        _VERIFIED[message] = ok
-    return ok
-
-
-def cached_verify(message: Message, chain_id: int, validators: ValidatorSet) -> None:
-    """The driver's ``verify`` hook, backed by the memoized real check."""
-    assert chain_id == CHAIN_ID
-    if not verified(message, validators):
-        raise InvalidSignature("rejected at the boundary")
-
-
-# Schedules ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Crash:
-    node: int
-    at_ms: int
-    restart_ms: int | None  # None: down for good
-
-
-@dataclass(frozen=True)
-class Partition:
-    groups: tuple[frozenset[int], ...]
-    start_ms: int
-    heal_ms: int
-
-    def separates(self, a: int, b: int, now: int) -> bool:
-        if not self.start_ms <= now < self.heal_ms:
-            return False
-        return not any(a in g and b in g for g in self.groups)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    n: int
-    seed: int
-    heights: int = 2
-    gst_ms: int = 0
-    loss: float = 0.0
-    duplicate: float = 0.0
-    max_delay_ms: int = 50
-    post_gst_delay_ms: int = 50
-    crashes: tuple[Crash, ...] = ()
-    partition: Partition | None = None
-    byzantine: int | None = None
-    gossip_ms: int = 400
-    powers: tuple[int, ...] | None = None  # None: equal power
-    # Extra pre-GST loss for one message kind: lets a schedule starve precommits (locks
-    # form but few decide) or prevotes, the situations where locking rules matter.
-    prevote_loss: float = 0.0
-    precommit_loss: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -547,4 +446,13 @@ def _resign(signer: SignerAPI, message: Message) -> Message:
     )
 
 
-Check = Callable[[Simulation], None]
+__all__ = [
+    "CHAIN_ID",
+    "CachingSigner",
+    "Crash",
+    "Partition",
+    "SafetyViolation",
+    "Schedule",
+    "Simulation",
+    "signers",
+]
