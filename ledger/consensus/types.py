@@ -136,6 +136,8 @@ class Equivocation:
         return self.first.validator
 
 
+Evidence = Equivocation  # the only kind of evidence the core produces
+
 Output = Broadcast | ScheduleTimeout | Decide | Equivocation
 
 
