@@ -99,7 +99,10 @@ def test_index_matches_brute_force_filter(
                         )
                     }
                 )
-            assert LogIndex(env).get_logs(log_filter) == brute_force(chain, log_filter)
+            index = LogIndex(env)
+            expected = brute_force(chain, log_filter)
+            assert index.get_logs(log_filter) == expected
+            assert index.scan_logs(log_filter) == expected
         finally:
             env.close()
 
