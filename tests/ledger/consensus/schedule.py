@@ -125,7 +125,8 @@ class Schedule:
     partition: Partition | None = None
     byzantine: int | None = None
     gossip_ms: int = 400
-    powers: tuple[int, ...] | None = None  # None: equal power
+    powers: tuple[int, ...] | None = None  # None: equal power; 0: joins later (or never)
+    changes: tuple[tuple[int, int, int], ...] = ()  # (height, node, new power; 0 removes)
     # Extra pre-GST loss for one message kind: lets a schedule starve precommits (locks
     # form but few decide) or prevotes, the situations where locking rules matter.
     prevote_loss: float = 0.0

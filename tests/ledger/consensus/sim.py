@@ -5,7 +5,9 @@ of chance, so a schedule replays exactly (``Simulation.trace`` records every ste
 
 What is modelled
 ----------------
-- Validators have equal power or the schedule's ``powers``.
+- Validators have equal power or the schedule's ``powers`` (0: not a validator at
+  genesis); ``changes`` add, re-weigh or remove validators at height boundaries. A node
+  outside the set follows as an observer.
 - Before GST: each send is lost with probability ``loss`` (plus ``prevote_loss`` or
   ``precommit_loss`` for that kind), delayed 1..``max_delay_ms``
   (so messages reorder), and duplicated with probability ``duplicate``. A partition drops
@@ -132,6 +134,7 @@ class Simulation:
             1: ValidatorSet(
                 Validator(x.signer.address, schedule.powers[x.index] if schedule.powers else 1)
                 for x in self.nodes
+                if not schedule.powers or schedule.powers[x.index] > 0
             )
         }
         self.blocks: dict[Hash32, Block] = {}
@@ -150,7 +153,16 @@ class Simulation:
     def validators(self, height: int) -> ValidatorSet:
         known = self.validator_sets.get(height)
         if known is None:
-            known = self.validator_sets[height] = self.validators(height - 1).advance()
+            # The set decided at the end of height - 1, with the schedule's changes for height.
+            changes = {
+                self.nodes[node].signer.address: power
+                for at, node, power in self.schedule.changes
+                if at == height
+            }
+            known = self.validators(height - 1).advance()
+            if changes:
+                known = known.update(changes)
+            self.validator_sets[height] = known
         return known
 
     def correct(self) -> list[Node]:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from ledger.consensus import Step
+from ledger.consensus import Step, Vote
 from tests.ledger.consensus.sim import Crash, Partition, Schedule, Simulation
 
 # Virtual time allowed after stabilization. 1500 probed schedules finished within 2.7 s;
@@ -232,6 +232,32 @@ def test_laggard_catches_up_from_commit_certificates() -> None:
     sim.run(until_ms=20_000 + LIVENESS_BOUND_MS)
     sim.check_agreement()
     assert len(sim.nodes[3].chain) == 3
+
+
+@settings(max_examples=50, **_fast)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.2]))
+def test_validator_joins_and_another_leaves_at_height_boundaries(seed: int, loss: float) -> None:
+    # Node 4 is not a validator at genesis and joins at height 2; node 0 leaves at height 3.
+    schedule = Schedule(
+        n=5,
+        seed=seed,
+        heights=4,
+        powers=(1, 1, 1, 1, 0),
+        changes=((2, 4, 1), (3, 0, 0)),
+        loss=loss,
+        gst_ms=2000,
+    )
+    sim = run_and_check(schedule)
+    joiner, leaver = (sim.nodes[i].signer.address for i in (4, 0))
+    assert joiner not in sim.validators(1) and leaver not in sim.validators(3)
+    sealers = {
+        h: {m.validator for m in sim.nodes[1].chain[h].certificate[1:] if isinstance(m, Vote)}
+        for h in range(1, 5)
+    }
+    assert joiner not in sealers[1]
+    assert all(leaver not in sealers[h] for h in (3, 4))
+    assert all(sealers[h] <= set(sim.validators(h).addresses) for h in sealers)
+    assert all(len(x.chain) == 4 for x in sim.nodes)  # observers decide too
 
 
 def test_replaying_a_seed_gives_the_same_trace() -> None:
