@@ -251,8 +251,11 @@ class TendermintMachine(UponRules):
             self._guard(0, proposal)
             self.log.add_proposal(proposal)
             out.append(Broadcast(proposal))
-        else:
-            self._schedule(TimeoutKind.PROPOSE, out)
+        # The paper schedules this for non-proposers only (line 21); the proposer's own
+        # proposal normally moves it on at once. We schedule it always, as CometBFT does: a
+        # proposer that re-proposes its valid value after a restart may no longer hold the
+        # polka that justifies it, and must not wait forever (a nil prevote is always safe).
+        self._schedule(TimeoutKind.PROPOSE, out)
 
 
 __all__ = ["Equivocation", "GetValue", "IsValid", "TendermintMachine"]

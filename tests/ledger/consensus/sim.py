@@ -14,12 +14,13 @@ What is modelled
   every message between its groups until it heals. After GST: no loss, delays of at most
   ``post_gst_delay_ms``, duplicates still happen; the partition is healed by GST.
 - Gossip: every ``gossip_ms`` each live node re-sends to each peer what that peer has not
-  received yet: its own signed messages of the peer's height (plus the prevotes that justify
-  its own proposals' ``valid_round``), or, for a peer at a lower height, the decision
-  certificate (proposal + precommits) of that height. Knowing the peer's height and which
-  messages it already has models CometBFT's peer round state (NewRoundStep / HasVote
-  messages); these re-sends go through the same lossy network. This gives the paper's
-  gossip assumption (what a correct node sent eventually reaches every correct node).
+  received yet: its own signed messages of the peer's height plus the proposals of its
+  current round and the prevotes that justify their ``valid_round``, or, for a peer at a
+  lower height, the decision certificate (proposal + precommits) of that height. Knowing
+  the peer's height and which messages it already has models CometBFT's peer round state
+  (NewRoundStep / HasVote messages); these re-sends go through the same lossy network.
+  This gives the paper's gossip assumption (what a correct node received eventually
+  reaches every correct node).
 - Crash and restart: a crash loses everything in memory (machine, buffered messages,
   timers). A real node persists only its decided blocks with their commits and, before each
   send, the machine's :class:`Checkpoint` (round, step, locks, valid value and the messages
@@ -174,7 +175,8 @@ class Simulation:
 
     def _new_block(self, height: int, tag: bytes, valid: bool) -> Hash32:
         value = Hash32(keccak(b"block/%d/" % height + tag))
-        self.blocks[value] = Block(height, valid)
+        known = self.blocks.setdefault(value, Block(height, valid))
+        assert known == Block(height, valid), "a block's validity must never change"
         return value
 
     def _driver(self, node: Node) -> ConsensusDriver:
@@ -284,14 +286,17 @@ class Simulation:
     def _equivocate(self, node: Node, message: Message) -> None:
         twin: Message
         if isinstance(message, Proposal):
-            bad = self.rng.random() < 0.5
-            value = self._new_block(message.height, b"twin/%d" % message.round, not bad)
+            good = self.rng.random() < 0.5
+            tag = b"twin-proposal/%d/%s" % (message.round, b"good" if good else b"bad")
+            value = self._new_block(message.height, tag, good)
+            # Sometimes also claim a polka (valid_round) that may never have happened.
+            valid_round = self.rng.randrange(-1, message.round) if message.round else -1
             twin = Proposal(
-                message.height, message.round, value, message.valid_round, message.proposer, b""
+                message.height, message.round, value, valid_round, message.proposer, b""
             )
             twin = _resign(node.signer, twin)
         else:
-            alternative = self._new_block(message.height, b"twin/%d" % message.round, True)
+            alternative = self._new_block(message.height, b"twin-vote/%d" % message.round, True)
             value2: Hash32 | None = None if message.value is not None else alternative
             twin = _resign(
                 node.signer,
@@ -329,20 +334,27 @@ class Simulation:
             if peer.height < node.height:
                 wanted: tuple[Message, ...] = node.chain[peer.height].certificate
             elif peer.height == node.height and node.machine is not None:
-                wanted = tuple(node.own) + self._polka_of_own_proposals(node)
+                wanted = tuple(node.own) + self._current_proposals_and_polkas(node)
             else:
                 continue
             for message in wanted:
                 if message not in peer.received:
                     self.send(node.index, peer.index, message)
 
-    def _polka_of_own_proposals(self, node: Node) -> tuple[Message, ...]:
+    def _current_proposals_and_polkas(self, node: Node) -> tuple[Message, ...]:
+        """The current round's proposals and the prevotes justifying their ``valid_round``.
+
+        Relaying these (not only one's own messages) is the paper's gossip assumption; it is
+        what lets a validator that restarted, or missed a since-crashed validator's prevote,
+        still accept a re-proposed locked value (CometBFT gossips the same "proposal POL").
+        """
         machine = node.machine
         assert machine is not None
         extra: list[Message] = []
-        for m in node.own:
-            if isinstance(m, Proposal) and m.valid_round >= 0:
-                extra.extend(machine.log.votes_for(m.valid_round, VoteKind.PREVOTE, m.value))
+        for p in machine.log.proposals(machine.round):
+            extra.append(p)
+            if p.valid_round >= 0:
+                extra.extend(machine.log.votes_for(p.valid_round, VoteKind.PREVOTE, p.value))
         return tuple(extra)
 
     def _crash(self, node: Node) -> None:

@@ -68,6 +68,21 @@ def test_proposer_proposes_a_fresh_value_and_prevotes_it() -> None:
     assert (first.round, first.value, first.valid_round) == (0, FRESH, -1)
     assert sent_votes(out) == [(PV, 0, FRESH)]
     assert m.step is Step.PREVOTE
+    # Scheduled as CometBFT does (see README), a no-op here since it already prevoted.
+    assert [t.timeout.kind for t in scheduled(out)] == [TimeoutKind.PROPOSE]
+    assert m.on_timeout(Timeout(TimeoutKind.PROPOSE, 1, 0)) == []
+
+
+def test_restarted_proposer_without_its_polka_prevotes_nil_on_timeout() -> None:
+    me = index_of_proposer(1)
+    restored = Checkpoint(1, 0, Step.PRECOMMIT, V, 0, V, 0)  # locked, but forgot the polka
+    m = make(me, checkpoint=restored)
+    m.start()
+    out = m.on_timeout(Timeout(TimeoutKind.PRECOMMIT, 1, 0))
+    first = sent(out)[0]
+    assert isinstance(first, Proposal) and (first.value, first.valid_round) == (V, 0)
+    assert not sent_votes(out)  # its own proposal needs the round-0 polka it no longer has
+    assert sent_votes(m.on_timeout(Timeout(TimeoutKind.PROPOSE, 1, 1))) == [(PV, 1, None)]
 
 
 def test_non_proposer_schedules_timeout_propose() -> None:
