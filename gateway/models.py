@@ -1,0 +1,57 @@
+"""Request and response bodies of the gateway's JSON API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from eth_utils.address import is_address, to_checksum_address
+from pydantic import AfterValidator, BaseModel, Field
+
+from gateway.typing import PhysicianAddress
+
+
+def _address(value: str) -> PhysicianAddress:
+    if not is_address(value):
+        raise ValueError("not a valid address (20-byte hex; mixed case must be EIP-55)")
+    return PhysicianAddress(to_checksum_address(value))
+
+
+Address = Annotated[
+    PhysicianAddress,
+    Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + "ab" * 20]),
+    AfterValidator(_address),
+]
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: a stable code to branch on and a sentence saying why."""
+
+    error: str = Field(examples=["challenge_expired"])
+    detail: str = Field(examples=["the challenge expired; request a new one"])
+
+
+class ChallengeRequest(BaseModel):
+    address: Address = Field(description="The physician's registered key address.")
+
+
+class ChallengeResponse(BaseModel):
+    nonce: Hex32 = Field(description="Single-use challenge id; send it back with the signature.")
+    message: str = Field(description="Text to sign with EIP-191 personal_sign.")
+    expires_at: float = Field(description="Seconds since the epoch.")
+
+
+class SessionRequest(BaseModel):
+    address: Address
+    nonce: Hex32
+    signature: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$", description="65-byte r||s||v signature of the message."
+    )
+
+
+class SessionResponse(BaseModel):
+    token: str = Field(description="Bearer token for the Authorization header.")
+    token_type: str = "bearer"
+    expires_at: float = Field(description="Seconds since the epoch.")
+    physician: str
+    hospital: str

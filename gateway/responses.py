@@ -1,0 +1,22 @@
+"""OpenAPI declarations of error responses, so every refusal a route can give is documented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.models import ErrorBody
+
+_WHY = {
+    400: "Malformed request (bad signature encoding, unsupported query key).",
+    401: "Not signed in, or the sign-in attempt failed (unknown/used/expired challenge, "
+    "wrong signer, invalid session).",
+    403: "Signed in, but not an active physician of this hospital.",
+    404: "Not found, or outside every grant of this session (indistinguishable on purpose).",
+    406: "No acceptable representation for the Accept header.",
+    502: "Stored bytes do not match their anchored commitment; refused.",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry declaring ``statuses`` with the common error body."""
+    return {status: {"model": ErrorBody, "description": _WHY[status]} for status in statuses}
