@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from eth_utils.address import is_address, to_checksum_address
 from pydantic import AfterValidator, BaseModel, Field
 
+from gateway.address import checksummed
 from gateway.typing import PhysicianAddress
 
 
 def _address(value: str) -> PhysicianAddress:
-    if not is_address(value):
-        raise ValueError("not a valid address (20-byte hex; mixed case must be EIP-55)")
-    return PhysicianAddress(to_checksum_address(value))
+    return PhysicianAddress(checksummed(value))
 
 
 Address = Annotated[

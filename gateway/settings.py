@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 from typing import Literal, Self
 
-from eth_utils.address import is_address, to_checksum_address
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.address import checksummed
 from gateway.typing import HospitalAddress
 
 #: Shipped so that ``env=dev`` works out of the box; refused everywhere else.
@@ -44,9 +44,7 @@ class GatewaySettings(BaseSettings):
     @field_validator("hospital", mode="before")
     @classmethod
     def _checksum(cls, value: object) -> HospitalAddress:
-        if not isinstance(value, str) or not is_address(value):
-            raise ValueError("hospital must be a 20-byte hex address")
-        return HospitalAddress(to_checksum_address(value))
+        return HospitalAddress(checksummed(value))
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:
