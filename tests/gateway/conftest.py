@@ -9,6 +9,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
@@ -42,6 +43,7 @@ class Gateway:
     audit: DictAuditSource
     clock: Clock
     client: TestClient
+    app: FastAPI
 
     def register(self, account: LocalAccount, status: PhysicianStatus) -> None:
         self.chain.physicians[(self.settings.hospital, account.address)] = status
@@ -85,7 +87,7 @@ def gateway() -> Iterator[Gateway]:
     services = Services(chain=chain, cases=cases, sessions=sessions, audit=audit, clock=clock)
     app = create_app(services=services, settings=settings)
     with TestClient(app) as client:
-        yield Gateway(settings, chain, cases, sessions, audit, clock, client)
+        yield Gateway(settings, chain, cases, sessions, audit, clock, client, app)
 
 
 @pytest.fixture
