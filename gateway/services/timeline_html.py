@@ -11,12 +11,13 @@ from html import escape
 from gateway.timeline import Timeline, TimelineEvent
 
 BACKGROUND = "#f4f3ef"
-#: Marker colour per event family (first matching prefix wins), so a glance tells the story.
+#: Marker colour per event family (first name fragment found wins: revocations first, so
+#: ``GrantRevoked`` is red, not grant-green), so a glance tells the story.
 COLOURS = (
+    ("Revok", "#c0262d"),
     ("Referral", "#1f5fbf"),
     ("Grant", "#1a7f37"),
     ("Access", "#b35900"),
-    ("Revok", "#c0262d"),
     ("Anchor", "#7140c9"),
 )
 OTHER = "#57606a"
@@ -39,7 +40,7 @@ li.event .dot {{ position: absolute; left: -42px; top: 12px; width: 22px; height
 
 
 def _colour(kind: str) -> str:
-    return next((c for prefix, c in COLOURS if kind.startswith(prefix)), OTHER)
+    return next((c for fragment, c in COLOURS if fragment in kind), OTHER)
 
 
 def _event(event: TimelineEvent) -> str:
