@@ -113,8 +113,12 @@ class SessionStoreAPI(ABC):
     """Sign-in challenges and sessions, server-side. Holds token digests, never tokens."""
 
     @abstractmethod
-    def put_challenge(self, challenge: Challenge) -> None:
-        """Remember a freshly issued challenge until it expires."""
+    def put_challenge(self, challenge: Challenge, *, now: float) -> None:
+        """Remember a freshly issued challenge until it expires.
+
+        Anyone may ask for challenges, so the store must bound what it keeps (purge
+        expired ones, cap the rest) rather than grow with every request.
+        """
 
     @abstractmethod
     def take_challenge(self, nonce: bytes, *, now: float) -> Challenge:

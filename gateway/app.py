@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
-from gateway import access_log
+from gateway import access_log, openapi
 from gateway.container import Services
 from gateway.exceptions import GatewayError, IntegrityError
 from gateway.routers import audit, auth, dicomweb
@@ -36,6 +39,28 @@ def _error_response(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Framework refusals (bad JSON, unknown method) in the same body shape as ours."""
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # Starlette lists only the first route's methods
+        headers["Allow"] = ", ".join(sorted(_methods(request)))
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return JSONResponse(
+        {"error": code, "detail": str(exc.detail)}, status_code=exc.status_code, headers=headers
+    )
+
+
+def _methods(request: Request) -> set[str]:
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": "GET"})
+            if match is not Match.NONE:
+                allowed |= route.methods
+    return allowed
+
+
 def create_app(*, services: Services, settings: GatewaySettings | None = None) -> FastAPI:
     """A gateway app over ``services``; ``settings`` overrides the environment's.
 
@@ -51,8 +76,10 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     app.add_exception_handler(GatewayError, _error_response)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(auth.router)
     app.include_router(dicomweb.router)
     app.include_router(audit.router)
+    openapi.install(app)
     access_log.install()
     return app

@@ -17,14 +17,20 @@ from gateway.typing import GrantId, SessionDigest
 
 
 class MemorySessionStore(SessionStoreAPI):
-    def __init__(self) -> None:
+    """Thread-safe dicts; at most ``max_challenges`` outstanding (oldest evicted first)."""
+
+    def __init__(self, *, max_challenges: int = 10_000) -> None:
+        self._max_challenges = max_challenges
         self._lock = threading.Lock()
         # nonce -> (challenge, used?) ; used ones stay until expiry so a replay says so.
         self._challenges: dict[bytes, tuple[Challenge, bool]] = {}
         self._sessions: dict[SessionDigest, Session] = {}
 
-    def put_challenge(self, challenge: Challenge) -> None:
+    def put_challenge(self, challenge: Challenge, *, now: float) -> None:
         with self._lock:
+            self._purge(now)
+            while len(self._challenges) >= self._max_challenges:
+                del self._challenges[next(iter(self._challenges))]  # oldest issued first
             self._challenges[challenge.nonce] = (challenge, False)
 
     def take_challenge(self, nonce: bytes, *, now: float) -> Challenge:

@@ -16,7 +16,11 @@ def _address(value: str) -> PhysicianAddress:
 
 Address = Annotated[
     PhysicianAddress,
-    Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + "ab" * 20]),
+    Field(
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        examples=["0x" + "ab" * 20],
+        description="20-byte hex address; mixed case must be a valid EIP-55 checksum.",
+    ),
     AfterValidator(_address),
 ]
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]

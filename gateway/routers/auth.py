@@ -12,7 +12,7 @@ from gateway.services import auth
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/challenge", response_model=ChallengeResponse)
+@router.post("/challenge", response_model=ChallengeResponse, responses=errors(400))
 def create_challenge(
     body: ChallengeRequest, settings: SettingsDep, services: ServicesDep
 ) -> ChallengeResponse:

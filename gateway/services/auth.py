@@ -71,7 +71,7 @@ def issue_challenge(
         message=challenge_message(settings=settings, physician=physician, nonce=nonce, now=now),
         expires_at=now + settings.challenge_ttl_seconds,
     )
-    sessions.put_challenge(challenge)
+    sessions.put_challenge(challenge, now=now)
     return challenge
 
 

@@ -32,6 +32,22 @@ from gateway.typing import (
 )
 
 
+def grant_state(grant: GrantId, grantee: str, **changes: object) -> GrantState:
+    """A live grant to `grantee`, with `changes` applied (revoked=True, expiry=...)."""
+    values: dict[str, object] = {
+        "grant_id": grant,
+        "case_id": CaseId(grant),
+        "grantor": HospitalAddress("0x" + "22" * 20),  # type: ignore[arg-type]
+        "grantee": grantee,
+        "expiry": 1_790_000_000.0 + 86400,
+        "revoked": False,
+        "uses_left": 3,
+        "referral_active": True,
+    }
+    values.update(changes)
+    return GrantState(**values)  # type: ignore[arg-type]
+
+
 @dataclass
 class TableChainView(ChainViewAPI):
     """Chain state as plain tables (stands in for the contracts read through web3.py)."""

@@ -17,11 +17,12 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 from eth_account.signers.local import LocalAccount
 
-from gateway.domain import GrantState, PhysicianStatus
+from gateway.domain import PhysicianStatus
 from gateway.services.auth import token_digest
-from gateway.typing import CaseId, GrantId, HospitalAddress
-from tests.gateway.conftest import OTHER_HOSPITAL, T0, Gateway
+from gateway.typing import GrantId
+from tests.gateway.conftest import Gateway
 from tests.gateway.dicom_files import Files, make_files
+from tests.gateway.fakes import grant_state
 from tests.gateway.server import serve
 
 pytestmark = pytest.mark.integration
@@ -43,29 +44,14 @@ class Case:
         return requests.get(self.base + path, headers=headers, timeout=10)
 
 
-def _grant(grant: GrantId, grantee: str, **changes: object) -> GrantState:
-    values: dict[str, object] = {
-        "grant_id": grant,
-        "case_id": CaseId(grant),
-        "grantor": HospitalAddress(OTHER_HOSPITAL),  # type: ignore[arg-type]
-        "grantee": grantee,
-        "expiry": T0 + 86400,
-        "revoked": False,
-        "uses_left": 3,
-        "referral_active": True,
-    }
-    values.update(changes)
-    return GrantState(**values)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def case(gateway: Gateway, physician: LocalAccount, tmp_path: Path) -> Iterator[Case]:
     files = make_files(tmp_path)
     for path in [*files.ct_series, files.mr, files.rtplan]:
         gateway.cases.add(G1, path)
     gateway.cases.add(G2, files.other_grant)
-    gateway.chain.grants[G1] = _grant(G1, gateway.settings.hospital)
-    gateway.chain.grants[G2] = _grant(G2, gateway.settings.hospital)
+    gateway.chain.grants[G1] = grant_state(G1, gateway.settings.hospital)
+    gateway.chain.grants[G2] = grant_state(G2, gateway.settings.hospital)
     gateway.register(physician, PhysicianStatus.ACTIVE)
     token = gateway.sign_in(physician)
     # Stands in for POST redeem (another issue): the session has redeemed G1 only.
@@ -201,7 +187,7 @@ def test_study_of_a_grant_not_redeemed_is_not_found(case: Case) -> None:
 
 def test_revoked_grant_stops_reading_at_once(case: Case) -> None:
     ct = _read(case.files.ct_series[0])
-    case.gw.chain.grants[G1] = _grant(G1, case.gw.settings.hospital, revoked=True)
+    case.gw.chain.grants[G1] = grant_state(G1, case.gw.settings.hospital, revoked=True)
     assert case.client.search_for_studies() == []
     assert case.get(f"/dicomweb/studies/{ct.StudyInstanceUID}").status_code == 404
 
