@@ -21,6 +21,8 @@ PIXEL_TAGS = frozenset({Tag(0x7FE00008), Tag(0x7FE00009), Tag(0x7FE00010)})
 def parse_attribute(key: str) -> BaseTag:
     """A QIDO attribute key (keyword like ``PatientID`` or tag like ``00100020``) as a tag."""
     tag: int | None
+    if not key.isascii() or not key.isalnum():  # pydicom maps "" to a retired element
+        raise BadQuery(f"unknown attribute {key[:64]!r}")
     if len(key) == 8 and all(c in "0123456789abcdefABCDEF" for c in key):
         tag = int(key, 16)
     else:

@@ -7,6 +7,8 @@ before release). The thing under test is the gateway's HTTP/DICOMweb layer.
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,3 +238,21 @@ def test_tampered_later_instance_aborts_the_study_body(case: Case) -> None:
         case.get(f"/dicomweb/studies/{ct.StudyInstanceUID}")
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         case.client.retrieve_study(str(ct.StudyInstanceUID))
+
+
+def test_multipart_body_parses_with_the_standard_library_byte_for_byte(case: Case) -> None:
+    ct = _read(case.files.ct_series[0])
+    response = case.get(f"/dicomweb/studies/{ct.StudyInstanceUID}/series/{ct.SeriesInstanceUID}")
+    content_type = response.headers["content-type"]
+    assert content_type.startswith('multipart/related; type="application/dicom"; boundary=')
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + response.content
+    )
+    parts = list(message.iter_parts())
+    assert [p.get_payload(decode=True) for p in parts] == [
+        p.read_bytes() for p in case.files.ct_series
+    ]
+    assert [(p.get_content_type(), p.get_param("transfer-syntax")) for p in parts] == [
+        ("application/dicom", "1.2.840.10008.1.2.1")
+    ] * 3
+    assert response.content.endswith(b"--\r\n") and not message.defects
