@@ -1,7 +1,139 @@
-"""Errors of the node package; every one derives from :class:`NodeError`."""
+"""Errors of the node package; every one derives from :class:`NodeError`.
+
+One class per failure, so callers (the CLI, the gateway, tests) can tell them apart without
+parsing messages. Messages never contain patient identifiers, keys or payload bytes.
+"""
 
 from __future__ import annotations
 
 
 class NodeError(Exception):
     """Root of every error raised by the node package."""
+
+
+# --- ingest: bad input is refused before anything is stored -------------------------------
+
+
+class IngestError(NodeError):
+    """An input was refused; nothing was stored, wrapped or queued for it."""
+
+
+class PayloadTooLarge(IngestError):
+    """The input exceeds a configured size limit."""
+
+
+class InvalidFhir(IngestError):
+    """The input is not valid FHIR R4 JSON (syntax, structure or a required binding)."""
+
+
+class UnsupportedFhirResource(InvalidFhir):
+    """The ``resourceType`` is unknown to the FHIR models we validate against."""
+
+
+class PatientUnresolved(IngestError):
+    """The record names no patient, several patients, or not the one the caller gave."""
+
+
+class InvalidDicom(IngestError):
+    """A file is not a well-formed DICOM Part 10 instance."""
+
+
+class NotDicom(InvalidDicom):
+    """A file has no DICOM preamble/``DICM`` prefix (or cannot be parsed at all)."""
+
+
+class MissingDicomUid(InvalidDicom):
+    """An instance lacks StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID."""
+
+
+class TruncatedDicom(InvalidDicom):
+    """An instance ends before its last data element does."""
+
+
+class DuplicateDicomInstance(InvalidDicom):
+    """Two files carry the same SOPInstanceUID with different bytes."""
+
+
+class MultipleStudies(InvalidDicom):
+    """The input holds more than one study; ingest takes one study at a time."""
+
+
+class EmptyStudy(InvalidDicom):
+    """The folder or archive holds no DICOM instance at all."""
+
+
+class UnsafeArchive(InvalidDicom):
+    """A zip member escapes the archive (absolute path, ``..``, symlink) or looks like a bomb."""
+
+
+# --- pseudonyms ----------------------------------------------------------------------------
+
+
+class PseudonymKeyError(NodeError):
+    """The consortium pseudonym secret is missing or too short."""
+
+
+# --- Merkle proofs and their wire format ---------------------------------------------------
+
+
+class ProofError(NodeError):
+    """Root of proof errors (format and verification)."""
+
+
+class ProofFormatError(ProofError):
+    """A serialized proof is malformed; subclasses say how."""
+
+
+class BadMagic(ProofFormatError):
+    """The bytes do not start with the proof magic."""
+
+
+class UnsupportedProofVersion(ProofFormatError):
+    """The proof's version byte is not one this code reads."""
+
+
+class TruncatedProof(ProofFormatError):
+    """The bytes end in the middle of a field."""
+
+
+class TrailingBytes(ProofFormatError):
+    """Bytes follow the end of a complete proof."""
+
+
+class UnknownTag(ProofFormatError):
+    """A section tag is not in the registry."""
+
+
+class TagOrderError(ProofFormatError):
+    """Sections are repeated or out of order (the encoding must be canonical)."""
+
+
+class MissingSection(ProofFormatError):
+    """A required section is absent."""
+
+
+class LengthLimitExceeded(ProofFormatError):
+    """A length or count exceeds its limit (guards against memory exhaustion)."""
+
+
+class InvalidField(ProofFormatError):
+    """A field has a value outside its domain (bad side byte, non-ASCII UID, bad hex...)."""
+
+
+class ProofMismatch(ProofError):
+    """A well-formed proof does not lead to the expected root."""
+
+
+# --- outbox --------------------------------------------------------------------------------
+
+
+class OutboxError(NodeError):
+    """The durable outbox refused an operation or found its state inconsistent."""
+
+
+class UnknownRecord(OutboxError):
+    """No outbox entry has this record id."""
+
+
+class IllegalTransition(OutboxError):
+    """A batch state change that the state machine forbids (e.g. anchored -> submitted)."""

@@ -1,0 +1,394 @@
+"""The ledger: one node's chain on disk, its mempool, block making and reads.
+
+Crash safety: a block is made in memory (py-evm writes into an :class:`OverlayDB`) and
+lands on disk in one LMDB write transaction together with its commit seals and log-index
+entries. A process killed at any moment restarts at the last block whose transaction
+committed, with that block's state, receipts, commit and logs all present, or none of
+them. The mempool is memory only: pending transactions are lost on a crash and clients
+resubmit (their nonces tell them what was mined).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from coincurve import PrivateKey
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.chains.base import Chain
+from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
+
+from ledger import calls
+from ledger.abc import CallRequest, Commit, NewBlockListener, PermissionsAPI
+from ledger.config import Genesis, address_bytes
+from ledger.db import LmdbEnvironment, OverlayDB
+from ledger.exceptions import ConfigError, LedgerError, StorageError
+from ledger.genesis import genesis_hash, genesis_params
+from ledger.logindex import DB_NAME as LOGS_DB
+from ledger.logindex import LogIndex, index_writes
+from ledger.mempool import AccountState, Mempool
+from ledger.permissions import ContractPermissions, StaticPermissions
+from ledger.reads import ChainReads
+from ledger.schema import EVM_DB, GENESIS_KEY, META_DB, commit_key
+from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit, verify_commit
+from ledger.typing import Address, BlockNumber, ChainId, Hash32
+from ledger.vm import MedledgerVM, chain_class, header_defaults
+
+log = logging.getLogger(__name__)
+
+#: Upper bound on transactions per block, on top of the gas limit (bounds block time).
+MAX_TRANSACTIONS_PER_BLOCK = 2_000
+
+
+class Ledger(ChainReads):
+    """A node's ledger in ``data_dir``; the producer thread is started separately.
+
+    Parameters
+    ----------
+    data_dir
+        Where LMDB lives; created on first use, refused if made for another genesis or
+        opened by another process (``StorageError``).
+    genesis
+        The consortium genesis.
+    validator_key
+        This node's 32-byte secp256k1 validator key; required to make blocks (the node
+        signs its own precommit, which alone commits when it is the only validator).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        genesis: Genesis,
+        *,
+        validator_key: bytes | None = None,
+        mempool_size: int = 10_000,
+        max_nonce_gap: int = 64,
+    ) -> None:
+        self._genesis = genesis
+        self._chain_id = ChainId(genesis.chain_id)
+        self._validator_key = validator_key
+        self._validators = genesis.validator_addresses()
+        if validator_key is not None:
+            try:
+                self._coinbase = address_of(PrivateKey(validator_key).public_key)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError("validator key must be a valid 32-byte secp256k1 key") from exc
+            if self._coinbase not in self._validators:
+                raise ConfigError(
+                    f"validator key is for 0x{self._coinbase.hex()}, not a genesis validator"
+                )
+        else:
+            self._coinbase = Address(b"\x00" * 20)
+        self._lock = threading.RLock()
+        self._listeners: list[NewBlockListener] = []
+        self._transaction_hooks: list[Callable[[], None]] = []
+        self._env = LmdbEnvironment(Path(data_dir))
+        try:
+            self._overlay = OverlayDB(self._env.store(EVM_DB))
+            self._chain_cls = chain_class(genesis.chain_id)
+            self._open_or_initialize()
+            self._chain: Chain = self._chain_cls(self._overlay)
+            self._head: BlockHeaderAPI = self._chain.get_canonical_head()
+            self._head_state: StateAPI | None = None
+            self._log_index = LogIndex(self._env)
+        except BaseException:
+            self._env.close()
+            raise
+        self.permissions: PermissionsAPI = (
+            ContractPermissions(
+                address_bytes(genesis.consortium_contract),
+                self._head_call,
+                lambda: bytes(self._head.hash),
+            )
+            if genesis.consortium_contract is not None
+            else StaticPermissions(genesis.permitted_addresses())
+        )
+        self.mempool = Mempool(
+            chain_id=self._chain_id,
+            block_gas_limit=genesis.gas_limit,
+            max_transaction_size=genesis.max_transaction_size,
+            permissions=self.permissions,
+            account=self._account,
+            is_mined=self._is_mined,
+            max_pending=mempool_size,
+            max_nonce_gap=max_nonce_gap,
+        )
+        self._closed = False
+
+    # --- storage lifecycle --------------------------------------------------------
+
+    def _open_or_initialize(self) -> None:
+        expected = genesis_hash(self._genesis)
+        stored = self._env.get(META_DB, GENESIS_KEY)
+        if stored is not None:
+            if stored != expected:
+                raise StorageError(
+                    f"data dir {self._env.path} belongs to another chain (genesis"
+                    f" 0x{stored.hex()}, this genesis is 0x{expected.hex()})"
+                )
+            return
+        self._chain_cls.from_genesis(
+            self._overlay, genesis_params(self._genesis), self._genesis.genesis_state()
+        )
+        self._env.commit({EVM_DB: self._overlay.take_writes(), META_DB: {GENESIS_KEY: expected}})
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._env.close()
+
+    # --- block making -------------------------------------------------------------
+
+    def _head_call(self, contract: Address, data: bytes) -> tuple[bytes, bytes]:
+        with self._lock:
+            head = self._head
+            return head.hash, calls.call(self._chain, CallRequest(to=contract, data=data), head)
+
+    def _account(self, address: Address) -> AccountState:
+        with self._lock:
+            if self._head_state is None:
+                # One read-only state object per head: its account cache serves every
+                # admission check until the next block.
+                self._head_state = self._chain.get_vm(self._head).state
+            state = self._head_state
+            return AccountState(nonce=state.get_nonce(address), balance=state.get_balance(address))
+
+    def _is_mined(self, transaction_hash: Hash32) -> bool:
+        with self._lock:
+            try:
+                self._chain.chaindb.get_transaction_index(transaction_hash)
+            except EvmTransactionNotFound:
+                return False
+            return True
+
+    def build_block(
+        self, transactions: list[SignedTransactionAPI], *, timestamp: int | None = None
+    ) -> tuple[BlockAPI, tuple[ReceiptAPI, ...], tuple[SignedTransactionAPI, ...]]:
+        """Execute ``transactions`` on the head state as one block (not yet committed).
+
+        Transactions that are no longer admissible are left out and returned third. The
+        block's state root is computed once, at the end (py-evm's ``mine_block`` path:
+        pack, finalize), and the block is not re-executed when committed. Call
+        :meth:`commit_block` or :meth:`abandon_block` next, under the same
+        ``with ledger.lock:``.
+        """
+        with self._lock:
+            parent = self._head
+            extra = b""
+            if parent.block_number > 0:
+                extra = encode_commit(self.get_commit(BlockNumber(parent.block_number)))
+            now = int(time.time()) if timestamp is None else timestamp
+            header = MedledgerVM.create_header_from_parent(
+                parent,
+                timestamp=max(now, parent.timestamp),
+                extra_data=extra,
+                coinbase=self._coinbase,
+                **header_defaults(),
+            )
+            try:
+                vm = cast(MedledgerVM, self._chain.get_vm(header))
+                base = vm.get_block()
+                vm.block_preprocessing(base)
+                new_header, included, receipts, skipped = vm.apply_admissible_transactions(
+                    transactions, header, is_permitted=self.permissions.is_permitted
+                )
+                filled = vm.set_block_transactions_and_withdrawals(
+                    base, new_header, included, receipts
+                )
+                # py-evm's mine_block = pack + finalize + validate_block; the last would
+                # rebuild the transaction trie we just built, so only the header is checked.
+                packed = vm.pack_block(vm.block_postprocessing(filled))
+                block = vm.finalize_block(packed).block
+                vm.validate_header(block.header, parent)
+            except BaseException:
+                self.abandon_block()
+                raise
+            return block, receipts, skipped
+
+    def abandon_block(self) -> None:
+        """Drop a built block's writes and the py-evm caches that may have seen them."""
+        with self._lock:
+            self._overlay.discard()
+            self._chain = self._chain_cls(self._overlay)
+
+    def commit_block(
+        self, block: BlockAPI, receipts: tuple[ReceiptAPI, ...], commit: Commit
+    ) -> None:
+        """Make a built block canonical and durable, with its commit and log index.
+
+        One LMDB transaction holds everything, so a crash leaves all of it or none.
+        """
+        if commit.height != block.number or commit.block_hash != block.hash:
+            raise LedgerError("commit is for another block")
+        with self._lock:
+            try:
+                self._chain.chaindb.persist_block(block)
+                self._write_block(block, receipts, commit)
+            except BaseException:
+                self.abandon_block()
+                raise
+        self.mempool.remove_included(block.transactions)
+
+    def import_block(self, block: BlockAPI, commit: Commit) -> tuple[ReceiptAPI, ...]:
+        """Verify and append a block made by another validator (block sync, consensus).
+
+        Nothing is trusted: the commit must prove the block final for the current validator
+        set, the block must extend our head, its extraData must carry a valid commit of its
+        parent, every sender must be permitted on our head state, and py-evm re-executes
+        the block and checks every root (``Chain.import_block``). The block is then written
+        like our own: one LMDB transaction with its commit and log index.
+
+        Raises ``SealError`` subclasses for a bad commit, ``LedgerError`` otherwise.
+        """
+        verify_commit(
+            commit, self._validators, self._chain_id, height=block.number, block_hash=block.hash
+        )
+        with self._lock:
+            if block.header.parent_hash != self._head.hash:
+                raise LedgerError(
+                    f"block #{block.number} does not extend our head #{self._head.block_number}"
+                )
+            if block.number > 1:
+                verify_commit(
+                    decode_commit(block.header.extra_data),
+                    self._validators,
+                    self._chain_id,
+                    height=self._head.block_number,
+                    block_hash=self._head.hash,
+                )
+            for transaction in block.transactions:
+                if not self.permissions.is_permitted(transaction.sender):
+                    raise LedgerError(
+                        f"block #{block.number} has a transaction from a sender that is not"
+                        " permitted"
+                    )
+            try:
+                imported = self._chain.import_block(block).imported_block
+                receipts = tuple(imported.get_receipts(self._chain.chaindb))
+                self._write_block(imported, receipts, commit)
+            except BaseException:
+                self.abandon_block()
+                raise
+            listeners = list(self._listeners)
+        self.mempool.remove_included(block.transactions)
+        self._notify(listeners, imported, receipts)
+        return receipts
+
+    def _write_block(
+        self, block: BlockAPI, receipts: tuple[ReceiptAPI, ...], commit: Commit
+    ) -> None:
+        """Commit the overlay (block already persisted in it) with commit and log index."""
+        logs = index_writes(
+            block_number=block.number,
+            block_hash=block.hash,
+            transactions=[
+                (
+                    tx.hash,
+                    [
+                        (log.address, [t.to_bytes(32, "big") for t in log.topics], log.data)
+                        for log in receipt.logs
+                    ],
+                )
+                for tx, receipt in zip(block.transactions, receipts, strict=True)
+            ],
+        )
+        self._env.commit(
+            {
+                EVM_DB: self._overlay.take_writes(),
+                META_DB: {commit_key(block.number): encode_commit(commit)},
+                LOGS_DB: logs,
+            }
+        )
+        self._head = block.header
+        self._head_state = None
+
+    @staticmethod
+    def _notify(
+        listeners: list[NewBlockListener], block: BlockAPI, receipts: tuple[ReceiptAPI, ...]
+    ) -> None:
+        # One failing listener (a closed websocket, a bug) must not starve the others or
+        # make a committed block look failed to the producer.
+        for listener in listeners:
+            try:
+                listener(block, receipts)
+            except Exception:
+                log.exception("new-block listener failed")
+
+    def send_raw_transaction(self, raw_transaction: bytes) -> Hash32:
+        tx_hash = self.mempool.add(raw_transaction)
+        for hook in list(self._transaction_hooks):
+            hook()
+        return tx_hash
+
+    def on_transaction(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call ``hook()`` after each admitted transaction (the producer's wake-up)."""
+        with self._lock:
+            self._transaction_hooks.append(hook)
+
+        def remove() -> None:
+            with self._lock:
+                if hook in self._transaction_hooks:
+                    self._transaction_hooks.remove(hook)
+
+        return remove
+
+    def sign_commit(self, block: BlockAPI, *, round: int = 0) -> Commit:
+        """Sign this node's precommit for ``block`` as a one-seal commit (single validator)."""
+        if self._validator_key is None:
+            raise LedgerError("this node has no validator key; it cannot seal blocks")
+        seal = sign_precommit(
+            self._validator_key,
+            chain_id=self._chain_id,
+            height=block.number,
+            round=round,
+            block_hash=block.hash,
+        )
+        return Commit(
+            height=BlockNumber(block.number),
+            round=round,
+            block_hash=Hash32(block.hash),
+            seals=(seal,),
+        )
+
+    def produce_block(
+        self, *, timestamp: int | None = None, max_transactions: int = MAX_TRANSACTIONS_PER_BLOCK
+    ) -> BlockAPI | None:
+        """Make, seal and commit one block from the mempool now; ``None`` if idle.
+
+        The synchronous path used by the producer thread and by tests.
+        """
+        with self._lock:
+            if self._closed:
+                raise StorageError("ledger is closed")
+            pending = self.mempool.take(self._genesis.gas_limit, max_transactions)
+            if not pending:
+                return None
+            block, receipts, skipped = self.build_block(pending, timestamp=timestamp)
+            self.mempool.drop(skipped)
+            if not block.transactions:
+                self.abandon_block()
+                return None
+            try:
+                commit = self.sign_commit(block)
+            except BaseException:
+                self.abandon_block()
+                raise
+            self.commit_block(block, receipts, commit)
+            listeners = list(self._listeners)
+        self._notify(listeners, block, receipts)
+        return block
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock serializing py-evm access (hold it across build/commit)."""
+        return self._lock
+
+    @property
+    def block_interval(self) -> float:
+        return self._genesis.block_interval_ms / 1000

@@ -1,0 +1,67 @@
+"""Draining the outbox to the chain, one Merkle batch (one transaction) at a time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from node.abc import AnchorSinkAPI
+from node.entry import BatchAnchor
+from node.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+#: How long a sent batch transaction may stay unseen before it is sent again.
+RESUBMIT_AFTER_S = 30.0
+
+
+def drain_once(
+    *,
+    outbox: Outbox,
+    sink: AnchorSinkAPI,
+    max_batch_size: int,
+    resubmit_after: float = RESUBMIT_AFTER_S,
+    now: Callable[[], float] = time.time,
+) -> BatchAnchor | None:
+    """Advance the oldest unanchored batch (forming one from pending entries if none).
+
+    The chain is asked first, always: a batch whose transaction landed before a crash is
+    recorded as anchored instead of being sent again. Returns the batch worked on, or ``None``
+    if there was nothing to do. A batch whose transaction is not final yet stays
+    ``submitted``; later calls look it up again and re-submit only once ``resubmit_after``
+    seconds have passed since it was sent (a transaction lost with a crashed validator's
+    mempool). A re-submission that races the first transaction is refused on chain, see
+    :class:`~node.abc.AnchorSinkAPI`.
+    """
+    batch = outbox.open_batch() or outbox.form_batch(max_batch_size)
+    if batch is None:
+        return None
+    anchor = sink.lookup(batch.root)
+    sent_at = outbox.submitted_at(batch.batch_id)
+    if anchor is None and sent_at is not None and now() - sent_at < resubmit_after:
+        return batch  # still in flight: give it time
+    if anchor is None:
+        tx_hash = sink.submit(batch)
+        outbox.mark_submitted(batch.batch_id, tx_hash, at=now())
+        log.info("batch %d (%d records) submitted in tx %s", batch.batch_id, batch.size,
+                 tx_hash.hex())  # fmt: skip
+        anchor = sink.lookup(batch.root)
+    if anchor is not None:
+        outbox.mark_anchored(batch.batch_id, anchor)
+        log.info("batch %d anchored in block %d", batch.batch_id, anchor.block_number)
+    return batch
+
+
+def drain(*, outbox: Outbox, sink: AnchorSinkAPI, max_batch_size: int, max_rounds: int) -> int:
+    """Anchor batches until nothing is pending, a batch is still in flight, or ``max_rounds``.
+
+    Returns the number of batches anchored.
+    """
+    anchored = 0
+    for _ in range(max_rounds):
+        batch = drain_once(outbox=outbox, sink=sink, max_batch_size=max_batch_size)
+        if batch is None or outbox.open_batch() == batch:
+            break
+        anchored += 1
+    return anchored

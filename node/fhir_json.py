@@ -1,0 +1,69 @@
+"""Strict JSON reading and RFC 8785 canonical bytes for FHIR payloads.
+
+Why strict: the content hash is over canonical bytes derived from the parsed value, so any
+ambiguity in parsing (duplicate keys, where parsers disagree on which wins; ``NaN``, which is
+not JSON) would let two readers see different records behind one hash.
+
+Why RFC 8785 (JCS) via the ``rfc8785`` package (Trail of Bits, pure Python, typed) rather
+than a hand-written sort-keys dump: JCS pins number formatting (ECMAScript shortest
+round-trip), string escaping and key order (UTF-16 code units), so any JCS implementation in
+any language reproduces our hash. Known limit: a FHIR ``decimal`` keeps its precision only as
+a JSON number's text, and JCS canonicalizes numbers as IEEE doubles, so ``1.50`` becomes
+``1.5`` and integers beyond 2**53 are refused. Precision-significant decimals must be sent
+with an extension if a hospital needs them kept verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from node.exceptions import InvalidFhir, PayloadTooLarge
+
+MAX_FHIR_BYTES = 16 * 1024 * 1024
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise InvalidFhir(f"duplicate JSON key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidFhir(f"{name} is not a JSON number")
+
+
+def load_strict_json(raw: bytes, *, max_bytes: int = MAX_FHIR_BYTES) -> Any:
+    """Parse UTF-8 JSON, refusing oversize input, duplicate keys, NaN/Infinity, bad UTF-8."""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"FHIR payload is {len(raw)} bytes; the limit is {max_bytes}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidFhir("FHIR JSON must be UTF-8") from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidFhir(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidFhir("JSON nested too deeply") from None
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """RFC 8785 canonical serialization of a parsed JSON value."""
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.IntegerDomainError:
+        raise InvalidFhir(
+            "cannot canonicalize: a number is beyond the exactly representable range "
+            "of RFC 8785 (integers up to 2**53 - 1)"
+        ) from None
+    except rfc8785.CanonicalizationError as exc:
+        raise InvalidFhir(f"cannot canonicalize: {exc.__class__.__name__}") from None
+    except RecursionError:
+        raise InvalidFhir("JSON nested too deeply") from None

@@ -1,0 +1,278 @@
+"""The durable outbox: anchor entries survive any crash between ingest and the chain.
+
+State machine (one row per record in ``entries``, one per batch in ``batches``)::
+
+    entry:  pending --form_batch--> (member of a batch)
+    batch:  batched --mark_submitted--> submitted --mark_anchored--> anchored
+            batched ---------------mark_anchored-----------------> anchored
+            submitted --mark_submitted (re-submit after a crash)--> submitted
+
+A record's state is ``pending`` until its batch exists, then its batch's state.
+
+Why it is crash-safe:
+
+- ``append`` commits before it returns, in WAL mode with ``synchronous=FULL`` (the commit is
+  fsync'd), and ingest acknowledges only after ``append`` returned: an acknowledged record is
+  on disk.
+- ``form_batch`` moves entries into a new batch, computes the Merkle root and stores every
+  member's proof in **one transaction**: after a crash either the batch exists with all its
+  proofs, or all its entries are still pending. An entry is in at most one batch, ever.
+- the drainer (:mod:`node.anchoring`) resumes the oldest unanchored batch before forming a new
+  one and always asks the chain (``lookup(root)``) before submitting, so a batch whose
+  transaction landed before the crash is recorded, not re-sent.
+- every transition is idempotent: repeating one after a crash is a no-op, and a transition
+  the state machine forbids raises :class:`IllegalTransition`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from node.entry import AnchorEntry, BatchAnchor, RecordState
+from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
+from node.merkle import MerkleTree
+from node.outbox_schema import ENTRY_COLS, SCHEMA, entry_from_row
+from node.proof import AnchorInfo, RecordProof
+from node.proof_wire import decode_proof, encode_proof
+from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+
+
+class Outbox:
+    """The outbox in one SQLite file. One process drains it at a time.
+
+    One ``Outbox`` object per thread (it holds one SQLite connection); several objects on the
+    same file, in threads or processes, are safe: writers are serialized by
+    ``BEGIN IMMEDIATE`` (waiting up to 30 s), readers see committed state (WAL).
+
+    Parameters
+    ----------
+    path
+        The database file; created with its schema if absent.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise OutboxError(f"the outbox needs WAL journaling, the file system gave {mode!r}")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._tx():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- ingest side -----------------------------------------------------------------------
+
+    def append(self, entry: AnchorEntry, *, blobs: Iterable[CID] = ()) -> tuple[RecordId, bool]:
+        """Durably add an entry; return ``(record_id, created)``.
+
+        ``blobs`` are the CIDs of every ciphertext stored for the record besides
+        ``entry.cid`` (a DICOM study's instances), kept so that :meth:`referenced_cids` can
+        tell them from orphans a crash left behind. The same content for the same patient is
+        one record: appending it again returns the existing record id with
+        ``created=False`` and changes nothing.
+        """
+        with self._tx() as db:
+            existing = self.find(entry.pseudonym, entry.content_hash)
+            if existing is not None:
+                return existing, False
+            db.execute(
+                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
+                 entry.salt, entry.cid, entry.wrapped_key),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
+                [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
+            )
+        return entry.record_id, True
+
+    def is_referenced(self, cid: CID) -> bool:
+        """Whether a committed record references ``cid``."""
+        row = self._db.execute("SELECT 1 FROM blobs WHERE cid = ?", (cid,)).fetchone()
+        return row is not None
+
+    def referenced_cids(self) -> set[CID]:
+        """Every CID some record references (manifests, payloads, DICOM instances).
+
+        A ciphertext in the blob store that is not in this set was stored by an ingest that
+        never reached its outbox commit (a crash, or a failed discard): an orphan, unreadable
+        without its data key, which was never kept. Sweep orphans only while no ingest runs
+        (at node start), since an ingest in progress has stored blobs not yet referenced.
+        """
+        return {CID(r[0]) for r in self._db.execute("SELECT cid FROM blobs")}
+
+    def find(self, pseudonym: PatientPseudonym, content_hash: ContentHash) -> RecordId | None:
+        """The record that already holds this content for this patient, if any."""
+        row = self._db.execute(
+            "SELECT record_id FROM entries WHERE pseudonym = ? AND content_hash = ?",
+            (pseudonym, content_hash),
+        ).fetchone()
+        return None if row is None else RecordId(row[0])
+
+    def entry(self, record_id: RecordId) -> AnchorEntry:
+        row = self._db.execute(
+            f"SELECT {ENTRY_COLS} FROM entries WHERE record_id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            raise UnknownRecord("no outbox entry has this record id")
+        return entry_from_row(row)
+
+    def record_ids(self) -> list[RecordId]:
+        return [RecordId(r[0]) for r in self._db.execute("SELECT record_id FROM entries")]
+
+    def pending_count(self) -> int:
+        return int(
+            self._db.execute("SELECT count(*) FROM entries WHERE batch_id IS NULL").fetchone()[0]
+        )
+
+    # --- anchoring side --------------------------------------------------------------------
+
+    def submitted_at(self, batch_id: BatchId) -> float | None:
+        """When the batch's transaction was last sent (``None`` if never noted)."""
+        row = self._db.execute(
+            "SELECT submitted_at FROM batches WHERE batch_id = ?", (batch_id,)
+        ).fetchone()
+        if row is None:
+            raise OutboxError(f"no batch {batch_id}")
+        return None if row[0] is None else float(row[0])
+
+    def open_batch(self) -> BatchAnchor | None:
+        """The oldest batch not yet anchored (a crash may have left it), if any."""
+        row = self._db.execute(
+            "SELECT batch_id, root, size FROM batches WHERE state != 'anchored' "
+            "ORDER BY batch_id LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        batch_id, root = BatchId(row[0]), MerkleHash(row[1])
+        members = self._db.execute(
+            f"SELECT {ENTRY_COLS} FROM entries WHERE batch_id = ? ORDER BY seq", (batch_id,)
+        ).fetchall()
+        commitments = tuple(entry_from_row(m).commitment() for m in members)
+        if len(commitments) != row[2] or MerkleTree(commitments).root != root:
+            raise OutboxError(f"batch {batch_id} no longer matches its members (corrupt outbox)")
+        return BatchAnchor(batch_id, root, commitments)
+
+    def form_batch(self, max_size: int) -> BatchAnchor | None:
+        """Move up to ``max_size`` oldest pending entries into a new batch.
+
+        Stores each member's proof in the same transaction; ``None`` if nothing is pending.
+        """
+        if max_size < 1:
+            raise ValueError("a batch holds at least one entry")
+        with self._tx() as db:
+            rows = db.execute(
+                f"SELECT seq, {ENTRY_COLS} FROM entries WHERE batch_id IS NULL "
+                "ORDER BY seq LIMIT ?",
+                (max_size,),
+            ).fetchall()
+            if not rows:
+                return None
+            entries = [entry_from_row(r[1:]) for r in rows]
+            tree = MerkleTree([e.commitment() for e in entries])
+            cur = db.execute(
+                "INSERT INTO batches (root, size, state) VALUES (?, ?, 'batched')",
+                (tree.root, len(entries)),
+            )
+            batch_id = BatchId(int(cur.lastrowid or 0))
+            for index, (row, e) in enumerate(zip(rows, entries, strict=True)):
+                proof = RecordProof(e.record_id, e.pseudonym, e.content_hash, e.salt,
+                                    tree.path(index))  # fmt: skip
+                db.execute(
+                    "UPDATE entries SET batch_id = ?, proof = ? WHERE seq = ? AND batch_id IS NULL",
+                    (batch_id, encode_proof(proof), row[0]),
+                )
+        return BatchAnchor(batch_id, tree.root, tuple(e.commitment() for e in entries))
+
+    def _batch_state(self, batch_id: BatchId) -> tuple[str, bytes | None, int | None]:
+        row = self._db.execute(
+            "SELECT state, tx_hash, block_number FROM batches WHERE batch_id = ?", (batch_id,)
+        ).fetchone()
+        if row is None:
+            raise OutboxError(f"no batch {batch_id}")
+        return row[0], row[1], row[2]
+
+    def mark_submitted(self, batch_id: BatchId, tx_hash: TxHash, *, at: float) -> None:
+        """Note the transaction that carries the batch root.
+
+        Idempotent; a re-submission after a crash replaces the hash.
+        """
+        if len(tx_hash) != 32:
+            raise ValueError("a transaction hash is 32 bytes")
+        with self._tx() as db:
+            state, _, _ = self._batch_state(batch_id)
+            if state == "anchored":
+                raise IllegalTransition(f"batch {batch_id} is anchored; it cannot be re-submitted")
+            db.execute(
+                "UPDATE batches SET state = 'submitted', tx_hash = ?, submitted_at = ? "
+                "WHERE batch_id = ?",
+                (tx_hash, at, batch_id),
+            )
+
+    def mark_anchored(self, batch_id: BatchId, anchor: AnchorInfo) -> None:
+        """Note the block holding the batch root (idempotent for the same anchor)."""
+        with self._tx() as db:
+            state, tx, block = self._batch_state(batch_id)
+            if state == "anchored":
+                if (tx, block) != (anchor.tx_hash, anchor.block_number):
+                    raise IllegalTransition(f"batch {batch_id} is already anchored elsewhere")
+                return
+            db.execute(
+                "UPDATE batches SET state = 'anchored', tx_hash = ?, block_number = ? "
+                "WHERE batch_id = ?",
+                (anchor.tx_hash, anchor.block_number, batch_id),
+            )
+
+    # --- reading proofs --------------------------------------------------------------------
+
+    def state(self, record_id: RecordId) -> RecordState:
+        row = self._db.execute(
+            "SELECT b.state FROM entries e LEFT JOIN batches b USING (batch_id) "
+            "WHERE e.record_id = ?",
+            (record_id,),
+        ).fetchone()
+        if row is None:
+            raise UnknownRecord("no outbox entry has this record id")
+        return RecordState.PENDING if row[0] is None else RecordState(row[0])
+
+    def proof(self, record_id: RecordId) -> RecordProof:
+        """The record's inclusion proof, with its anchor once the batch is anchored.
+
+        Raises
+        ------
+        UnknownRecord
+            No such record.
+        OutboxError
+            The record is still pending (not in a batch yet).
+        """
+        row = self._db.execute(
+            "SELECT e.proof, b.state, b.tx_hash, b.block_number FROM entries e "
+            "LEFT JOIN batches b USING (batch_id) WHERE e.record_id = ?",
+            (record_id,),
+        ).fetchone()
+        if row is None:
+            raise UnknownRecord("no outbox entry has this record id")
+        if row[0] is None:
+            raise OutboxError("the record is pending; it has no proof until it is batched")
+        proof = decode_proof(row[0])
+        if row[1] == "anchored":
+            proof = proof.with_anchor(AnchorInfo(TxHash(row[2]), row[3]))
+        return proof

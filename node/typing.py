@@ -1,0 +1,22 @@
+"""Distinct types for the node's identifiers, so a record id is never passed as a hash."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+#: 32 random bytes naming one anchored record (a FHIR payload or a DICOM study).
+RecordId = NewType("RecordId", bytes)
+#: A referral case, as the chain's ``Referrals`` contract names it (32 bytes).
+CaseId = NewType("CaseId", bytes)
+#: HMAC-SHA256 of a local patient id under the consortium secret (32 bytes).
+PatientPseudonym = NewType("PatientPseudonym", bytes)
+#: SHA-256 of a payload's canonical bytes, or a DICOM study root (32 bytes).
+ContentHash = NewType("ContentHash", bytes)
+#: A Merkle node or root (32 bytes).
+MerkleHash = NewType("MerkleHash", bytes)
+#: Content identifier of a ciphertext in the blob store (CIDv1 text form).
+CID = NewType("CID", str)
+#: A 32-byte transaction hash on the chain.
+TxHash = NewType("TxHash", bytes)
+#: Local id of an outbox batch (SQLite rowid).
+BatchId = NewType("BatchId", int)
