@@ -126,3 +126,84 @@ class IntegrityError(GatewayError):
 
     status_code = 502
     code = "integrity_failure"
+
+
+# --- redeeming a grant: raised by the gateway's checks and by ChainViewAPI on a revert ----
+
+
+class MalformedAccessToken(BadRequest):
+    code = "malformed_token"
+
+
+class UnknownGrant(NotFound):
+    """The token names a grant the chain does not know."""
+
+    code = "unknown_grant"
+
+
+class GrantRefused(Forbidden):
+    """The grant exists but does not let this physician at this hospital redeem it."""
+
+    code = "grant_refused"
+
+
+class TokenForged(GrantRefused):
+    """Bad signature, or signed by someone other than the grant's issuing hospital."""
+
+    code = "token_forged"
+
+
+class TokenWrongChain(GrantRefused):
+    """The token is for another chain or another Grants contract."""
+
+    code = "wrong_chain"
+
+
+class WrongHospital(GrantRefused):
+    """The grant (or token) names another hospital as grantee."""
+
+    code = "wrong_hospital"
+
+
+class WrongPhysician(GrantRefused):
+    """The grant is restricted to another physician."""
+
+    code = "wrong_physician"
+
+
+class NotReferred(GrantRefused):
+    """The grant's referral is not active (declined, closed, or never accepted)."""
+
+    code = "not_referred"
+
+
+class TokenMismatch(GrantRefused):
+    """The token's claims disagree with the grant on chain (case id)."""
+
+    code = "token_mismatch"
+
+
+class GrantGone(GatewayError):
+    """The grant was usable once and never will be again: 410."""
+
+    status_code = 410
+    code = "grant_gone"
+
+
+class GrantExpired(GrantGone):
+    code = "expired"
+
+
+class GrantRevoked(GrantGone):
+    code = "revoked"
+
+
+class GrantExhausted(GrantGone):
+    code = "exhausted"
+
+
+class ChainUnavailable(GatewayError):
+    """The chain could not be read or written in time (node down, no finality): retry later."""
+
+    status_code = 503
+    code = "chain_unavailable"

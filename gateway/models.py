@@ -51,6 +51,17 @@ class SessionRequest(BaseModel):
     )
 
 
+class RedeemRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=2048, description="The EIP-712 access token.")
+
+
+class RedeemResponse(BaseModel):
+    grant: Hex32
+    case: Hex32
+    tx_hash: Hex32 = Field(description="The final transaction that recorded the redemption.")
+    block: int
+
+
 class SessionResponse(BaseModel):
     token: str = Field(description="Bearer token for the Authorization header.")
     token_type: str = "bearer"

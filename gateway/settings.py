@@ -31,6 +31,9 @@ class GatewaySettings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "prod"
     hospital: HospitalAddress = Field(description="This hospital's chain account.")
     chain_id: int = Field(gt=0, description="Chain id sign-in challenges and tokens bind to.")
+    grants_contract: HospitalAddress = Field(
+        description="Address of the Grants contract access tokens are bound to."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8080", description="How physicians reach this gateway."
     )
@@ -41,7 +44,7 @@ class GatewaySettings(BaseSettings):
     challenge_ttl_seconds: int = Field(default=120, gt=0, le=3600)
     qido_max_results: int = Field(default=1000, gt=0)
 
-    @field_validator("hospital", mode="before")
+    @field_validator("hospital", "grants_contract", mode="before")
     @classmethod
     def _checksum(cls, value: object) -> HospitalAddress:
         return HospitalAddress(checksummed(value))

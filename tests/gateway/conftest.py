@@ -21,6 +21,7 @@ from tests.gateway.fakes import DictAuditSource, FileCaseStore, TableChainView
 
 HOSPITAL = "0x1111111111111111111111111111111111111111"
 OTHER_HOSPITAL = "0x2222222222222222222222222222222222222222"
+GRANTS_CONTRACT = "0x3333333333333333333333333333333333333333"
 T0 = 1_790_000_000.0
 
 
@@ -72,6 +73,7 @@ def make_settings(**overrides: object) -> GatewaySettings:
         "env": "test",
         "hospital": HOSPITAL,
         "chain_id": 4242,
+        "grants_contract": GRANTS_CONTRACT,
         "public_url": "https://gw.county.example",
         "session_secret": "s" * 40,
     }

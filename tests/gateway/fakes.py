@@ -9,6 +9,7 @@ contracts (scope filtering, verify-before-release) so those layers are exercised
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from collections.abc import Collection, Sequence
@@ -55,12 +56,12 @@ class TableChainView(ChainViewAPI):
     physicians: dict[tuple[str, str], PhysicianStatus] = field(default_factory=dict)
     grants: dict[GrantId, GrantState] = field(default_factory=dict)
     redemptions: list[Redemption] = field(default_factory=list)
-    status_calls: int = 0
+    #: What the contract's re-check would revert with (a race the gateway's checks lost).
+    revert_with: Exception | None = None
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
     ) -> PhysicianStatus:
-        self.status_calls += 1
         return self.physicians.get((hospital, physician), PhysicianStatus.NOT_REGISTERED)
 
     def grant_state(self, *, grant: GrantId) -> GrantState | None:
@@ -69,7 +70,12 @@ class TableChainView(ChainViewAPI):
     def record_redemption(
         self, *, grant: GrantId, physician: PhysicianAddress, token: str
     ) -> Redemption:
-        redemption = Redemption(grant, physician, b"\x00" * 32, len(self.redemptions) + 1)
+        if self.revert_with is not None:
+            raise self.revert_with
+        state = self.grants[grant]
+        self.grants[grant] = dataclasses.replace(state, uses_left=state.uses_left - 1)
+        number = len(self.redemptions) + 1
+        redemption = Redemption(grant, physician, number.to_bytes(32, "big"), 100 + number)
         self.redemptions.append(redemption)
         return redemption
 

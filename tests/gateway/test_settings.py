@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.settings import DEFAULT_SESSION_SECRET, GatewaySettings, get_settings
-from tests.gateway.conftest import HOSPITAL, make_settings
+from tests.gateway.conftest import GRANTS_CONTRACT, HOSPITAL, make_settings
 
 
 @pytest.mark.parametrize("env", ["test", "prod"])
@@ -21,7 +21,9 @@ def test_short_secret_is_refused_outside_dev() -> None:
 
 
 def test_dev_runs_with_the_default_secret() -> None:
-    settings = GatewaySettings(env="dev", hospital=HOSPITAL, chain_id=1)
+    settings = GatewaySettings(
+        env="dev", hospital=HOSPITAL, chain_id=1, grants_contract=GRANTS_CONTRACT
+    )
     assert settings.session_secret.get_secret_value() == DEFAULT_SESSION_SECRET
     assert DEFAULT_SESSION_SECRET not in repr(settings)  # SecretStr keeps it out of logs
 
@@ -30,6 +32,7 @@ def test_settings_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MEDLEDGER_GATEWAY_ENV", "prod")
     monkeypatch.setenv("MEDLEDGER_GATEWAY_HOSPITAL", HOSPITAL.lower())
     monkeypatch.setenv("MEDLEDGER_GATEWAY_CHAIN_ID", "77")
+    monkeypatch.setenv("MEDLEDGER_GATEWAY_GRANTS_CONTRACT", GRANTS_CONTRACT)
     monkeypatch.setenv("MEDLEDGER_GATEWAY_SESSION_SECRET", "x" * 48)
     get_settings.cache_clear()
     try:
