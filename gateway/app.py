@@ -13,7 +13,7 @@ from starlette.routing import Match, Route
 from gateway import access_log, openapi
 from gateway.container import Services
 from gateway.exceptions import GatewayError, IntegrityError
-from gateway.routers import audit, auth, dicomweb, grants
+from gateway.routers import audit, auth, dicomweb, grants, records
 from gateway.settings import GatewaySettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(auth.router)
     app.include_router(grants.router)
+    app.include_router(records.router)
     app.include_router(dicomweb.router)
     app.include_router(audit.router)
     openapi.install(app)

@@ -83,6 +83,7 @@ class TableChainView(ChainViewAPI):
 @dataclass(frozen=True)
 class _Stored:
     grant: GrantId
+    case: CaseId
     path: Path
     digest: bytes  # the "anchored commitment": sha256 of the bytes when they were added
     header: InstanceHeader
@@ -94,7 +95,7 @@ class FileCaseStore(CaseStoreAPI):
     def __init__(self) -> None:
         self._items: list[_Stored] = []
 
-    def add(self, grant: GrantId, path: Path) -> InstanceHeader:
+    def add(self, grant: GrantId, path: Path, case: CaseId | None = None) -> InstanceHeader:
         data = path.read_bytes()
         ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
         header = InstanceHeader(
@@ -105,7 +106,8 @@ class FileCaseStore(CaseStoreAPI):
             transfer_syntax=DicomUID(str(ds.file_meta.TransferSyntaxUID)),
             dataset=ds,
         )
-        self._items.append(_Stored(grant, path, hashlib.sha256(data).digest(), header))
+        case = CaseId(grant) if case is None else case
+        self._items.append(_Stored(grant, case, path, hashlib.sha256(data).digest(), header))
         return header
 
     def _visible(self, grants: Collection[GrantId]) -> list[_Stored]:
@@ -115,7 +117,7 @@ class FileCaseStore(CaseStoreAPI):
         return [
             RecordInfo(
                 record_id=RecordId(s.header.sop_uid.encode()),
-                case_id=CaseId(b"\x00" * 32),
+                case_id=s.case,
                 grant_id=s.grant,
                 media_type="application/dicom",
                 size=s.path.stat().st_size,
