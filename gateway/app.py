@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
@@ -75,6 +76,16 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     app.state.services = services
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
+    effective = settings or get_settings()
+    if effective.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=effective.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Accept", "Content-Type"],
+            expose_headers=["Content-Type", "Content-Length", "Repr-Digest"],
+            max_age=600,
+        )
     app.add_exception_handler(GatewayError, _error_response)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(auth.router)

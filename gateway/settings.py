@@ -43,6 +43,8 @@ class GatewaySettings(BaseSettings):
     session_ttl_seconds: int = Field(default=900, gt=0, le=12 * 3600)
     challenge_ttl_seconds: int = Field(default=120, gt=0, le=3600)
     qido_max_results: int = Field(default=1000, gt=0)
+    #: Origins of web viewers (e.g. a DICOMweb viewer served elsewhere) allowed to call us.
+    cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("hospital", "grants_contract", mode="before")
     @classmethod

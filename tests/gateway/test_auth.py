@@ -212,3 +212,32 @@ def test_malformed_address_is_rejected_by_validation(gateway: Gateway) -> None:
     for address in ["0x1234", "not an address", bad_checksum]:
         response = gateway.client.post("/auth/challenge", json={"address": address})
         assert response.status_code == 422, address
+
+
+def test_a_configured_viewer_origin_may_call_with_a_bearer_token() -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.container import Services
+    from gateway.memory import MemorySessionStore
+    from tests.gateway.conftest import make_settings
+    from tests.gateway.fakes import DictAuditSource, FileCaseStore, TableChainView
+
+    services = Services(TableChainView(), FileCaseStore(), MemorySessionStore(), DictAuditSource())
+    settings = make_settings(cors_origins=["https://viewer.county.example"])
+    client = TestClient(create_app(services=services, settings=settings))
+    preflight = client.options(
+        "/dicomweb/studies",
+        headers={
+            "Origin": "https://viewer.county.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://viewer.county.example"
+    other = client.options(
+        "/dicomweb/studies",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in other.headers
