@@ -36,7 +36,7 @@ demo: $(STAMP)
 # The gateway's auditor page is tested in a real headless browser: Debian's chromium (CI runs as root).
 CHROMIUM_STAMP := $(VENV)/.chromium
 $(CHROMIUM_STAMP): | $(BIN)/python
-	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 	@touch $@
 
 test: $(STAMP) $(NPM_STAMP) $(CHROMIUM_STAMP) lint
