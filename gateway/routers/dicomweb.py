@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from gateway.deps import ReadableGrants, ServicesDep, SettingsDep
 from gateway.responses import errors
 from gateway.services import dicomweb
+from gateway.services.frames import parse_frame_list
 from gateway.services.qido import Level, QidoQuery, parse_query
 from gateway.typing import DicomUID
 
@@ -20,6 +21,12 @@ Study = Annotated[DicomUID, Path(pattern=_UID, max_length=64, description="Study
 Series = Annotated[DicomUID, Path(pattern=_UID, max_length=64, description="SeriesInstanceUID")]
 Sop = Annotated[DicomUID, Path(pattern=_UID, max_length=64, description="SOPInstanceUID")]
 Accept = Annotated[str | None, Header(description="Media types the client accepts.")]
+
+
+FrameList = Annotated[
+    str,
+    Path(pattern=r"^[1-9][0-9]{0,5}(,[1-9][0-9]{0,5}){0,99}$", description="e.g. 1 or 1,3,5"),
+]
 
 
 class DicomJSONResponse(JSONResponse):
@@ -184,6 +191,23 @@ def retrieve_instance(
     return dicomweb.retrieve(
         cases=services.cases, grants=grants, accept=accept,
         study=study, series=series, sop=instance,
+    )  # fmt: skip
+
+
+@router.get("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", **_RETRIEVE)
+def retrieve_frames(
+    services: ServicesDep,
+    grants: ReadableGrants,
+    accept: Accept,
+    study: Study,
+    series: Series,
+    instance: Sop,
+    frames: FrameList,
+) -> Response:
+    """Retrieve frames' pixel data (1-based, comma-separated) as stored (WADO-RS)."""
+    return dicomweb.retrieve_frames(
+        cases=services.cases, grants=grants, accept=accept, study=study, series=series,
+        sop=instance, numbers=parse_frame_list(frames),
     )  # fmt: skip
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, BinaryIO
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from gateway.abc import CaseStoreAPI
 from gateway.domain import InstanceHeader
 from gateway.exceptions import NotFound
+from gateway.services import frames
 from gateway.services.accept import require_json, require_multipart_dicom
 from gateway.services.dicom_attrs import to_dicom_json
 from gateway.services.multipart import content_type, new_boundary, stream_parts
@@ -71,6 +72,29 @@ def retrieve(
     boundary = new_boundary()
     body = stream_parts(instances=instances, first=first, open_instance=open_one, boundary=boundary)
     return StreamingResponse(body, media_type=content_type(boundary))
+
+
+def retrieve_frames(
+    *,
+    cases: CaseStoreAPI,
+    grants: Collection[GrantId],
+    accept: str | None,
+    study: DicomUID,
+    series: DicomUID,
+    sop: DicomUID,
+    numbers: list[int],
+) -> Response:
+    """WADO-RS frames: the chosen frames' pixel data as stored, one part each."""
+    header = _instances(cases, grants, study, series, sop)[0]
+    media_type = frames.media_type_for(header.transfer_syntax)
+    frames.require_frames_acceptable(accept, media_type=media_type, syntax=header.transfer_syntax)
+    stream = cases.open_instance(grants=grants, study=study, series=series, sop=sop)
+    found = frames.extract(stream, numbers)
+    boundary = new_boundary()
+    return Response(
+        frames.body(found, boundary),
+        media_type=f'multipart/related; type="{found.media_type}"; boundary={boundary}',
+    )
 
 
 def metadata(

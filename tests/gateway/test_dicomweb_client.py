@@ -18,6 +18,8 @@ import pytest
 import requests
 from dicomweb_client.api import DICOMwebClient
 from eth_account.signers.local import LocalAccount
+from pydicom.data import get_testdata_file
+from pydicom.encaps import get_frame
 
 from gateway.domain import PhysicianStatus
 from gateway.services.auth import token_digest
@@ -256,3 +258,47 @@ def test_multipart_body_parses_with_the_standard_library_byte_for_byte(case: Cas
         ("application/dicom", "1.2.840.10008.1.2.1")
     ] * 3
     assert response.content.endswith(b"--\r\n") and not message.defects
+
+
+def _add_testdata(case: Case, name: str) -> pydicom.Dataset:
+    source = get_testdata_file(name)
+    assert source is not None
+    path = case.files.mr.parent / name
+    path.write_bytes(Path(str(source)).read_bytes())
+    case.gw.cases.add(G1, path)
+    return pydicom.dcmread(path)
+
+
+def test_native_frames_are_sliced_from_the_pixel_data(case: Case) -> None:
+    dose = _add_testdata(case, "rtdose.dcm")  # 15 frames, Implicit VR Little Endian
+    uids = (str(dose.StudyInstanceUID), str(dose.SeriesInstanceUID), str(dose.SOPInstanceUID))
+    frames = case.client.retrieve_instance_frames(*uids, frame_numbers=[2, 15, 1])
+    size = dose.Rows * dose.Columns * dose.BitsAllocated // 8
+    expected = [dose.PixelData[(n - 1) * size : n * size] for n in (2, 15, 1)]
+    assert frames == expected
+    assert len({bytes(f) for f in frames}) == 3  # really different frames
+    missing = case.get(
+        f"/dicomweb/studies/{uids[0]}/series/{uids[1]}/instances/{uids[2]}/frames/16"
+    )
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+
+
+def test_compressed_frames_go_out_as_stored(case: Case) -> None:
+    rle = _add_testdata(case, "SC_rgb_rle_2frame.dcm")
+    uids = (str(rle.StudyInstanceUID), str(rle.SeriesInstanceUID), str(rle.SOPInstanceUID))
+    frames = case.client.retrieve_instance_frames(
+        *uids, frame_numbers=[2], media_types=(("image/dicom-rle", "1.2.840.10008.1.2.5"),)
+    )
+    assert frames == [get_frame(rle.PixelData, 1, number_of_frames=2)]
+    path = f"/dicomweb/studies/{uids[0]}/series/{uids[1]}/instances/{uids[2]}/frames/1"
+    refused = case.get(path, Accept='multipart/related; type="application/octet-stream"')
+    assert (refused.status_code, refused.json()["error"]) == (406, "not_acceptable")
+
+
+def test_an_instance_without_pixel_data_has_no_frames(case: Case) -> None:
+    plan = _read(case.files.rtplan)
+    response = case.get(
+        f"/dicomweb/studies/{plan.StudyInstanceUID}/series/{plan.SeriesInstanceUID}"
+        f"/instances/{plan.SOPInstanceUID}/frames/1"
+    )
+    assert (response.status_code, response.json()["error"]) == (404, "not_found")
