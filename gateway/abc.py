@@ -49,7 +49,11 @@ class ChainViewAPI(ABC):
 
     @abstractmethod
     def grant_state(self, *, grant: GrantId) -> GrantState | None:
-        """The grant and its referral at the latest final block; ``None`` if unknown."""
+        """The grant and its referral at the latest final block; ``None`` if unknown.
+
+        Read on every request that reads under the grant, so a revocation stops reading
+        at once; ``ChainUnavailable`` if the chain cannot be read.
+        """
 
     @abstractmethod
     def record_redemption(
@@ -58,8 +62,11 @@ class ChainViewAPI(ABC):
         """Send the redemption transaction and block until it is final.
 
         The contract re-checks every rule; a revert must surface as the matching
-        refusal (expired, revoked, exhausted, not referred, suspended), not as a
-        generic failure. Nothing is served before this returns.
+        ``gateway.exceptions`` refusal (``GrantExpired``, ``GrantRevoked``,
+        ``GrantExhausted``, ``NotReferred``, ``WrongHospital``, ``WrongPhysician``,
+        ``PhysicianSuspended``), never as a generic failure; no finality within the
+        implementation's timeout raises ``ChainUnavailable`` (503). Nothing is served
+        before this returns.
         """
 
 

@@ -89,10 +89,10 @@ def retrieve_frames(
     media_type = frames.media_type_for(header.transfer_syntax)
     frames.require_frames_acceptable(accept, media_type=media_type, syntax=header.transfer_syntax)
     stream = cases.open_instance(grants=grants, study=study, series=series, sop=sop)
-    found = frames.extract(stream, numbers)
+    found = frames.extract(stream=stream, numbers=numbers)
     boundary = new_boundary()
     return Response(
-        frames.body(found, boundary),
+        frames.body(frames=found, boundary=boundary),
         media_type=f'multipart/related; type="{found.media_type}"; boundary={boundary}',
     )
 

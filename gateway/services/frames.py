@@ -71,7 +71,7 @@ def require_frames_acceptable(header: str | None, *, media_type: str, syntax: st
     raise NotAcceptable(f'frames available only as multipart/related; type="{media_type}"')
 
 
-def extract(stream: BinaryIO, numbers: list[int]) -> Frames:
+def extract(*, stream: BinaryIO, numbers: list[int]) -> Frames:
     """The frames ``numbers`` (1-based) of the verified instance in ``stream``."""
     with stream:
         ds = pydicom.dcmread(io.BytesIO(stream.read()))
@@ -94,7 +94,7 @@ def extract(stream: BinaryIO, numbers: list[int]) -> Frames:
     return Frames(media_type, syntax, parts)
 
 
-def body(frames: Frames, boundary: str) -> bytes:
+def body(*, frames: Frames, boundary: str) -> bytes:
     """The multipart body: one part per frame, in the order asked for."""
     head = f"Content-Type: {frames.media_type}; transfer-syntax={frames.transfer_syntax}"
     out = bytearray()

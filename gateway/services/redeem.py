@@ -52,7 +52,7 @@ def _verify_token(
 
 
 def check_grant(
-    state: GrantState, *, settings: GatewaySettings, session: Session, now: float
+    *, state: GrantState, settings: GatewaySettings, session: Session, now: float
 ) -> None:
     """Refuse, with the reason, unless the chain lets this session's physician redeem now."""
     if state.grantee != settings.hospital:
@@ -89,7 +89,7 @@ def redeem(
     claims = _verify_token(settings=settings, token=token, issuer=state.grantor, now=now)
     if claims.case_id != state.case_id:
         raise TokenMismatch("the token names another case than the grant on chain")
-    check_grant(state, settings=settings, session=session, now=now)
+    check_grant(state=state, settings=settings, session=session, now=now)
     redemption = chain.record_redemption(grant=grant, physician=session.physician, token=token)
     sessions.add_grant(session.digest, grant)
     return redemption, state
