@@ -4,11 +4,16 @@ The ingest/anchoring interfaces below are what the pure building blocks (``node.
 ``node.anchoring``) call; the real implementations come from other layers: the keys package
 (cipher, key wrapping), the blob store, and the chain client (anchor sink). Each is small
 so a stand-in for tests is a few honest lines, not a mock.
+
+A blob store holds ciphertext addressed by CID. Two backends implement :class:`BlobStoreAPI`
+(the embedded on-disk store and a Kubo RPC client) and both pass one shared test suite
+(``tests/node/blob_suite.py``), so the node never depends on which one it runs with.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 
 from node.entry import BatchAnchor
 from node.proof import AnchorInfo
@@ -95,3 +100,53 @@ class AnchorSinkAPI(ABC):
 
         ``None`` means not in a final block (yet). Read-only; any node's RPC can answer it.
         """
+
+
+# --- blob store ----------------------------------------------------------------------------
+
+
+class BlobStoreAPI(ABC):
+    """A content-addressed, pinning blob store whose CIDs equal Kubo's for the same bytes."""
+
+    @abstractmethod
+    def put(self, source: Iterable[bytes], *, pin: bool = True) -> CID:
+        """Store the bytes of ``source`` and return their CID.
+
+        ``source`` is consumed once, chunk by chunk, in constant memory; chunk boundaries of
+        the source do not matter (the store re-chunks to the profile's chunk size), so the
+        same bytes always give the same CID. Pinned by default, as ``ipfs add`` does, so a
+        garbage collection right after cannot remove the new blob.
+        """
+
+    @abstractmethod
+    def get(self, cid: CID) -> Iterator[bytes]:
+        """Stream the blob's bytes, verifying every block's hash before releasing its bytes.
+
+        Raises :class:`~node.exceptions.BlobNotFound` when a block is missing and
+        :class:`~node.exceptions.CorruptedBlock` when a block does not match its CID (both may
+        surface mid-stream: bytes of earlier, verified blocks were already yielded).
+        """
+
+    @abstractmethod
+    def has(self, cid: CID) -> bool:
+        """Whether the root block of ``cid`` is in the store (children are not walked)."""
+
+    @abstractmethod
+    def size(self, cid: CID) -> int:
+        """Size in bytes of the blob's content (not of its DAG), read from the root block."""
+
+    @abstractmethod
+    def pin(self, cid: CID) -> None:
+        """Protect ``cid`` and every block under it from garbage collection (idempotent)."""
+
+    @abstractmethod
+    def unpin(self, cid: CID) -> None:
+        """Remove the pin on ``cid``; raises :class:`~node.exceptions.BlobNotFound` if none."""
+
+    @abstractmethod
+    def pins(self) -> set[CID]:
+        """The CIDs pinned directly (recursively protected roots)."""
+
+    @abstractmethod
+    def gc(self) -> int:
+        """Delete every block not reachable from a pin; return how many were deleted."""

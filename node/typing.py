@@ -14,9 +14,14 @@ PatientPseudonym = NewType("PatientPseudonym", bytes)
 ContentHash = NewType("ContentHash", bytes)
 #: A Merkle node or root (32 bytes).
 MerkleHash = NewType("MerkleHash", bytes)
-#: Content identifier of a ciphertext in the blob store (CIDv1 text form).
-CID = NewType("CID", str)
 #: A 32-byte transaction hash on the chain.
 TxHash = NewType("TxHash", bytes)
 #: Local id of an outbox batch (SQLite rowid).
 BatchId = NewType("BatchId", int)
+
+#: A content identifier in its canonical text form: CIDv1, base32 lower case (``bafy…``,
+#: ``bafkrei…``), exactly what Kubo prints for ``--cid-version=1``.
+CID = NewType("CID", str)
+
+#: The name of an import profile (``unixfs-v1-2025`` or ``cidv1-256k``).
+ProfileName = NewType("ProfileName", str)
