@@ -52,7 +52,10 @@ def parse_accept(header: str | None) -> list[MediaRange]:
         return [MediaRange("*/*")]
     ranges = []
     for item in _split(header, ","):
-        kind, *raw_params = _split(item, ";")
+        pieces = _split(item, ";")
+        if not pieces:  # e.g. a bare ";"
+            continue
+        kind, *raw_params = pieces
         params = {}
         for raw in raw_params:
             name, _, value = raw.partition("=")

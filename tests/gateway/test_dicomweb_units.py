@@ -58,6 +58,12 @@ def test_a_mixed_syntax_study_needs_a_wildcard_transfer_syntax() -> None:
     require_multipart_dicom('multipart/related; type="application/dicom"', stored=mixed)
 
 
+@pytest.mark.parametrize("header", [";", ", ;", '"', ';q=1, "a,b"'])
+def test_degenerate_accept_headers_are_refused_not_crashed(header: str) -> None:
+    with pytest.raises(NotAcceptable):
+        require_multipart_dicom(header, stored={EXPLICIT})
+
+
 def test_json_routes_accept_dicom_json_json_and_wildcards_only() -> None:
     for accept in ["application/dicom+json", "application/json", "*/*", None]:
         require_json(accept)
