@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import logging
 
+import pydicom
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from gateway.access_log import RedactingAccessFilter, redact_path
+from gateway.domain import InstanceHeader
 from gateway.exceptions import BadQuery, NotAcceptable
 from gateway.services.accept import parse_accept, require_json, require_multipart_dicom
 from gateway.services.dicom_attrs import parse_attribute, to_dicom_json
+from gateway.services.qido import Level, parse_query, search
 from gateway.services.qido_match import make_filter
+from gateway.typing import DicomUID, GrantId
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 
@@ -140,3 +145,46 @@ def test_access_log_carries_no_query_and_no_identifiers() -> None:
     )  # fmt: skip
     RedactingAccessFilter().filter(record)
     assert "MRN" not in record.getMessage() and "1.2.840" not in record.getMessage()
+
+
+_KEYS = st.sampled_from(
+    ["PatientID", "PatientName", "StudyDate", "StudyTime", "Modality", "ModalitiesInStudy",
+     "SeriesNumber", "StudyInstanceUID", "NumberOfStudyRelatedInstances", "00100020",
+     "includefield", "ReferencedSeriesSequence", "PixelData", "Rows"]
+)  # fmt: skip
+
+
+@given(
+    st.lists(st.tuples(_KEYS | st.text(max_size=12), st.text(max_size=24)), max_size=4),
+    st.sampled_from(list(Level)),
+)
+def test_any_qido_query_answers_or_is_a_bad_query(
+    params: list[tuple[str, str]], level: Level
+) -> None:
+    headers = _headers()
+    try:
+        query = parse_query(params, includefield=[], limit=10, offset=0)
+    except BadQuery:
+        return
+    results = search(instances=headers, level=level, query=query, depth=0, base_url="http://x")
+    assert len(results) <= 10
+    assert all("7FE00010" not in r for r in results)
+
+
+def _headers() -> list[InstanceHeader]:
+    out = []
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        path = get_testdata_file(name)
+        assert path is not None
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+        out.append(
+            InstanceHeader(
+                grant_id=GrantId(b"\x01" * 32),
+                study_uid=DicomUID(str(ds.StudyInstanceUID)),
+                series_uid=DicomUID(str(ds.SeriesInstanceUID)),
+                sop_uid=DicomUID(str(ds.SOPInstanceUID)),
+                transfer_syntax=DicomUID(str(ds.file_meta.TransferSyntaxUID)),
+                dataset=ds,
+            )
+        )
+    return out
