@@ -16,6 +16,7 @@ with an extension if a hospital needs them kept verbatim.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -38,6 +39,32 @@ def _no_constant(name: str) -> Any:
     raise InvalidFhir(f"{name} is not a JSON number")
 
 
+#: Deepest JSON nesting accepted. FHIR resources nest a few levels (Bundle, entry, resource,
+#: contained, extensions); 128 leaves ample room.
+MAX_JSON_DEPTH = 128
+
+# A whole JSON string (skipped as one token, escapes included) or one bracket.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _check_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse nesting deeper than ``limit`` before the C parser sees it.
+
+    The parser's own guard is the interpreter recursion limit, which py-evm's dependency
+    ``py_ecc`` raises to 100,000 on import: in a node process a deeply nested document would
+    overflow the C stack and kill the process instead of raising ``RecursionError``.
+    """
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                raise InvalidFhir(f"JSON nested too deeply (more than {limit} levels)")
+        elif char in "]}":
+            depth -= 1
+
+
 def load_strict_json(raw: bytes, *, max_bytes: int = MAX_FHIR_BYTES) -> Any:
     """Parse UTF-8 JSON, refusing oversize input, duplicate keys, NaN/Infinity, bad UTF-8."""
     if len(raw) > max_bytes:
@@ -46,6 +73,7 @@ def load_strict_json(raw: bytes, *, max_bytes: int = MAX_FHIR_BYTES) -> Any:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidFhir("FHIR JSON must be UTF-8") from None
+    _check_depth(text)
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:

@@ -198,3 +198,26 @@ def test_integers_beyond_the_json_safe_range_are_refused_not_rounded() -> None:
            "subject": {"reference": "Patient/p"}, "valueQuantity": {"value": 2**53}}  # fmt: skip
     with pytest.raises(InvalidFhir, match=r"cannot canonicalize: .*2\*\*53"):
         parse_fhir(_raw(obs))
+
+
+def test_deep_nesting_is_refused_in_a_process_that_imported_py_evm() -> None:
+    """py-evm's ``py_ecc`` raises the recursion limit to 100,000 on import; without our own
+    depth check the JSON parser then overflows the C stack and kills the process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import eth, sys\n"
+        "assert sys.getrecursionlimit() >= 100_000\n"
+        "from node.exceptions import InvalidFhir\n"
+        "from node.fhir_json import load_strict_json\n"
+        "try:\n"
+        "    load_strict_json(b'[' * 200_000 + b']' * 200_000)\n"
+        "except InvalidFhir as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "refused: JSON nested too deeply" in proc.stdout
