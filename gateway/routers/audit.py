@@ -13,8 +13,9 @@ from gateway.responses import errors
 from gateway.services.timeline_html import render
 from gateway.timeline import Timeline
 from gateway.typing import CaseId
+from medledger.web import SafeJSONRoute
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=SafeJSONRoute)
 
 Case = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The case id (32 bytes).")]
 #: No script, no external asset: the page is inert whatever a chain event's text says.

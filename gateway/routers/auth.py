@@ -8,8 +8,9 @@ from gateway.deps import CurrentSession, ServicesDep, SettingsDep
 from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest, SessionResponse
 from gateway.responses import errors
 from gateway.services import auth
+from medledger.web import SafeJSONRoute
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=SafeJSONRoute)
 
 
 @router.post("/challenge", response_model=ChallengeResponse, responses=errors(400))

@@ -13,8 +13,9 @@ from gateway.services import dicomweb
 from gateway.services.frames import parse_frame_list
 from gateway.services.qido import Level, QidoQuery, parse_query
 from gateway.typing import DicomUID
+from medledger.web import SafeJSONRoute
 
-router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
+router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], route_class=SafeJSONRoute)
 
 _UID = r"^[0-9]+(\.[0-9]+)*$"
 Study = Annotated[DicomUID, Path(pattern=_UID, max_length=64, description="StudyInstanceUID")]

@@ -8,8 +8,9 @@ from gateway.deps import CurrentSession, ServicesDep, SettingsDep
 from gateway.models import RedeemRequest, RedeemResponse
 from gateway.responses import errors
 from gateway.services import redeem as service
+from medledger.web import SafeJSONRoute
 
-router = APIRouter(prefix="/grants", tags=["grants"])
+router = APIRouter(prefix="/grants", tags=["grants"], route_class=SafeJSONRoute)
 
 
 @router.post(

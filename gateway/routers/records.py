@@ -12,8 +12,9 @@ from gateway.deps import ReadableGrants, ServicesDep
 from gateway.responses import errors
 from gateway.services import records
 from gateway.typing import CaseId, RecordId
+from medledger.web import SafeJSONRoute
 
-router = APIRouter(tags=["records"])
+router = APIRouter(tags=["records"], route_class=SafeJSONRoute)
 
 Case = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The case id.")]
 Record = Annotated[
