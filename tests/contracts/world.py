@@ -13,6 +13,7 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from contracts.deploy import Deployment, FoundingMember, SuiteConfig, contract_at, deploy_suite
@@ -126,7 +127,7 @@ class World:
         return self.now() + (seconds if seconds is not None else 86400)
 
     def events(self, receipt: TxReceipt, contract: Contract, event: str) -> list[Any]:
-        logs = getattr(contract.events, event)().process_receipt(receipt)
+        logs = getattr(contract.events, event)().process_receipt(receipt, errors=DISCARD)
         return list(logs)
 
     def one_event(self, receipt: TxReceipt, contract: Contract, event: str) -> Any:
