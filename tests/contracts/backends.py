@@ -26,7 +26,7 @@ from eth_utils.crypto import keccak
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 CHAIN_ID = 1337
-N_KEYS = 16
+N_KEYS = 17
 START_TIMEOUT_S = 30.0
 
 

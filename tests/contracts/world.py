@@ -41,6 +41,7 @@ NAMES = (
     "candidate",
     "spare1",
     "spare2",
+    "doc_township",
 )
 HOSPITALS = {
     "village": Tier.VILLAGE_CLINIC,
@@ -51,6 +52,7 @@ HOSPITALS = {
 }
 STAFF = {
     "doc_village": ("village", Role.PHYSICIAN),
+    "doc_township": ("township", Role.PHYSICIAN),
     "doc_county": ("county", Role.PHYSICIAN),
     "doc_county2": ("county2", Role.PHYSICIAN),
     "doc_tertiary": ("tertiary", Role.PHYSICIAN),
