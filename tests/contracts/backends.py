@@ -6,9 +6,8 @@ Each backend is one context manager yielding a ``Chain``: an RPC URL on 127.0.0.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
+import re
 import socket
 import subprocess
 import sys
@@ -112,44 +111,73 @@ def anvil_chain() -> Iterator[Chain]:
         _stop(proc)
 
 
+_LISTEN = re.compile(r"listening on (http://[\d.]+:\d+)")
+#: Test-only passphrase for the throwaway validator keystore.
+_PASSPHRASE = "contracts-test-passphrase"
+
+
 @contextmanager
 def medledger_chain() -> Iterator[Chain]:
     """Our own chain: ``medledger ledger run`` from a generated single-validator genesis.
 
-    The test keys are listed in the genesis as permitted and funded (gas price is zero, the
-    funds are for completeness). Fails, never skips, when the ledger is not built yet.
+    The test keys are listed in the genesis as permitted (static permissions: the contract
+    suite is deployed by the tests, not at genesis) and funded. Fails, never skips, when
+    the ledger is not on this branch.
     """
     try:
-        import ledger.chain  # type: ignore[import-not-found]  # noqa: F401
+        import ledger.chain  # noqa: F401
+        from ledger.cli.keystore import write_keystore
+        from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
+        from ledger.config import Genesis, PermittedAccount, dump_genesis
     except ImportError as exc:
         raise RuntimeError(
-            "our chain is not available on this branch: `ledger.chain` is not importable "
+            "our chain is not available on this branch: the ledger is not importable "
             f"({exc}); merge the ledger branches (ledger-core, ledger-rpc) first"
         ) from exc
     keys = test_keys()
     with tempfile.TemporaryDirectory(prefix="medledger-chain-") as tmp:
+        conf_dir = Path(tmp) / "config"
+        conf_dir.mkdir()
+        config = NodeConfig(rpc=RPCSettings(port=0))
+        validator_key = keccak(text="medledger-contracts-test-validator")
+        validator = write_keystore(conf_dir / config.validator_keystore, validator_key, _PASSPHRASE)
         accounts = [Account.from_key(k).address for k in keys]
-        genesis = {
-            "chainId": CHAIN_ID,
-            "validators": [accounts[0]],
-            "permitted": accounts,
-            "alloc": {a: {"balance": hex(10**24)} for a in accounts},
-        }
-        genesis_path = Path(tmp) / "genesis.json"
-        genesis_path.write_text(json.dumps(genesis))
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        medledger = shutil.which("medledger", path=str(Path(sys.executable).parent))
-        cmd = [medledger or "medledger", "ledger", "run", "--genesis", str(genesis_path)]
-        cmd += ["--data-dir", str(Path(tmp) / "data"), "--rpc-host", "127.0.0.1"]
-        cmd += ["--rpc-port", str(port), "--validator-key", keys[0]]
-        env = dict(os.environ)
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        genesis = Genesis(
+            chain_id=CHAIN_ID,
+            validators=[validator],
+            accounts=[
+                PermittedAccount(address=a, kind="other", balance=10**24)
+                for a in [validator, *accounts]
+            ],
+            block_interval_ms=50,
+        )
+        (conf_dir / config.genesis).write_text(dump_genesis(genesis), encoding="utf-8")
+        write_node_config(conf_dir / "node.json", config)
+        log_path = Path(tmp) / "node.log"
+        cmd = [sys.executable, "-m", "medledger", "ledger", "run", "--config"]
+        cmd += [str(conf_dir / "node.json"), "--data-dir", str(Path(tmp) / "data")]
+        cmd += ["--host", "127.0.0.1", "--port", "0", "--log-level", "warning"]
+        env = {**os.environ, "MEDLEDGER_PASSPHRASE": _PASSPHRASE}
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
+            url = _wait_listening(log_path, proc)
             _wait_ready(url, proc)
             yield Chain("medledger", url, keys, short_window_s=4, time_travel=False)
         finally:
             _stop(proc)
+
+
+def _wait_listening(log_path: Path, proc: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"medledger exited with {proc.returncode}: {log_path.read_text()}")
+        found = _LISTEN.findall(log_path.read_text(errors="replace"))
+        if found:
+            return str(found[-1])
+        time.sleep(0.1)
+    raise RuntimeError(f"medledger did not listen within {START_TIMEOUT_S}s")
 
 
 BACKENDS = {"anvil": anvil_chain, "medledger": medledger_chain}
