@@ -14,7 +14,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
-from web3.types import TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt
 
 from contracts.errors import DecodedError, decode_revert
 from contracts.exceptions import TransactionFailed
@@ -43,6 +43,57 @@ def decoded_error(exc: BaseException) -> DecodedError | None:
     return decode_revert(revert_data(exc))
 
 
+def submit(
+    w3: Web3,
+    account: LocalAccount,
+    call: ContractFunction | ContractConstructor,
+    *,
+    gas: int | None = None,
+    nonce: int | None = None,
+) -> HexBytes:
+    """Sign and send a contract call or deployment without waiting; return the tx hash.
+
+    With ``gas`` given nothing is estimated (a violation then shows as a mined status-0
+    receipt instead of an estimation error). ``nonce`` lets a caller queue several
+    transactions from one account before any is mined.
+
+    Raises
+    ------
+    TransactionFailed
+        Gas estimation reverts; carries the decoded custom error when there is one.
+    """
+    params: TxParams = {
+        "from": account.address,
+        "nonce": Nonce(
+            nonce if nonce is not None else w3.eth.get_transaction_count(account.address, "pending")
+        ),
+        "gasPrice": w3.eth.gas_price,
+        "chainId": w3.eth.chain_id,
+    }
+    if gas is not None:
+        params["gas"] = gas
+    try:
+        tx = call.build_transaction(params)
+    except (ContractCustomError, ContractLogicError) as exc:
+        err = decoded_error(exc)
+        name = err.name if err else None
+        raise TransactionFailed(
+            f"reverted: {name or exc}", error=name, args=err.args if err else ()
+        ) from exc
+    signed = account.sign_transaction(tx)  # type: ignore[arg-type]
+    return HexBytes(w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def wait(w3: Web3, tx_hash: HexBytes) -> TxReceipt:
+    """The receipt of a sent transaction; raises ``TransactionFailed`` on status 0."""
+    receipt = w3.eth.wait_for_transaction_receipt(
+        tx_hash, timeout=RECEIPT_TIMEOUT_S, poll_latency=0.02
+    )
+    if receipt["status"] != 1:
+        raise TransactionFailed(f"transaction {tx_hash.to_0x_hex()} reverted on chain")
+    return receipt
+
+
 def send(
     w3: Web3,
     account: LocalAccount,
@@ -58,27 +109,4 @@ def send(
         The call reverts (during gas estimation, with the decoded custom error when there is
         one) or the mined transaction has status 0.
     """
-    params: TxParams = {
-        "from": account.address,
-        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-        "gasPrice": w3.eth.gas_price,
-        "chainId": w3.eth.chain_id,
-    }
-    if gas is not None:
-        params["gas"] = gas
-    try:
-        tx = call.build_transaction(params)
-    except (ContractCustomError, ContractLogicError) as exc:
-        err = decoded_error(exc)
-        name = err.name if err else None
-        raise TransactionFailed(
-            f"reverted: {name or exc}", error=name, args=err.args if err else ()
-        ) from exc
-    signed = account.sign_transaction(tx)  # type: ignore[arg-type]
-    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(
-        HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT_S, poll_latency=0.02
-    )
-    if receipt["status"] != 1:
-        raise TransactionFailed(f"transaction {tx_hash.hex()} reverted on chain")
-    return receipt
+    return wait(w3, submit(w3, account, call, gas=gas))

@@ -25,7 +25,7 @@ from eth_utils.crypto import keccak
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 CHAIN_ID = 1337
-N_KEYS = 17
+N_KEYS = 18  # the last one only ticks the clock on our chain
 START_TIMEOUT_S = 30.0
 
 
@@ -49,7 +49,31 @@ class Chain:
             rpc(self.rpc_url, "evm_increaseTime", [seconds])
             rpc(self.rpc_url, "evm_mine", [])
         else:
+            # Real time passes; then a block is needed for ``latest`` to carry the new time
+            # (our chain makes no empty blocks), so a throwaway transfer is mined.
             time.sleep(seconds)
+            self._tick()
+
+    def _tick(self) -> None:
+        clock = Account.from_key(self.keys[-1])
+        nonce = int(
+            str(rpc(self.rpc_url, "eth_getTransactionCount", [clock.address, "pending"])), 16
+        )
+        tx = {
+            "to": clock.address,
+            "value": 0,
+            "gas": 21_000,
+            "gasPrice": int(str(rpc(self.rpc_url, "eth_gasPrice", [])), 16),
+            "nonce": nonce,
+            "chainId": CHAIN_ID,
+        }
+        raw = clock.sign_transaction(tx).raw_transaction
+        tx_hash = rpc(self.rpc_url, "eth_sendRawTransaction", ["0x" + raw.hex()])
+        deadline = time.monotonic() + 30
+        while rpc(self.rpc_url, "eth_getTransactionReceipt", [tx_hash]) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("clock tick transaction was not mined within 30s")
+            time.sleep(0.05)
 
 
 def rpc(url: str, method: str, params: list[object]) -> object:
@@ -156,7 +180,7 @@ def medledger_chain() -> Iterator[Chain]:
         log_path = Path(tmp) / "node.log"
         cmd = [sys.executable, "-m", "medledger", "ledger", "run", "--config"]
         cmd += [str(conf_dir / "node.json"), "--data-dir", str(Path(tmp) / "data")]
-        cmd += ["--host", "127.0.0.1", "--port", "0", "--log-level", "warning"]
+        cmd += ["--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
         env = {**os.environ, "MEDLEDGER_PASSPHRASE": _PASSPHRASE}
         with log_path.open("wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
