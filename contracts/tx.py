@@ -7,6 +7,7 @@ the node's ``eth_gasPrice`` (zero on our chain), signed locally, gas from ``eth_
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -43,6 +44,16 @@ def decoded_error(exc: BaseException) -> DecodedError | None:
     return decode_revert(revert_data(exc))
 
 
+_CHAIN_IDS: weakref.WeakKeyDictionary[Web3, int] = weakref.WeakKeyDictionary()
+
+
+def _chain_id(w3: Web3) -> int:
+    """The chain id, asked once per client (it never changes for a chain)."""
+    if w3 not in _CHAIN_IDS:
+        _CHAIN_IDS[w3] = w3.eth.chain_id
+    return _CHAIN_IDS[w3]
+
+
 def submit(
     w3: Web3,
     account: LocalAccount,
@@ -68,7 +79,7 @@ def submit(
             nonce if nonce is not None else w3.eth.get_transaction_count(account.address, "pending")
         ),
         "gasPrice": w3.eth.gas_price,
-        "chainId": w3.eth.chain_id,
+        "chainId": _chain_id(w3),
     }
     if gas is not None:
         params["gas"] = gas

@@ -1,4 +1,10 @@
-"""Fixtures: each contract test runs on anvil and on our own chain (``medledger``)."""
+"""Fixtures: each contract test runs on anvil and on our own chain (``medledger``).
+
+Isolation: on anvil every test starts from a snapshot of one deployed world and reverts to
+it afterwards. Our chain has no snapshots, and a deployment costs seconds there, so tests
+that only add fresh records/referrals/grants share one world per module (``world``), and
+tests that change membership or staff get a newly deployed one (``fresh_world``).
+"""
 
 from __future__ import annotations
 
@@ -28,12 +34,30 @@ def base_world(chain: Chain) -> World:
     return build_world(chain)
 
 
+@pytest.fixture(scope="module")
+def module_world(chain: Chain) -> World:
+    return build_world(chain)
+
+
+def _snapshot_world(chain: Chain, base: World) -> Iterator[World]:
+    snap = rpc(chain.rpc_url, "evm_snapshot", [])
+    yield base
+    assert rpc(chain.rpc_url, "evm_revert", [snap]) is True
+
+
 @pytest.fixture
-def world(base_world: World, chain: Chain) -> Iterator[World]:
-    """A pristine world per test: anvil reverts to a snapshot; our chain deploys anew."""
+def world(chain: Chain, request: pytest.FixtureRequest) -> Iterator[World]:
+    """A world for tests that leave membership and staff as they found them."""
     if chain.time_travel:
-        snap = rpc(chain.rpc_url, "evm_snapshot", [])
-        yield base_world
-        assert rpc(chain.rpc_url, "evm_revert", [snap]) is True
+        yield from _snapshot_world(chain, request.getfixturevalue("base_world"))
+    else:
+        yield request.getfixturevalue("module_world")
+
+
+@pytest.fixture
+def fresh_world(chain: Chain, request: pytest.FixtureRequest) -> Iterator[World]:
+    """A pristine world for tests that change membership, tiers or staff."""
+    if chain.time_travel:
+        yield from _snapshot_world(chain, request.getfixturevalue("base_world"))
     else:
         yield build_world(chain)

@@ -117,7 +117,8 @@ def test_batch_anchor_rules(
     world.expect(who, world.anchors.functions.anchorBatch(root, count, cid), error)
 
 
-def test_a_suspended_member_cannot_anchor(world: World) -> None:
+def test_a_suspended_member_cannot_anchor(fresh_world: World) -> None:
+    world = fresh_world
     world.suspend("village")
     world.expect(
         "village", world.anchors.functions.anchorBatch(rand32(), 1, "m"), "NotActiveMember"

@@ -23,7 +23,8 @@ def test_genesis_installs_founders_validators_and_auditor(world: World) -> None:
     assert c.auditors().call() == [world.addr("auditor")]
 
 
-def test_only_active_members_and_their_active_staff_are_permitted(world: World) -> None:
+def test_only_active_members_and_their_active_staff_are_permitted(fresh_world: World) -> None:
+    world = fresh_world
     c = world.consortium.functions
     for who in ("village", "tertiary", "doc_county", "op_county"):
         assert c.isPermitted(world.addr(who)).call(), who
@@ -47,7 +48,8 @@ def test_staff_registry_views_and_no_names_on_chain(world: World) -> None:
     assert not c.isActiveOperator(world.addr("county"), world.addr("doc_county")).call()
 
 
-def test_admission_needs_the_threshold_and_emits_an_auditable_trail(world: World) -> None:
+def test_admission_needs_the_threshold_and_emits_an_auditable_trail(fresh_world: World) -> None:
+    world = fresh_world
     c = world.consortium.functions
     cand = world.addr("candidate")
     r = world.tx(
@@ -70,7 +72,8 @@ def test_admission_needs_the_threshold_and_emits_an_auditable_trail(world: World
     world.expect("tertiary", c.vote(pid), "ProposalAlreadyExecuted")
 
 
-def test_tier_change_suspension_reinstatement_removal_by_vote(world: World) -> None:
+def test_tier_change_suspension_reinstatement_removal_by_vote(fresh_world: World) -> None:
+    world = fresh_world
     c = world.consortium.functions
     v = world.addr("village")
     world.vote_through(
@@ -90,7 +93,8 @@ def test_tier_change_suspension_reinstatement_removal_by_vote(world: World) -> N
     world.expect("village", c.proposeSuspension(world.addr("county")), "NotActiveMember")
 
 
-def test_auditor_added_by_vote_reads_but_writes_nothing(world: World) -> None:
+def test_auditor_added_by_vote_reads_but_writes_nothing(fresh_world: World) -> None:
+    world = fresh_world
     c = world.consortium.functions
     world.vote_through(
         "county", c.proposeAuditor(world.addr("spare1"), True), ("county2", "tertiary")
@@ -117,7 +121,8 @@ def test_auditor_added_by_vote_reads_but_writes_nothing(world: World) -> None:
     assert not c.isAuditor(world.addr("spare1")).call()
 
 
-def test_member_rotates_its_encryption_key_and_moves_its_endpoint(world: World) -> None:
+def test_member_rotates_its_encryption_key_and_moves_its_endpoint(fresh_world: World) -> None:
+    world = fresh_world
     c = world.consortium.functions
     r = world.tx("county", c.rotateEncryptionKey(b"\x02" * 32))
     ev = world.one_event(r, world.consortium, "EncryptionKeyRotated")
@@ -128,7 +133,8 @@ def test_member_rotates_its_encryption_key_and_moves_its_endpoint(world: World) 
     world.expect("county", c.rotateEncryptionKey(b""), "EmptyEncryptionKey")
 
 
-def test_hospital_suspends_and_reinstates_only_its_own_staff(world: World) -> None:
+def test_hospital_suspends_and_reinstates_only_its_own_staff(fresh_world: World) -> None:
+    world = fresh_world
     c = world.consortium.functions
     doc = world.addr("doc_county")
     world.expect("tertiary", c.suspendStaff(doc), "NotYourStaff")
@@ -185,7 +191,8 @@ def test_proposal_rules_on_their_failure_paths(world: World) -> None:
     world.expect("county", c.vote(999), "UnknownProposal")
 
 
-def test_a_proposal_lapses_after_the_voting_period(world: World) -> None:
+def test_a_proposal_lapses_after_the_voting_period(fresh_world: World) -> None:
+    world = fresh_world
     if not world.chain.time_travel:
         pytest.skip("a one-day voting period cannot lapse in real time on our chain")
     c = world.consortium.functions
@@ -195,8 +202,9 @@ def test_a_proposal_lapses_after_the_voting_period(world: World) -> None:
     world.expect("tertiary", c.vote(pid), "ProposalExpired")
 
 
-def test_execution_rechecks_the_subject(world: World) -> None:
+def test_execution_rechecks_the_subject(fresh_world: World) -> None:
     """Two suspension proposals for one member: the second cannot execute twice."""
+    world = fresh_world
     c = world.consortium.functions
     v = world.addr("village")
     r = world.tx("county", c.proposeSuspension(v))
@@ -206,7 +214,8 @@ def test_execution_rechecks_the_subject(world: World) -> None:
     world.expect("tertiary", c.vote(stale), "UnexpectedMemberStatus")
 
 
-def test_a_suspended_member_cannot_vote_or_manage_staff(world: World) -> None:
+def test_a_suspended_member_cannot_vote_or_manage_staff(fresh_world: World) -> None:
+    world = fresh_world
     c = world.consortium.functions
     world.suspend("county")
     world.expect("county", c.proposeSuspension(world.addr("village")), "NotActiveMember")

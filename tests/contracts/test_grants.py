@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.contracts.backends import Chain
 from tests.contracts.world import World, rand32
 
 Z32 = b"\x00" * 32
@@ -55,7 +56,8 @@ def test_issue_redeem_revoke_with_an_auditable_trail(world: World) -> None:
     world.expect("village", g.revoke(999), "UnknownGrant")
 
 
-def test_a_grant_naming_a_physician_is_for_that_physician_only(world: World) -> None:
+def test_a_grant_naming_a_physician_is_for_that_physician_only(fresh_world: World) -> None:
+    world = fresh_world
     g = world.grants.functions
     rid, _ = world.refer("village", "county")
     world.tx("county", world.consortium.functions.registerStaff(world.addr("spare1"), 1, rand32()))
@@ -397,7 +399,11 @@ MATRIX: dict[str, Angle] = {
 
 
 @pytest.mark.parametrize("angle", sorted(MATRIX))
-def test_upper_tier_cannot_obtain_a_grant_without_a_referral(world: World, angle: str) -> None:
+def test_upper_tier_cannot_obtain_a_grant_without_a_referral(
+    chain: Chain, angle: str, request: pytest.FixtureRequest
+) -> None:
+    mutates = angle.startswith("suspended_")
+    world: World = request.getfixturevalue("fresh_world" if mutates else "world")
     actor, fn, error = MATRIX[angle](world)
     before = world.grants.functions.grantCount().call()
     world.expect(actor, fn, error)  # type: ignore[arg-type]
@@ -473,7 +479,8 @@ def test_break_glass_rules(
     world.expect(who, fn, error)
 
 
-def test_break_glass_input_rules(world: World) -> None:
+def test_break_glass_input_rules(fresh_world: World) -> None:
+    world = fresh_world
     g = world.grants.functions
     v = world.addr("village")
     world.expect("doc_county", g.breakGlass(Z32, v, rand32(), 5, 60, 1), "ZeroCaseId")

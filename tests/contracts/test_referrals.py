@@ -128,7 +128,8 @@ def test_an_expired_referral_cannot_be_accepted_and_is_not_active(world: World) 
     assert not f.isActive(rid2).call()
 
 
-def test_suspension_stops_acceptance_and_activity(world: World) -> None:
+def test_suspension_stops_acceptance_and_activity(fresh_world: World) -> None:
+    world = fresh_world
     f = world.referrals.functions
     rid, _ = world.refer("village", "county", accept=False)
     rid2, _ = world.refer("township", "county")
@@ -140,8 +141,9 @@ def test_suspension_stops_acceptance_and_activity(world: World) -> None:
     )
 
 
-def test_refer_back_must_go_down(world: World) -> None:
+def test_refer_back_must_go_down(fresh_world: World) -> None:
     """A tier change after the referral can make the 'back' referral non-downward."""
+    world = fresh_world
     f, c = world.referrals.functions, world.consortium.functions
     rid, _ = world.refer("township", "county")
     world.tx("county", f.complete(rid))
