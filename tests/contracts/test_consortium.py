@@ -188,7 +188,7 @@ def test_proposal_rules_on_their_failure_paths(world: World) -> None:
     world.expect("county", c.proposeValidatorFlag(t, True), "ValidatorFlagUnchanged")
     world.expect("county", c.proposeAuditor(world.addr("outsider"), False), "NotAnAuditor")
     world.expect("county", c.proposeAuditor(world.addr("auditor"), True), "AccountInUse")
-    world.expect("county", c.vote(999), "UnknownProposal")
+    world.expect("county", c.vote(c.proposalCount().call() + 1), "UnknownProposal")
 
 
 def test_a_proposal_lapses_after_the_voting_period(fresh_world: World) -> None:

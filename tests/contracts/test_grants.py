@@ -53,7 +53,7 @@ def test_issue_redeem_revoke_with_an_auditable_trail(world: World) -> None:
     assert rev["revokedBy"] == world.addr("village") and rev["usesConsumed"] == 0
     world.expect("village", g.revoke(gid2), "GrantIsRevoked")
     world.expect("county", g.revoke(gid), "NotGrantor")
-    world.expect("village", g.revoke(999), "UnknownGrant")
+    world.expect("village", g.revoke(world.unknown_grant()), "UnknownGrant")
 
 
 def test_a_grant_naming_a_physician_is_for_that_physician_only(fresh_world: World) -> None:
@@ -110,7 +110,7 @@ def test_issue_rules(world: World, case: str, error: str) -> None:
         case "zero_uses":
             a["uses"] = 0
         case "unknown_referral":
-            a["rid"] = 999
+            a["rid"] = world.unknown_referral()
         case "not_member":
             who = "doc_village"
     world.expect(who, world.grants.functions.issue(*a.values()), error)
@@ -128,7 +128,9 @@ def _no_referral(w: World) -> tuple[str, object, str]:
     # The county hospital tries to grant itself access with a made-up referral id.
     return (
         "county",
-        w.grants.functions.issue(1, w.addr("county"), ZERO, rand32(), w.later(60), 1),
+        w.grants.functions.issue(
+            w.unknown_referral(), w.addr("county"), ZERO, rand32(), w.later(60), 1
+        ),
         "UnknownReferral",
     )
 
@@ -494,6 +496,6 @@ def test_break_glass_input_rules(fresh_world: World) -> None:
 def test_redeem_unknown_grant(world: World) -> None:
     world.expect(
         "doc_county",
-        world.grants.functions.redeem(5, world.addr("doc_county"), rand32()),
+        world.grants.functions.redeem(world.unknown_grant(), world.addr("doc_county"), rand32()),
         "UnknownGrant",
     )

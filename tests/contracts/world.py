@@ -125,6 +125,13 @@ class World:
         assert receipt["status"] == 0, f"transaction succeeded, expected {error}"
         return args
 
+    def unknown_referral(self) -> int:
+        """An id no referral has (yet): worlds may be shared between tests."""
+        return int(self.referrals.functions.referralCount().call()) + 1
+
+    def unknown_grant(self) -> int:
+        return int(self.grants.functions.grantCount().call()) + 1
+
     def now(self) -> int:
         ts: int = self.w3.eth.get_block("latest")["timestamp"]
         return ts
