@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.deploy import deploy_contract
+from contracts.exceptions import TransactionFailed
 from contracts.typing import MemberStatus, Role, StaffStatus, Tier
 from tests.contracts.backends import Chain
 from tests.contracts.world import HOSPITALS, World, build_world, licence_hash
@@ -225,3 +227,32 @@ def test_a_suspended_member_cannot_vote_or_manage_staff(fresh_world: World) -> N
         "county", c.registerStaff(world.addr("spare1"), 1, licence_hash("s")), "NotActiveMember"
     )
     world.expect("county", c.suspendStaff(world.addr("doc_county")), "NotActiveMember")
+
+
+@pytest.mark.parametrize(
+    ("threshold", "no_founders", "error"),
+    [(0, False, "InvalidThreshold"), (101, False, "InvalidThreshold"), (60, True, "NoFounders")],
+)
+def test_genesis_parameters_are_validated(
+    world: World, threshold: int, no_founders: bool, error: str
+) -> None:
+    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True)
+    founders = [] if no_founders else [founder]
+    with pytest.raises(TransactionFailed) as failed:
+        deploy_contract(world.w3, world.acct["deployer"], "Consortium", founders, [], threshold, 60)
+    assert failed.value.error == error
+
+
+def test_genesis_refuses_one_account_in_two_roles(world: World) -> None:
+    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True)
+    with pytest.raises(TransactionFailed) as failed:
+        deploy_contract(
+            world.w3,
+            world.acct["deployer"],
+            "Consortium",
+            [founder],
+            [world.addr("spare1")],
+            60,
+            60,
+        )
+    assert failed.value.error == "AccountInUse"
