@@ -49,3 +49,31 @@ class ExecutionReverted(LedgerError):
 
 class ExecutionFailed(LedgerError):
     """A call failed for a reason other than a revert (out of gas, invalid opcode...)."""
+
+
+class SealError(LedgerError):
+    """A commit (set of commit seals) does not prove its block final."""
+
+
+class MalformedCommit(SealError):
+    """The commit bytes do not decode to the commit format (version 1)."""
+
+
+class CommitMismatch(SealError):
+    """The commit is for another height or block hash than the one being checked."""
+
+
+class UnknownValidator(SealError):
+    """A seal is signed by an address outside the validator set."""
+
+
+class DuplicateSeal(SealError):
+    """Two seals of the same validator: voting power would be counted twice."""
+
+
+class InvalidSeal(SealError):
+    """A seal's signature does not recover to its validator for this chain/height/round/hash."""
+
+
+class InsufficientVotingPower(SealError):
+    """The valid seals hold 2/3 of the voting power or less."""

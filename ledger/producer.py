@@ -1,0 +1,68 @@
+"""The block producer thread: a block as soon as there are transactions, none when idle.
+
+It wakes when a transaction arrives (or every interval to re-check), makes at most one
+block per configured interval, and never makes empty blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ledger.chain import Ledger
+
+log = logging.getLogger(__name__)
+
+
+class BlockProducer:
+    """Runs ``ledger.produce_block`` in its own thread; ``start``/``stop`` any number of times."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe_wakeup = None
+
+    def notify(self) -> None:
+        """Tell the producer a transaction arrived (call after ``send_raw_transaction``)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="block-producer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        interval = self._ledger.block_interval
+        last = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            wait = last + interval - time.monotonic()
+            if wait > 0 and self._stop.wait(wait):
+                return
+            last = time.monotonic()
+            try:
+                block = self._ledger.produce_block()
+            except Exception:
+                log.exception("block production failed; retrying next interval")
+                continue
+            if block is not None and len(self._ledger.mempool):
+                self._wake.set()
