@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from eth_account import Account
 
 from ledger.cli.errors import fail
 from ledger.cli.keystore import passphrase, write_keystore
 from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
+from ledger.config import Genesis, PermittedAccount, dump_genesis
 from ledger.exceptions import ConfigError
 
 DEV_BALANCE = 10**24  # 1,000,000 ether: dev accounts never run dry in tests or the demo
@@ -30,17 +32,17 @@ def _fresh_key() -> bytes:
 
 def dev_genesis(
     *, chain_id: int, validator: str, accounts: list[str], balance: int, block_interval_ms: int
-) -> dict[str, Any]:
-    """A single-validator genesis document in the fields ``ledger.config.Genesis`` defines."""
-    return {
-        "chain_id": chain_id,
-        "validators": [validator],
-        "accounts": [
-            {"address": address, "kind": "member", "balance": balance}
+) -> Genesis:
+    """A single-validator genesis whose validator is also a funded member."""
+    return Genesis(
+        chain_id=chain_id,
+        validators=[validator],
+        accounts=[
+            PermittedAccount(address=address, kind="member", balance=balance)
             for address in [validator, *accounts]
         ],
-        "block_interval_ms": block_interval_ms,
-    }
+        block_interval_ms=block_interval_ms,
+    )
 
 
 def init(
@@ -77,10 +79,12 @@ def init(
             balance=balance,
             block_interval_ms=block_interval_ms,
         )
-        (out / config.genesis).write_text(json.dumps(genesis, indent=2) + "\n", encoding="utf-8")
+        (out / config.genesis).write_text(dump_genesis(genesis), encoding="utf-8")
         write_node_config(out / "node.json", config)
     except (ConfigError, OSError) as exc:
         fail(str(exc))
+    except ValidationError as exc:
+        fail(f"invalid genesis parameters: {exc.errors()[0]['msg']}")
     summary = {
         "config": str(out / "node.json"),
         "chain_id": chain_id,

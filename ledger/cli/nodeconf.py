@@ -39,7 +39,9 @@ def load_node_config(path: Path) -> tuple[NodeConfig, Path]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist (create one: medledger ledger init)") from None
+        raise ConfigError(
+            f"config file {path} does not exist (create one: medledger ledger init)"
+        ) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     try:

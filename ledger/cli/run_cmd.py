@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +27,7 @@ from ledger.rpc.server import ServerLimits, create_app
 from medledger import __version__
 
 log = logging.getLogger("medledger.ledger")
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -85,9 +87,7 @@ def run(
     app = create_app(
         ledger,
         client_version=f"medledger/v{__version__}",
-        limits=ServerLimits(
-            max_body_bytes=rpc.max_body_bytes, rpc=Limits(max_batch=rpc.max_batch)
-        ),
+        limits=ServerLimits(max_body_bytes=rpc.max_body_bytes, rpc=Limits(max_batch=rpc.max_batch)),
     )
     server = uvicorn.Server(
         uvicorn.Config(
@@ -107,8 +107,14 @@ def run(
         bound_host,
         bound_port,
     )
+    # uvicorn handles SIGTERM/SIGINT itself, then re-raises the signal to the handler that was
+    # installed before it; a recording handler lets us close the ledger and exit 0 afterwards.
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda s, _f: received.append(s)) for sig in _SIGNALS}
     try:
         server.run(sockets=[sock])
     finally:
         ledger.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         log.info("ledger closed cleanly")

@@ -25,7 +25,9 @@ def _env() -> dict[str, str]:
     return {**os.environ, "MEDLEDGER_PASSPHRASE": PASSPHRASE}
 
 
-def medledger(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def medledger(
+    *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "medledger", *args],
         capture_output=True,
@@ -47,8 +49,15 @@ class DevConfig:
 def init_config(directory: Path, *, accounts: int = 1, chain_id: int = 1337) -> DevConfig:
     """``ledger init`` a dev consortium and decrypt its keys for the test client."""
     out = medledger(
-        "ledger", "init", "--out", str(directory), "--accounts", str(accounts),
-        "--chain-id", str(chain_id), "--json",
+        "ledger",
+        "init",
+        "--out",
+        str(directory),
+        "--accounts",
+        str(accounts),
+        "--chain-id",
+        str(chain_id),
+        "--json",
     )
     summary = json.loads(out.stdout)
 
@@ -99,9 +108,19 @@ def start_node(
     handle = log_path.open("ab")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "medledger", "ledger", "run",
-            "--config", str(config / "node.json"), "--data-dir", str(data_dir),
-            "--host", "127.0.0.1", "--port", str(port),
+            sys.executable,
+            "-m",
+            "medledger",
+            "ledger",
+            "run",
+            "--config",
+            str(config / "node.json"),
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
         ],
         stdout=handle,
         stderr=subprocess.STDOUT,
