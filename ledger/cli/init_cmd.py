@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from eth_account import Account
+from pydantic import ValidationError
 
 from ledger.cli.errors import fail
 from ledger.cli.keystore import passphrase, write_keystore
