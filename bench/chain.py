@@ -1,0 +1,144 @@
+"""Chain benchmark: signed contract calls per second and inclusion latency, three engines.
+
+1. **ours**: a real ``medledger ledger run`` process (RPC + mempool + block producer + LMDB),
+   driven over HTTP by concurrent clients, blocks observed over WebSocket.
+2. **py-evm ceiling**: the same transactions executed as blocks by py-evm alone in memory
+   (no RPC, mempool or disk), at our node's observed block size.
+3. **anvil**: the same transactions through anvil (Rust EVM) with the same client, as a
+   reference engine.
+
+Sizes: ``BENCH_CHAIN_SENDERS`` (concurrent clients, default 8) and
+``BENCH_CHAIN_PER_SENDER`` (transactions each, default 250).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import _chain_pyevm
+from bench._chain_client import deploy, drive
+from bench._chain_workload import CHAIN_ID, Workload, make_workload
+from tests.integration.nodeproc import init_config, start_node
+
+CEILING_BLOCK_SIZE = 250
+ANVIL = (
+    Path(__file__).resolve().parent.parent / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ours(workload_dir: Path, senders: int, per_sender: int) -> tuple[Workload, dict[str, Any]]:
+    config = init_config(workload_dir / "config", accounts=senders, chain_id=CHAIN_ID)
+    workload = make_workload(config.validator, config.accounts, per_sender)
+    node = start_node(config.directory, workload_dir / "data")
+    try:
+        asyncio.run(deploy(node.url, workload))
+        result = asyncio.run(drive(node.url, node.ws_url, workload))
+    finally:
+        code = node.stop(signal.SIGTERM)
+    result["clean_exit"] = code == 0
+    return workload, result
+
+
+def _anvil(workload: Workload) -> dict[str, Any]:
+    if not ANVIL.exists():
+        return {"skipped": f"{ANVIL} missing (run make node_modules/.installed)"}
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            str(ANVIL),
+            "--port",
+            str(port),
+            "--chain-id",
+            str(CHAIN_ID),
+            "--base-fee",
+            "0",
+            "--gas-price",
+            "0",
+            "--hardfork",
+            "prague",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        for account in [workload.deployer, *workload.senders]:
+            httpx.post(
+                url,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "anvil_setBalance",
+                    "params": [account.address, hex(10**24)],
+                },
+            ).raise_for_status()
+        asyncio.run(deploy(url, workload))
+        result = asyncio.run(drive(url, ws_url, workload))
+        result["version"] = subprocess.run(
+            [str(ANVIL), "--version"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[0]
+        result["mode"] = "automine (a block per transaction)"
+        return result
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run() -> dict[str, Any]:
+    senders = int(os.environ.get("BENCH_CHAIN_SENDERS", "8"))
+    per_sender = int(os.environ.get("BENCH_CHAIN_PER_SENDER", "250"))
+    scratch = Path(tempfile.mkdtemp(prefix="bench-chain-"))
+    try:
+        workload, ours = _ours(scratch, senders, per_sender)
+        ours_block = max(1, round(ours["transactions"] / max(1, ours["blocks"])))
+        # the ceiling is py-evm at its best (large blocks amortize state-root work); the
+        # same at our node's observed block size tells how much block size itself costs
+        ceiling = _chain_pyevm.measure(workload, block_size=CEILING_BLOCK_SIZE)
+        at_our_block_size = _chain_pyevm.measure(workload, block_size=ours_block)
+        anvil = _anvil(workload)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result: dict[str, Any] = {
+        "workload": {
+            "transaction": "Probe.store(uint256): one SSTORE to a fresh value, one counter "
+            "increment, one event with 2 indexed topics; EIP-1559, pre-signed",
+            "senders": senders,
+            "per_sender": per_sender,
+        },
+        "ours": ours,
+        "pyevm_ceiling": ceiling,
+        "pyevm_at_our_block_size": at_our_block_size,
+        "anvil": anvil,
+        "ratio_ours_to_pyevm_ceiling": round(ours["tps"] / ceiling["tps"], 3),
+    }
+    if "tps" in anvil:
+        result["ratio_ours_to_anvil"] = round(ours["tps"] / anvil["tps"], 3)
+    return json.loads(json.dumps(result))
