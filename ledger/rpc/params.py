@@ -140,6 +140,8 @@ def block_ref(value: Any) -> BlockRef:
         if value in BLOCK_TAGS:
             return BlockRef(tag=cast(BlockTag, value))
         if value.startswith(("0x", "0X")):
+            if len(value) == 66:  # geth's BlockNumberOrHash: a 32-byte hex string is a hash
+                return BlockRef(block_hash=hash32(value))
             return BlockRef(number=small_quantity(value))
         raise ValueError(f"expected a block number or one of {sorted(BLOCK_TAGS)}")
     if isinstance(value, dict):
@@ -186,8 +188,7 @@ def _topics(value: Any) -> tuple[tuple[Hash32, ...] | None, ...]:
             topics.append(alternatives if alternatives and None not in position else None)
         else:
             raise ValueError("each topic must be null, a 32-byte hash or a list of them")
-    while topics and topics[-1] is None:
-        topics.pop()
+    # trailing wildcards stay: as in geth, n positions only match logs with >= n topics
     return tuple(topics)
 
 

@@ -40,6 +40,9 @@ class RPCModule:
 
     name: ClassVar[str]
 
+    def close(self) -> None:
+        """Release what the module holds (subscriptions); called at server shutdown."""
+
 
 @dataclass(frozen=True, slots=True)
 class BoundMethod:
@@ -55,7 +58,8 @@ class Registry:
 
     def __init__(self, modules: Iterable[RPCModule]) -> None:
         self._methods: dict[str, BoundMethod] = {}
-        for module in modules:
+        self.modules = list(modules)
+        for module in self.modules:
             for attr in dir(type(module)):
                 spec = getattr(getattr(type(module), attr), _SPEC_ATTR, None)
                 if isinstance(spec, MethodSpec):
@@ -74,6 +78,10 @@ class Registry:
 
     def __contains__(self, method: object) -> bool:
         return method in self._methods
+
+    def close(self) -> None:
+        for module in self.modules:
+            module.close()
 
     def names(self) -> list[str]:
         return sorted(self._methods)

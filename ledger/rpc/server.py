@@ -72,9 +72,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI app serving ``ledger``; the hub subscribes to new blocks for its lifetime."""
     limits = limits or ServerLimits()
-    dispatcher = Dispatcher(
-        Registry(default_modules(ledger, client_version=client_version)), limits=limits.rpc
-    )
+    registry = Registry(default_modules(ledger, client_version=client_version))
+    dispatcher = Dispatcher(registry, limits=limits.rpc)
     hub = SubscriptionHub()
 
     async def http_endpoint(request: Request) -> Response:
@@ -105,6 +104,7 @@ def create_app(
             yield
         finally:
             hub.stop()
+            registry.close()
 
     return Starlette(
         routes=[

@@ -78,6 +78,7 @@ def test_block_refs_accept_numbers_and_eip1898_objects() -> None:
     h = "0x" + "ab" * 32
     assert p.block_ref({"blockHash": h}).block_hash == bytes.fromhex("ab" * 32)
     assert p.block_ref({"blockNumber": "0x2"}).number == 2
+    assert p.block_ref(h).block_hash == bytes.fromhex("ab" * 32)  # geth's BlockNumberOrHash
     for bad in ("newest", {"blockNumber": "0x1", "blockHash": h}, {}, 5, {"x": 1}):
         with pytest.raises(ValueError):
             p.block_ref(bad)
@@ -97,9 +98,10 @@ def test_filter_with_single_address_and_topic_or_lists() -> None:
     assert spec.from_block.number == 1 and spec.to_block.tag == "latest"
 
 
-def test_filter_trailing_wildcards_are_dropped_and_defaults_are_latest() -> None:
+def test_filter_trailing_wildcards_are_kept_and_defaults_are_latest() -> None:
+    """As in geth, ``[t, null, null]`` only matches logs with at least three topics."""
     spec = p.log_filter({"topics": ["0x" + "aa" * 32, None, None], "address": []})
-    assert spec.topics == ((bytes.fromhex("aa" * 32),),)
+    assert spec.topics == ((bytes.fromhex("aa" * 32),), None, None)
     assert spec.addresses == ()
     assert spec.from_block.tag == "latest" and spec.to_block.tag == "latest"
 

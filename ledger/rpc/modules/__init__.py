@@ -5,6 +5,7 @@ from __future__ import annotations
 from ledger.abc import LedgerAPI
 from ledger.rpc.modules.eth_chain import EthChain
 from ledger.rpc.modules.eth_fees import EthFees
+from ledger.rpc.modules.eth_filters import EthFilters
 from ledger.rpc.modules.eth_logs import EthLogs
 from ledger.rpc.modules.eth_state import EthState
 from ledger.rpc.modules.misc import EthStatic, Medledger, Net, Web3
@@ -12,10 +13,12 @@ from ledger.rpc.registry import RPCModule
 
 
 def default_modules(ledger: LedgerAPI, *, client_version: str) -> list[RPCModule]:
+    logs = EthLogs(ledger)
     return [
         EthChain(ledger),
         EthState(ledger),
-        EthLogs(ledger),
+        logs,
+        EthFilters(ledger, logs),
         EthFees(ledger),
         EthStatic(),
         Net(ledger),

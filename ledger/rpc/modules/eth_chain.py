@@ -8,7 +8,7 @@ from ledger.abc import LedgerAPI, TransactionLocation
 from ledger.exceptions import BlockNotFound, TransactionNotFound
 from ledger.rpc import params as p
 from ledger.rpc.format import Json, format_block, format_receipt, format_transaction
-from ledger.rpc.hexcodec import to_quantity
+from ledger.rpc.hexcodec import to_data, to_quantity
 from ledger.rpc.registry import RPCModule, rpc_method
 from ledger.rpc.resolve import resolve_number
 from ledger.typing import BlockNumber, Hash32
@@ -105,6 +105,28 @@ class EthChain(RPCModule):
     @rpc_method("getTransactionByBlockHashAndIndex", BLOCK_HASH, INDEX)
     def tx_by_hash_and_index(self, block_hash: Hash32, index: int) -> Json | None:
         return self._tx_in_block(self._block_by_hash(block_hash), index)
+
+    @rpc_method("getRawTransactionByBlockNumberAndIndex", BLOCK, INDEX)
+    def raw_tx_by_number_and_index(self, ref: p.BlockRef, index: int) -> str | None:
+        block = self._block_by_ref(ref)
+        if block is None or index >= len(block.transactions):
+            return None
+        return to_data(block.transactions[index].encode())
+
+    @rpc_method("getRawTransactionByBlockHashAndIndex", BLOCK_HASH, INDEX)
+    def raw_tx_by_hash_and_index(self, block_hash: Hash32, index: int) -> str | None:
+        block = self._block_by_hash(block_hash)
+        if block is None or index >= len(block.transactions):
+            return None
+        return to_data(block.transactions[index].encode())
+
+    @rpc_method("getRawTransactionByHash", TX_HASH)
+    def raw_tx_by_hash(self, tx_hash: Hash32) -> str | None:
+        try:
+            tx, _location = self.ledger.get_transaction(tx_hash)
+        except TransactionNotFound:
+            return None
+        return to_data(tx.encode())
 
     @rpc_method("getTransactionByHash", TX_HASH)
     def get_transaction_by_hash(self, tx_hash: Hash32) -> Json | None:

@@ -6,8 +6,11 @@ The consortium chain charges by the block's base fee only, so the suggested tip 
 
 from __future__ import annotations
 
+from eth._utils.calculations import fake_exponential
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI
+from eth.vm.forks.cancun.constants import MIN_BLOB_BASE_FEE
 from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
+from eth.vm.forks.prague.constants import BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE
 
 from ledger.abc import LedgerAPI
 from ledger.rpc import params as p
@@ -62,6 +65,13 @@ class EthFees(RPCModule):
     @rpc_method("gasPrice")
     def gas_price(self) -> str:
         return to_quantity(next_base_fee(self.ledger.head()))
+
+    @rpc_method("blobBaseFee")
+    def blob_base_fee(self) -> str:
+        """Prague's blob base fee for the next block (our chain accepts no blob txs)."""
+        excess = int(getattr(self.ledger.head(), "excess_blob_gas", 0) or 0)
+        fee = fake_exponential(MIN_BLOB_BASE_FEE, excess, BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE)
+        return to_quantity(int(fee))
 
     @rpc_method("maxPriorityFeePerGas")
     def max_priority_fee_per_gas(self) -> str:
