@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
 from eth.db.atomic import AtomicDB
 from eth.exceptions import BlockNotFound as EvmBlockNotFound
@@ -104,6 +104,7 @@ class Ledger(LedgerAPI):
         *,
         validator_key: bytes | None = None,
         mempool_size: int = 10_000,
+        max_nonce_gap: int = 64,
     ) -> None:
         self._genesis = genesis
         self._chain_id = ChainId(genesis.chain_id)
@@ -123,6 +124,8 @@ class Ledger(LedgerAPI):
             self._chain_cls = chain_class(genesis.chain_id)
             self._open_or_initialize()
             self._chain: Chain = self._chain_cls(self._overlay)
+            self._head: BlockHeaderAPI = self._chain.get_canonical_head()
+            self._head_state: StateAPI | None = None
             self._log_index = LogIndex(self._env)
         except BaseException:
             self._env.close()
@@ -140,6 +143,7 @@ class Ledger(LedgerAPI):
             account=self._account,
             is_mined=self._is_mined,
             max_pending=mempool_size,
+            max_nonce_gap=max_nonce_gap,
         )
         self._closed = False
 
@@ -171,12 +175,15 @@ class Ledger(LedgerAPI):
 
     def _head_call(self, contract: Address, data: bytes) -> bytes:
         with self._lock:
-            header = self._chain.get_canonical_head()
-            return calls.call(self._chain, CallRequest(to=contract, data=data), header)
+            return calls.call(self._chain, CallRequest(to=contract, data=data), self._head)
 
     def _account(self, address: Address) -> AccountState:
         with self._lock:
-            state = self._chain.get_vm(self._chain.get_canonical_head()).state
+            if self._head_state is None:
+                # One read-only state object per head: its account cache serves every
+                # admission check until the next block.
+                self._head_state = self._chain.get_vm(self._head).state
+            state = self._head_state
             return AccountState(nonce=state.get_nonce(address), balance=state.get_balance(address))
 
     def _is_mined(self, transaction_hash: Hash32) -> bool:
@@ -198,7 +205,7 @@ class Ledger(LedgerAPI):
         next, under the same ``with ledger.lock:``.
         """
         with self._lock:
-            parent = self._chain.get_canonical_head()
+            parent = self._head
             extra = b""
             if parent.block_number > 0:
                 extra = encode_commit(self.get_commit(BlockNumber(parent.block_number)))
@@ -265,6 +272,8 @@ class Ledger(LedgerAPI):
                         LOGS_DB: logs,
                     }
                 )
+                self._head = block.header
+                self._head_state = None
             except BaseException:
                 self.abandon_block()
                 raise
@@ -288,7 +297,9 @@ class Ledger(LedgerAPI):
             seals=(seal,),
         )
 
-    def produce_block(self, *, timestamp: int | None = None) -> BlockAPI | None:
+    def produce_block(
+        self, *, timestamp: int | None = None, max_transactions: int = MAX_TRANSACTIONS_PER_BLOCK
+    ) -> BlockAPI | None:
         """Make, seal and commit one block from the mempool now; ``None`` if idle.
 
         The synchronous path used by the producer thread and by tests.
@@ -296,7 +307,7 @@ class Ledger(LedgerAPI):
         with self._lock:
             if self._closed:
                 raise StorageError("ledger is closed")
-            pending = self.mempool.take(self._genesis.gas_limit, MAX_TRANSACTIONS_PER_BLOCK)
+            pending = self.mempool.take(self._genesis.gas_limit, max_transactions)
             if not pending:
                 return None
             block, receipts, skipped = self.build_block(pending, timestamp=timestamp)
@@ -304,7 +315,12 @@ class Ledger(LedgerAPI):
             if not block.transactions:
                 self.abandon_block()
                 return None
-            self.commit_block(block, receipts, self.sign_commit(block))
+            try:
+                commit = self.sign_commit(block)
+            except BaseException:
+                self.abandon_block()
+                raise
+            self.commit_block(block, receipts, commit)
             listeners = list(self._listeners)
         for listener in listeners:
             listener(block, receipts)
@@ -327,7 +343,7 @@ class Ledger(LedgerAPI):
 
     def head(self) -> BlockHeaderAPI:
         with self._lock:
-            return self._chain.get_canonical_head()
+            return self._head
 
     def _header_at(self, number: BlockNumber) -> BlockHeaderAPI:
         try:

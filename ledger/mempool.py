@@ -21,6 +21,7 @@ from eth.abc import SignedTransactionAPI
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth.vm.forks.prague.constants import SET_CODE_TRANSACTION_TYPE
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError
 
 from ledger.abc import MempoolAPI, PermissionsAPI
@@ -28,6 +29,7 @@ from ledger.exceptions import TransactionRejected
 from ledger.typing import Address, ChainId, Hash32
 
 UNSUPPORTED_TYPES = frozenset({BLOB_TX_TYPE, SET_CODE_TRANSACTION_TYPE})
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +94,20 @@ class Mempool(MempoolAPI):
         return transaction
 
     def _check_stateless(self, transaction: SignedTransactionAPI) -> Address:
+        # Range checks first, then a single recovery (py-evm's check_signature_validity
+        # would recover the key and verify it again, and ``sender`` would recover a third
+        # time): the recovered sender is cached on the transaction for the block producer.
+        if not (
+            transaction.y_parity in (0, 1)
+            and 0 < transaction.r < SECP256K1_N
+            and 0 < transaction.s <= SECP256K1_N // 2
+        ):
+            raise TransactionRejected(
+                "bad-signature", "signature values out of range (r, s, y-parity; EIP-2 low s)"
+            )
         try:
-            transaction.check_signature_validity()
             sender: Address = transaction.sender
-        except (ValidationError, ValueError, rlp.exceptions.RLPException) as exc:
+        except (BadSignature, ValidationError, ValueError) as exc:
             raise TransactionRejected("bad-signature", f"invalid signature: {exc}") from exc
         if transaction.chain_id != self._chain_id:
             raise TransactionRejected(

@@ -1,0 +1,1 @@
+"""Development tools shipped with the package (fixtures for tests and benchmarks)."""
