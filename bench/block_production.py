@@ -62,10 +62,12 @@ def _ledger_run(data_dir: Path) -> dict[str, Any]:
             ledger.send_raw_transaction(raw)
         admission = time.perf_counter() - started
         started = time.perf_counter()
+        cpu_started = time.process_time()
         blocks = 0
         while ledger.produce_block(max_transactions=BLOCK_SIZE) is not None:
             blocks += 1
         production = time.perf_counter() - started
+        production_cpu = time.process_time() - cpu_started
         head = ledger.head().block_number
         mined = sum(len(ledger.get_block_by_number(n).transactions) for n in range(2, head + 1))
         if mined != TRANSACTIONS:
@@ -78,11 +80,14 @@ def _ledger_run(data_dir: Path) -> dict[str, Any]:
         "admission_tx_per_s": round(TRANSACTIONS / admission, 1),
         "production_seconds": round(production, 4),
         "production_tx_per_s": round(TRANSACTIONS / production, 1),
+        "production_cpu_seconds": round(production_cpu, 4),
+        "production_tx_per_cpu_s": round(TRANSACTIONS / production_cpu, 1),
         "end_to_end_tx_per_s": round(TRANSACTIONS / (admission + production), 1),
     }
 
 
 def run() -> dict[str, Any]:
+    pyevm_ceiling(transactions=80, block_size=40)  # warm-up: imports, caches, allocator
     ceiling = pyevm_ceiling(transactions=TRANSACTIONS, block_size=BLOCK_SIZE)
     with tempfile.TemporaryDirectory(prefix="bench-blocks-") as tmp:
         ours = _ledger_run(Path(tmp))
@@ -91,5 +96,8 @@ def run() -> dict[str, Any]:
         "block_size": BLOCK_SIZE,
         "pyevm_mine_all_ceiling": ceiling,
         "ledger": ours,
-        "production_vs_ceiling": round(ours["production_tx_per_s"] / ceiling["tx_per_s"], 3),
+        "production_vs_ceiling_wall": round(ours["production_tx_per_s"] / ceiling["tx_per_s"], 3),
+        "production_vs_ceiling_cpu": round(
+            ours["production_tx_per_cpu_s"] / ceiling["tx_per_cpu_s"], 3
+        ),
     }

@@ -10,79 +10,40 @@ resubmit (their nonces tell them what was mined).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
-from eth.db.atomic import AtomicDB
-from eth.exceptions import BlockNotFound as EvmBlockNotFound
-from eth.exceptions import HeaderNotFound
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
-from eth_hash.auto import keccak
 
 from ledger import calls
-from ledger.abc import (
-    CallRequest,
-    Commit,
-    IndexedLog,
-    LedgerAPI,
-    LogFilter,
-    NewBlockListener,
-    PermissionsAPI,
-    TransactionLocation,
-)
-from ledger.config import Genesis, address_bytes, dump_genesis
+from ledger.abc import CallRequest, Commit, NewBlockListener, PermissionsAPI
+from ledger.config import Genesis, address_bytes
 from ledger.db import LmdbEnvironment, OverlayDB
-from ledger.exceptions import BlockNotFound, LedgerError, StorageError, TransactionNotFound
+from ledger.exceptions import LedgerError, StorageError
+from ledger.genesis import genesis_hash, genesis_params
 from ledger.logindex import DB_NAME as LOGS_DB
 from ledger.logindex import LogIndex, index_writes
 from ledger.mempool import AccountState, Mempool
 from ledger.permissions import ContractPermissions, StaticPermissions
-from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit
+from ledger.reads import ChainReads
+from ledger.schema import EVM_DB, GENESIS_KEY, META_DB, commit_key
+from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit, verify_commit
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
 from ledger.vm import MedledgerVM, chain_class, header_defaults
 
-EVM_DB = "evm"
-META_DB = "meta"
-_GENESIS_KEY = b"genesis-hash"
-_COMMIT_PREFIX = b"commit:"
+log = logging.getLogger(__name__)
+
 #: Upper bound on transactions per block, on top of the gas limit (bounds block time).
 MAX_TRANSACTIONS_PER_BLOCK = 2_000
 
 
-def _commit_key(number: int) -> bytes:
-    return _COMMIT_PREFIX + number.to_bytes(8, "big")
-
-
-def genesis_params(genesis: Genesis) -> dict[str, Any]:
-    """Header fields of the genesis block.
-
-    extraData is the keccak of the canonical genesis JSON, so the genesis hash commits to
-    every consensus parameter (chain id, validators, permissions, interval), and a data dir
-    made for one consortium config cannot be opened with another.
-    """
-    return {
-        **header_defaults(),
-        "gas_limit": genesis.gas_limit,
-        "timestamp": genesis.timestamp,
-        "extra_data": keccak(dump_genesis(genesis).encode()),
-        "coinbase": b"\x00" * 20,
-    }
-
-
-def genesis_hash(genesis: Genesis) -> Hash32:
-    """The hash of the genesis block a ``genesis`` defines (computed in memory)."""
-    chain = chain_class(genesis.chain_id).from_genesis(
-        AtomicDB(), genesis_params(genesis), genesis.genesis_state()
-    )
-    return Hash32(chain.get_canonical_head().hash)
-
-
-class Ledger(LedgerAPI):
+class Ledger(ChainReads):
     """A node's ledger in ``data_dir``; the producer thread is started separately.
 
     Parameters
@@ -118,6 +79,7 @@ class Ledger(LedgerAPI):
             self._coinbase = Address(b"\x00" * 20)
         self._lock = threading.RLock()
         self._listeners: list[NewBlockListener] = []
+        self._transaction_hooks: list[Callable[[], None]] = []
         self._env = LmdbEnvironment(Path(data_dir))
         try:
             self._overlay = OverlayDB(self._env.store(EVM_DB))
@@ -131,7 +93,11 @@ class Ledger(LedgerAPI):
             self._env.close()
             raise
         self.permissions: PermissionsAPI = (
-            ContractPermissions(address_bytes(genesis.consortium_contract), self._head_call)
+            ContractPermissions(
+                address_bytes(genesis.consortium_contract),
+                self._head_call,
+                lambda: bytes(self._head.hash),
+            )
             if genesis.consortium_contract is not None
             else StaticPermissions(genesis.permitted_addresses())
         )
@@ -151,7 +117,7 @@ class Ledger(LedgerAPI):
 
     def _open_or_initialize(self) -> None:
         expected = genesis_hash(self._genesis)
-        stored = self._env.get(META_DB, _GENESIS_KEY)
+        stored = self._env.get(META_DB, GENESIS_KEY)
         if stored is not None:
             if stored != expected:
                 raise StorageError(
@@ -162,7 +128,7 @@ class Ledger(LedgerAPI):
         self._chain_cls.from_genesis(
             self._overlay, genesis_params(self._genesis), self._genesis.genesis_state()
         )
-        self._env.commit({EVM_DB: self._overlay.take_writes(), META_DB: {_GENESIS_KEY: expected}})
+        self._env.commit({EVM_DB: self._overlay.take_writes(), META_DB: {GENESIS_KEY: expected}})
 
     def close(self) -> None:
         with self._lock:
@@ -173,9 +139,10 @@ class Ledger(LedgerAPI):
 
     # --- block making -------------------------------------------------------------
 
-    def _head_call(self, contract: Address, data: bytes) -> bytes:
+    def _head_call(self, contract: Address, data: bytes) -> tuple[bytes, bytes]:
         with self._lock:
-            return calls.call(self._chain, CallRequest(to=contract, data=data), self._head)
+            head = self._head
+            return head.hash, calls.call(self._chain, CallRequest(to=contract, data=data), head)
 
     def _account(self, address: Address) -> AccountState:
         with self._lock:
@@ -251,33 +218,114 @@ class Ledger(LedgerAPI):
         with self._lock:
             try:
                 self._chain.chaindb.persist_block(block)
-                logs = index_writes(
-                    block_number=block.number,
-                    block_hash=block.hash,
-                    transactions=[
-                        (
-                            tx.hash,
-                            [
-                                (log.address, [t.to_bytes(32, "big") for t in log.topics], log.data)
-                                for log in receipt.logs
-                            ],
-                        )
-                        for tx, receipt in zip(block.transactions, receipts, strict=True)
-                    ],
-                )
-                self._env.commit(
-                    {
-                        EVM_DB: self._overlay.take_writes(),
-                        META_DB: {_commit_key(block.number): encode_commit(commit)},
-                        LOGS_DB: logs,
-                    }
-                )
-                self._head = block.header
-                self._head_state = None
+                self._write_block(block, receipts, commit)
             except BaseException:
                 self.abandon_block()
                 raise
         self.mempool.remove_included(block.transactions)
+
+    def import_block(self, block: BlockAPI, commit: Commit) -> tuple[ReceiptAPI, ...]:
+        """Verify and append a block made by another validator (block sync, consensus).
+
+        Nothing is trusted: the commit must prove the block final for the current validator
+        set, the block must extend our head, its extraData must carry a valid commit of its
+        parent, every sender must be permitted on our head state, and py-evm re-executes
+        the block and checks every root (``Chain.import_block``). The block is then written
+        like our own: one LMDB transaction with its commit and log index.
+
+        Raises ``SealError`` subclasses for a bad commit, ``LedgerError`` otherwise.
+        """
+        verify_commit(
+            commit, self._validators, self._chain_id, height=block.number, block_hash=block.hash
+        )
+        with self._lock:
+            if block.header.parent_hash != self._head.hash:
+                raise LedgerError(
+                    f"block #{block.number} does not extend our head #{self._head.block_number}"
+                )
+            if block.number > 1:
+                verify_commit(
+                    decode_commit(block.header.extra_data),
+                    self._validators,
+                    self._chain_id,
+                    height=self._head.block_number,
+                    block_hash=self._head.hash,
+                )
+            for transaction in block.transactions:
+                if not self.permissions.is_permitted(transaction.sender):
+                    raise LedgerError(
+                        f"block #{block.number} has a transaction from a sender that is not"
+                        " permitted"
+                    )
+            try:
+                imported = self._chain.import_block(block).imported_block
+                receipts = tuple(imported.get_receipts(self._chain.chaindb))
+                self._write_block(imported, receipts, commit)
+            except BaseException:
+                self.abandon_block()
+                raise
+            listeners = list(self._listeners)
+        self.mempool.remove_included(block.transactions)
+        self._notify(listeners, imported, receipts)
+        return receipts
+
+    def _write_block(
+        self, block: BlockAPI, receipts: tuple[ReceiptAPI, ...], commit: Commit
+    ) -> None:
+        """Commit the overlay (block already persisted in it) with commit and log index."""
+        logs = index_writes(
+            block_number=block.number,
+            block_hash=block.hash,
+            transactions=[
+                (
+                    tx.hash,
+                    [
+                        (log.address, [t.to_bytes(32, "big") for t in log.topics], log.data)
+                        for log in receipt.logs
+                    ],
+                )
+                for tx, receipt in zip(block.transactions, receipts, strict=True)
+            ],
+        )
+        self._env.commit(
+            {
+                EVM_DB: self._overlay.take_writes(),
+                META_DB: {commit_key(block.number): encode_commit(commit)},
+                LOGS_DB: logs,
+            }
+        )
+        self._head = block.header
+        self._head_state = None
+
+    @staticmethod
+    def _notify(
+        listeners: list[NewBlockListener], block: BlockAPI, receipts: tuple[ReceiptAPI, ...]
+    ) -> None:
+        # One failing listener (a closed websocket, a bug) must not starve the others or
+        # make a committed block look failed to the producer.
+        for listener in listeners:
+            try:
+                listener(block, receipts)
+            except Exception:
+                log.exception("new-block listener failed")
+
+    def send_raw_transaction(self, raw_transaction: bytes) -> Hash32:
+        tx_hash = self.mempool.add(raw_transaction)
+        for hook in list(self._transaction_hooks):
+            hook()
+        return tx_hash
+
+    def on_transaction(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call ``hook()`` after each admitted transaction (the producer's wake-up)."""
+        with self._lock:
+            self._transaction_hooks.append(hook)
+
+        def remove() -> None:
+            with self._lock:
+                if hook in self._transaction_hooks:
+                    self._transaction_hooks.remove(hook)
+
+        return remove
 
     def sign_commit(self, block: BlockAPI, *, round: int = 0) -> Commit:
         """Sign this node's precommit for ``block`` as a one-seal commit (single validator)."""
@@ -322,8 +370,7 @@ class Ledger(LedgerAPI):
                 raise
             self.commit_block(block, receipts, commit)
             listeners = list(self._listeners)
-        for listener in listeners:
-            listener(block, receipts)
+        self._notify(listeners, block, receipts)
         return block
 
     @property
@@ -334,119 +381,3 @@ class Ledger(LedgerAPI):
     @property
     def block_interval(self) -> float:
         return self._genesis.block_interval_ms / 1000
-
-    # --- LedgerAPI: reads ---------------------------------------------------------
-
-    @property
-    def chain_id(self) -> ChainId:
-        return self._chain_id
-
-    def head(self) -> BlockHeaderAPI:
-        with self._lock:
-            return self._head
-
-    def _header_at(self, number: BlockNumber) -> BlockHeaderAPI:
-        try:
-            return self._chain.get_canonical_block_header_by_number(number)
-        except HeaderNotFound as exc:
-            raise BlockNotFound(f"no block #{number}") from exc
-
-    def get_block_by_number(self, number: BlockNumber) -> BlockAPI:
-        with self._lock:
-            return self._chain.get_block_by_header(self._header_at(number))
-
-    def get_block_by_hash(self, block_hash: Hash32) -> BlockAPI:
-        with self._lock:
-            try:
-                block = self._chain.get_block_by_hash(block_hash)
-            except (HeaderNotFound, EvmBlockNotFound) as exc:
-                raise BlockNotFound(f"no block 0x{block_hash.hex()}") from exc
-            canonical = self._chain.chaindb.get_canonical_block_hash(block.number)
-            if canonical != block_hash:
-                raise BlockNotFound(f"block 0x{block_hash.hex()} is not committed")
-            return block
-
-    def get_receipts(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
-        with self._lock:
-            return tuple(block.get_receipts(self._chain.chaindb))
-
-    def get_transaction(
-        self, transaction_hash: Hash32
-    ) -> tuple[SignedTransactionAPI, TransactionLocation | None]:
-        with self._lock:
-            try:
-                number, index = self._chain.chaindb.get_transaction_index(transaction_hash)
-            except EvmTransactionNotFound:
-                pending = self.mempool.get(transaction_hash)
-                if pending is None:
-                    raise TransactionNotFound(
-                        f"no transaction 0x{transaction_hash.hex()}"
-                    ) from None
-                return pending, None
-            block = self._chain.get_canonical_block_by_number(number)
-            location = TransactionLocation(
-                block_number=BlockNumber(number), block_hash=Hash32(block.hash), index=index
-            )
-            return block.transactions[index], location
-
-    def get_logs(self, log_filter: LogFilter) -> list[IndexedLog]:
-        return self._log_index.get_logs(log_filter)
-
-    def _state_at(self, at: BlockNumber):  # type: ignore[no-untyped-def]
-        return self._chain.get_vm(self._header_at(at)).state
-
-    def get_balance(self, address: Address, at: BlockNumber) -> int:
-        with self._lock:
-            return int(self._state_at(at).get_balance(address))
-
-    def get_code(self, address: Address, at: BlockNumber) -> bytes:
-        with self._lock:
-            return bytes(self._state_at(at).get_code(address))
-
-    def get_nonce(self, address: Address, at: BlockNumber) -> int:
-        with self._lock:
-            return int(self._state_at(at).get_nonce(address))
-
-    def get_storage_at(self, address: Address, slot: int, at: BlockNumber) -> int:
-        with self._lock:
-            return int(self._state_at(at).get_storage(address, slot))
-
-    def call(self, request: CallRequest, at: BlockNumber) -> bytes:
-        with self._lock:
-            return calls.call(self._chain, request, self._header_at(at))
-
-    def estimate_gas(self, request: CallRequest, at: BlockNumber) -> int:
-        with self._lock:
-            return calls.estimate_gas(self._chain, request, self._header_at(at))
-
-    def send_raw_transaction(self, raw_transaction: bytes) -> Hash32:
-        return self.mempool.add(raw_transaction)
-
-    def pending_nonce(self, address: Address) -> int:
-        return self.mempool.pending_nonce(address)
-
-    def get_commit(self, number: BlockNumber) -> Commit:
-        """The commit of block ``number``; genesis is final by definition (no seals)."""
-        if number == 0:
-            with self._lock:
-                header = self._header_at(number)
-            return Commit(height=number, round=0, block_hash=Hash32(header.hash), seals=())
-        raw = self._env.get(META_DB, _commit_key(number))
-        if raw is None:
-            raise BlockNotFound(f"no committed block #{number}")
-        return decode_commit(raw)
-
-    def validators(self) -> tuple[Address, ...]:
-        """The validator set (fixed by genesis for now)."""
-        return self._validators
-
-    def subscribe(self, listener: NewBlockListener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe

@@ -1,7 +1,8 @@
 """The block producer thread: a block as soon as there are transactions, none when idle.
 
-It wakes when a transaction arrives (or every interval to re-check), makes at most one
-block per configured interval, and never makes empty blocks.
+It wakes when the ledger admits a transaction (or every interval to re-check), makes at
+most one block per configured interval, and never makes empty blocks. It stops by itself
+when the ledger's storage is closed or fails (``StorageError``): nothing can be committed.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from ledger.chain import Ledger
+from ledger.exceptions import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ class BlockProducer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._unsubscribe_wakeup = None
+        self._remove_hook: Callable[[], None] | None = None
 
     def notify(self) -> None:
         """Tell the producer a transaction arrived (call after ``send_raw_transaction``)."""
@@ -33,12 +36,16 @@ class BlockProducer:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        self._remove_hook = self._ledger.on_transaction(self.notify)
         self._thread = threading.Thread(target=self._run, name="block-producer", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
+        if self._remove_hook is not None:
+            self._remove_hook()
+            self._remove_hook = None
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -61,6 +68,9 @@ class BlockProducer:
             last = time.monotonic()
             try:
                 block = self._ledger.produce_block()
+            except StorageError:
+                log.exception("storage unusable; block producer stops")
+                return
             except Exception:
                 log.exception("block production failed; retrying next interval")
                 continue

@@ -21,8 +21,9 @@ import pytest
 from eth.db.atomic import AtomicDB
 
 from ledger.abc import LogFilter
-from ledger.chain import Ledger, genesis_params
+from ledger.chain import Ledger
 from ledger.exceptions import BlockNotFound
+from ledger.genesis import genesis_params
 from ledger.seal import decode_commit, verify_commit
 from ledger.typing import BlockNumber
 from ledger.vm import chain_class

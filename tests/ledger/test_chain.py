@@ -65,6 +65,7 @@ def test_contract_writes_storage_emits_event_and_calls_see_state(ledger: Ledger)
     receipt = ledger.get_receipts(block)[0]
     assert receipt.logs[0].data == word(7)
     assert ledger.call(CallRequest(to=contract, data=word(5)), block.number) == b""
+    assert ledger.get_storage_at(contract, 0, block.number) == 7  # a call changes nothing
     assert (
         21_000 < ledger.estimate_gas(CallRequest(to=contract, data=word(5)), block.number) < 60_000
     )
@@ -247,3 +248,112 @@ def test_node_without_validator_key_cannot_seal(tmp_path: Path) -> None:
         assert len(led.mempool) == 1
     finally:
         led.close()
+
+
+def test_another_node_imports_our_blocks_and_reaches_the_same_state(tmp_path: Path) -> None:
+    genesis = make_genesis()
+    proposer = Ledger(tmp_path / "a", genesis, validator_key=VALIDATOR_KEY)
+    follower = Ledger(tmp_path / "b", genesis)
+    try:
+        contract = deploy(proposer)
+        for nonce in range(1, 4):
+            proposer.send_raw_transaction(sign(KEYS[0], nonce=nonce, to=contract, data=word(nonce)))
+            assert proposer.produce_block() is not None
+        for number in range(1, 5):
+            block = proposer.get_block_by_number(BlockNumber(number))
+            follower.import_block(block, proposer.get_commit(BlockNumber(number)))
+        assert follower.head() == proposer.head()
+        assert follower.get_storage_at(contract, 0, BlockNumber(4)) == 3
+        everything = LogFilter(BlockNumber(0), BlockNumber(4))
+        assert follower.get_logs(everything) == proposer.get_logs(everything)
+    finally:
+        proposer.close()
+        follower.close()
+
+
+def test_import_refuses_bad_commit_and_blocks_not_on_our_head(tmp_path: Path) -> None:
+    from ledger.abc import Commit
+    from ledger.exceptions import InsufficientVotingPower, LedgerError
+
+    genesis = make_genesis()
+    proposer = Ledger(tmp_path / "a", genesis, validator_key=VALIDATOR_KEY)
+    follower = Ledger(tmp_path / "b", genesis)
+    try:
+        for nonce in range(2):
+            proposer.send_raw_transaction(sign(KEYS[0], nonce=nonce))
+            assert proposer.produce_block() is not None
+        first = proposer.get_block_by_number(BlockNumber(1))
+        second = proposer.get_block_by_number(BlockNumber(2))
+        unsigned = Commit(BlockNumber(1), 0, Hash32(first.hash), ())
+        with pytest.raises(InsufficientVotingPower):
+            follower.import_block(first, unsigned)
+        with pytest.raises(LedgerError, match="does not extend"):
+            follower.import_block(second, proposer.get_commit(BlockNumber(2)))
+        assert follower.head().block_number == 0
+        follower.import_block(first, proposer.get_commit(BlockNumber(1)))
+        assert follower.head() == first.header
+    finally:
+        proposer.close()
+        follower.close()
+
+
+def test_signature_recovery_runs_on_coincurve() -> None:
+    from eth._utils import transactions
+
+    assert type(transactions.keys.backend).__name__ == "CoinCurveECCBackend"
+
+
+def test_concurrent_senders_with_running_producer_all_get_mined(ledger: Ledger) -> None:
+    producer = BlockProducer(ledger)
+    producer.start()
+    errors: list[BaseException] = []
+
+    def submit(key: bytes) -> None:
+        try:
+            for nonce in range(20):
+                ledger.send_raw_transaction(sign(key, nonce=nonce, value=1, gas=21_000))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(key,)) for key in KEYS[:4]]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        deadline = time.monotonic() + 30
+        while len(ledger.mempool) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(ledger.mempool) == 0
+    finally:
+        producer.stop()
+    head = ledger.head().block_number
+    assert ledger.get_balance(SINK, BlockNumber(head)) == 80
+    for key in KEYS[:4]:
+        assert ledger.get_nonce(address_bytes(key), BlockNumber(head)) == 20
+
+
+def test_failing_listener_does_not_stop_others_or_the_block(ledger: Ledger) -> None:
+    heard: list[int] = []
+
+    def broken(block: BlockAPI, receipts: tuple[ReceiptAPI, ...] | list[ReceiptAPI]) -> None:
+        raise RuntimeError("listener bug")
+
+    ledger.subscribe(broken)
+    ledger.subscribe(lambda block, receipts: heard.append(block.number))
+    ledger.send_raw_transaction(sign(KEYS[0]))
+    block = ledger.produce_block()
+    assert block is not None and heard == [1]
+
+
+def test_producer_stops_itself_when_the_ledger_is_closed(tmp_path: Path) -> None:
+    led = Ledger(tmp_path, make_genesis(), validator_key=VALIDATOR_KEY)
+    producer = BlockProducer(led)
+    producer.start()
+    led.close()
+    deadline = time.monotonic() + 10
+    while producer.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not producer.running
+    producer.stop()

@@ -1,0 +1,159 @@
+"""The read side of the ledger facade: blocks, transactions, state, calls, logs, commits.
+
+A mixin over the fields :class:`ledger.chain.Ledger` owns; every read takes the ledger's
+lock because py-evm objects are not thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.chains.base import Chain
+from eth.exceptions import BlockNotFound as EvmBlockNotFound
+from eth.exceptions import HeaderNotFound
+from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
+
+from ledger import calls
+from ledger.abc import (
+    CallRequest,
+    Commit,
+    IndexedLog,
+    LedgerAPI,
+    LogFilter,
+    NewBlockListener,
+    TransactionLocation,
+)
+from ledger.db import LmdbEnvironment
+from ledger.exceptions import BlockNotFound, TransactionNotFound
+from ledger.logindex import LogIndex
+from ledger.mempool import Mempool
+from ledger.schema import META_DB, commit_key
+from ledger.seal import decode_commit
+from ledger.typing import Address, BlockNumber, ChainId, Hash32
+
+
+class ChainReads(LedgerAPI):
+    """Reads of ``LedgerAPI``; the owner sets the attributes declared here."""
+
+    _lock: threading.RLock
+    _chain: Chain
+    _head: BlockHeaderAPI
+    _env: LmdbEnvironment
+    _log_index: LogIndex
+    _chain_id: ChainId
+    _validators: tuple[Address, ...]
+    _listeners: list[NewBlockListener]
+    mempool: Mempool
+
+    @property
+    def chain_id(self) -> ChainId:
+        return self._chain_id
+
+    def head(self) -> BlockHeaderAPI:
+        with self._lock:
+            return self._head
+
+    def _header_at(self, number: BlockNumber) -> BlockHeaderAPI:
+        try:
+            return self._chain.get_canonical_block_header_by_number(number)
+        except HeaderNotFound as exc:
+            raise BlockNotFound(f"no block #{number}") from exc
+
+    def get_block_by_number(self, number: BlockNumber) -> BlockAPI:
+        with self._lock:
+            return self._chain.get_block_by_header(self._header_at(number))
+
+    def get_block_by_hash(self, block_hash: Hash32) -> BlockAPI:
+        with self._lock:
+            try:
+                block = self._chain.get_block_by_hash(block_hash)
+            except (HeaderNotFound, EvmBlockNotFound) as exc:
+                raise BlockNotFound(f"no block 0x{block_hash.hex()}") from exc
+            canonical = self._chain.chaindb.get_canonical_block_hash(block.number)
+            if canonical != block_hash:
+                raise BlockNotFound(f"block 0x{block_hash.hex()} is not committed")
+            return block
+
+    def get_receipts(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
+        with self._lock:
+            return tuple(block.get_receipts(self._chain.chaindb))
+
+    def get_transaction(
+        self, transaction_hash: Hash32
+    ) -> tuple[SignedTransactionAPI, TransactionLocation | None]:
+        with self._lock:
+            try:
+                number, index = self._chain.chaindb.get_transaction_index(transaction_hash)
+            except EvmTransactionNotFound:
+                pending = self.mempool.get(transaction_hash)
+                if pending is None:
+                    raise TransactionNotFound(
+                        f"no transaction 0x{transaction_hash.hex()}"
+                    ) from None
+                return pending, None
+            block = self._chain.get_canonical_block_by_number(number)
+            location = TransactionLocation(
+                block_number=BlockNumber(number), block_hash=Hash32(block.hash), index=index
+            )
+            return block.transactions[index], location
+
+    def get_logs(self, log_filter: LogFilter) -> list[IndexedLog]:
+        return self._log_index.get_logs(log_filter)
+
+    def _state_at(self, at: BlockNumber) -> StateAPI:
+        return self._chain.get_vm(self._header_at(at)).state
+
+    def get_balance(self, address: Address, at: BlockNumber) -> int:
+        with self._lock:
+            return int(self._state_at(at).get_balance(address))
+
+    def get_code(self, address: Address, at: BlockNumber) -> bytes:
+        with self._lock:
+            return bytes(self._state_at(at).get_code(address))
+
+    def get_nonce(self, address: Address, at: BlockNumber) -> int:
+        with self._lock:
+            return int(self._state_at(at).get_nonce(address))
+
+    def get_storage_at(self, address: Address, slot: int, at: BlockNumber) -> int:
+        with self._lock:
+            return int(self._state_at(at).get_storage(address, slot))
+
+    def call(self, request: CallRequest, at: BlockNumber) -> bytes:
+        with self._lock:
+            return calls.call(self._chain, request, self._header_at(at))
+
+    def estimate_gas(self, request: CallRequest, at: BlockNumber) -> int:
+        with self._lock:
+            return calls.estimate_gas(self._chain, request, self._header_at(at))
+
+    def pending_nonce(self, address: Address) -> int:
+        return self.mempool.pending_nonce(address)
+
+    def get_commit(self, number: BlockNumber) -> Commit:
+        """The commit of block ``number``; genesis is final by definition (no seals)."""
+        if number == 0:
+            with self._lock:
+                header = self._header_at(number)
+            return Commit(height=number, round=0, block_hash=Hash32(header.hash), seals=())
+        raw = self._env.get(META_DB, commit_key(number))
+        if raw is None:
+            raise BlockNotFound(f"no committed block #{number}")
+        return decode_commit(raw)
+
+    def validators(self) -> tuple[Address, ...]:
+        """The validator set (fixed by genesis for now)."""
+        return self._validators
+
+    def subscribe(self, listener: NewBlockListener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
