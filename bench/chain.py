@@ -2,8 +2,10 @@
 
 1. **ours**: a real ``medledger ledger run`` process (RPC + mempool + block producer + LMDB),
    driven over HTTP by concurrent clients, blocks observed over WebSocket.
-2. **py-evm ceiling**: the same transactions executed as blocks by py-evm alone in memory
-   (no RPC, mempool or disk), at our node's observed block size.
+2. **py-evm ceiling**: the same signed transactions executed as blocks of 250 by py-evm alone
+   in memory with our VM (decoding and sender recovery included, as our node must do them;
+   no RPC, mempool, seals or disk); also at our node's observed block size, and the core
+   helper's ``bench/_pyevm_ceiling.py`` (stock Prague, senders recovered before timing).
 3. **anvil**: the same transactions through anvil (Rust EVM) with the same client, as a
    reference engine.
 
@@ -30,6 +32,7 @@ import httpx
 from bench import _chain_pyevm
 from bench._chain_client import deploy, drive
 from bench._chain_workload import CHAIN_ID, Workload, make_workload
+from bench._pyevm_ceiling import pyevm_ceiling
 from tests.integration.nodeproc import init_config, start_node
 
 CEILING_BLOCK_SIZE = 250
@@ -123,6 +126,9 @@ def run() -> dict[str, Any]:
         # same at our node's observed block size tells how much block size itself costs
         ceiling = _chain_pyevm.measure(workload, block_size=CEILING_BLOCK_SIZE)
         at_our_block_size = _chain_pyevm.measure(workload, block_size=ours_block)
+        # the core helper's ceiling (stock Prague MiningChain.mine_all, senders recovered
+        # before timing) on its own equivalent transactions, for cross-checking
+        core_ceiling = pyevm_ceiling(transactions=workload.count, block_size=CEILING_BLOCK_SIZE)
         anvil = _anvil(workload)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -136,8 +142,10 @@ def run() -> dict[str, Any]:
         "ours": ours,
         "pyevm_ceiling": ceiling,
         "pyevm_at_our_block_size": at_our_block_size,
+        "pyevm_ceiling_core_helper": core_ceiling,
         "anvil": anvil,
         "ratio_ours_to_pyevm_ceiling": round(ours["tps"] / ceiling["tps"], 3),
+        "ratio_ours_to_core_helper_ceiling": round(ours["tps"] / core_ceiling["tx_per_s"], 3),
     }
     if "tps" in anvil:
         result["ratio_ours_to_anvil"] = round(ours["tps"] / anvil["tps"], 3)

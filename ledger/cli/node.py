@@ -1,8 +1,8 @@
 """Assemble a running node's ledger: ``ledger.chain.Ledger`` plus its block producer.
 
-The RPC layer only knows ``LedgerAPI``; :class:`ProducingLedger` adds the two things a
-running node needs around it: wake the producer when a transaction arrives (so inclusion
-latency is not an idle interval) and stop the producer before storage closes.
+The RPC layer only knows ``LedgerAPI``; :class:`ProducingLedger` ties the producer thread's
+lifetime to the ledger's: it starts with it and is stopped before storage closes. (The
+producer wakes itself on each admitted transaction through ``Ledger.on_transaction``.)
 """
 
 from __future__ import annotations
@@ -78,9 +78,7 @@ class ProducingLedger(LedgerAPI):
         return self.inner.estimate_gas(request, at)
 
     def send_raw_transaction(self, raw_transaction: bytes) -> Hash32:
-        tx_hash = self.inner.send_raw_transaction(raw_transaction)
-        self.producer.notify()
-        return tx_hash
+        return self.inner.send_raw_transaction(raw_transaction)
 
     def pending_nonce(self, address: Address) -> int:
         return self.inner.pending_nonce(address)
