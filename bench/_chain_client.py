@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,13 +54,23 @@ async def deploy(url: str, workload: Workload) -> None:
             raise RuntimeError(f"deployment failed: {receipt}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def drive(url: str, ws_url: str, workload: Workload) -> dict[str, Any]:
-    """Submit everything concurrently; return throughput and inclusion latency."""
+async def drive(url: str, ws_url: str, workload: Workload, *, pid: int) -> dict[str, Any]:
+    """Submit everything concurrently; return throughput, latency and server CPU time.
+
+    CPU time is that of the server process ``pid`` while the workload runs: the machine is
+    shared, so it is the steadier figure.
+    """
     submitted: dict[str, float] = {}
     included: dict[str, float] = {}
     wanted = {"0x" + keccak(raw).hex() for txs in workload.per_sender for raw in txs}
@@ -67,9 +79,21 @@ async def drive(url: str, ws_url: str, workload: Workload) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=len(workload.per_sender) + 4)
 
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        fetches: list[asyncio.Task[None]] = []
+
+        async def fetch(number: str, stamp: float) -> None:
+            nonlocal blocks
+            block = await _rpc(client, url, "eth_getBlockByNumber", [number, False])
+            blocks += 1
+            for tx_hash in block["transactions"]:
+                if tx_hash in wanted and tx_hash not in included:
+                    included[tx_hash] = stamp
+            if len(included) == len(wanted):
+                done.set()
 
         async def watch(ready: asyncio.Event) -> None:
-            nonlocal blocks
+            # stamp each head as it arrives; look its transactions up concurrently so a slow
+            # lookup never delays the stamp of the next head
             async with websockets.connect(ws_url, max_size=None) as ws:
                 sub = {"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}
                 await ws.send(json.dumps(sub))
@@ -79,13 +103,7 @@ async def drive(url: str, ws_url: str, workload: Workload) -> dict[str, Any]:
                     message = json.loads(await ws.recv())
                     stamp = time.perf_counter()
                     number = message["params"]["result"]["number"]
-                    block = await _rpc(client, url, "eth_getBlockByNumber", [number, False])
-                    blocks += 1
-                    for tx_hash in block["transactions"]:
-                        if tx_hash in wanted and tx_hash not in included:
-                            included[tx_hash] = stamp
-                    if len(included) == len(wanted):
-                        done.set()
+                    fetches.append(asyncio.create_task(fetch(number, stamp)))
 
         async def submit(txs: list[bytes]) -> None:
             for raw in txs:
@@ -97,12 +115,16 @@ async def drive(url: str, ws_url: str, workload: Workload) -> dict[str, Any]:
         watcher = asyncio.create_task(watch(ready))
         await asyncio.wait_for(ready.wait(), 30)
         started = time.perf_counter()
+        cpu_started = cpu_seconds(pid)
         await asyncio.gather(*(submit(txs) for txs in workload.per_sender))
         submit_end = time.perf_counter()
         try:
             await asyncio.wait_for(done.wait(), TIMEOUT_S)
+            cpu = cpu_seconds(pid) - cpu_started
         finally:
             watcher.cancel()
+            for task in fetches:
+                task.cancel()
     finished = max(included.values())
     latencies = [included[h] - submitted[h] for h in included]
     return {
@@ -114,4 +136,6 @@ async def drive(url: str, ws_url: str, workload: Workload) -> dict[str, Any]:
         "latency_p99_ms": round(_percentile(latencies, 99) * 1000, 1),
         "latency_mean_ms": round(statistics.fmean(latencies) * 1000, 1),
         "blocks": blocks,
+        "server_cpu_s": round(cpu, 3),
+        "tx_per_server_cpu_s": round(len(included) / cpu, 1),
     }

@@ -52,13 +52,17 @@ def measure(workload: Workload, *, block_size: int) -> dict[str, Any]:
     # interleave senders as a mempool ordering by arrival would
     ordered = [tx for group in zip(*workload.per_sender, strict=True) for tx in group]
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for i in range(0, len(ordered), block_size):
         apply(ordered[i : i + block_size])
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     head = chain.get_canonical_head()
     return {
         "tps": round(len(ordered) / elapsed, 1),
         "elapsed_s": round(elapsed, 3),
+        "cpu_s": round(cpu, 3),
+        "tx_per_cpu_s": round(len(ordered) / cpu, 1),
         "transactions": len(ordered),
         "block_size": block_size,
         "blocks": head.block_number - 1,

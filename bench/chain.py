@@ -53,7 +53,7 @@ def _ours(workload_dir: Path, senders: int, per_sender: int) -> tuple[Workload, 
     node = start_node(config.directory, workload_dir / "data")
     try:
         asyncio.run(deploy(node.url, workload))
-        result = asyncio.run(drive(node.url, node.ws_url, workload))
+        result = asyncio.run(drive(node.url, node.ws_url, workload, pid=node.proc.pid))
     finally:
         code = node.stop(signal.SIGTERM)
     result["clean_exit"] = code == 0
@@ -104,7 +104,7 @@ def _anvil(workload: Workload) -> dict[str, Any]:
                 },
             ).raise_for_status()
         asyncio.run(deploy(url, workload))
-        result = asyncio.run(drive(url, ws_url, workload))
+        result = asyncio.run(drive(url, ws_url, workload, pid=proc.pid))
         result["version"] = subprocess.run(
             [str(ANVIL), "--version"], capture_output=True, text=True, check=False
         ).stdout.splitlines()[0]
@@ -145,8 +145,14 @@ def run() -> dict[str, Any]:
         "pyevm_ceiling_core_helper": core_ceiling,
         "anvil": anvil,
         "ratio_ours_to_pyevm_ceiling": round(ours["tps"] / ceiling["tps"], 3),
+        "ratio_ours_to_pyevm_ceiling_per_cpu_s": round(
+            ours["tx_per_server_cpu_s"] / ceiling["tx_per_cpu_s"], 3
+        ),
         "ratio_ours_to_core_helper_ceiling": round(ours["tps"] / core_ceiling["tx_per_s"], 3),
     }
     if "tps" in anvil:
         result["ratio_ours_to_anvil"] = round(ours["tps"] / anvil["tps"], 3)
+        result["ratio_ours_to_anvil_per_cpu_s"] = round(
+            ours["tx_per_server_cpu_s"] / anvil["tx_per_server_cpu_s"], 3
+        )
     return json.loads(json.dumps(result))
