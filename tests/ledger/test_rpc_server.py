@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from ledger.chain import Ledger
 from ledger.rpc.dispatch import Limits
 from ledger.rpc.format import contract_address
 from ledger.rpc.server import ServerLimits, create_app
+from ledger.rpc.subscriptions import _CLOSE, Session, Subscription, SubscriptionHub
 from ledger.tools.storage_contract import INITCODE, word
 from ledger.typing import BlockNumber
 from tests.ledger.helpers import KEYS, VALIDATOR_KEY, make_genesis, sign
@@ -105,3 +107,14 @@ def test_an_oversized_websocket_message_gets_an_error_and_the_socket_stays_open(
         assert ws.receive_json()["error"]["code"] == -32600
         ws.send_json(req("eth_chainId"))
         assert ws.receive_json()["result"] == hex(4242)
+
+
+def test_a_client_that_stops_reading_is_cut_off_instead_of_growing_memory() -> None:
+    session = Session(SubscriptionHub(), queue=asyncio.Queue(2))
+    session.active["0x1"] = Subscription("newHeads")
+    for payload in (b"a", b"b", b"c", b"d"):
+        session.send(payload)
+    assert session.overflowed and not session.active
+    assert session.queue.get_nowait() == b"b"  # room is made for the close marker
+    assert session.queue.get_nowait() == _CLOSE  # the sender task closes the socket on this
+    assert session.queue.empty()
