@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+from coincurve import PrivateKey
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
@@ -25,7 +26,7 @@ from ledger import calls
 from ledger.abc import CallRequest, Commit, NewBlockListener, PermissionsAPI
 from ledger.config import Genesis, address_bytes
 from ledger.db import LmdbEnvironment, OverlayDB
-from ledger.exceptions import LedgerError, StorageError
+from ledger.exceptions import ConfigError, LedgerError, StorageError
 from ledger.genesis import genesis_hash, genesis_params
 from ledger.logindex import DB_NAME as LOGS_DB
 from ledger.logindex import LogIndex, index_writes
@@ -72,9 +73,14 @@ class Ledger(ChainReads):
         self._validator_key = validator_key
         self._validators = genesis.validator_addresses()
         if validator_key is not None:
-            from coincurve import PrivateKey
-
-            self._coinbase = address_of(PrivateKey(validator_key).public_key)
+            try:
+                self._coinbase = address_of(PrivateKey(validator_key).public_key)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError("validator key must be a valid 32-byte secp256k1 key") from exc
+            if self._coinbase not in self._validators:
+                raise ConfigError(
+                    f"validator key is for 0x{self._coinbase.hex()}, not a genesis validator"
+                )
         else:
             self._coinbase = Address(b"\x00" * 20)
         self._lock = threading.RLock()
@@ -167,9 +173,10 @@ class Ledger(ChainReads):
         """Execute ``transactions`` on the head state as one block (not yet committed).
 
         Transactions that are no longer admissible are left out and returned third. The
-        block's state is computed once, at the end (py-evm's ``mine_block`` path); it is
-        not re-executed when committed. Call :meth:`commit_block` or :meth:`abandon_block`
-        next, under the same ``with ledger.lock:``.
+        block's state root is computed once, at the end (py-evm's ``mine_block`` path:
+        pack, finalize), and the block is not re-executed when committed. Call
+        :meth:`commit_block` or :meth:`abandon_block` next, under the same
+        ``with ledger.lock:``.
         """
         with self._lock:
             parent = self._head
@@ -194,7 +201,11 @@ class Ledger(ChainReads):
                 filled = vm.set_block_transactions_and_withdrawals(
                     base, new_header, included, receipts
                 )
-                block = vm.mine_block(vm.block_postprocessing(filled)).block
+                # py-evm's mine_block = pack + finalize + validate_block; the last would
+                # rebuild the transaction trie we just built, so only the header is checked.
+                packed = vm.pack_block(vm.block_postprocessing(filled))
+                block = vm.finalize_block(packed).block
+                vm.validate_header(block.header, parent)
             except BaseException:
                 self.abandon_block()
                 raise

@@ -357,3 +357,12 @@ def test_producer_stops_itself_when_the_ledger_is_closed(tmp_path: Path) -> None
         time.sleep(0.05)
     assert not producer.running
     producer.stop()
+
+
+def test_validator_key_that_is_not_a_genesis_validator_is_refused(tmp_path: Path) -> None:
+    from ledger.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="not a genesis validator"):
+        Ledger(tmp_path / "a", make_genesis(), validator_key=KEYS[0])
+    with pytest.raises(ConfigError, match="32-byte"):
+        Ledger(tmp_path / "b", make_genesis(), validator_key=b"\x00" * 32)
