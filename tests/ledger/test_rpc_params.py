@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.rpc import params as p
 from ledger.rpc.errors import InvalidParams
@@ -147,3 +149,22 @@ def test_fee_history_percentiles_must_be_ascending_and_in_range() -> None:
         with pytest.raises(ValueError):
             p.percentiles(bad)
     assert p.block_count(4) == 4 and p.block_count("0x4") == 4
+
+
+@given(st.integers(min_value=0, max_value=2**256 - 1))
+def test_every_uint256_round_trips_as_a_quantity(value: int) -> None:
+    assert decode_quantity(to_quantity(value)) == value
+
+
+@given(st.binary(max_size=200))
+def test_every_byte_string_round_trips_as_data(value: bytes) -> None:
+    assert decode_data("0x" + value.hex()) == value
+
+
+@given(st.text(max_size=70))
+def test_arbitrary_text_never_crashes_the_block_decoder(value: str) -> None:
+    try:
+        ref = p.block_ref(value)
+    except ValueError:
+        return
+    assert (ref.tag, ref.number, ref.block_hash) != (None, None, None)
