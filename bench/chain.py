@@ -9,6 +9,9 @@
 3. **anvil**: the same transactions through anvil (Rust EVM) with the same client, as a
    reference engine.
 
+Wall-clock rates depend on what else the shared machine runs; each engine's CPU seconds
+(server process, or the py-evm loop) are reported too, with per-CPU-second ratios.
+
 Sizes: ``BENCH_CHAIN_SENDERS`` (concurrent clients, default 8) and
 ``BENCH_CHAIN_PER_SENDER`` (transactions each, default 250).
 """
