@@ -1,0 +1,204 @@
+"""Reading the suite's events: ``eth_getLogs`` by block range, decoded with the ABIs.
+
+Each log becomes a :class:`ChainEvent` that carries everything an auditor needs to check it
+independently: block number and hash, transaction hash, log index, block time, emitting
+contract, and the *actor* (the transaction's sender: the account that signed the change,
+which for a redemption through a gateway operator is the operator, not the physician).
+Block times and senders are read once per block / transaction and cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils.abi import event_abi_to_log_topic
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractEvent
+from web3.exceptions import Web3Exception
+from web3.types import FilterParams, LogReceipt
+
+from contracts.artifacts import CONTRACT_NAMES, load_artifact
+from contracts.deploy import Deployment
+from gateway.audit.errors import AuditChainUnavailable
+
+#: Blocks per ``eth_getLogs`` call; a range the node refuses as too large is halved.
+CHUNK_BLOCKS = 50_000
+MIN_CHUNK_BLOCKS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEvent:
+    """One decoded log, with where and when it happened and who caused it."""
+
+    contract: str
+    address: ChecksumAddress
+    name: str
+    #: Decoded arguments, JSON-ready: bytes as ``0x`` hex, addresses checksummed.
+    args: Mapping[str, Any]
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    time: datetime
+    actor: ChecksumAddress
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Chain order: block, then position in the block."""
+        return (self.block_number, self.log_index)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def topic_of(value: bytes | int | str) -> HexBytes:
+    """An indexed ``bytes32``/``uint256``/``address`` argument as a 32-byte topic."""
+    if isinstance(value, int):
+        return HexBytes(value.to_bytes(32, "big"))
+    if isinstance(value, str):
+        return HexBytes(bytes(12) + bytes.fromhex(value.removeprefix("0x")))
+    if len(value) != 32:
+        raise ValueError("an indexed bytes32 topic must be 32 bytes")
+    return HexBytes(value)
+
+
+class EventReader:
+    """Decoded events of the four suite contracts, read from any Ethereum JSON-RPC engine.
+
+    Parameters
+    ----------
+    w3
+        A client (with the extraData middleware our chain needs: ``contracts.deploy.connect``).
+    deployment
+        The suite's addresses.
+    from_block
+        First block worth reading (the suite's deployment block, when known).
+    """
+
+    def __init__(self, w3: Web3, deployment: Deployment, *, from_block: int = 0) -> None:
+        self.w3 = w3
+        self.from_block = from_block
+        self._events: dict[tuple[str, bytes], tuple[str, ContractEvent]] = {}
+        self._by_name: dict[str, tuple[str, ChecksumAddress, HexBytes]] = {}
+        addresses = deployment.as_dict()
+        for name in CONTRACT_NAMES:
+            address = Web3.to_checksum_address(addresses[name])
+            contract = w3.eth.contract(address=address, abi=load_artifact(name).abi)
+            for entry in load_artifact(name).abi:
+                if entry.get("type") != "event":
+                    continue
+                topic = HexBytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+                self._events[(address.lower(), bytes(topic))] = (
+                    name,
+                    contract.events[entry["name"]](),
+                )
+                self._by_name[entry["name"]] = (name, address, topic)
+        self._block_time = functools.lru_cache(maxsize=4096)(self._fetch_block)
+        self._sender = functools.lru_cache(maxsize=16384)(self._fetch_sender)
+
+    def head(self) -> int:
+        """The latest block number (final on our chain: BFT, no reorgs)."""
+        try:
+            return int(self.w3.eth.block_number)
+        except (Web3Exception, OSError, ValueError) as exc:
+            raise AuditChainUnavailable(f"cannot read the chain head: {_why(exc)}") from exc
+
+    def query(
+        self,
+        names: Sequence[str],
+        *,
+        topics: Mapping[int, bytes | int | str],
+        to_block: int,
+    ) -> list[ChainEvent]:
+        """Every event named in ``names`` whose indexed topics match, in chain order.
+
+        ``topics`` maps a topic position (1-3: the indexed arguments in declaration order)
+        to the value it must have; all ``names`` must have the wanted argument there.
+        """
+        unknown = [n for n in names if n not in self._by_name]
+        if unknown:
+            raise ValueError(f"not a suite event: {', '.join(unknown)}")
+        filter_topics: list[Any] = [[self._by_name[n][2] for n in names]]
+        for position in range(1, max(topics, default=0) + 1):
+            filter_topics.append(topic_of(topics[position]) if position in topics else None)
+        addresses = sorted({self._by_name[n][1] for n in names})
+        logs = self._get_logs(addresses, filter_topics, self.from_block, to_block)
+        events = [self._decode(log) for log in logs]
+        return sorted(events, key=lambda e: e.order)
+
+    def _get_logs(
+        self, addresses: list[ChecksumAddress], topics: list[Any], start: int, end: int
+    ) -> list[LogReceipt]:
+        found: list[LogReceipt] = []
+        chunk = CHUNK_BLOCKS
+        block = start
+        while block <= end:
+            last = min(end, block + chunk - 1)
+            params: FilterParams = {
+                "address": addresses,
+                "topics": topics,
+                "fromBlock": block,
+                "toBlock": last,
+            }
+            try:
+                found.extend(self.w3.eth.get_logs(params))
+            except (Web3Exception, OSError, ValueError) as exc:
+                if chunk > MIN_CHUNK_BLOCKS and "more than" in str(exc):
+                    chunk //= 2  # the node caps results per call: ask for less at once
+                    continue
+                raise AuditChainUnavailable(f"eth_getLogs failed: {_why(exc)}") from exc
+            block = last + 1
+        return found
+
+    def _decode(self, log: LogReceipt) -> ChainEvent:
+        key = (str(log["address"]).lower(), bytes(log["topics"][0]))
+        contract, event = self._events[key]
+        decoded = event.process_log(log)
+        tx_hash = "0x" + bytes(log["transactionHash"]).hex()
+        number = int(log["blockNumber"])
+        return ChainEvent(
+            contract=contract,
+            address=Web3.to_checksum_address(log["address"]),
+            name=str(decoded["event"]),
+            args={k: _json_value(v) for k, v in decoded["args"].items()},
+            block_number=number,
+            block_hash="0x" + bytes(log["blockHash"]).hex(),
+            tx_hash=tx_hash,
+            log_index=int(log["logIndex"]),
+            time=self._block_time(number),
+            actor=self._sender(tx_hash),
+        )
+
+    def _fetch_block(self, number: int) -> datetime:
+        try:
+            block = self.w3.eth.get_block(number)
+        except (Web3Exception, OSError, ValueError) as exc:
+            raise AuditChainUnavailable(f"cannot read block {number}: {_why(exc)}") from exc
+        return datetime.fromtimestamp(int(block["timestamp"]), UTC)
+
+    def _fetch_sender(self, tx_hash: str) -> ChecksumAddress:
+        try:
+            tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
+        except (Web3Exception, OSError, ValueError) as exc:
+            raise AuditChainUnavailable(f"cannot read transaction {tx_hash}: {_why(exc)}") from exc
+        return Web3.to_checksum_address(tx["from"])
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def names_of(events: Iterable[ChainEvent]) -> list[str]:
+    """Event names in order (handy for summaries and tests)."""
+    return [e.name for e in events]
