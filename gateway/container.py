@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.abc import AuditSourceAPI, CaseStoreAPI, ChainViewAPI, SessionStoreAPI
+from gateway.audit.abc import AuditTrailAPI
+from gateway.memory import MemorySessionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +19,7 @@ class Services:
     audit: AuditSourceAPI
     #: Seconds since the epoch; injectable so expiry is testable without sleeping.
     clock: Callable[[], float] = time.time
+    #: Traces for the auditor API; ``None`` answers its routes with 503.
+    trail: AuditTrailAPI | None = None
+    #: Auditor challenges and sessions: a store of their own, never the physicians'.
+    auditor_sessions: SessionStoreAPI = field(default_factory=MemorySessionStore)

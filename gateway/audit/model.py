@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Subject = Literal["record", "case", "grant"]
 
@@ -84,6 +84,7 @@ class Trace(BaseModel):
         default=None, description="Absent when no blob store was given."
     )
 
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented idiom
     @property
     def ciphertext_ok(self) -> bool:
         """False when any checked CID is missing, corrupted or invalid (or a proof fails)."""

@@ -17,12 +17,15 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gateway.app import create_app
+from gateway.audit import signin
+from gateway.audit.model import Trace
 from gateway.container import Services
 from gateway.domain import PhysicianStatus
 from gateway.memory import MemorySessionStore
 from gateway.services import auth
 from gateway.timeline import Timeline
 from gateway.typing import CaseId, GrantId
+from tests.gateway.audit.fakes import TableAuditTrail
 from tests.gateway.conftest import T0, Clock, make_settings, sign
 from tests.gateway.dicom_files import make_files
 from tests.gateway.fakes import DictAuditSource, FileCaseStore, TableChainView, grant_state
@@ -31,10 +34,20 @@ GRANT = GrantId(b"\x01" * 32)
 SETTINGS = make_settings()
 CHAIN, CASES, SESSIONS = TableChainView(), FileCaseStore(), MemorySessionStore()
 AUDIT = DictAuditSource({CaseId(b"\x01" * 32): Timeline(case="0x" + "01" * 32, events=[])})
-APP = create_app(
-    services=Services(chain=CHAIN, cases=CASES, sessions=SESSIONS, audit=AUDIT, clock=Clock(T0)),
-    settings=SETTINGS,
+AUDITOR = Account.create()
+TRAIL = TableAuditTrail(
+    auditors={AUDITOR.address},
+    cases={b"\x01" * 32: Trace(subject="case", id="0x" + "01" * 32, head_block=9, events=[])},
+    grants={1: Trace(subject="grant", id="1", head_block=9, events=[])},
 )
+AUDITOR_SESSIONS = MemorySessionStore()
+APP = create_app(
+    services=Services(
+        chain=CHAIN, cases=CASES, sessions=SESSIONS, audit=AUDIT, clock=Clock(T0), trail=TRAIL,
+        auditor_sessions=AUDITOR_SESSIONS,
+    ),
+    settings=SETTINGS,
+)  # fmt: skip
 # Loaded at import (schemathesis' lazy fixture loader does not run on pytest 9); the stores
 # are filled by the fixture below before any case runs.
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
@@ -65,12 +78,33 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> str:
     return value
 
 
+@pytest.fixture(scope="module")
+def auditor_token() -> str:
+    """An auditor session, so generated inputs reach the audit API past its sign-in."""
+    challenge = signin.issue_challenge(
+        settings=SETTINGS, store=AUDITOR_SESSIONS, auditor=AUDITOR.address, now=T0
+    )
+    value, _ = signin.open_session(
+        settings=SETTINGS,
+        store=AUDITOR_SESSIONS,
+        trail=TRAIL,
+        auditor=AUDITOR.address,
+        nonce=challenge.nonce,
+        signature=bytes.fromhex(sign(AUDITOR, challenge.message)[2:]),
+        now=T0,
+    )
+    return value
+
+
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_responses_match_the_schema(
-    case: schemathesis.Case, token: str
+    case: schemathesis.Case, token: str, auditor_token: str
 ) -> None:
     # Mixed-case addresses must carry a valid EIP-55 checksum, which JSON Schema cannot
     # express: a schema-valid but mis-checksummed address is rightly refused with 422.
-    excluded = [positive_data_acceptance] if case.path.startswith("/auth/") else []
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
+    excluded = [positive_data_acceptance] if "/auth/" in case.path else []
+    audit_api = case.path.startswith("/audit/") and not case.path.startswith("/audit/cases/{case}")
+    audit_api |= case.path.endswith(("/trace", "/fhir")) or case.path == "/audit/auth/session"
+    bearer = auditor_token if audit_api else token
+    case.call_and_validate(headers={"Authorization": f"Bearer {bearer}"}, excluded_checks=excluded)
