@@ -84,11 +84,23 @@ class EventReader:
         The suite's addresses.
     from_block
         First block worth reading (the suite's deployment block, when known).
+    chunk_blocks
+        Blocks per ``eth_getLogs`` call (halved while the node says the answer is too big).
     """
 
-    def __init__(self, w3: Web3, deployment: Deployment, *, from_block: int = 0) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        deployment: Deployment,
+        *,
+        from_block: int = 0,
+        chunk_blocks: int = CHUNK_BLOCKS,
+    ) -> None:
+        if chunk_blocks < 1:
+            raise ValueError("chunk_blocks must be at least 1")
         self.w3 = w3
         self.from_block = from_block
+        self.chunk_blocks = chunk_blocks
         self._events: dict[tuple[str, bytes], tuple[str, ContractEvent]] = {}
         self._by_name: dict[str, tuple[str, ChecksumAddress, HexBytes]] = {}
         addresses = deployment.as_dict()
@@ -141,7 +153,7 @@ class EventReader:
         self, addresses: list[ChecksumAddress], topics: list[Any], start: int, end: int
     ) -> list[LogReceipt]:
         found: list[LogReceipt] = []
-        chunk = CHUNK_BLOCKS
+        chunk = self.chunk_blocks
         block = start
         while block <= end:
             last = min(end, block + chunk - 1)

@@ -51,6 +51,8 @@ class Story:
     break_glass: int
     batch_proof: RecordProof
     batch_cid: str
+    #: A record anchored singly (in a case of its own) whose commitment this proof opens.
+    single_proof: RecordProof
     steps: list[Step] = field(default_factory=list)
 
     def kinds(self, *only: str) -> list[str]:
@@ -105,8 +107,9 @@ def play(world: World, blob_dir: Path) -> Story:
     tx("AccessRedeemed", "doc_tertiary", g.redeem(glass, world.addr("doc_tertiary"), rand32()))
 
     proof, batch_cid = _batch(world, blobs)
+    single = _committed_single(world, blobs)
     return Story(world, blobs, case, v1, v2, other, cids, referral, grant, glass, proof,
-                 batch_cid, steps)  # fmt: skip
+                 batch_cid, single, steps)  # fmt: skip
 
 
 def _batch(world: World, blobs: EmbeddedBlobStore) -> tuple[RecordProof, str]:
@@ -124,3 +127,17 @@ def _batch(world: World, blobs: EmbeddedBlobStore) -> tuple[RecordProof, str]:
     world.tx("village", world.anchors.functions.anchorBatch(tree.root, 3, manifest))
     rid, pseudonym, content, salt = entries[1]
     return RecordProof(rid, pseudonym, content, salt, tree.path(1)), manifest
+
+
+def _committed_single(world: World, blobs: EmbeddedBlobStore) -> RecordProof:
+    """A record anchored alone with a real salted commitment; returns the opening proof."""
+    rid, pseudonym, content, salt = (
+        RecordId(rand32()), PatientPseudonym(rand32()), ContentHash(rand32()), os.urandom(16)
+    )  # fmt: skip
+    commitment = anchor_commitment(
+        salt=salt, record_id=rid, pseudonym=pseudonym, content_hash=content
+    )
+    cid = blobs.put([os.urandom(100)])
+    fn = world.anchors.functions.anchorRecord(rid, 0, commitment, cid, rand32(), bytes(32))
+    world.tx("township", fn)
+    return RecordProof(rid, pseudonym, content, salt, ())

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from gateway.audit.errors import UnknownSubject
+from gateway.audit.events import EventReader
 from gateway.audit.model import CiphertextStatus, Trace
+from gateway.audit.tracer import Tracer
 from gateway.audit.trail import ChainAuditTrail
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.proof import AnchorInfo
+from node.proof import AnchorInfo, RecordProof
 from node.typing import TxHash
 from tests.gateway.audit.story import BREAK_GLASS_REASON, Step, Story
 
@@ -147,3 +149,23 @@ def test_tampered_and_missing_ciphertexts_are_reported(
     statuses = {c.cid: c.status for c in trace.ciphertext or []}
     assert statuses == {v1: CiphertextStatus.CORRUPTED, v2: CiphertextStatus.MISSING}
     assert not trace.ciphertext_ok
+
+
+def test_proof_of_a_single_anchor_is_checked_against_its_commitment(
+    story: Story, trail: ChainAuditTrail
+) -> None:
+    proof = story.single_proof
+    trace = trail.trace_record(record=proof.record_id, proof=proof)
+    assert trace.proof is not None and trace.proof.matches
+    assert trace.events[0].actor == story.world.addr("township")
+    wrong_salt = RecordProof(proof.record_id, proof.pseudonym, proof.content_hash, b"\x00" * 16, ())
+    trace = trail.trace_record(record=proof.record_id, proof=wrong_salt)
+    assert trace.proof is not None and not trace.proof.matches and not trace.ciphertext_ok
+
+
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_small_log_chunks_read_the_same_story(story: Story, chunk: int) -> None:
+    """Chunk boundaries neither drop nor repeat events."""
+    reader = EventReader(story.world.w3, story.world.deployment, chunk_blocks=chunk)
+    trace = Tracer(reader).trace_case(story.case)
+    assert _steps(trace) == story.steps
