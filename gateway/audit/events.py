@@ -62,7 +62,20 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def topic_of(value: bytes | int | str) -> HexBytes:
+TopicValue = bytes | int | str
+
+
+def _topic_filter(
+    value: TopicValue | Sequence[TopicValue] | None,
+) -> HexBytes | list[HexBytes] | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes | int | str):
+        return topic_of(value)
+    return [topic_of(v) for v in value]
+
+
+def topic_of(value: TopicValue) -> HexBytes:
     """An indexed ``bytes32``/``uint256``/``address`` argument as a 32-byte topic."""
     if isinstance(value, int):
         return HexBytes(value.to_bytes(32, "big"))
@@ -130,20 +143,21 @@ class EventReader:
         self,
         names: Sequence[str],
         *,
-        topics: Mapping[int, bytes | int | str],
+        topics: Mapping[int, TopicValue | Sequence[TopicValue]],
         to_block: int,
     ) -> list[ChainEvent]:
         """Every event named in ``names`` whose indexed topics match, in chain order.
 
         ``topics`` maps a topic position (1-3: the indexed arguments in declaration order)
-        to the value it must have; all ``names`` must have the wanted argument there.
+        to the value it must have, or to a list of values any of which may match; all
+        ``names`` must have the wanted argument there.
         """
         unknown = [n for n in names if n not in self._by_name]
         if unknown:
             raise ValueError(f"not a suite event: {', '.join(unknown)}")
         filter_topics: list[Any] = [[self._by_name[n][2] for n in names]]
         for position in range(1, max(topics, default=0) + 1):
-            filter_topics.append(topic_of(topics[position]) if position in topics else None)
+            filter_topics.append(_topic_filter(topics[position]) if position in topics else None)
         addresses = sorted({self._by_name[n][1] for n in names})
         logs = self._get_logs(addresses, filter_topics, self.from_block, to_block)
         events = [self._decode(log) for log in logs]

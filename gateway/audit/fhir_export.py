@@ -58,7 +58,7 @@ def _instant(event: TraceEvent) -> str:
     return event.time.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _provenance(event: TraceEvent) -> dict[str, Any]:
+def _provenance(event: TraceEvent, parties: dict[str, str]) -> dict[str, Any]:
     if event.kind == "RecordAnchored":
         target = _ident(f"{SYSTEM}:record", event.args["recordId"])
         previous = event.args["previousVersion"]
@@ -75,7 +75,7 @@ def _provenance(event: TraceEvent) -> dict[str, Any]:
         "agent": [
             {
                 "type": {"coding": [{"system": AGENT_TYPE, "code": "custodian"}]},
-                "who": _address(hospital, "anchoring hospital"),
+                "who": _address(hospital, parties.get(str(hospital), "anchoring hospital")),
             }
         ],
         "entity": [
@@ -84,11 +84,13 @@ def _provenance(event: TraceEvent) -> dict[str, Any]:
     }
 
 
-def _agents(event: TraceEvent) -> list[dict[str, Any]]:
-    agents = [{"who": _address(event.actor, "transaction sender"), "requestor": True}]
+def _agents(event: TraceEvent, parties: dict[str, str]) -> list[dict[str, Any]]:
+    sender = parties.get(event.actor, "transaction sender")
+    agents = [{"who": _address(event.actor, sender), "requestor": True}]
     physician = event.args.get("physician")
     if physician and physician != event.actor and int(str(physician), 16):
-        agents.append({"who": _address(physician, "physician"), "requestor": False})
+        who = parties.get(str(physician), "physician")
+        agents.append({"who": _address(physician, who), "requestor": False})
     return agents
 
 
@@ -100,7 +102,7 @@ def _entities(event: TraceEvent) -> list[dict[str, Any]]:
     return entities
 
 
-def _audit_event(event: TraceEvent) -> dict[str, Any]:
+def _audit_event(event: TraceEvent, parties: dict[str, str]) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "AuditEvent",
         "type": {"system": DCM, "code": "110110", "display": "Patient Record"},
@@ -109,7 +111,7 @@ def _audit_event(event: TraceEvent) -> dict[str, Any]:
         "recorded": _instant(event),
         "outcome": "0",
         "outcomeDesc": event.summary,
-        "agent": _agents(event),
+        "agent": _agents(event, parties),
         "source": {"observer": _address(event.address, f"{event.contract} contract")},
         "entity": _entities(event),
     }
@@ -130,9 +132,9 @@ def to_bundle(trace: Trace) -> dict[str, Any]:
     entries = []
     for event in trace.events:
         if event.kind in ANCHORS:
-            resource = _provenance(event)
+            resource = _provenance(event, trace.parties)
         elif event.kind in ACTIONS:
-            resource = _audit_event(event)
+            resource = _audit_event(event, trace.parties)
         else:
             continue
         ident = uuid.uuid5(NAMESPACE, f"{event.tx}:{event.log_index}")

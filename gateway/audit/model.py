@@ -79,6 +79,10 @@ class Trace(BaseModel):
     versions: list[str] = Field(
         default_factory=list, description="Record ids of the version chain, oldest first."
     )
+    parties: dict[str, str] = Field(
+        default_factory=dict,
+        description="Who each address is (hospital name and tier, staff role), from chain events.",
+    )
     proof: ProofCheck | None = None
     ciphertext: list[CiphertextCheck] | None = Field(
         default=None, description="Absent when no blob store was given."

@@ -36,12 +36,17 @@ def timeline(trace: Trace) -> Group:
         head.append(event.kind, style=_style(event.kind) or "bold")
         entries.append(head)
         entries.append(Text(f"     {event.summary}"))
-        entries.append(Text(f"     by {event.actor}  tx {event.tx}", style="dim"))
+        who = trace.parties.get(event.actor)
+        by = f"{event.actor} ({who})" if who else event.actor
+        entries.append(Text(f"     by {by}  tx {event.tx}", style="dim"))
     return Group(*entries)
 
 
 def checks(trace: Trace) -> list[RenderableType]:
     parts: list[RenderableType] = []
+    if trace.parties:
+        parts.append(Text("parties:", style="bold"))
+        parts += [Text(f"  {a}  {who}") for a, who in sorted(trace.parties.items())]
     if trace.versions:
         parts.append(Text("versions: " + " → ".join(v[:12] + "…" for v in trace.versions)))
     if trace.proof is not None:

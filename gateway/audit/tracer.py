@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from gateway.audit.errors import UnknownSubject
 from gateway.audit.events import ChainEvent, EventReader
 from gateway.audit.model import ProofCheck, Subject, Trace, TraceEvent
+from gateway.audit.parties import describe_parties
 from gateway.audit.summary import ZERO32, summarize
 from node.exceptions import ProofMismatch
 from node.proof import RecordProof
@@ -51,17 +52,16 @@ def to_trace_event(event: ChainEvent) -> TraceEvent:
     )
 
 
-def _trace(
-    subject: Subject, ident: str, head: int, events: Iterable[ChainEvent], **extra: object
-) -> Trace:
-    ordered = sorted(events, key=lambda e: e.order)
-    return Trace(
-        subject=subject,
-        id=ident,
-        head_block=head,
-        events=[to_trace_event(e) for e in ordered],
-        **extra,  # type: ignore[arg-type]
-    )
+def _addresses(events: Iterable[ChainEvent]) -> set[str]:
+    found: set[str] = set()
+    for event in events:
+        found.add(event.actor)
+        found.update(
+            str(v)
+            for v in event.args.values()
+            if isinstance(v, str) and len(v) == 42 and v[:2] == "0x"
+        )
+    return found
 
 
 class Tracer:
@@ -69,6 +69,20 @@ class Tracer:
 
     def __init__(self, reader: EventReader) -> None:
         self.reader = reader
+
+    def _trace(
+        self, subject: Subject, ident: str, head: int, events: Iterable[ChainEvent],
+        **extra: object,
+    ) -> Trace:  # fmt: skip
+        ordered = sorted(events, key=lambda e: e.order)
+        return Trace(
+            subject=subject,
+            id=ident,
+            head_block=head,
+            events=[to_trace_event(e) for e in ordered],
+            parties=describe_parties(self.reader, _addresses(ordered), head=head),
+            **extra,  # type: ignore[arg-type]
+        )
 
     # -- cases ------------------------------------------------------------------------
 
@@ -90,7 +104,7 @@ class Tracer:
         events = self.case_events(case, head=head)
         if not events:
             raise UnknownSubject(f"the chain has no event about case {_hex(case)}")
-        return _trace("case", _hex(case), head, events)
+        return self._trace("case", _hex(case), head, events)
 
     # -- grants -----------------------------------------------------------------------
 
@@ -110,7 +124,7 @@ class Tracer:
         if origin.name == "GrantIssued":
             referral = int(origin.args["referralId"])
             events += self.reader.query(REFERRAL_AT_TOPIC1, topics={1: referral}, to_block=head)
-        return _trace("grant", str(grant), head, events)
+        return self._trace("grant", str(grant), head, events)
 
     # -- records ----------------------------------------------------------------------
 
@@ -165,7 +179,7 @@ class Tracer:
                 if matches
                 else "the proof's commitment differs from the one anchored",
             )
-        return _trace("record", _hex(record), head, story, versions=versions, proof=check)
+        return self._trace("record", _hex(record), head, story, versions=versions, proof=check)
 
     def _batched(self, record: bytes, proof: RecordProof, head: int) -> Trace:
         try:
@@ -191,7 +205,7 @@ class Tracer:
             if matches
             else "the proof names another anchor transaction than the one on chain",
         )
-        return _trace("record", _hex(record), head, [found], proof=check)
+        return self._trace("record", _hex(record), head, [found], proof=check)
 
 
 def _version_chain(record: str, anchors: dict[str, ChainEvent]) -> list[str]:

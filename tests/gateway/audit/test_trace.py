@@ -169,3 +169,14 @@ def test_small_log_chunks_read_the_same_story(story: Story, chunk: int) -> None:
     reader = EventReader(story.world.w3, story.world.deployment, chunk_blocks=chunk)
     trace = Tracer(reader).trace_case(story.case)
     assert _steps(trace) == story.steps
+
+
+def test_parties_are_named_from_consortium_events(story: Story, trail: ChainAuditTrail) -> None:
+    parties = trail.trace_case(case=story.case).parties
+    addr = story.world.addr
+    assert parties[addr("village")] == "village hospital (village clinic)"
+    assert parties[addr("county")] == "county hospital (county hospital)"
+    assert parties[addr("doc_county")] == "physician at county hospital"
+    assert parties[addr("op_county")] == "operator at county hospital"
+    assert parties[addr("doc_tertiary")] == "physician at tertiary hospital"
+    assert parties[addr("tertiary")] == "tertiary hospital (tertiary hospital)"
