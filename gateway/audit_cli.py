@@ -19,16 +19,12 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from contracts.deploy import connect
-from gateway.audit.deployment_file import BadDeployment, load_suite
+from gateway.audit.deployment_file import BadDeployment
 from gateway.audit.errors import AuditChainUnavailable, UnknownSubject
 from gateway.audit.fhir_export import to_bundle
 from gateway.audit.model import Subject, Trace
 from gateway.audit.render import print_trace
-from gateway.audit.trail import ChainAuditTrail
-from node.abc import BlobStoreAPI
-from node.blobstore.embedded import EmbeddedBlobStore
-from node.blobstore.kubo import KuboBlobStore
+from gateway.audit.wiring import open_trail
 from node.exceptions import ProofError
 from node.proof import RecordProof
 from node.proof_json import loads_proof
@@ -72,17 +68,6 @@ def _fail(code: int, message: str) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _blob_store(spec: str | None) -> BlobStoreAPI | None:
-    if spec is None:
-        return None
-    if spec.startswith(("http://", "https://")):
-        return KuboBlobStore(spec)
-    path = Path(spec)
-    if not (path / "blocks").is_dir():
-        _fail(EXIT_BAD_INPUT, f"{spec} is not an embedded blob store (no blocks/ directory)")
-    return EmbeddedBlobStore(path)
-
-
 def _hex32(value: str, what: str) -> bytes:
     text = value.removeprefix("0x")
     try:
@@ -98,14 +83,10 @@ def _run(subject: Subject, ident: str, *, rpc: str, contracts: Path | None,
          overrides: dict[str, str | None], blob_store: str | None, as_json: bool,
          fhir: Path | None, proof: RecordProof | None = None) -> None:  # fmt: skip
     try:
-        suite = load_suite(contracts, overrides)
+        trail = open_trail(rpc=rpc, contracts=contracts, overrides=overrides, blob_store=blob_store)
     except BadDeployment as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
-    blobs = _blob_store(blob_store)
-    trail = ChainAuditTrail(
-        connect(rpc), suite.deployment, from_block=suite.from_block, blobs=blobs
-    )
-    check = blobs is not None
+    check = blob_store is not None
     try:
         if subject == "record":
             trace = trail.trace_record(

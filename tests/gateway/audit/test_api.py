@@ -7,23 +7,18 @@ they are not under test here and are never consulted by the audit routes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 
-from gateway.app import create_app
 from gateway.audit.trail import ChainAuditTrail
-from gateway.container import Services
 from gateway.domain import PhysicianStatus
-from gateway.memory import MemorySessionStore
 from node.proof_json import proof_to_json
 from tests.contracts.backends import rpc
+from tests.gateway.audit.apps import audit_client, sign_in
 from tests.gateway.audit.story import Story
-from tests.gateway.conftest import make_settings, sign
-from tests.gateway.fakes import FileCaseStore, TableChainView
+from tests.gateway.fakes import TableChainView
 
 
 @pytest.fixture
@@ -35,25 +30,11 @@ def chain_view() -> TableChainView:
 def client(
     trail: ChainAuditTrail, story: Story, chain_view: TableChainView
 ) -> Iterator[TestClient]:
-    settings = make_settings(hospital=story.world.addr("county"))
-    services = Services(
-        chain=chain_view, cases=FileCaseStore(), sessions=MemorySessionStore(), audit=trail,
-        trail=trail,
-    )  # fmt: skip
-    with TestClient(create_app(services=services, settings=settings)) as c:
+    with audit_client(trail, story.world.addr("county"), chain_view) as c:
         yield c
 
 
-def _sign_in(client: TestClient, account: LocalAccount, prefix: str = "/audit/auth") -> Any:
-    body = client.post(f"{prefix}/challenge", json={"address": account.address}).json()
-    return client.post(
-        f"{prefix}/session",
-        json={
-            "address": account.address,
-            "nonce": body["nonce"],
-            "signature": sign(account, body["message"]),
-        },
-    )
+_sign_in = sign_in
 
 
 def _auditor(client: TestClient, story: Story) -> dict[str, str]:

@@ -16,6 +16,7 @@ from gateway.audit.trail import ChainAuditTrail
 from gateway.audit_cli import app
 from tests.contracts.backends import medledger_chain
 from tests.contracts.world import build_world
+from tests.gateway.audit.apps import audit_client, sign_in
 from tests.gateway.audit.story import Step, Story, play
 
 
@@ -62,3 +63,19 @@ def test_cli_json_on_our_chain(our_story: Story, tmp_path: Path) -> None:
     body = json.loads(result.stdout)
     assert body["versions"] == ["0x" + our_story.record_v1.hex(), "0x" + our_story.record_v2.hex()]
     assert [e["kind"] for e in body["events"]][:2] == ["RecordAnchored", "RecordAnchored"]
+
+
+def test_auditor_sign_in_checked_on_our_chain(our_story: Story) -> None:
+    world = our_story.world
+    trail = ChainAuditTrail(world.w3, world.deployment)
+    with audit_client(trail, world.addr("county")) as client:
+        refused = sign_in(client, world.acct["outsider"])
+        assert (refused.status_code, refused.json()["error"]) == (403, "not_auditor")
+        signed = sign_in(client, world.acct["auditor"])
+        assert signed.status_code == 200
+        headers = {"Authorization": f"Bearer {signed.json()['token']}"}
+        bundle = client.get(f"/audit/grants/{our_story.break_glass}/fhir", headers=headers)
+        assert bundle.status_code == 200
+        assert [e["resource"]["subtype"][0]["code"] for e in bundle.json()["entry"]] == [
+            "BreakGlassAccess", "AccessRedeemed",
+        ]  # fmt: skip
