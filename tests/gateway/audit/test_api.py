@@ -34,11 +34,8 @@ def client(
         yield c
 
 
-_sign_in = sign_in
-
-
 def _auditor(client: TestClient, story: Story) -> dict[str, str]:
-    response = _sign_in(client, story.world.acct["auditor"])
+    response = sign_in(client, story.world.acct["auditor"])
     assert response.status_code == 200, response.text
     assert response.json()["auditor"] == story.world.addr("auditor")
     return {"Authorization": f"Bearer {response.json()['token']}"}
@@ -57,7 +54,7 @@ def test_auditor_signs_in_and_reads_the_case_trace(client: TestClient, story: St
 
 def test_non_auditor_keys_are_refused_with_403(client: TestClient, story: Story) -> None:
     for name in ("outsider", "village", "doc_county"):
-        response = _sign_in(client, story.world.acct[name])
+        response = sign_in(client, story.world.acct[name])
         assert (response.status_code, response.json()["error"]) == (403, "not_auditor"), name
 
 
@@ -69,7 +66,7 @@ def test_trace_routes_need_an_auditor_session(
     assert client.get(path, headers={"Authorization": "Bearer nonsense"}).status_code == 401
     doctor = story.world.acct["doc_county"]
     chain_view.physicians[(story.world.addr("county"), doctor.address)] = PhysicianStatus.ACTIVE
-    physician = _sign_in(client, doctor, prefix="/auth")
+    physician = sign_in(client, doctor, prefix="/auth")
     assert physician.status_code == 200
     as_physician = {"Authorization": f"Bearer {physician.json()['token']}"}
     assert client.get(path, headers=as_physician).status_code == 401
