@@ -101,7 +101,7 @@ def _run(subject: Subject, ident: str, *, rpc: str, contracts: Path | None,
     except AuditChainUnavailable as exc:
         _fail(EXIT_CHAIN, f"{exc} (is {rpc} a chain node?)")
     _output(trace, as_json=as_json, fhir=fhir)
-    if not trace.ciphertext_ok:
+    if not trace.checks_ok:
         err.print(
             "[bold red]check failed:[/] anchored ciphertext missing/corrupted or proof mismatch"
         )

@@ -132,6 +132,10 @@ class EventReader:
         self._block_time = functools.lru_cache(maxsize=4096)(self._fetch_block)
         self._sender = functools.lru_cache(maxsize=16384)(self._fetch_sender)
 
+    def signature(self, name: str) -> HexBytes:
+        """Topic 0 of suite event ``name`` (keccak of its canonical signature)."""
+        return self._by_name[name][2]
+
     def head(self) -> int:
         """The latest block number (final on our chain: BFT, no reorgs)."""
         try:

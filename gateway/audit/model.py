@@ -90,7 +90,7 @@ class Trace(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented idiom
     @property
-    def ciphertext_ok(self) -> bool:
+    def checks_ok(self) -> bool:
         """False when any checked CID is missing, corrupted or invalid (or a proof fails)."""
         blobs_ok = all(c.status is CiphertextStatus.OK for c in self.ciphertext or [])
         return blobs_ok and (self.proof is None or self.proof.matches)

@@ -49,7 +49,7 @@ def test_auditor_signs_in_and_reads_the_case_trace(client: TestClient, story: St
     assert [(e["kind"], e["tx"], e["block"], e["actor"]) for e in body["events"]] == [
         (s.kind, s.tx, s.block, s.actor) for s in story.steps
     ]
-    assert body["ciphertext"] is None and body["ciphertext_ok"] is True
+    assert body["ciphertext"] is None and body["checks_ok"] is True
 
 
 def test_non_auditor_keys_are_refused_with_403(client: TestClient, story: Story) -> None:
@@ -91,7 +91,7 @@ def test_record_grant_and_batched_record_traces(client: TestClient, story: Story
         headers=headers,
     ).json()
     assert record["versions"] == ["0x" + story.record_v1.hex(), "0x" + story.record_v2.hex()]
-    assert {c["status"] for c in record["ciphertext"]} == {"ok"} and record["ciphertext_ok"]
+    assert {c["status"] for c in record["ciphertext"]} == {"ok"} and record["checks_ok"]
     grant = client.get(f"/audit/grants/{story.break_glass}/trace", headers=headers).json()
     assert [e["kind"] for e in grant["events"]] == ["BreakGlassAccess", "AccessRedeemed"]
     batched = f"/audit/records/0x{story.batch_proof.record_id.hex()}/trace"

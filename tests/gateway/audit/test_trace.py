@@ -108,7 +108,7 @@ def test_proof_naming_another_anchor_tx_is_reported_as_mismatch(
     forged = story.batch_proof.with_anchor(AnchorInfo(TxHash(b"\x01" * 32), 1))
     trace = trail.trace_record(record=forged.record_id, proof=forged)
     assert trace.proof is not None and not trace.proof.matches
-    assert not trace.ciphertext_ok
+    assert not trace.checks_ok
 
 
 def test_unknown_ids_are_unknown_subjects(story: Story, trail: ChainAuditTrail) -> None:
@@ -125,7 +125,7 @@ def test_ciphertext_check_passes_on_intact_store(story: Story, trail: ChainAudit
     assert trace.ciphertext is not None
     assert {c.cid for c in trace.ciphertext} == set(story.cids.values())
     assert all(c.status is CiphertextStatus.OK and c.size == 3000 for c in trace.ciphertext)
-    assert trace.ciphertext_ok
+    assert trace.checks_ok
     batched = trail.trace_record(
         record=story.batch_proof.record_id, proof=story.batch_proof, check_ciphertext=True
     )
@@ -148,7 +148,7 @@ def test_tampered_and_missing_ciphertexts_are_reported(
     trace = trail.trace_record(record=story.record_v2, check_ciphertext=True)
     statuses = {c.cid: c.status for c in trace.ciphertext or []}
     assert statuses == {v1: CiphertextStatus.CORRUPTED, v2: CiphertextStatus.MISSING}
-    assert not trace.ciphertext_ok
+    assert not trace.checks_ok
 
 
 def test_proof_of_a_single_anchor_is_checked_against_its_commitment(
@@ -160,7 +160,7 @@ def test_proof_of_a_single_anchor_is_checked_against_its_commitment(
     assert trace.events[0].actor == story.world.addr("township")
     wrong_salt = RecordProof(proof.record_id, proof.pseudonym, proof.content_hash, b"\x00" * 16, ())
     trace = trail.trace_record(record=proof.record_id, proof=wrong_salt)
-    assert trace.proof is not None and not trace.proof.matches and not trace.ciphertext_ok
+    assert trace.proof is not None and not trace.proof.matches and not trace.checks_ok
 
 
 @pytest.mark.parametrize("chunk", [1, 4])
