@@ -54,6 +54,9 @@ class Story:
     #: A record anchored singly (in a case of its own) whose commitment this proof opens.
     single_proof: RecordProof
     steps: list[Step] = field(default_factory=list)
+    #: A second case where referrals are declined, cancelled, completed and referred back.
+    referral_case: bytes = b""
+    referral_steps: list[Step] = field(default_factory=list)
 
     def kinds(self, *only: str) -> list[str]:
         return [s.kind for s in self.steps if not only or s.kind in only]
@@ -108,8 +111,36 @@ def play(world: World, blob_dir: Path) -> Story:
 
     proof, batch_cid = _batch(world, blobs)
     single = _committed_single(world, blobs)
-    return Story(world, blobs, case, v1, v2, other, cids, referral, grant, glass, proof,
-                 batch_cid, single, steps)  # fmt: skip
+    story = Story(world, blobs, case, v1, v2, other, cids, referral, grant, glass, proof,
+                  batch_cid, single, steps)  # fmt: skip
+    story.referral_case, story.referral_steps = _referral_paths(world)
+    return story
+
+
+def _referral_paths(world: World) -> tuple[bytes, list[Step]]:
+    """Declined, cancelled, completed and referred back: every referral transition."""
+    r = world.referrals.functions
+    case, steps = rand32(), []
+
+    def tx(kinds: tuple[str, ...], actor: str, fn: object) -> TxReceipt:
+        receipt = world.tx(actor, fn)  # type: ignore[arg-type]
+        for kind in kinds:
+            _note(steps, kind, receipt, world.addr(actor))
+        return receipt
+
+    def initiate(target: str) -> int:
+        receipt = tx(("ReferralInitiated",), "village",
+                     r.initiate(case, world.addr(target), 4, world.later()))  # fmt: skip
+        return int(world.one_event(receipt, world.referrals, "ReferralInitiated")["referralId"])
+
+    tx(("ReferralDeclined",), "county", r.decline(initiate("county"), 3))
+    tx(("ReferralCancelled",), "village", r.cancel(initiate("county2")))
+    up = initiate("tertiary")
+    tx(("ReferralAccepted",), "tertiary", r.accept(up))
+    tx(("ReferralCompleted",), "tertiary", r.complete(up))
+    # One transaction, two events: the back-referral is created, then linked to its parent.
+    tx(("ReferralInitiated", "ReferredBack"), "tertiary", r.referBack(up, 5, world.later()))
+    return case, steps
 
 
 def _batch(world: World, blobs: EmbeddedBlobStore) -> tuple[RecordProof, str]:

@@ -76,3 +76,15 @@ def test_batched_record_bundle_names_the_batch_root(story: Story, trail: ChainAu
     (provenance,) = _resources(to_bundle(trace), "Provenance")
     target = provenance["target"][0]["identifier"]
     assert target == {"system": "urn:medledger:batch-root", "value": trace.proof.root}  # type: ignore[union-attr]
+
+
+def test_referral_transitions_export_as_audit_events(story: Story, trail: ChainAuditTrail) -> None:
+    bundle = to_bundle(trail.trace_case(case=story.referral_case))
+    Bundle.model_validate(bundle)
+    events = _resources(bundle, "AuditEvent")
+    assert [(e["subtype"][0]["code"], e["action"]) for e in events] == [
+        ("ReferralInitiated", "C"), ("ReferralDeclined", "U"), ("ReferralInitiated", "C"),
+        ("ReferralCancelled", "U"), ("ReferralInitiated", "C"), ("ReferralAccepted", "U"),
+        ("ReferralCompleted", "U"), ("ReferralInitiated", "C"), ("ReferredBack", "C"),
+    ]  # fmt: skip
+    assert len({e["fullUrl"] for e in bundle["entry"]}) == len(events)  # one id per log

@@ -47,6 +47,10 @@ def test_case_and_grant_traces_on_our_chain(our_story: Story) -> None:
         "ReferralInitiated", "ReferralAccepted", "GrantIssued", "AccessRedeemed",
         "AccessRedeemed", "GrantRevoked",
     ]  # fmt: skip
+    referrals = trail.trace_case(case=our_story.referral_case)
+    assert [Step(e.kind, e.tx, e.block, e.actor) for e in referrals.events] == (
+        our_story.referral_steps
+    )
     assert trail.is_auditor(our_story.world.addr("auditor"))
     assert not trail.is_auditor(our_story.world.addr("outsider"))
 

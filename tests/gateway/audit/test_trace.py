@@ -180,3 +180,17 @@ def test_parties_are_named_from_consortium_events(story: Story, trail: ChainAudi
     assert parties[addr("op_county")] == "operator at county hospital"
     assert parties[addr("doc_tertiary")] == "physician at tertiary hospital"
     assert parties[addr("tertiary")] == "tertiary hospital (tertiary hospital)"
+
+
+def test_every_referral_transition_is_traced_and_summarized(
+    story: Story, trail: ChainAuditTrail
+) -> None:
+    trace = trail.trace_case(case=story.referral_case)
+    assert _steps(trace) == story.referral_steps
+    summaries = [e.summary for e in trace.events]
+    assert "declined by" in summaries[1] and "(reason 3)" in summaries[1]
+    assert "cancelled by" in summaries[3]
+    assert "completed by" in summaries[6]
+    back, linked = trace.events[-2:]
+    assert back.tx == linked.tx and back.log_index < linked.log_index
+    assert "referring back from #" in back.summary and "referred back as #" in linked.summary
