@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eth_abi.exceptions import DecodingError
 from eth_typing import ChecksumAddress
 from eth_utils.abi import event_abi_to_log_topic
 from hexbytes import HexBytes
@@ -129,7 +130,7 @@ class EventReader:
                     contract.events[entry["name"]](),
                 )
                 self._by_name[entry["name"]] = (name, address, topic)
-        self._block_time = functools.lru_cache(maxsize=4096)(self._fetch_block)
+        self._block = functools.lru_cache(maxsize=4096)(self._fetch_block)
         self._sender = functools.lru_cache(maxsize=16384)(self._fetch_sender)
 
     def signature(self, name: str) -> HexBytes:
@@ -192,30 +193,45 @@ class EventReader:
         return found
 
     def _decode(self, log: LogReceipt) -> ChainEvent:
-        key = (str(log["address"]).lower(), bytes(log["topics"][0]))
-        contract, event = self._events[key]
-        decoded = event.process_log(log)
-        tx_hash = "0x" + bytes(log["transactionHash"]).hex()
-        number = int(log["blockNumber"])
+        try:
+            key = (str(log["address"]).lower(), bytes(log["topics"][0]))
+            contract, event = self._events[key]
+            decoded = event.process_log(log)
+            tx_hash = "0x" + bytes(log["transactionHash"]).hex()
+            number = int(log["blockNumber"])
+            block_hash = "0x" + bytes(log["blockHash"]).hex()
+        except (KeyError, IndexError, TypeError, ValueError, DecodingError, Web3Exception) as exc:
+            # Only a faulty or lying node answers with logs we did not ask for.
+            raise AuditChainUnavailable(
+                f"the node returned an undecodable log: {_why(exc)}"
+            ) from exc
+        time, canonical = self._block(number)
+        if canonical != block_hash:
+            raise AuditChainUnavailable(
+                f"log of block {number} names block {block_hash}, the chain has {canonical}"
+            )
         return ChainEvent(
             contract=contract,
             address=Web3.to_checksum_address(log["address"]),
             name=str(decoded["event"]),
             args={k: _json_value(v) for k, v in decoded["args"].items()},
             block_number=number,
-            block_hash="0x" + bytes(log["blockHash"]).hex(),
+            block_hash=block_hash,
             tx_hash=tx_hash,
             log_index=int(log["logIndex"]),
-            time=self._block_time(number),
+            time=time,
             actor=self._sender(tx_hash),
         )
 
-    def _fetch_block(self, number: int) -> datetime:
+    def _fetch_block(self, number: int) -> tuple[datetime, str]:
+        """The block's time and hash (the hash cross-checks every log said to be in it)."""
         try:
             block = self.w3.eth.get_block(number)
         except (Web3Exception, OSError, ValueError) as exc:
             raise AuditChainUnavailable(f"cannot read block {number}: {_why(exc)}") from exc
-        return datetime.fromtimestamp(int(block["timestamp"]), UTC)
+        return datetime.fromtimestamp(int(block["timestamp"]), UTC), "0x" + bytes(
+            block["hash"]
+        ).hex()
 
     def _fetch_sender(self, tx_hash: str) -> ChecksumAddress:
         try:
