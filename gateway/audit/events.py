@@ -206,9 +206,11 @@ class EventReader:
                 f"the node returned an undecodable log: {_why(exc)}"
             ) from exc
         time, canonical = self._block(number)
-        if canonical != block_hash:
+        actor, tx_block = self._sender(tx_hash)
+        if not canonical == tx_block == block_hash:
             raise AuditChainUnavailable(
-                f"log of block {number} names block {block_hash}, the chain has {canonical}"
+                f"log of block {number} names block {block_hash}, the chain has {canonical} "
+                f"and its transaction is in {tx_block}"
             )
         return ChainEvent(
             contract=contract,
@@ -220,7 +222,7 @@ class EventReader:
             tx_hash=tx_hash,
             log_index=int(log["logIndex"]),
             time=time,
-            actor=self._sender(tx_hash),
+            actor=actor,
         )
 
     def _fetch_block(self, number: int) -> tuple[datetime, str]:
@@ -233,12 +235,13 @@ class EventReader:
             block["hash"]
         ).hex()
 
-    def _fetch_sender(self, tx_hash: str) -> ChecksumAddress:
+    def _fetch_sender(self, tx_hash: str) -> tuple[ChecksumAddress, str]:
+        """The transaction's sender and the hash of the block that holds it."""
         try:
             tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
-        except (Web3Exception, OSError, ValueError) as exc:
+            return Web3.to_checksum_address(tx["from"]), "0x" + bytes(tx["blockHash"]).hex()
+        except (Web3Exception, OSError, ValueError, KeyError, TypeError) as exc:
             raise AuditChainUnavailable(f"cannot read transaction {tx_hash}: {_why(exc)}") from exc
-        return Web3.to_checksum_address(tx["from"])
 
 
 def _why(exc: BaseException) -> str:

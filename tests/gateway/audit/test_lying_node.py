@@ -69,10 +69,14 @@ def test_honest_proxy_changes_nothing(story: Story) -> None:
     ("lie", "message"),
     [
         (lambda log: {**log, "blockHash": "0x" + "ee" * 32}, "names block"),
+        (
+            lambda log: {**log, "transactionHash": "0x" + log["transactionHash"][4:] + "00"},
+            "cannot read transaction",
+        ),
         (lambda log: {**log, "topics": ["0x" + "ab" * 32, *log["topics"][1:]]}, "undecodable"),
         (lambda log: {**log, "data": "0x1234"}, "undecodable"),
     ],
-    ids=["block-hash", "unknown-event", "truncated-data"],
+    ids=["block-hash", "unknown-tx", "unknown-event", "truncated-data"],
 )
 def test_lying_node_is_refused(story: Story, lie: Rewrite, message: str) -> None:
     with (
