@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,64 +26,11 @@ from web3.types import FilterParams, LogReceipt
 from contracts.artifacts import CONTRACT_NAMES, load_artifact
 from contracts.deploy import Deployment
 from gateway.audit.errors import AuditChainUnavailable
+from gateway.audit.event import ChainEvent, TopicValue, json_value, topic_filter
 
 #: Blocks per ``eth_getLogs`` call; a range the node refuses as too large is halved.
 CHUNK_BLOCKS = 50_000
 MIN_CHUNK_BLOCKS = 16
-
-
-@dataclass(frozen=True, slots=True)
-class ChainEvent:
-    """One decoded log, with where and when it happened and who caused it."""
-
-    contract: str
-    address: ChecksumAddress
-    name: str
-    #: Decoded arguments, JSON-ready: bytes as ``0x`` hex, addresses checksummed.
-    args: Mapping[str, Any]
-    block_number: int
-    block_hash: str
-    tx_hash: str
-    log_index: int
-    time: datetime
-    actor: ChecksumAddress
-
-    @property
-    def order(self) -> tuple[int, int]:
-        """Chain order: block, then position in the block."""
-        return (self.block_number, self.log_index)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    return value
-
-
-TopicValue = bytes | int | str
-
-
-def _topic_filter(
-    value: TopicValue | Sequence[TopicValue] | None,
-) -> HexBytes | list[HexBytes] | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes | int | str):
-        return topic_of(value)
-    return [topic_of(v) for v in value]
-
-
-def topic_of(value: TopicValue) -> HexBytes:
-    """An indexed ``bytes32``/``uint256``/``address`` argument as a 32-byte topic."""
-    if isinstance(value, int):
-        return HexBytes(value.to_bytes(32, "big"))
-    if isinstance(value, str):
-        return HexBytes(bytes(12) + bytes.fromhex(value.removeprefix("0x")))
-    if len(value) != 32:
-        raise ValueError("an indexed bytes32 topic must be 32 bytes")
-    return HexBytes(value)
 
 
 class EventReader:
@@ -162,7 +108,7 @@ class EventReader:
             raise ValueError(f"not a suite event: {', '.join(unknown)}")
         filter_topics: list[Any] = [[self._by_name[n][2] for n in names]]
         for position in range(1, max(topics, default=0) + 1):
-            filter_topics.append(_topic_filter(topics[position]) if position in topics else None)
+            filter_topics.append(topic_filter(topics[position]) if position in topics else None)
         addresses = sorted({self._by_name[n][1] for n in names})
         logs = self._get_logs(addresses, filter_topics, self.from_block, to_block)
         events = [self._decode(log) for log in logs]
@@ -216,7 +162,7 @@ class EventReader:
             contract=contract,
             address=Web3.to_checksum_address(log["address"]),
             name=str(decoded["event"]),
-            args={k: _json_value(v) for k, v in decoded["args"].items()},
+            args={k: json_value(v) for k, v in decoded["args"].items()},
             block_number=number,
             block_hash=block_hash,
             tx_hash=tx_hash,

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateway.audit.errors import UnknownSubject
-from gateway.audit.events import ChainEvent, EventReader
+from gateway.audit.event import ChainEvent
+from gateway.audit.events import EventReader
 from gateway.audit.model import ProofCheck, Subject, Trace, TraceEvent
 from gateway.audit.parties import describe_parties
-from gateway.audit.summary import ZERO32, summarize
+from gateway.audit.summary import summarize
+from gateway.audit.versions import version_chain
 from node.exceptions import ProofMismatch
 from node.proof import RecordProof
 
@@ -163,7 +165,7 @@ class Tracer:
         case = bytes.fromhex(str(anchor.args["caseId"])[2:])
         case_events = self.case_events(case, head=head)
         anchors = {str(e.args["recordId"]): e for e in case_events if e.name == "RecordAnchored"}
-        versions = _version_chain(_hex(record), anchors)
+        versions = version_chain(_hex(record), anchors)
         story = [e for e in case_events if e.name != "RecordAnchored"]
         story += [anchors[v] for v in versions]
         check = None
@@ -206,21 +208,3 @@ class Tracer:
             else "the proof names another anchor transaction than the one on chain",
         )
         return self._trace("record", _hex(record), head, [found], proof=check)
-
-
-def _version_chain(record: str, anchors: dict[str, ChainEvent]) -> list[str]:
-    """``record``'s versions oldest first: back through ``previousVersion``, then forward."""
-    back = [record]
-    while (prev := str(anchors[back[-1]].args["previousVersion"])) != ZERO32 and prev in anchors:
-        if prev in back:
-            break  # impossible on chain (ids are unique); never loop on a bad node's answer
-        back.append(prev)
-    successor = {
-        str(e.args["previousVersion"]): rid
-        for rid, e in anchors.items()
-        if e.args["previousVersion"] != ZERO32
-    }
-    chain = list(reversed(back))
-    while chain[-1] in successor and successor[chain[-1]] not in chain:
-        chain.append(successor[chain[-1]])
-    return chain

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.audit.deployment_file import BadDeployment, load_suite
-from gateway.audit.events import ChainEvent
+from gateway.audit.event import ChainEvent
 from gateway.audit.summary import ZERO32
-from gateway.audit.tracer import _version_chain
+from gateway.audit.versions import version_chain
 
 ADDRESS = "0x" + "11" * 20
 
@@ -49,13 +49,13 @@ def test_version_chain_is_the_records_own_chain_oldest_first(
         chain_ids.append(ids)
     which = pick.draw(st.sampled_from(chain_ids))
     record = pick.draw(st.sampled_from(which))
-    assert _version_chain(record, anchors) == which
+    assert version_chain(record, anchors) == which
 
 
 def test_version_chain_survives_a_cycle_from_a_lying_node() -> None:
     a, b = _id(1), _id(2)
     anchors = {a: _anchor(a, b), b: _anchor(b, a)}
-    assert set(_version_chain(a, anchors)) == {a, b}
+    assert set(version_chain(a, anchors)) == {a, b}
 
 
 JSON = st.recursive(
