@@ -168,3 +168,43 @@ class DaemonUnreachable(BlobStoreError):
 
 class DaemonError(BlobStoreError):
     """The IPFS daemon answered with an error."""
+
+
+# --- referrals, grants, the event follower (node.cases) -----------------------------------
+
+
+class CaseError(NodeError):
+    """A referral, grant or delivery operation failed."""
+
+
+class ChainRefused(CaseError):
+    """The contract refused the call; ``error`` names its custom error (``NotUpwardReferral``…)."""
+
+    def __init__(self, message: str, *, error: str | None = None, args: tuple[object, ...] = ()):
+        super().__init__(message)
+        self.error = error
+        self.error_args = args
+
+
+class ChainUnavailable(CaseError):
+    """The chain's JSON-RPC endpoint cannot be reached or answered badly."""
+
+
+class UnknownCase(CaseError):
+    """The case has no records attached on this node."""
+
+
+class InvalidCaseInput(CaseError):
+    """A case id, address, expiry or other argument is malformed."""
+
+
+class GrantPackageError(CaseError):
+    """A grant package is malformed or does not match the grant on chain."""
+
+
+class DeliveryError(CaseError):
+    """A token delivery was refused (bad token, wrong grantee, grant unknown on chain)."""
+
+
+class PeerUnavailable(CaseError):
+    """Another hospital's node could not be reached or answered badly."""

@@ -1,0 +1,265 @@
+"""HTTP API for referrals and grants (hospital systems) and the peer endpoints (other nodes).
+
+Two routers: ``router`` for the hospital's own systems (HIS/PACS), every route behind the
+operator API token (``Authorization: Bearer …``); ``peer_router`` for other hospitals'
+nodes: ``POST /deliveries`` is authenticated by the delivered token's own signature and
+``GET /blocks/{cid}`` serves raw blocks, which hold only ciphertext and wrapped keys and
+are verified by the fetcher against their CID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from node.api.cases_models import (
+    CaseRecordsIn,
+    CaseRecordsOut,
+    DeclineIn,
+    DeliveryIn,
+    DeliveryOut,
+    ErrorBody,
+    GrantIn,
+    GrantOut,
+    GrantRow,
+    PollOut,
+    ReferBackIn,
+    ReferIn,
+    ReferralOut,
+    ReferralRow,
+    RevokeOut,
+)  # fmt: skip
+from node.blobstore.cid import normalize
+from node.cases import delivery, grants, referrals
+from node.cases.follower import Follower
+from node.cases.ids import parse_case_id, parse_record_id
+from node.cases.service import CaseServices
+from node.exceptions import (
+    BlobNotFound,
+    BlobStoreError,
+    CaseError,
+    ChainRefused,
+    ChainUnavailable,
+    DeliveryError,
+    InvalidCaseInput,
+    NodeError,
+    OutboxError,
+    PeerUnavailable,
+    UnknownCase,
+    UnknownRecord,
+)  # fmt: skip
+
+_bearer = HTTPBearer(auto_error=False, description="the node's operator API token")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing or wrong operator API token"},
+    404: {"model": ErrorBody, "description": "unknown case or record"},
+    409: {"model": ErrorBody, "description": "the contract refused (error names the rule)"},
+    422: {"model": ErrorBody, "description": "malformed input"},
+    502: {"model": ErrorBody, "description": "another hospital's node failed"},
+    503: {"model": ErrorBody, "description": "the chain is unreachable"},
+}
+
+
+def _services(request: Request) -> CaseServices:
+    services: CaseServices = request.app.state.case_services
+    return services
+
+
+def _operator(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected: bytes = request.app.state.api_token_sha256
+    given = credentials.credentials.encode() if credentials else b""
+    if not hmac.compare_digest(hashlib.sha256(given).digest(), expected):
+        raise HTTPException(401, "missing or wrong operator API token")
+
+
+Services = Annotated[CaseServices, Depends(_services)]
+router = APIRouter(tags=["cases"], dependencies=[Depends(_operator)], responses=ERRORS)
+peer_router = APIRouter(tags=["peers"])
+
+
+def error_response(exc: NodeError) -> JSONResponse:
+    """Map a node error to its HTTP status (also used by the CLI's ``--json`` shape)."""
+    status, name = 400, None
+    if isinstance(exc, ChainRefused):
+        status, name = 409, exc.error
+    elif isinstance(exc, InvalidCaseInput):
+        status = 422
+    elif isinstance(exc, UnknownCase | UnknownRecord | BlobNotFound):
+        status = 404
+    elif isinstance(exc, DeliveryError):
+        status = 403
+    elif isinstance(exc, PeerUnavailable):
+        status = 502
+    elif isinstance(exc, ChainUnavailable):
+        status = 503
+    return JSONResponse({"detail": str(exc), "error": name}, status_code=status)
+
+
+@router.post("/cases/{case_id}/records", response_model=CaseRecordsOut)
+def attach_records(case_id: str, body: CaseRecordsIn, services: Services) -> CaseRecordsOut:
+    """Attach records (ingested on this node) to a case, so a grant of the case covers them."""
+    cid = parse_case_id(case_id)
+    ids = [parse_record_id(r) for r in body.record_ids]
+    for rid in ids:
+        services.records.record(rid)  # refuses a record that is not ours
+    added = services.store.add_records(cid, ids)
+    rows = services.store.case_records(cid)
+    return CaseRecordsOut(case_id="0x" + cid.hex(), record_ids=[r.hex() for r in rows], added=added)
+
+
+@router.get("/cases/{case_id}/records", response_model=CaseRecordsOut)
+def case_records(case_id: str, services: Services) -> CaseRecordsOut:
+    """The records attached to a case on this node."""
+    cid = parse_case_id(case_id)
+    rows = services.store.case_records(cid)
+    return CaseRecordsOut(case_id="0x" + cid.hex(), record_ids=[r.hex() for r in rows])
+
+
+@router.post("/referrals", response_model=ReferralOut)
+def refer(body: ReferIn, services: Services) -> ReferralOut:
+    """Refer a case up to a higher-tier hospital (``Referrals.initiate``)."""
+    result = referrals.refer(services=services, case_id=parse_case_id(body.case_id),
+                             target=body.to, reason_code=body.reason_code,
+                             expires_at=body.expires_at)  # fmt: skip
+    return ReferralOut.model_validate(result.as_dict())
+
+
+@router.get("/referrals", response_model=list[ReferralRow])
+def list_referrals(services: Services) -> list[ReferralRow]:
+    """Referrals this hospital made or received."""
+    return [ReferralRow.model_validate(r) for r in referrals.referrals(services=services)]
+
+
+@router.post("/referrals/{referral_id}/accept", response_model=ReferralOut)
+def accept(referral_id: int, services: Services) -> ReferralOut:
+    """Accept a referral addressed to this hospital."""
+    return ReferralOut.model_validate(
+        referrals.accept(services=services, referral_id=referral_id).as_dict()
+    )
+
+
+@router.post("/referrals/{referral_id}/decline", response_model=ReferralOut)
+def decline(referral_id: int, body: DeclineIn, services: Services) -> ReferralOut:
+    """Decline a pending referral addressed to this hospital."""
+    result = referrals.decline(services=services, referral_id=referral_id,
+                               reason_code=body.reason_code)  # fmt: skip
+    return ReferralOut.model_validate(result.as_dict())
+
+
+@router.post("/referrals/{referral_id}/complete", response_model=ReferralOut)
+def complete(referral_id: int, services: Services) -> ReferralOut:
+    """Mark an accepted referral as completed (treatment done)."""
+    return ReferralOut.model_validate(
+        referrals.complete(services=services, referral_id=referral_id).as_dict()
+    )
+
+
+@router.post("/referrals/{referral_id}/refer-back", response_model=ReferralOut)
+def refer_back(referral_id: int, body: ReferBackIn, services: Services) -> ReferralOut:
+    """Refer a completed case back down to the hospital that referred it up."""
+    result = referrals.refer_back(services=services, referral_id=referral_id,
+                                  reason_code=body.reason_code,
+                                  expires_at=body.expires_at)  # fmt: skip
+    return ReferralOut.model_validate(result.as_dict())
+
+
+@router.post("/grants", response_model=GrantOut)
+def grant(body: GrantIn, services: Services) -> GrantOut:
+    """Grant the referral's target access to the case: wrap keys, issue, mint, deliver."""
+    result = grants.issue_grant(services=services, case_id=parse_case_id(body.case_id),
+                                grantee=body.to, physician=body.physician,
+                                expires_at=body.expires_at, max_uses=body.max_uses,
+                                referral_id=body.referral_id)  # fmt: skip
+    return GrantOut.model_validate(result.as_dict())
+
+
+@router.get("/grants", response_model=list[GrantRow])
+def list_grants(services: Services) -> list[GrantRow]:
+    """Grants this hospital issued or received, with their local state."""
+    return [GrantRow.model_validate({**row, "case_id": "0x" + bytes(row["case_id"]).hex()})
+            for row in services.store.grants()]  # fmt: skip
+
+
+@router.post("/grants/{grant_id}/revoke", response_model=RevokeOut)
+def revoke(grant_id: int, services: Services) -> RevokeOut:
+    """Revoke a grant this hospital issued: no redemption succeeds afterwards."""
+    return RevokeOut.model_validate(grants.revoke_grant(services=services, grant_id=grant_id))
+
+
+@router.post("/grants/deliver-pending", response_model=list[int])
+def deliver_pending(services: Services) -> list[int]:
+    """Retry delivering tokens whose grantee node was unreachable; returns the grant ids sent."""
+    return grants.deliver_pending(services=services)
+
+
+@router.post("/follower/poll", response_model=PollOut)
+def poll(request: Request) -> PollOut:
+    """Run one follower pass now (the node also runs it in the background)."""
+    follower: Follower = request.app.state.case_follower
+    r = follower.poll_once()
+    return PollOut(events=r.events, applied=r.applied, replicated=r.replicated,
+                   unpinned=r.unpinned, next_block=r.next_block)  # fmt: skip
+
+
+@peer_router.post(
+    "/deliveries",
+    response_model=DeliveryOut,
+    responses={403: {"model": ErrorBody, "description": "token or grant does not check out"}},
+)
+def receive_delivery(body: DeliveryIn, services: Services) -> DeliveryOut:
+    """Receive an access token from the granting hospital (authenticated by its signature)."""
+    result = delivery.receive(services=services, token=body.token, package_cid=body.package_cid)
+    return DeliveryOut.model_validate(result)
+
+
+@peer_router.get(
+    "/blocks/{cid}",
+    response_class=Response,
+    responses={200: {"content": {"application/vnd.ipld.raw": {}}},
+               404: {"model": ErrorBody, "description": "no such block here"}},
+)  # fmt: skip
+def block(cid: str, services: Services) -> Response:
+    """One raw block by CID (ciphertext or wrapped keys only; the fetcher re-verifies it)."""
+    try:
+        data = services.blobs.block(normalize(cid))
+    except BlobStoreError as exc:
+        raise HTTPException(404 if isinstance(exc, BlobNotFound) else 422, str(exc)) from None
+    return Response(data, media_type="application/vnd.ipld.raw")
+
+
+def install(app: FastAPI, *, services: CaseServices, api_token: str,
+            follower: Follower | None = None) -> None:  # fmt: skip
+    """Mount both routers on ``app`` with the services, token hash and error mapping."""
+    if len(api_token) < 16:
+        raise CaseError("the operator API token must be at least 16 characters")
+    app.state.case_services = services
+    app.state.api_token_sha256 = hashlib.sha256(api_token.encode()).digest()
+    app.state.case_follower = follower or Follower(services)
+    app.include_router(router)
+    app.include_router(peer_router)
+
+    async def node_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, NodeError)
+        return error_response(exc)
+
+    app.add_exception_handler(NodeError, node_error)
+    app.add_exception_handler(OutboxError, node_error)
+
+
+def create_case_app(*, services: CaseServices, api_token: str,
+                    follower: Follower | None = None) -> FastAPI:  # fmt: skip
+    """A stand-alone app with only the case routes (tests; the node's app calls install)."""
+    app = FastAPI(title="medledger node: referrals and grants", version="1")
+    install(app, services=services, api_token=api_token, follower=follower)
+    app.state.started = time.time()
+    return app

@@ -1,0 +1,56 @@
+"""The collaborators of the case services, built once per node process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from keys.envelope import EncryptionKeyring
+from keys.tokens import TokenIssuer, TokenVerifier
+from node.abc import BlobStoreAPI, CaseChainAPI, RecordSourceAPI
+from node.cases.store import CaseStore
+from node.outbox import Outbox
+from node.typing import CID, ContentHash, RecordId
+
+
+@dataclass(frozen=True, slots=True)
+class CaseServices:
+    """Everything referrals, grants, deliveries and the follower need.
+
+    ``issuer`` signs access tokens with the hospital's signing key (``None`` on a node
+    that only receives grants); ``verifier`` checks tokens addressed to this hospital.
+    """
+
+    chain: CaseChainAPI
+    store: CaseStore
+    blobs: BlobStoreAPI
+    records: RecordSourceAPI
+    keyring: EncryptionKeyring
+    issuer: TokenIssuer | None
+    verifier: TokenVerifier
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+    clock: Callable[[], float] = time.time
+
+
+class OutboxRecords(RecordSourceAPI):
+    """Our records as the outbox holds them (CID, content hash, DEK wrapped to us).
+
+    An :class:`Outbox` is one SQLite connection for one thread, so each calling thread (API
+    workers, the follower) gets its own, opened on first use.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+
+    def record(self, record_id: RecordId) -> tuple[CID, ContentHash, bytes]:
+        outbox: Outbox | None = getattr(self._local, "outbox", None)
+        if outbox is None:
+            outbox = self._local.outbox = Outbox(self._path)
+        entry = outbox.entry(record_id)  # raises UnknownRecord
+        return entry.cid, entry.content_hash, entry.wrapped_key
