@@ -15,10 +15,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 
-from node.cases.views import CaseEvent, GrantView, MemberView, ReferralView
+from node.cases.views import (
+    CaseEvent,
+    GrantView,
+    MemberView,
+    OwnRecord,
+    RecordAnchorView,
+    ReferralView,
+)
 from node.entry import BatchAnchor
 from node.proof import AnchorInfo
-from node.typing import CID, ContentHash, MerkleHash, RecordId, TxHash
+from node.typing import CID, MerkleHash, RecordId, TxHash
 
 # --- ingest: encrypt, store, wrap ----------------------------------------------------------
 
@@ -235,6 +242,10 @@ class CaseChainAPI(ABC):
         """The grant's current state (grantor zero address when unknown)."""
 
     @abstractmethod
+    def record_anchor(self, record_id: bytes) -> RecordAnchorView | None:
+        """The record's single-record anchor (``Anchors.getRecord``), or ``None``."""
+
+    @abstractmethod
     def member(self, address: str) -> MemberView:
         """A member's public facts (tier, encryption key and version, endpoint)."""
 
@@ -243,8 +254,8 @@ class RecordSourceAPI(ABC):
     """The node's own records as a grant needs them (the outbox implements it)."""
 
     @abstractmethod
-    def record(self, record_id: RecordId) -> tuple[CID, ContentHash, bytes]:
-        """``(cid, content_hash, wrapped_dek)`` of one of our records.
+    def record(self, record_id: RecordId) -> OwnRecord:
+        """CID, content hash, wrapped DEK, salt and pseudonym of one of our records.
 
         Raises :class:`~node.exceptions.UnknownRecord` when the record is not ours.
         """

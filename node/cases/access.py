@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from node.blobstore.cid import normalize
 from node.cases.crypto import open_record
-from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage
+from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord
+from node.cases.sealed import open_package
 from node.cases.service import CaseServices
+from node.commitment import anchor_commitment
 from node.exceptions import CaseError
 
 
@@ -17,7 +19,25 @@ def granted_package(*, services: CaseServices, grant_id: int) -> GrantPackage:
     data = b"".join(services.blobs.get(normalize(row["package_cid"])))
     if len(data) > MAX_PACKAGE_BYTES:
         raise CaseError("grant package too large")
-    return GrantPackage.from_bytes(data)
+    return open_package(data, services.keyring, grant_id=grant_id)
+
+
+def check_anchor(*, services: CaseServices, record: PackageRecord, grantor: str) -> bool:
+    """Whether the record's anchor on chain is the grantor's and commits to this content hash.
+
+    The commitment is recomputed from the package's salt and pseudonym (single-record
+    anchors; a batch-anchored record is checked with its proof by the gateway instead).
+    """
+    anchor = services.chain.record_anchor(record.record_id)
+    if anchor is None or anchor.hospital != grantor:
+        return False
+    expected = anchor_commitment(
+        salt=record.salt,
+        record_id=record.record_id,
+        pseudonym=record.pseudonym,
+        content_hash=record.content_hash,
+    )
+    return anchor.commitment == expected
 
 
 def read_granted_records(*, services: CaseServices, grant_id: int) -> dict[bytes, bytes]:

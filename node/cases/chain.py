@@ -22,7 +22,13 @@ from contracts.tx import send
 from contracts.typing import ReferralStatus, Tier
 from node.abc import CaseChainAPI
 from node.cases.events import decode_log, event_abis
-from node.cases.views import CaseEvent, GrantView, MemberView, ReferralView
+from node.cases.views import (
+    CaseEvent,
+    GrantView,
+    MemberView,
+    RecordAnchorView,
+    ReferralView,
+)
 from node.exceptions import ChainRefused, ChainUnavailable
 
 T = TypeVar("T")
@@ -58,6 +64,7 @@ class Web3CaseChain(CaseChainAPI):
         self._consortium = contract_at(w3, "Consortium", deployment.consortium)
         self._referrals = contract_at(w3, "Referrals", deployment.referrals)
         self._grants = contract_at(w3, "Grants", deployment.grants)
+        self._anchors = contract_at(w3, "Anchors", deployment.anchors)
         self._chain_id: int | None = None
 
     @property
@@ -140,6 +147,12 @@ class Web3CaseChain(CaseChainAPI):
         return GrantView(grant_id, int(g[0]), bytes(g[1]), str(g[2]), str(g[3]), str(g[4]),
                          bytes(g[5]), int(g[6]), int(g[7]), int(g[8]), bool(g[9]),
                          bool(g[10]))  # fmt: skip
+
+    def record_anchor(self, record_id: bytes) -> RecordAnchorView | None:
+        a = _guard(lambda: self._anchors.functions.getRecord(record_id).call())
+        if int(a[0], 16) == 0:
+            return None
+        return RecordAnchorView(str(a[0]), bytes(a[4]), str(a[8]), bytes(a[5]))
 
     def member(self, address: str) -> MemberView:
         checksum = ChecksumAddress(Web3.to_checksum_address(address))

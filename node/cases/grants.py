@@ -16,9 +16,10 @@ from node.cases.crypto import rewrap_for
 from node.cases.delivery import deliver
 from node.cases.ids import grant_id_bytes32, parse_address
 from node.cases.package import GrantPackage, PackageRecord, scope_root
+from node.cases.sealed import seal_package
 from node.cases.service import CaseServices
 from node.exceptions import CaseError, InvalidCaseInput, PeerUnavailable, UnknownCase
-from node.typing import RecordId
+from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 _U32 = 2**32
 
@@ -81,9 +82,18 @@ def issue_grant(*, services: CaseServices, case_id: bytes, grantee: str, expires
     recipient = EncryptionPublicKey(member.encryption_key_version, member.encryption_key)
     records = []
     for rid in record_ids:
-        cid, content_hash, wrapped = services.records.record(RecordId(rid))
-        sealed = rewrap_for(services.keyring, wrapped, record_id=rid, recipient=recipient)
-        records.append(PackageRecord(RecordId(rid), cid, content_hash, sealed))
+        own = services.records.record(RecordId(rid))
+        sealed = rewrap_for(services.keyring, own.wrapped_key, record_id=rid, recipient=recipient)
+        records.append(
+            PackageRecord(
+                record_id=RecordId(rid),
+                cid=CID(own.cid),
+                content_hash=ContentHash(own.content_hash),
+                wrapped_key=sealed,
+                salt=own.salt,
+                pseudonym=PatientPseudonym(own.pseudonym),
+            )
+        )
     scope = scope_root(record_ids)
     grant_id = services.chain.issue_grant(
         referral_id=referral_id, grantee=grantee, physician=physician, scope_root=scope,
@@ -95,7 +105,7 @@ def issue_grant(*, services: CaseServices, case_id: bytes, grantee: str, expires
         grantor=services.chain.address, grantee=grantee,
         key_version=member.encryption_key_version, records=tuple(records),
     )  # fmt: skip
-    package_cid = services.blobs.put([package.to_bytes()])
+    package_cid = services.blobs.put([seal_package(package, recipient)])
     token = services.issuer.issue(
         grant_id=grant_id_bytes32(grant_id), case_id=case_id, grantee=grantee,
         scope_root=scope, expiry=expires_at,

@@ -1,8 +1,10 @@
 """The grant package: what a grantee needs to read a granted case without the grantor online.
 
-Canonical JSON (RFC 8785) stored in the grantor's blob store; its CID is delivered with the
-access token. Everything in it is public-safe: record ids, CIDs, content hashes and data
-keys sealed to the grantee's encryption key (HPKE, bound to the record id and key version).
+Canonical JSON (RFC 8785), sealed to the grantee (:mod:`node.cases.sealed`) and stored in
+the grantor's blob store; its CID is delivered with the access token. The data keys inside
+are wrapped to the grantee's encryption key (HPKE, bound to the record id and key version);
+the package as a whole is sealed too because content hashes, salts and pseudonyms would
+let anyone holding the blob test guesses of small records against the chain's anchors.
 The grant's on-chain ``scopeRoot`` is the Merkle root of the package's sorted record ids,
 so a package cannot name records the grant does not cover.
 """
@@ -17,7 +19,7 @@ from node.cases.ids import parse_address
 from node.exceptions import GrantPackageError, InvalidCaseInput
 from node.fhir_json import canonical_bytes
 from node.merkle import merkle_root
-from node.typing import CID, ContentHash, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 FORMAT = "medledger/grant-package/v1"
 MAX_PACKAGE_BYTES = 4 * 1024 * 1024
@@ -37,11 +39,16 @@ class PackageRecord:
     cid: CID
     content_hash: ContentHash
     wrapped_key: bytes
+    #: The anchor commitment's salt and patient pseudonym: with them the grantee recomputes
+    #: the record's commitment and checks it against the chain.
+    salt: bytes
+    pseudonym: PatientPseudonym
 
     def to_json(self) -> dict[str, str]:
         return {"record_id": self.record_id.hex(), "cid": self.cid,
                 "content_hash": self.content_hash.hex(),
-                "wrapped_key": self.wrapped_key.hex()}  # fmt: skip
+                "wrapped_key": self.wrapped_key.hex(), "salt": self.salt.hex(),
+                "pseudonym": self.pseudonym.hex()}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +132,6 @@ def _record(item: Any) -> PackageRecord:
         cid=normalize(_str(item["cid"])),
         content_hash=ContentHash(_hex(item["content_hash"], 32)),
         wrapped_key=_hex(item["wrapped_key"]),
+        salt=_hex(item["salt"], 16),
+        pseudonym=PatientPseudonym(_hex(item["pseudonym"], 32)),
     )

@@ -14,8 +14,9 @@ from keys.envelope import EncryptionKeyring
 from keys.tokens import TokenIssuer, TokenVerifier
 from node.abc import BlobStoreAPI, CaseChainAPI, RecordSourceAPI
 from node.cases.store import CaseStore
+from node.cases.views import OwnRecord
 from node.outbox import Outbox
-from node.typing import CID, ContentHash, RecordId
+from node.typing import RecordId
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,10 @@ class OutboxRecords(RecordSourceAPI):
         self._path = path
         self._local = threading.local()
 
-    def record(self, record_id: RecordId) -> tuple[CID, ContentHash, bytes]:
+    def record(self, record_id: RecordId) -> OwnRecord:
         outbox: Outbox | None = getattr(self._local, "outbox", None)
         if outbox is None:
             outbox = self._local.outbox = Outbox(self._path)
         entry = outbox.entry(record_id)  # raises UnknownRecord
-        return entry.cid, entry.content_hash, entry.wrapped_key
+        return OwnRecord(entry.cid, entry.content_hash, entry.wrapped_key, entry.salt,
+                         entry.pseudonym)  # fmt: skip

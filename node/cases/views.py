@@ -63,3 +63,24 @@ class CaseEvent:
     @property
     def position(self) -> tuple[int, int]:
         return (self.block_number, self.log_index)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnRecord:
+    """One of our records as a grant needs it (from the outbox)."""
+
+    cid: str
+    content_hash: bytes
+    wrapped_key: bytes
+    salt: bytes
+    pseudonym: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAnchorView:
+    """A single-record anchor on chain (``Anchors.getRecord``)."""
+
+    hospital: str
+    commitment: bytes
+    cid: str
+    case_id: bytes
