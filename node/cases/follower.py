@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage
 from node.cases.replicate import BlockFetcher, fetch_bytes, replicate
+from node.cases.sealed import open_package
 from node.cases.service import CaseServices
 from node.cases.store import CaseStore
 from node.cases.views import CaseEvent
@@ -154,7 +155,8 @@ class Follower:
         endpoint = self._s.chain.member(str(row["grantor"])).endpoint
         fetch = BlockFetcher(endpoint, client=self._s.http)
         package_cid = CID(str(row["package_cid"]))
-        package = GrantPackage.from_bytes(fetch_bytes(package_cid, fetch, limit=MAX_PACKAGE_BYTES))
+        blob = fetch_bytes(package_cid, fetch, limit=MAX_PACKAGE_BYTES)
+        package = open_package(blob, self._s.keyring, grant_id=grant_id)
         self._check_package(package, row)
         for record in package.records:  # a key we cannot unwrap is refused before pinning
             self._s.keyring.unwrap(record.wrapped_key, record_id=dek_binding(record.record_id))
