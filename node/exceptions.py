@@ -170,15 +170,27 @@ class DaemonError(BlobStoreError):
     """The IPFS daemon answered with an error."""
 
 
-# --- referrals, grants, the event follower (node.cases) -----------------------------------
+# --- the running node: config, chain client --------------------------------------------
 
 
-class CaseError(NodeError):
-    """A referral, grant or delivery operation failed."""
+class NodeConfigError(NodeError):
+    """The node configuration is missing, invalid, or names a secret that cannot be read."""
 
 
-class ChainRefused(CaseError):
-    """The contract refused the call; ``error`` names its custom error (``NotUpwardReferral``…)."""
+class ChainError(NodeError):
+    """Root of chain client failures (RPC unreachable, transaction refused or reverted)."""
+
+
+class ChainUnavailable(ChainError):
+    """The chain's JSON-RPC endpoint did not answer."""
+
+
+class ContractReverted(ChainError):
+    """A contract call reverted; ``error`` names the custom error (``None`` if undecoded).
+
+    Subclasses exist for the errors the node reacts to; any other custom error is raised as
+    this class with its name and arguments.
+    """
 
     def __init__(self, message: str, *, error: str | None = None, args: tuple[object, ...] = ()):
         super().__init__(message)
@@ -186,8 +198,27 @@ class ChainRefused(CaseError):
         self.error_args = args
 
 
-class ChainUnavailable(CaseError):
-    """The chain's JSON-RPC endpoint cannot be reached or answered badly."""
+class BatchAlreadyAnchored(ContractReverted):
+    """``Anchors.anchorBatch`` refused a root that is already anchored."""
+
+
+class NotActiveMember(ContractReverted):
+    """The hospital's account is not an active consortium member."""
+
+
+class TransactionTimeout(ChainError):
+    """No receipt arrived in time (the transaction may still land)."""
+
+
+# --- referrals, grants, the event follower (node.cases) -----------------------------------
+
+
+class CaseError(NodeError):
+    """A referral, grant or delivery operation failed."""
+
+
+class ChainRefused(ContractReverted, CaseError):
+    """A referral or grant call was refused by the contract (``error`` names the rule)."""
 
 
 class UnknownCase(CaseError):

@@ -1,1 +1,1 @@
-"""The node's HTTP API (FastAPI) for the hospital's own systems and for peer nodes."""
+"""The node's HTTP API for the hospital's own systems (HIS, PACS)."""
