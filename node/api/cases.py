@@ -9,14 +9,12 @@ are verified by the fetcher against their CID.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.routing import APIRoute
 
 from node.api.cases_models import (
     CaseRecordsIn,
@@ -35,6 +33,7 @@ from node.api.cases_models import (
     ReferralRow,
     RevokeOut,
 )  # fmt: skip
+from node.api.deps import require_token
 from node.blobstore.cid import normalize
 from node.cases import delivery, grants, referrals
 from node.cases.follower import Follower
@@ -43,19 +42,15 @@ from node.cases.service import CaseServices
 from node.exceptions import (
     BlobNotFound,
     BlobStoreError,
-    CaseError,
-    ChainRefused,
     ChainUnavailable,
+    ContractReverted,
     DeliveryError,
     InvalidCaseInput,
     NodeError,
-    OutboxError,
     PeerUnavailable,
     UnknownCase,
     UnknownRecord,
 )  # fmt: skip
-
-_bearer = HTTPBearer(auto_error=False, description="the node's operator API token")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "missing or wrong operator API token"},
@@ -68,29 +63,38 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _services(request: Request) -> CaseServices:
-    services: CaseServices = request.app.state.case_services
+    services: CaseServices = request.state.case_services
     return services
 
 
-def _operator(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    expected: bytes = request.app.state.api_token_sha256
-    given = credentials.credentials.encode() if credentials else b""
-    if not hmac.compare_digest(hashlib.sha256(given).digest(), expected):
-        raise HTTPException(401, "missing or wrong operator API token")
+class _NodeErrorRoute(APIRoute):
+    """Maps ``NodeError`` to its HTTP answer inside the route.
+
+    A router cannot install app-wide exception handlers, and these routers are mounted on
+    the node's app, so the mapping travels with the routes.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def mapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except NodeError as exc:
+                return error_response(exc)
+
+        return mapped
 
 
 Services = Annotated[CaseServices, Depends(_services)]
-router = APIRouter(tags=["cases"], dependencies=[Depends(_operator)], responses=ERRORS)
-peer_router = APIRouter(tags=["peers"])
+router = APIRouter(tags=["cases"], responses=ERRORS, route_class=_NodeErrorRoute)
+peer_router = APIRouter(tags=["peers"], route_class=_NodeErrorRoute)
 
 
 def error_response(exc: NodeError) -> JSONResponse:
     """Map a node error to its HTTP status (also used by the CLI's ``--json`` shape)."""
     status, name = 400, None
-    if isinstance(exc, ChainRefused):
+    if isinstance(exc, ContractReverted):
         status, name = 409, exc.error
     elif isinstance(exc, InvalidCaseInput):
         status = 422
@@ -205,7 +209,7 @@ def deliver_pending(services: Services) -> list[int]:
 @router.post("/follower/poll", response_model=PollOut)
 def poll(request: Request) -> PollOut:
     """Run one follower pass now (the node also runs it in the background)."""
-    follower: Follower = request.app.state.case_follower
+    follower: Follower = request.state.case_follower
     r = follower.poll_once()
     return PollOut(events=r.events, applied=r.applied, replicated=r.replicated,
                    unpinned=r.unpinned, next_block=r.next_block)  # fmt: skip
@@ -237,29 +241,20 @@ def block(cid: str, services: Services) -> Response:
     return Response(data, media_type="application/vnd.ipld.raw")
 
 
-def install(app: FastAPI, *, services: CaseServices, api_token: str,
-            follower: Follower | None = None) -> None:  # fmt: skip
-    """Mount both routers on ``app`` with the services, token hash and error mapping."""
-    if len(api_token) < 16:
-        raise CaseError("the operator API token must be at least 16 characters")
-    app.state.case_services = services
-    app.state.api_token_sha256 = hashlib.sha256(api_token.encode()).digest()
-    app.state.case_follower = follower or Follower(services)
-    app.include_router(router)
-    app.include_router(peer_router)
+def case_routers(services: CaseServices, follower: Follower) -> list[APIRouter]:
+    """The routers to mount on the node's app (``node.api.app.create_app(routers=...)``).
 
-    async def node_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, NodeError)
-        return error_response(exc)
+    Each wraps the module's routes with a dependency that binds this node's services to the
+    request, so several nodes (tests) can run in one process; operator routes also require
+    the node's API token (:func:`node.api.deps.require_token`).
+    """
 
-    app.add_exception_handler(NodeError, node_error)
-    app.add_exception_handler(OutboxError, node_error)
+    def bind(request: Request) -> None:
+        request.state.case_services = services
+        request.state.case_follower = follower
 
-
-def create_case_app(*, services: CaseServices, api_token: str,
-                    follower: Follower | None = None) -> FastAPI:  # fmt: skip
-    """A stand-alone app with only the case routes (tests; the node's app calls install)."""
-    app = FastAPI(title="medledger node: referrals and grants", version="1")
-    install(app, services=services, api_token=api_token, follower=follower)
-    app.state.started = time.time()
-    return app
+    operator = APIRouter(dependencies=[Depends(bind), Depends(require_token)])
+    operator.include_router(router)
+    peers = APIRouter(dependencies=[Depends(bind)])
+    peers.include_router(peer_router)
+    return [operator, peers]

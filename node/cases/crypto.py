@@ -1,4 +1,4 @@
-"""Adapters from the keys package to the node's ingest interfaces, and the read-back path.
+"""Re-wrap our data keys for a grantee, and read a record back (unwrap, decrypt, re-hash).
 
 The DEK of a record is wrapped with the associated data ``DEK_AD + record_id`` (ingest's
 convention, passed to :mod:`keys.envelope` as its ``record_id`` binding), so a key wrapped
@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring, EncryptionPublicKey
-from keys.stream import decrypt_stream, encrypt_stream
-from node.abc import BlobStoreAPI, KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
-from node.exceptions import BlobNotFound
+from keys.stream import decrypt_stream
+from node.abc import BlobStoreAPI
 from node.ingest import DEK_AD, PAYLOAD_AD
 from node.typing import CID, ContentHash, RecordId
 
@@ -22,42 +20,6 @@ from node.typing import CID, ContentHash, RecordId
 def dek_binding(record_id: bytes) -> bytes:
     """What a record's wrapped DEK is bound to (ingest's ``DEK_AD + record_id``)."""
     return DEK_AD + record_id
-
-
-class StreamCipher(PayloadCipherAPI):
-    """The keys package's chunked AES-256-GCM stream as ingest's payload cipher."""
-
-    def new_data_key(self) -> bytes:
-        return bytes(DataKey.generate())
-
-    def encrypt(self, *, data_key: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
-        return b"".join(encrypt_stream(data_key, [plaintext], aad=associated_data))
-
-
-class KeyringWrapper(KeyWrapperAPI):
-    """Wraps DEKs to this hospital's current encryption key version (HPKE)."""
-
-    def __init__(self, keyring: EncryptionKeyring) -> None:
-        self._keyring = keyring
-
-    def wrap(self, data_key: bytes, *, associated_data: bytes) -> bytes:
-        return self._keyring.wrap(DataKey(data_key), record_id=associated_data).to_bytes()
-
-
-class BlobPayloads(PayloadStoreAPI):
-    """Ingest's ciphertext sink over a :class:`BlobStoreAPI` (pinned on put)."""
-
-    def __init__(self, store: BlobStoreAPI) -> None:
-        self._store = store
-
-    def put(self, ciphertext: bytes) -> CID:
-        return self._store.put([ciphertext])
-
-    def discard(self, cid: CID) -> None:
-        try:
-            self._store.unpin(cid)
-        except BlobNotFound:
-            pass
 
 
 def rewrap_for(keyring: EncryptionKeyring, wrapped: bytes, *, record_id: bytes,

@@ -8,6 +8,7 @@ tertiary hospital (tier 4). Nothing here is mocked.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,17 +34,20 @@ from keys.envelope import EncryptionKeyring
 from keys.keystore import Keystore
 from keys.signing import SigningKey
 from keys.tokens import TokenIssuer, TokenVerifier
-from node.api.cases import create_case_app
+from node.adapters import BlobPayloadStore, KeyringWrapper, StreamCipher
+from node.api.app import create_app
+from node.api.cases import case_routers
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.chain import Web3CaseChain
-from node.cases.crypto import BlobPayloads, KeyringWrapper, StreamCipher
 from node.cases.follower import Follower
 from node.cases.service import CaseServices, OutboxRecords
 from node.cases.store import CaseStore
+from node.chain import ChainClient
 from node.commitment import anchor_commitment
-from node.ingest import IngestReceipt, IngestServices, ingest_fhir
-from node.outbox import Outbox
+from node.config import AnchorSettings, ApiSettings, ContractAddresses
+from node.ingest import IngestReceipt, ingest_fhir
 from node.pseudonym import ConsortiumPseudonymizer
+from node.service import NodeParts, NodeService
 from tests.contracts.backends import CHAIN_ID, _stop, _wait_listening, _wait_ready, free_port
 
 PASSPHRASE = "cases-test-passphrase"
@@ -79,7 +83,7 @@ class Hospital:
     follower: Follower | None = None
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
-    ingest: IngestServices | None = None
+    node: NodeService | None = None
 
     @property
     def address(self) -> str:
@@ -100,7 +104,9 @@ class Hospital:
 
     def start_api(self) -> None:
         assert self.services is not None and self.follower is not None
-        app = create_case_app(services=self.services, api_token=API_TOKEN, follower=self.follower)
+        assert self.node is not None
+        api = ApiSettings(token_sha256=hashlib.sha256(API_TOKEN.encode()).hexdigest())
+        app = create_app(self.node, api=api, routers=case_routers(self.services, self.follower))
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -118,8 +124,8 @@ class Hospital:
             self.server = self.thread = None
 
     def ingest_fhir(self, raw: bytes) -> IngestReceipt:
-        assert self.ingest is not None
-        return ingest_fhir(services=self.ingest, raw=raw)
+        assert self.node is not None
+        return ingest_fhir(services=self.node.ingest_services(), raw=raw)
 
 
 def make_hospital(name: str, root: Path) -> Hospital:
@@ -176,15 +182,19 @@ def chain_for(addresses: list[str]) -> Iterator[str]:
 
 
 def wire(h: Hospital, rpc_url: str, deployment: Deployment, start_block: int) -> None:
-    """Build the hospital's node services on its own directories and start its API."""
+    """Build the hospital's node (ingest parts + case services) and start its API."""
     blobs = EmbeddedBlobStore(h.root / "blobs", durable=False)
     outbox_path = h.root / "outbox.sqlite"
-    h.ingest = IngestServices(ConsortiumPseudonymizer(SECRET), StreamCipher(),
-                              BlobPayloads(blobs), KeyringWrapper(h.keyring),
-                              Outbox(outbox_path))  # fmt: skip
-    chain = Web3CaseChain(connect(rpc_url), h.signing.account, deployment)
+    h.node = NodeService(NodeParts(
+        outbox_path=outbox_path, pseudonymizer=ConsortiumPseudonymizer(SECRET),
+        cipher=StreamCipher(), store=BlobPayloadStore(blobs, journal=h.root / "journal.sqlite"),
+        wrapper=KeyringWrapper(h.keyring), sink=None, anchor=AnchorSettings(),
+    ))  # fmt: skip
+    client = ChainClient(rpc_url=rpc_url, account=h.signing.account,
+                         addresses=ContractAddresses.model_validate(
+                             {k.lower(): v for k, v in deployment.as_dict().items()}))  # fmt: skip
     h.services = CaseServices(
-        chain=chain,
+        chain=Web3CaseChain(client),
         store=CaseStore(h.root / "cases.sqlite"),
         blobs=blobs,
         records=OutboxRecords(outbox_path),
@@ -201,8 +211,8 @@ def wire(h: Hospital, rpc_url: str, deployment: Deployment, start_block: int) ->
 def anchor_record(h: Hospital, receipt: IngestReceipt, case_id: bytes, deployment: Deployment,
                   rpc_url: str) -> None:  # fmt: skip
     """Anchor one record alone (``Anchors.anchorRecord``) with its salted commitment."""
-    assert h.ingest is not None
-    entry = h.ingest.outbox.entry(receipt.record_id)
+    assert h.node is not None
+    entry = h.node.outbox().entry(receipt.record_id)
     commitment = anchor_commitment(
         salt=entry.salt,
         record_id=entry.record_id,
