@@ -24,7 +24,7 @@ from rich.table import Table
 from node.cases.ids import parse_address, parse_case_id, parse_record_id
 from node.exceptions import InvalidCaseInput
 
-DEFAULT_API = "http://127.0.0.1:8700"
+DEFAULT_API = "http://127.0.0.1:8600"
 TOKEN_ENV = "MEDLEDGER_NODE_API_TOKEN"
 _RELATIVE = re.compile(r"^\+(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
