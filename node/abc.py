@@ -259,3 +259,11 @@ class RecordSourceAPI(ABC):
 
         Raises :class:`~node.exceptions.UnknownRecord` when the record is not ours.
         """
+
+    @abstractmethod
+    def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
+        """Point the record at a re-encrypted ciphertext and its new wrapped DEK (re-key)."""
+
+    @abstractmethod
+    def shred_key(self, record_id: RecordId) -> None:
+        """Destroy the record's wrapped DEK for good (crypto-shredding); the entry stays."""

@@ -175,6 +175,25 @@ def revoke(grant_id: int, api: Api = DEFAULT_API, as_json: Json = False) -> None
     _show(call(api, "POST", f"/grants/{grant_id}/revoke"), as_json, "revoked grant")
 
 
+def rekey(record: str, drop: Annotated[list[str] | None, typer.Option(
+              "--drop", help="grantee hospital to drop (repeatable)")] = None,
+          api: Api = DEFAULT_API, as_json: Json = False) -> None:  # fmt: skip
+    """Re-encrypt a record under a new data key and re-grant it to the grantees kept."""
+    rid = _checked(parse_record_id, record).hex()
+    body = {"drop_grantees": [_checked(parse_address, a, "--drop") for a in drop or []]}
+    _show(call(api, "POST", f"/cases/records/{rid}/rekey", body), as_json, "re-keyed record")
+
+
+def shred(record: str, yes: Annotated[bool, typer.Option(
+              "--yes", help="confirm: the record becomes unreadable for good")] = False,
+          api: Api = DEFAULT_API, as_json: Json = False) -> None:  # fmt: skip
+    """Crypto-shred a record: its data keys and ciphertext are destroyed; the anchor stays."""
+    rid = _checked(parse_record_id, record).hex()
+    if not yes:
+        raise _fail("shredding cannot be undone; pass --yes to confirm", 2)
+    _show(call(api, "POST", f"/cases/records/{rid}/shred"), as_json, "shredded record")
+
+
 def list_referrals(api: Api = DEFAULT_API, as_json: Json = False) -> None:
     """Referrals this hospital made or received."""
     _show(call(api, "GET", "/referrals"), as_json, "referrals")
@@ -203,3 +222,5 @@ def register(app: typer.Typer) -> None:
     app.command("referrals")(list_referrals)
     app.command("grants")(list_grants)
     app.command("follow")(follow)
+    app.command("rekey")(rekey)
+    app.command("shred")(shred)

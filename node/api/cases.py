@@ -31,13 +31,16 @@ from node.api.cases_models import (
     ReferIn,
     ReferralOut,
     ReferralRow,
+    RekeyIn,
+    RekeyOut,
     RevokeOut,
+    ShredOut,
 )  # fmt: skip
 from node.api.deps import require_token
 from node.blobstore.cid import normalize
-from node.cases import delivery, grants, referrals
+from node.cases import delivery, forget, grants, referrals
 from node.cases.follower import Follower
-from node.cases.ids import parse_case_id, parse_record_id
+from node.cases.ids import parse_address, parse_case_id, parse_record_id
 from node.cases.service import CaseServices
 from node.exceptions import (
     BlobNotFound,
@@ -213,6 +216,23 @@ def poll(request: Request) -> PollOut:
     r = follower.poll_once()
     return PollOut(events=r.events, applied=r.applied, replicated=r.replicated,
                    unpinned=r.unpinned, next_block=r.next_block)  # fmt: skip
+
+
+@router.post("/cases/records/{record_id}/rekey", response_model=RekeyOut)
+def rekey(record_id: str, body: RekeyIn, services: Services) -> RekeyOut:
+    """Re-encrypt a record under a new data key; re-grant it to every grantee not dropped."""
+    result = forget.rekey_record(
+        services=services, record_id=parse_record_id(record_id),
+        drop_grantees=[parse_address(a, "grantee") for a in body.drop_grantees],
+    )  # fmt: skip
+    return RekeyOut.model_validate(result.as_dict())
+
+
+@router.post("/cases/records/{record_id}/shred", response_model=ShredOut)
+def shred(record_id: str, services: Services) -> ShredOut:
+    """Crypto-shred a record: destroy its wrapped data keys and ciphertext (anchor stays)."""
+    result = forget.shred_record(services=services, record_id=parse_record_id(record_id))
+    return ShredOut.model_validate(result)
 
 
 @peer_router.post(

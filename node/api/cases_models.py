@@ -103,3 +103,23 @@ class PollOut(BaseModel):
     replicated: list[int]
     unpinned: int
     next_block: int
+
+
+class RekeyIn(BaseModel):
+    drop_grantees: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="hospitals whose grants are not re-issued with the new key",
+    )  # fmt: skip
+
+
+class RekeyOut(BaseModel):
+    record_id: str
+    old_cid: str
+    new_cid: str
+    regranted: list[int]
+
+
+class ShredOut(BaseModel):
+    record_id: str
+    packages_dropped: int
+    blocks_deleted: int

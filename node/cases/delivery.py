@@ -44,7 +44,11 @@ def deliver(*, services: CaseServices, grant_id: int) -> None:
 
 
 def receive(*, services: CaseServices, token: str, package_cid: str) -> dict[str, object]:
-    """Accept a delivered token after checking it offline and against the chain."""
+    """Accept a delivered token after checking it offline and against the chain.
+
+    A later delivery for the same grant with another package CID (the grantor re-keyed)
+    replaces the package and makes the follower replicate again; the same one is a no-op.
+    """
     try:
         claimed = parse_token(token)
         claims = services.verifier.verify(token, issuer=claimed.issuer)
@@ -63,7 +67,8 @@ def receive(*, services: CaseServices, token: str, package_cid: str) -> dict[str
             "scope_root, expires_at, package_cid, token, state) "
             "VALUES (?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (grant_id) DO UPDATE SET package_cid = excluded.package_cid, "
-            "token = excluded.token WHERE grants.token IS NULL",
+            "token = excluded.token, state = CASE grants.state WHEN 'revoked' THEN 'revoked' "
+            "ELSE 'announced' END WHERE grants.package_cid IS NOT excluded.package_cid",
             (grant_id, view.referral_id, view.case_id, view.grantor, view.grantee,
              view.scope_root, view.expires_at, cid, token,
              "revoked" if view.revoked else "announced"),

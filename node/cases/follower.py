@@ -163,15 +163,22 @@ class Follower:
         cids = [package_cid, *(r.cid for r in package.records)]
         for cid in cids:
             replicate(cid, fetch=fetch, store=self._s.blobs)
+        stale = set(self._s.store.pins_of(grant_id)) - set(cids)
         with self._s.store.transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO grant_pins (grant_id, cid) VALUES (?, ?)",
                 [(grant_id, c) for c in cids],
             )
+            db.executemany(
+                "DELETE FROM grant_pins WHERE grant_id = ? AND cid = ?",
+                [(grant_id, c) for c in stale],
+            )
             db.execute(
                 "UPDATE grants SET state = 'replicated' WHERE grant_id = ? AND state = 'announced'",
                 (grant_id,),
             )
+        for old in stale:  # a re-keyed grant: the old package and ciphertexts go
+            self._unpin_unless_used(CID(old))
         log.info("grant %d: %d blobs replicated and pinned", grant_id, len(cids))
 
     def _check_package(self, package: GrantPackage, row: dict[str, object]) -> None:
@@ -190,17 +197,22 @@ class Follower:
         )
         unpinned = 0
         for grant_id, cid in rows:
-            still = self._s.store.query(
-                "SELECT 1 FROM grant_pins p JOIN grants g USING (grant_id) "
-                "WHERE p.cid = ? AND g.state != 'revoked'",
-                (cid,),
-            )
-            if not still:
-                try:
-                    self._s.blobs.unpin(CID(cid))
-                    unpinned += 1
-                except BlobNotFound:
-                    pass
+            unpinned += self._unpin_unless_used(CID(cid))
             with self._s.store.transaction() as db:
                 db.execute("DELETE FROM grant_pins WHERE grant_id = ? AND cid = ?", (grant_id, cid))
         return unpinned
+
+    def _unpin_unless_used(self, cid: CID) -> int:
+        """Unpin ``cid`` unless the pins of a grant still live name it; return 1 if unpinned."""
+        still = self._s.store.query(
+            "SELECT 1 FROM grant_pins p JOIN grants g USING (grant_id) "
+            "WHERE p.cid = ? AND g.state != 'revoked'",
+            (cid,),
+        )
+        if still:
+            return 0
+        try:
+            self._s.blobs.unpin(cid)
+            return 1
+        except BlobNotFound:
+            return 0

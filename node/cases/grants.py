@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keys.envelope import EncryptionPublicKey
-from node.cases.crypto import rewrap_for
 from node.cases.delivery import deliver
 from node.cases.ids import grant_id_bytes32, parse_address
-from node.cases.package import GrantPackage, PackageRecord, scope_root
-from node.cases.sealed import seal_package
+from node.cases.package import scope_root
+from node.cases.packaging import publish_package, recipient_of, wrap_records
 from node.cases.service import CaseServices
 from node.exceptions import CaseError, InvalidCaseInput, PeerUnavailable, UnknownCase
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 _U32 = 2**32
 
@@ -76,36 +73,17 @@ def issue_grant(*, services: CaseServices, case_id: bytes, grantee: str, expires
         raise UnknownCase("no records are attached to this case on this node")
     if referral_id is None:
         referral_id = _referral_for(services, case_id, grantee)
-    member = services.chain.member(grantee)
-    if not member.encryption_key:
-        raise CaseError("the grantee has no encryption key on chain")
-    recipient = EncryptionPublicKey(member.encryption_key_version, member.encryption_key)
-    records = []
-    for rid in record_ids:
-        own = services.records.record(RecordId(rid))
-        sealed = rewrap_for(services.keyring, own.wrapped_key, record_id=rid, recipient=recipient)
-        records.append(
-            PackageRecord(
-                record_id=RecordId(rid),
-                cid=CID(own.cid),
-                content_hash=ContentHash(own.content_hash),
-                wrapped_key=sealed,
-                salt=own.salt,
-                pseudonym=PatientPseudonym(own.pseudonym),
-            )
-        )
+    recipient = recipient_of(services, grantee)
+    records = wrap_records(services, record_ids, recipient)
     scope = scope_root(record_ids)
     grant_id = services.chain.issue_grant(
         referral_id=referral_id, grantee=grantee, physician=physician, scope_root=scope,
         expires_at=expires_at, max_uses=max_uses,
     )  # fmt: skip
-    package = GrantPackage(
-        chain_id=services.chain.chain_id, grants_contract=services.chain.grants_address,
-        grant_id=grant_id, referral_id=referral_id, case_id=case_id,
-        grantor=services.chain.address, grantee=grantee,
-        key_version=member.encryption_key_version, records=tuple(records),
+    package_cid = publish_package(
+        services, grant_id=grant_id, referral_id=referral_id, case_id=case_id,
+        grantee=grantee, recipient=recipient, records=records,
     )  # fmt: skip
-    package_cid = services.blobs.put([seal_package(package, recipient)])
     token = services.issuer.issue(
         grant_id=grant_id_bytes32(grant_id), case_id=case_id, grantee=grantee,
         scope_root=scope, expiry=expires_at,
@@ -122,6 +100,33 @@ def issue_grant(*, services: CaseServices, case_id: bytes, grantee: str, expires
         )  # fmt: skip
     delivered = _try_deliver(services, grant_id)
     return GrantResult(grant_id, referral_id, package_cid, token, delivered, len(records))
+
+
+def regrant(*, services: CaseServices, grant_id: int) -> str:
+    """Publish and deliver a fresh package for one of our live grants (after a re-key).
+
+    Same grant, same record ids (so the same scope root and token); new wrapped keys, to
+    the grantee's current encryption key. Returns the new package CID.
+    """
+    row = services.store.grant_row(grant_id)
+    if row is None or row["direction"] != "issued":
+        raise CaseError(f"grant {grant_id} was not issued by this node")
+    record_ids = services.store.case_records(row["case_id"])
+    if scope_root(record_ids) != row["scope_root"]:
+        raise CaseError(f"the case's records changed since grant {grant_id}; grant again")
+    recipient = recipient_of(services, row["grantee"])
+    package_cid = publish_package(
+        services, grant_id=grant_id, referral_id=row["referral_id"], case_id=row["case_id"],
+        grantee=row["grantee"], recipient=recipient,
+        records=wrap_records(services, record_ids, recipient),
+    )  # fmt: skip
+    with services.store.transaction() as db:
+        db.execute(
+            "UPDATE grants SET package_cid = ?, state = 'issued' WHERE grant_id = ?",
+            (package_cid, grant_id),
+        )
+    _try_deliver(services, grant_id)
+    return package_cid
 
 
 def _try_deliver(services: CaseServices, grant_id: int) -> bool:

@@ -16,7 +16,7 @@ from node.abc import BlobStoreAPI, CaseChainAPI, RecordSourceAPI
 from node.cases.store import CaseStore
 from node.cases.views import OwnRecord
 from node.outbox import Outbox
-from node.typing import RecordId
+from node.typing import CID, RecordId
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,19 @@ class OutboxRecords(RecordSourceAPI):
         self._path = path
         self._local = threading.local()
 
-    def record(self, record_id: RecordId) -> OwnRecord:
+    def _outbox(self) -> Outbox:
         outbox: Outbox | None = getattr(self._local, "outbox", None)
         if outbox is None:
             outbox = self._local.outbox = Outbox(self._path)
-        entry = outbox.entry(record_id)  # raises UnknownRecord
+        return outbox
+
+    def record(self, record_id: RecordId) -> OwnRecord:
+        entry = self._outbox().entry(record_id)  # raises UnknownRecord
         return OwnRecord(entry.cid, entry.content_hash, entry.wrapped_key, entry.salt,
                          entry.pseudonym)  # fmt: skip
+
+    def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
+        self._outbox().replace_key(record_id, cid=cid, wrapped_key=wrapped_key)
+
+    def shred_key(self, record_id: RecordId) -> None:
+        self._outbox().shred_key(record_id)

@@ -128,6 +128,7 @@ def test_expiry_forms() -> None:
 
 def test_every_command_has_help() -> None:
     for command in ("case-add", "refer", "accept", "decline", "complete", "refer-back",
-                    "grant", "revoke", "referrals", "grants", "follow"):  # fmt: skip
+                    "grant", "revoke", "referrals", "grants", "follow", "rekey",
+                    "shred"):  # fmt: skip
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "--api" in result.stdout

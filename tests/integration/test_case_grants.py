@@ -142,6 +142,48 @@ def test_refer_decline_complete_and_refer_back_follow_the_contract(world: World)
     assert listed[back.json()["referral_id"]]["target"] == village.address
 
 
+def test_rekey_regrants_the_kept_grantee_and_shred_destroys_every_key(world: World) -> None:
+    village, county = world["village"], world["county"]
+    assert county.follower is not None
+    case = _new_case()
+    originals = _attach(world, case, 2)
+    referral = _refer(world, case)
+    assert county.api("POST", f"/referrals/{referral}/accept").status_code == 200
+    grant = village.api("POST", "/grants", json={"case_id": case, "to": county.address,
+                        "expires_at": _later(1800), "max_uses": 5}).json()  # fmt: skip
+    assert county.follower.poll_once().replicated == [grant["grant_id"]]
+    old_package = granted_package(services=county.svc, grant_id=grant["grant_id"])
+
+    (rekeyed_id, rekeyed_hash), (shredded_id, _) = originals
+    old = village.svc.records.record(rekeyed_id)
+    resp = village.api("POST", f"/cases/records/{rekeyed_id.hex()}/rekey", json={})
+    assert resp.status_code == 200, resp.text
+    rekey = resp.json()
+    assert rekey["regranted"] == [grant["grant_id"]] and rekey["new_cid"] != old.cid
+    assert old.cid not in village.svc.blobs.pins()
+    assert village.svc.records.record(rekeyed_id).cid == rekey["new_cid"]
+
+    assert county.follower.poll_once().replicated == [grant["grant_id"]]
+    plain = read_granted_records(services=county.svc, grant_id=grant["grant_id"])
+    assert hashlib.sha256(plain[rekeyed_id]).digest() == rekeyed_hash
+    new_package = granted_package(services=county.svc, grant_id=grant["grant_id"])
+    assert new_package.scope_root == old_package.scope_root
+    assert old.cid not in county.svc.blobs.pins()  # the old ciphertext copy is dropped
+    # the key the grantee held before the re-key opens nothing that is still served
+    stale = next(r for r in old_package.records if r.record_id == rekeyed_id)
+    fresh = next(r for r in new_package.records if r.record_id == rekeyed_id)
+    assert stale.wrapped_key != fresh.wrapped_key
+
+    resp = village.api("POST", f"/cases/records/{shredded_id.hex()}/shred")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["packages_dropped"] == 1
+    gone = village.svc.records.record(shredded_id)
+    with pytest.raises(UnwrapError):
+        village.keyring.unwrap(gone.wrapped_key, record_id=dek_binding(shredded_id))
+    assert not village.svc.blobs.has(gone.cid)
+    assert village.svc.chain.record_anchor(shredded_id) is not None  # evidence stays
+
+
 def test_lower_tier_refers_grants_and_upper_tier_reads_with_grantor_offline(
     world: World,
 ) -> None:

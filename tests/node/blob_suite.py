@@ -43,9 +43,7 @@ class BlobStoreSuite:
         assert cid == HELLO_CID
         assert read(store, cid) == b"hello world\n"
 
-    def test_raw_blocks_are_served_verified_for_peer_replication(
-        self, store: BlobStoreAPI
-    ) -> None:
+    def test_raw_blocks_are_served_verified_for_peer_replication(self, store: BlobStoreAPI) -> None:
         assert store.block(store.put([b"hello world\n"])) == b"hello world\n"
         big = store.put(iter(data(2 * CHUNK + 5)))
         root = store.block(big)

@@ -40,7 +40,8 @@ OPERATOR_PATHS = {
     ("post", "/referrals/{referral_id}/decline"), ("post", "/referrals/{referral_id}/complete"),
     ("post", "/referrals/{referral_id}/refer-back"), ("post", "/grants"), ("get", "/grants"),
     ("post", "/grants/{grant_id}/revoke"), ("post", "/grants/deliver-pending"),
-    ("post", "/follower/poll"),
+    ("post", "/follower/poll"), ("post", "/cases/records/{record_id}/rekey"),
+    ("post", "/cases/records/{record_id}/shred"),
 }  # fmt: skip
 PEER_PATHS = {("post", "/deliveries"), ("get", "/blocks/{cid}")}
 
