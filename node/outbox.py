@@ -27,7 +27,7 @@ Why it is crash-safe:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,18 +94,33 @@ class Outbox:
         ``created=False`` and changes nothing.
         """
         with self._tx() as db:
-            existing = self.find(entry.pseudonym, entry.content_hash)
-            if existing is not None:
-                return existing, False
-            db.execute(
-                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
-                 entry.salt, entry.cid, entry.wrapped_key),
-            )  # fmt: skip
-            db.executemany(
-                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
-                [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
-            )
+            return self._insert(db, entry, blobs)
+
+    def append_many(
+        self, items: Sequence[tuple[AnchorEntry, Iterable[CID]]]
+    ) -> list[tuple[RecordId, bool]]:
+        """:meth:`append` for many entries in one transaction (one fsync: group commit).
+
+        All or nothing: after a crash either every entry is in the outbox or none is.
+        """
+        with self._tx() as db:
+            return [self._insert(db, entry, blobs) for entry, blobs in items]
+
+    def _insert(
+        self, db: sqlite3.Connection, entry: AnchorEntry, blobs: Iterable[CID]
+    ) -> tuple[RecordId, bool]:
+        existing = self.find(entry.pseudonym, entry.content_hash)
+        if existing is not None:
+            return existing, False
+        db.execute(
+            f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
+             entry.salt, entry.cid, entry.wrapped_key),
+        )  # fmt: skip
+        db.executemany(
+            "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
+            [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
+        )
         return entry.record_id, True
 
     def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
