@@ -142,6 +142,31 @@ def test_refer_decline_complete_and_refer_back_follow_the_contract(world: World)
     assert listed[back.json()["referral_id"]]["target"] == village.address
 
 
+def test_token_for_an_offline_grantee_is_delivered_later_and_then_replicated(
+    world: World,
+) -> None:
+    village, county = world["village"], world["county"]
+    assert county.follower is not None
+    case = _new_case()
+    _attach(world, case, 1)
+    referral = _refer(world, case)
+    assert county.api("POST", f"/referrals/{referral}/accept").status_code == 200
+    county.stop_api()
+    try:
+        grant = village.api("POST", "/grants", json={"case_id": case, "to": county.address,
+                            "expires_at": _later(900), "max_uses": 1}).json()  # fmt: skip
+        assert grant["delivered"] is False
+        polled = county.follower.poll_once()  # the grant is on chain, the package CID is not
+        assert polled.replicated == []
+        row = county.svc.store.grant_row(grant["grant_id"])
+        assert row is not None and row["state"] == "announced" and row["package_cid"] is None
+    finally:
+        county.start_api()
+    assert village.api("POST", "/grants/deliver-pending").json() == [grant["grant_id"]]
+    assert village.api("POST", "/grants/deliver-pending").json() == []
+    assert county.follower.poll_once().replicated == [grant["grant_id"]]
+
+
 def test_rekey_regrants_the_kept_grantee_and_shred_destroys_every_key(world: World) -> None:
     village, county = world["village"], world["county"]
     assert county.follower is not None
