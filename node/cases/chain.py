@@ -13,6 +13,7 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract.contract import ContractFunction
+from web3.exceptions import Web3RPCError
 from web3.types import TxReceipt
 
 from contracts.typing import ReferralStatus, Tier
@@ -73,7 +74,7 @@ class Web3CaseChain(CaseChainAPI):
     def _call(fn: Any) -> Any:
         try:
             return fn()
-        except OSError as exc:
+        except (OSError, Web3RPCError) as exc:
             raise ChainUnavailable(f"chain RPC failed: {exc}") from exc
 
     def _event_arg(self, receipt: TxReceipt, event: str, arg: str) -> int:

@@ -63,8 +63,17 @@ class Follower:
         self._start = start_block
         self._max_range = max_range
         self._me = services.chain.address
+        self._lock = threading.Lock()
 
     def poll_once(self) -> PollResult:
+        """Apply every new event up to the head, then do the pending network work.
+
+        Serialized: the background thread and ``POST /follower/poll`` may call it at once.
+        """
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> PollResult:
         store = self._s.store
         head = self._s.chain.head()
         nxt = store.next_block(self._start)
@@ -89,6 +98,8 @@ class Follower:
                 self.poll_once()
             except NodeError as exc:
                 log.warning("follower: %s (retrying)", exc)
+            except Exception:  # the thread must outlive any one failure; it retries
+                log.exception("follower pass failed (retrying)")
             stop.wait(interval_s)
 
     # -- applying events (inside the range's transaction) -----------------------------------

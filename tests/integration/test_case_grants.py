@@ -142,6 +142,23 @@ def test_refer_decline_complete_and_refer_back_follow_the_contract(world: World)
     assert listed[back.json()["referral_id"]]["target"] == village.address
 
 
+def test_concurrent_follower_passes_apply_each_event_once(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    county = world["county"]
+    assert county.follower is not None
+    county.follower.poll_once()
+    before = county.svc.store.effect_count()
+    _refer(world, _new_case())
+    follower = county.follower
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the API route and the background thread
+        results = list(pool.map(lambda _: follower.poll_once(), range(2)))
+        api = county.api("POST", "/follower/poll")
+    assert sorted(r.applied for r in results) == [0, 1]
+    assert api.status_code == 200 and api.json()["applied"] == 0
+    assert county.svc.store.effect_count() == before + 1
+
+
 def test_token_for_an_offline_grantee_is_delivered_later_and_then_replicated(
     world: World,
 ) -> None:
