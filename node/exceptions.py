@@ -239,3 +239,10 @@ class DeliveryError(CaseError):
 
 class PeerUnavailable(CaseError):
     """Another hospital's node could not be reached or answered badly."""
+
+
+class RecordKeyUnavailable(CaseError):
+    """Our wrapped data key of the record does not unwrap.
+
+    The record was crypto-shredded, or its key was wrapped to a retired key version.
+    """

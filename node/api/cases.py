@@ -51,6 +51,7 @@ from node.exceptions import (
     InvalidCaseInput,
     NodeError,
     PeerUnavailable,
+    RecordKeyUnavailable,
     UnknownCase,
     UnknownRecord,
 )  # fmt: skip
@@ -99,6 +100,8 @@ def error_response(exc: NodeError) -> JSONResponse:
     status, name = 400, None
     if isinstance(exc, ContractReverted):
         status, name = 409, exc.error
+    elif isinstance(exc, RecordKeyUnavailable):
+        status = 409
     elif isinstance(exc, InvalidCaseInput):
         status = 422
     elif isinstance(exc, UnknownCase | UnknownRecord | BlobNotFound):

@@ -10,11 +10,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
+from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring, EncryptionPublicKey
+from keys.exceptions import UnwrapError
 from keys.stream import decrypt_stream
 from node.abc import BlobStoreAPI
+from node.exceptions import RecordKeyUnavailable
 from node.ingest import DEK_AD, PAYLOAD_AD
 from node.typing import CID, ContentHash, RecordId
+
+
+def own_data_key(keyring: EncryptionKeyring, wrapped: bytes, *, record_id: bytes) -> DataKey:
+    """Unwrap one of our own records' DEKs; a shredded record is a clear error."""
+    try:
+        return keyring.unwrap(wrapped, record_id=dek_binding(record_id))
+    except UnwrapError:
+        raise RecordKeyUnavailable(
+            f"record {record_id.hex()} has no usable data key here (shredded or retired key)"
+        ) from None
 
 
 def dek_binding(record_id: bytes) -> bytes:
@@ -25,9 +38,8 @@ def dek_binding(record_id: bytes) -> bytes:
 def rewrap_for(keyring: EncryptionKeyring, wrapped: bytes, *, record_id: bytes,
                recipient: EncryptionPublicKey) -> bytes:  # fmt: skip
     """Unwrap one of our DEKs and seal it to another hospital's key, same record binding."""
-    binding = dek_binding(record_id)
-    dek = keyring.unwrap(wrapped, record_id=binding)
-    return recipient.wrap(dek, record_id=binding).to_bytes()
+    dek = own_data_key(keyring, wrapped, record_id=record_id)
+    return recipient.wrap(dek, record_id=dek_binding(record_id)).to_bytes()
 
 
 def open_record(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from keys.datakey import DataKey
 from keys.stream import decrypt_stream, encrypt_stream
-from node.cases.crypto import dek_binding
+from node.cases.crypto import dek_binding, own_data_key
 from node.cases.grants import regrant
 from node.cases.service import CaseServices
 from node.exceptions import BlobNotFound, CaseError
@@ -51,7 +51,7 @@ def rekey_record(*, services: CaseServices, record_id: RecordId,
                  drop_grantees: Iterable[str] = ()) -> RekeyResult:  # fmt: skip
     """Re-encrypt one FHIR-kind record under a new DEK and re-grant it to who keeps access."""
     own = services.records.record(record_id)
-    old = services.keyring.unwrap(own.wrapped_key, record_id=dek_binding(record_id))
+    old = own_data_key(services.keyring, own.wrapped_key, record_id=record_id)
     aad = PAYLOAD_AD + record_id + own.content_hash
     plain = b"".join(decrypt_stream(old, services.blobs.get(CID(own.cid)), aad=aad))
     new = DataKey.generate()

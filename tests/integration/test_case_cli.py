@@ -70,6 +70,26 @@ def test_refer_accept_grant_follow_and_revoke_from_the_command_line(world: World
     assert code == 0 and "accepted" in out
 
 
+def test_rekey_and_shred_from_the_command_line(world: World) -> None:
+    village, county = world["village"], world["county"]
+    case = os.urandom(32).hex()
+    record = village.ingest_fhir(fhir_observation(7.7)).record_id.hex()
+    ok_json("case-add", case, record, "--api", village.url)
+    ref = ok_json("refer", case, "--to", county.address, "--api", village.url)
+    ok_json("accept", str(ref["referral_id"]), "--api", county.url)
+    grant = ok_json("grant", case, "--to", county.address, "--api", village.url)
+    rekeyed = ok_json("rekey", record, "--api", village.url)
+    assert rekeyed["regranted"] == [grant["grant_id"]] and rekeyed["new_cid"] != rekeyed["old_cid"]
+    dropped = ok_json("rekey", record, "--drop", county.address, "--api", village.url)
+    assert dropped["regranted"] == []
+    code, _, err = run("shred", record, "--api", village.url)
+    assert code == 2 and "--yes" in err
+    shredded = ok_json("shred", record, "--yes", "--api", village.url)
+    assert shredded["record_id"] == record and shredded["packages_dropped"] == 1
+    code, _, err = run("rekey", record, "--api", village.url)
+    assert code == 1 and "no usable data key" in err  # the data key is gone
+
+
 def test_decline_complete_and_refer_back_from_the_command_line(world: World) -> None:
     village, county = world["village"], world["county"]
     ref = ok_json("refer", os.urandom(32).hex(), "--to", county.address, "--api", village.url)
