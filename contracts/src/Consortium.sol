@@ -89,7 +89,6 @@ contract Consortium is IConsortium {
     error AccountInUse(address account);
     error InvalidTier(Tier tier);
     error EmptyEncryptionKey();
-    error NotAMember(address account);
     error UnexpectedMemberStatus(address account, MemberStatus status);
     error TierUnchanged(address account, Tier tier);
     error ValidatorFlagUnchanged(address account, bool validator);

@@ -29,7 +29,7 @@ N_KEYS = 18  # the last one only ticks the clock on our chain
 START_TIMEOUT_S = 30.0
 
 
-def test_keys(n: int = N_KEYS) -> list[str]:
+def dev_keys(n: int = N_KEYS) -> list[str]:
     """Deterministic throwaway keys (test accounts only; never used outside tests)."""
     return ["0x" + keccak(text=f"medledger-contracts-test-{i}").hex() for i in range(n)]
 
@@ -126,7 +126,7 @@ def anvil_chain() -> Iterator[Chain]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_ready(url, proc)
-        keys = test_keys()
+        keys = dev_keys()
         for key in keys:
             address = Account.from_key(key).address
             rpc(url, "anvil_setBalance", [address, hex(10**24)])
@@ -158,7 +158,7 @@ def medledger_chain() -> Iterator[Chain]:
             "our chain is not available on this branch: the ledger is not importable "
             f"({exc}); merge the ledger branches (ledger-core, ledger-rpc) first"
         ) from exc
-    keys = test_keys()
+    keys = dev_keys()
     with tempfile.TemporaryDirectory(prefix="medledger-chain-") as tmp:
         conf_dir = Path(tmp) / "config"
         conf_dir.mkdir()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.deploy import FoundingMember, contract_at, deploy_contract
+from contracts.exceptions import TransactionFailed
+from contracts.genesis import consortium_creation_code
+from contracts.tx import wait
 from contracts.typing import MemberStatus, Role, StaffStatus, Tier
-from tests.contracts.world import HOSPITALS, World, licence_hash
+from tests.contracts.backends import Chain
+from tests.contracts.world import HOSPITALS, World, build_world, licence_hash
 
 ZERO = "0x" + "00" * 20
 
@@ -191,15 +196,16 @@ def test_proposal_rules_on_their_failure_paths(world: World) -> None:
     world.expect("county", c.vote(c.proposalCount().call() + 1), "UnknownProposal")
 
 
-def test_a_proposal_lapses_after_the_voting_period(fresh_world: World) -> None:
-    world = fresh_world
-    if not world.chain.time_travel:
-        pytest.skip("a one-day voting period cannot lapse in real time on our chain")
+def test_a_proposal_lapses_after_the_voting_period(chain: Chain) -> None:
+    """A world of its own with a voting period our chain can wait out in real time."""
+    period = chain.short_window_s
+    world = build_world(chain, voting_period_s=period)
     c = world.consortium.functions
     r = world.tx("county", c.proposeSuspension(world.addr("village")))
     pid = world.one_event(r, world.consortium, "ProposalCreated")["proposalId"]
-    world.chain.advance_time(86400 + 10)
+    world.chain.advance_time(period + 2)
     world.expect("tertiary", c.vote(pid), "ProposalExpired")
+    assert c.statusOf(world.addr("village")).call() == MemberStatus.ACTIVE
 
 
 def test_execution_rechecks_the_subject(fresh_world: World) -> None:
@@ -223,3 +229,61 @@ def test_a_suspended_member_cannot_vote_or_manage_staff(fresh_world: World) -> N
         "county", c.registerStaff(world.addr("spare1"), 1, licence_hash("s")), "NotActiveMember"
     )
     world.expect("county", c.suspendStaff(world.addr("doc_county")), "NotActiveMember")
+
+
+@pytest.mark.parametrize(
+    ("threshold", "no_founders", "error"),
+    [(0, False, "InvalidThreshold"), (101, False, "InvalidThreshold"), (60, True, "NoFounders")],
+)
+def test_genesis_parameters_are_validated(
+    world: World, threshold: int, no_founders: bool, error: str
+) -> None:
+    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True)
+    founders = [] if no_founders else [founder]
+    with pytest.raises(TransactionFailed) as failed:
+        deploy_contract(world.w3, world.acct["deployer"], "Consortium", founders, [], threshold, 60)
+    assert failed.value.error == error
+
+
+def test_genesis_refuses_one_account_in_two_roles(world: World) -> None:
+    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True)
+    with pytest.raises(TransactionFailed) as failed:
+        deploy_contract(
+            world.w3,
+            world.acct["deployer"],
+            "Consortium",
+            [founder],
+            [world.addr("spare1")],
+            60,
+            60,
+        )
+    assert failed.value.error == "AccountInUse"
+
+
+def test_genesis_creation_code_installs_the_founders(world: World) -> None:
+    """The creation code a genesis builder runs yields the same founders as deploy_suite."""
+    founders = [
+        FoundingMember(
+            account=world.acct["spare1"].address,
+            name="clinic",
+            tier=Tier.VILLAGE_CLINIC,
+            encryption_key=b"\x05" * 32,
+            endpoint="http://127.0.0.1:1",
+        )
+    ]
+    deployer = world.acct["deployer"]
+    tx = {
+        "data": consortium_creation_code(founders),
+        "gas": 5_000_000,
+        "gasPrice": world.w3.eth.gas_price,
+        "nonce": world.w3.eth.get_transaction_count(deployer.address, "pending"),
+        "chainId": world.w3.eth.chain_id,
+    }
+    signed = deployer.sign_transaction(tx)
+    receipt = wait(world.w3, world.w3.eth.send_raw_transaction(signed.raw_transaction))
+    c = contract_at(world.w3, "Consortium", receipt["contractAddress"]).functions
+    assert c.members().call() == [world.addr("spare1")]
+    member = tuple(c.getMember(world.addr("spare1")).call())
+    assert member[:5] == ("clinic", Tier.VILLAGE_CLINIC, MemberStatus.ACTIVE, b"\x05" * 32, 1)
+    assert c.validators().call() == [world.addr("spare1")]
+    assert c.isPermitted(world.addr("spare1")).call()

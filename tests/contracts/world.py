@@ -205,7 +205,7 @@ class World:
         )
 
 
-def build_world(chain: Chain) -> World:
+def build_world(chain: Chain, *, voting_period_s: int = 86400) -> World:
     """Deploy the suite with five founding hospitals and register their staff."""
     w3 = connect(chain.rpc_url)
     acct = {name: Account.from_key(key) for name, key in zip(NAMES, chain.keys, strict=False)}
@@ -222,7 +222,7 @@ def build_world(chain: Chain) -> World:
     ]
     cfg = SuiteConfig(
         vote_threshold_percent=CONFIG_THRESHOLD,
-        voting_period_s=86400,
+        voting_period_s=voting_period_s,
         max_break_glass_s=3600,
         auditors=(acct["auditor"].address,),
     )
