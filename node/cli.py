@@ -18,7 +18,7 @@ from fastapi import APIRouter
 
 from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
-from node.bootstrap import open_parts, signing_account
+from node.bootstrap import chain_client, open_parts, signing_account
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.cli_run import bind, serve
@@ -26,6 +26,7 @@ from node.config import ContractAddresses, LoadedConfig, NodeSettings, load_conf
 from node.dicom import read_study
 from node.exceptions import (
     ChainError,
+    ContractReverted,
     IngestError,
     NodeConfigError,
     NodeError,
@@ -40,7 +41,9 @@ from node.proof_json import loads_proof
 from node.proof_wire import decode_proof
 from node.records import describe, parse_record_id
 from node.service import NodeService
+from node.typing import CaseId
 from node.verify import verify_on_chain
+from node.versions import anchor_amendment
 
 app = typer.Typer(help="Run a hospital node: ingest, anchor, verify.", no_args_is_help=True)
 
@@ -152,12 +155,24 @@ def ingest(
     patient_id: Annotated[
         str | None, typer.Option("--patient-id", help="Local patient id (never stored as is).")
     ] = None,
+    amends: Annotated[
+        str | None, typer.Option("--amends", help="Record id this record is a new version of.")
+    ] = None,
+    case: Annotated[
+        str | None, typer.Option("--case", help="Case id (64 hex) the version chain belongs to.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Encrypt, store and queue one record for anchoring (the running node anchors it)."""
+    """Encrypt, store and queue one record for anchoring (the running node anchors it).
+
+    With ``--amends`` (and ``--case``) the record is also anchored on chain as the next
+    version of the given record (``Anchors.anchorRecord``); this needs the signing key.
+    """
     cfg = _config(config)
     if not path.exists():
         _fail(f"{path} does not exist")
+    if (amends is None) != (case is None):
+        _fail("--amends and --case go together (versions are chained per case)")
     try:
         node = NodeService(open_parts(cfg))
         services = node.ingest_services()
@@ -171,14 +186,37 @@ def ingest(
         _fail(f"{type(exc).__name__}: {exc}")
     except NodeError as exc:
         _fail(str(exc))
-    out = {
+    out: dict[str, Any] = {
         "record_id": receipt.record_id.hex(),
         "kind": receipt.kind.value,
         "cid": receipt.cid,
         "created": receipt.created,
     }
+    if amends is not None and case is not None:
+        out["version"] = _amend(cfg, node, receipt, amends=amends, case=case)
     verb = "queued" if receipt.created else "already present as"
     _emit(out, as_json, f"{verb} record {out['record_id']} ({out['kind']})")
+
+
+def _amend(
+    cfg: LoadedConfig, node: NodeService, receipt: IngestReceipt, *, amends: str, case: str
+) -> dict[str, Any]:
+    try:
+        previous, case_id = parse_record_id(amends), CaseId(parse_record_id(case))
+        account = signing_account(cfg, read_passphrase())
+        link = anchor_amendment(chain=chain_client(cfg, account), outbox=node.outbox(),
+                                record_id=receipt.record_id, previous=previous,
+                                case_id=case_id)  # fmt: skip
+    except KeysError as exc:
+        _fail(str(exc), 3)
+    except ContractReverted as exc:
+        _fail(f"the chain refused the version: {exc.error or exc}", 2)
+    except ChainError as exc:
+        _fail(f"cannot reach the chain: {exc}", 4)
+    except NodeError as exc:
+        _fail(str(exc))
+    return {"previous": amends, "tx_hash": "0x" + link.tx_hash.hex(),
+            "block_number": link.block_number}  # fmt: skip
 
 
 @app.command()

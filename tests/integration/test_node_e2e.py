@@ -149,3 +149,32 @@ def test_fhir_prescription_and_dicom_over_http_are_anchored_and_verify_from_the_
             assert secret.encode().hex().encode() not in data.lower(), f"hex {secret} in {where}"
     db = sqlite3.connect(node_dir / "data" / "outbox.sqlite")
     assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 3
+
+
+def test_cli_ingest_of_an_amendment_anchors_it_as_the_next_version(
+    env: ChainEnv, tmp_path: Path
+) -> None:
+    first = tmp_path / "v1.json"
+    first.write_bytes(observation(40, patient="MRN-AMEND"))
+    second = tmp_path / "v2.json"
+    second.write_bytes(observation(41, patient="MRN-AMEND"))
+    cfg = str(env.config_path)
+    v1 = medledger_node("ingest", str(first), "--config", cfg, "--json")
+    assert v1.returncode == 0, v1.stderr
+    v1_id = json.loads(v1.stdout)["record_id"]
+    lonely = medledger_node("ingest", str(second), "--config", cfg, "--amends", v1_id)
+    assert lonely.returncode == 2 and "--case" in lonely.stderr
+    case = "ab" * 32
+    v2 = medledger_node("ingest", str(second), "--config", cfg, "--amends", v1_id,
+                        "--case", case, "--json")  # fmt: skip
+    assert v2.returncode == 0, v2.stderr
+    out = json.loads(v2.stdout)
+    assert out["version"]["previous"] == v1_id and out["version"]["block_number"] > 0
+    anchors = env.config().settings.contracts.anchors
+    w3 = connect(env.chain.url)
+    from contracts.artifacts import load_artifact
+
+    contract = w3.eth.contract(address=w3.to_checksum_address(anchors),
+                               abi=load_artifact("Anchors").abi)  # fmt: skip
+    record = contract.functions.getRecord(bytes.fromhex(out["record_id"])).call()
+    assert record[6] == bytes.fromhex(v1_id) and record[5] == bytes.fromhex(case)
