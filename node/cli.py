@@ -18,15 +18,15 @@ from fastapi import APIRouter
 
 from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
-from node.bootstrap import chain_client, open_parts, signing_account
+from node.bootstrap import open_parts, signing_account
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
+from node.cli_amend import amend_record
 from node.cli_run import bind, serve
 from node.config import ContractAddresses, LoadedConfig, NodeSettings, load_config, write_config
 from node.dicom import read_study
 from node.exceptions import (
     ChainError,
-    ContractReverted,
     IngestError,
     NodeConfigError,
     NodeError,
@@ -41,9 +41,7 @@ from node.proof_json import loads_proof
 from node.proof_wire import decode_proof
 from node.records import describe, parse_record_id
 from node.service import NodeService
-from node.typing import CaseId
 from node.verify import verify_on_chain
-from node.versions import anchor_amendment
 
 app = typer.Typer(help="Run a hospital node: ingest, anchor, verify.", no_args_is_help=True)
 
@@ -193,30 +191,9 @@ def ingest(
         "created": receipt.created,
     }
     if amends is not None and case is not None:
-        out["version"] = _amend(cfg, node, receipt, amends=amends, case=case)
+        out["version"] = amend_record(cfg, node, receipt, amends=amends, case=case)
     verb = "queued" if receipt.created else "already present as"
     _emit(out, as_json, f"{verb} record {out['record_id']} ({out['kind']})")
-
-
-def _amend(
-    cfg: LoadedConfig, node: NodeService, receipt: IngestReceipt, *, amends: str, case: str
-) -> dict[str, Any]:
-    try:
-        previous, case_id = parse_record_id(amends), CaseId(parse_record_id(case))
-        account = signing_account(cfg, read_passphrase())
-        link = anchor_amendment(chain=chain_client(cfg, account), outbox=node.outbox(),
-                                record_id=receipt.record_id, previous=previous,
-                                case_id=case_id)  # fmt: skip
-    except KeysError as exc:
-        _fail(str(exc), 3)
-    except ContractReverted as exc:
-        _fail(f"the chain refused the version: {exc.error or exc}", 2)
-    except ChainError as exc:
-        _fail(f"cannot reach the chain: {exc}", 4)
-    except NodeError as exc:
-        _fail(str(exc))
-    return {"previous": amends, "tx_hash": "0x" + link.tx_hash.hex(),
-            "block_number": link.block_number}  # fmt: skip
 
 
 @app.command()
