@@ -168,3 +168,81 @@ class DaemonUnreachable(BlobStoreError):
 
 class DaemonError(BlobStoreError):
     """The IPFS daemon answered with an error."""
+
+
+# --- the running node: config, chain client --------------------------------------------
+
+
+class NodeConfigError(NodeError):
+    """The node configuration is missing, invalid, or names a secret that cannot be read."""
+
+
+class ChainError(NodeError):
+    """Root of chain client failures (RPC unreachable, transaction refused or reverted)."""
+
+
+class ChainUnavailable(ChainError):
+    """The chain's JSON-RPC endpoint did not answer."""
+
+
+class ContractReverted(ChainError):
+    """A contract call reverted; ``error`` names the custom error (``None`` if undecoded).
+
+    Subclasses exist for the errors the node reacts to; any other custom error is raised as
+    this class with its name and arguments.
+    """
+
+    def __init__(self, message: str, *, error: str | None = None, args: tuple[object, ...] = ()):
+        super().__init__(message)
+        self.error = error
+        self.error_args = args
+
+
+class BatchAlreadyAnchored(ContractReverted):
+    """``Anchors.anchorBatch`` refused a root that is already anchored."""
+
+
+class NotActiveMember(ContractReverted):
+    """The hospital's account is not an active consortium member."""
+
+
+class TransactionTimeout(ChainError):
+    """No receipt arrived in time (the transaction may still land)."""
+
+
+# --- referrals, grants, the event follower (node.cases) -----------------------------------
+
+
+class CaseError(NodeError):
+    """A referral, grant or delivery operation failed."""
+
+
+class ChainRefused(ContractReverted, CaseError):
+    """A referral or grant call was refused by the contract (``error`` names the rule)."""
+
+
+class UnknownCase(CaseError):
+    """The case has no records attached on this node."""
+
+
+class InvalidCaseInput(CaseError):
+    """A case id, address, expiry or other argument is malformed."""
+
+
+class GrantPackageError(CaseError):
+    """A grant package is malformed or does not match the grant on chain."""
+
+
+class DeliveryError(CaseError):
+    """A token delivery was refused (bad token, wrong grantee, grant unknown on chain)."""
+
+
+class PeerUnavailable(CaseError):
+    """Another hospital's node could not be reached or answered badly."""
+
+
+class RecordKeyUnavailable(CaseError):
+    """Our wrapped data key of the record does not unwrap.
+
+    The record was crypto-shredded, or its key was wrapped to a retired key version.
+    """
