@@ -38,6 +38,8 @@ class CiphertextStatus(enum.StrEnum):
     MISSING = "missing"
     CORRUPTED = "corrupted"
     INVALID_CID = "invalid_cid"
+    #: The blob is intact but is not the batch manifest its anchor says (root or count).
+    MISMATCH = "mismatch"
 
 
 class CiphertextCheck(BaseModel):

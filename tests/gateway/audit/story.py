@@ -17,6 +17,7 @@ from pathlib import Path
 
 from web3.types import TxReceipt
 
+from node.batch_manifest import encode_manifest
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.commitment import anchor_commitment
 from node.merkle import MerkleTree
@@ -57,6 +58,8 @@ class Story:
     #: A second case where referrals are declined, cancelled, completed and referred back.
     referral_case: bytes = b""
     referral_steps: list[Step] = field(default_factory=list)
+    #: A batched record whose batch was anchored with another batch's manifest CID.
+    wrong_manifest_proof: RecordProof | None = None
 
     def kinds(self, *only: str) -> list[str]:
         return [s.kind for s in self.steps if not only or s.kind in only]
@@ -114,6 +117,7 @@ def play(world: World, blob_dir: Path) -> Story:
     story = Story(world, blobs, case, v1, v2, other, cids, referral, grant, glass, proof,
                   batch_cid, single, steps)  # fmt: skip
     story.referral_case, story.referral_steps = _referral_paths(world)
+    story.wrong_manifest_proof = _batch_with_wrong_manifest(world, batch_cid)
     return story
 
 
@@ -154,10 +158,21 @@ def _batch(world: World, blobs: EmbeddedBlobStore) -> tuple[RecordProof, str]:
         for rid, p, h, s in entries
     ]
     tree = MerkleTree(commitments)
-    manifest = blobs.put([b"".join(commitments)])
+    manifest = blobs.put([encode_manifest(tree.root, tuple(commitments))])
     world.tx("village", world.anchors.functions.anchorBatch(tree.root, 3, manifest))
     rid, pseudonym, content, salt = entries[1]
     return RecordProof(rid, pseudonym, content, salt, tree.path(1)), manifest
+
+
+def _batch_with_wrong_manifest(world: World, manifest: str) -> RecordProof:
+    """A batch anchored with another batch's (intact) manifest: its proof of record 0."""
+    rid, pseudonym, content, salt = (
+        RecordId(rand32()), PatientPseudonym(rand32()), ContentHash(rand32()), os.urandom(16)
+    )  # fmt: skip
+    first = anchor_commitment(salt=salt, record_id=rid, pseudonym=pseudonym, content_hash=content)
+    tree = MerkleTree([first, rand32()])
+    world.tx("village", world.anchors.functions.anchorBatch(tree.root, 2, manifest))
+    return RecordProof(rid, pseudonym, content, salt, tree.path(0))
 
 
 def _committed_single(world: World, blobs: EmbeddedBlobStore) -> RecordProof:

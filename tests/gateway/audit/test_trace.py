@@ -194,3 +194,20 @@ def test_every_referral_transition_is_traced_and_summarized(
     back, linked = trace.events[-2:]
     assert back.tx == linked.tx and back.log_index < linked.log_index
     assert "referring back from #" in back.summary and "referred back as #" in linked.summary
+
+
+def test_batch_manifest_must_rebuild_its_anchored_root(
+    story: Story, trail: ChainAuditTrail
+) -> None:
+    good = trail.trace_record(
+        record=story.batch_proof.record_id, proof=story.batch_proof, check_ciphertext=True
+    )
+    assert [c.status for c in good.ciphertext or []] == [CiphertextStatus.OK]
+    proof = story.wrong_manifest_proof
+    assert proof is not None
+    bad = trail.trace_record(record=proof.record_id, proof=proof, check_ciphertext=True)
+    assert bad.proof is not None and bad.proof.matches  # the batch itself is anchored...
+    (check,) = bad.ciphertext or []
+    assert (check.cid, check.status) == (story.batch_cid, CiphertextStatus.MISMATCH)
+    # ...its manifest is not: another batch's, of 3 commitments (140 bytes), not 2 (108)
+    assert check.detail == "140 bytes; a manifest of 2 has 108" and not bad.checks_ok

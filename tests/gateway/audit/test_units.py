@@ -10,10 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.audit.ciphertext import check_manifest
 from gateway.audit.deployment_file import BadDeployment, load_suite
 from gateway.audit.event import ChainEvent
+from gateway.audit.model import CiphertextStatus
 from gateway.audit.summary import ZERO32
 from gateway.audit.versions import version_chain
+from node.batch_manifest import encode_manifest
+from node.blobstore.embedded import EmbeddedBlobStore
+from node.merkle import MerkleTree
+from node.typing import MerkleHash
 
 ADDRESS = "0x" + "11" * 20
 
@@ -97,3 +103,17 @@ def test_contracts_file_shapes_and_overrides(tmp_path: Path) -> None:
         load_suite(None, {})
     with pytest.raises(BadDeployment, match="cannot read"):
         load_suite(tmp_path / "absent.json", {})
+
+
+def test_manifest_check_names_each_way_a_manifest_can_be_wrong(tmp_path: Path) -> None:
+    store = EmbeddedBlobStore(tmp_path, durable=False)
+    leaves = (MerkleHash(b"\x01" * 32), MerkleHash(b"\x02" * 32))
+    root = MerkleTree(leaves).root
+    good = store.put([encode_manifest(root, leaves)])
+    hex_root = "0x" + root.hex()
+    assert check_manifest(store, good, root=hex_root, count=2) == (CiphertextStatus.OK, 108, "")
+    other = check_manifest(store, good, root="0x" + "99" * 32, count=2)
+    assert other == (CiphertextStatus.MISMATCH, None, "the manifest is for another batch root")
+    junk = store.put([b"\x00" * 108])
+    status, _, detail = check_manifest(store, junk, root=hex_root, count=2)
+    assert status is CiphertextStatus.MISMATCH and detail.startswith("not a valid batch manifest")
