@@ -168,3 +168,43 @@ class DaemonUnreachable(BlobStoreError):
 
 class DaemonError(BlobStoreError):
     """The IPFS daemon answered with an error."""
+
+
+# --- the running node: config, chain client --------------------------------------------
+
+
+class NodeConfigError(NodeError):
+    """The node configuration is missing, invalid, or names a secret that cannot be read."""
+
+
+class ChainError(NodeError):
+    """Root of chain client failures (RPC unreachable, transaction refused or reverted)."""
+
+
+class ChainUnavailable(ChainError):
+    """The chain's JSON-RPC endpoint did not answer."""
+
+
+class ContractReverted(ChainError):
+    """A contract call reverted; ``error`` names the custom error (``None`` if undecoded).
+
+    Subclasses exist for the errors the node reacts to; any other custom error is raised as
+    this class with its name and arguments.
+    """
+
+    def __init__(self, message: str, *, error: str | None = None, args: tuple[object, ...] = ()):
+        super().__init__(message)
+        self.error = error
+        self.error_args = args
+
+
+class BatchAlreadyAnchored(ContractReverted):
+    """``Anchors.anchorBatch`` refused a root that is already anchored."""
+
+
+class NotActiveMember(ContractReverted):
+    """The hospital's account is not an active consortium member."""
+
+
+class TransactionTimeout(ChainError):
+    """No receipt arrived in time (the transaction may still land)."""

@@ -1,0 +1,48 @@
+"""Response bodies of the node API (the OpenAPI schema is generated from them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Problem(BaseModel):
+    """Every error response: a message that never holds PHI."""
+
+    detail: str
+
+
+class IngestResult(BaseModel):
+    record_id: str
+    kind: str
+    content_hash: str
+    cid: str
+    created: bool
+
+
+class AnchorOut(BaseModel):
+    tx_hash: str
+    block_number: int
+
+
+class RecordStatus(BaseModel):
+    record_id: str
+    kind: str
+    state: str
+    cid: str
+    anchor: AnchorOut | None
+    proof: dict[str, Any] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "Malformed request"},
+    401: {"model": Problem, "description": "Missing or wrong API token"},
+    413: {"model": Problem, "description": "Body larger than the configured limit"},
+    422: {"model": Problem, "description": "Not a valid FHIR record / DICOM study"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No such record"},
+    400: {"model": Problem, "description": "Malformed record id"},
+    401: {"model": Problem, "description": "Missing or wrong API token"},
+}

@@ -1,0 +1,163 @@
+"""The node's configuration file (``node.json`` of a hospital node), validated by pydantic.
+
+Relative paths are resolved against the file's directory, so a node folder can be moved as a
+whole. Secrets are never in the file: the consortium pseudonym secret is read from an
+environment variable or a file named here, the keystore passphrase from
+``$MEDLEDGER_PASSPHRASE`` or a prompt, and the HTTP API token is stored as its SHA-256 only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from node.exceptions import NodeConfigError
+
+_HEX_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+Address = Annotated[str, Field(pattern=_HEX_ADDRESS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContractAddresses(_Strict):
+    """Where the deployed suite lives (``contracts.deploy.Deployment.as_dict()`` keys)."""
+
+    consortium: Address
+    anchors: Address
+    referrals: Address
+    grants: Address
+
+
+class BlobSettings(_Strict):
+    """Either an embedded store directory or a Kubo RPC API URL (``api`` wins when set)."""
+
+    directory: str = "blobs"
+    api: str | None = None
+    durable: bool = True
+
+
+class SecretSource(_Strict):
+    """Where the consortium pseudonym secret comes from; the secret itself never is here."""
+
+    env: str | None = "MEDLEDGER_CONSORTIUM_SECRET"
+    file: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SecretSource(env={self.env!r}, file={self.file!r})"
+
+
+class AnchorSettings(_Strict):
+    batch_size: Annotated[int, Field(ge=1, le=65_536)] = 256
+    interval_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    resubmit_after_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class ApiSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8600
+    #: SHA-256 (hex) of the bearer token the hospital's HIS/PACS presents.
+    token_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    max_fhir_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    max_dicom_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024 * 1024
+
+    def token_ok(self, token: str) -> bool:
+        """Constant-time check of a presented bearer token against the stored hash."""
+        if self.token_sha256 is None:
+            return False
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        return hmac.compare_digest(digest, self.token_sha256)
+
+
+class NodeSettings(_Strict):
+    """Everything a hospital node needs to run (see the module docstring for secrets)."""
+
+    data_dir: str = "data"
+    keystore_dir: str = "keystore"
+    rpc_url: str = "http://127.0.0.1:8545"
+    contracts: ContractAddresses
+    blob: BlobSettings = Field(default_factory=BlobSettings)
+    consortium_secret: SecretSource = Field(default_factory=SecretSource)
+    anchor: AnchorSettings = Field(default_factory=AnchorSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("rpc_url must be an http(s) URL")
+        return value
+
+
+class LoadedConfig:
+    """A validated config plus the directory its relative paths start from."""
+
+    def __init__(self, settings: NodeSettings, base: Path) -> None:
+        self.settings = settings
+        self.base = base
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.base / p
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path(self.settings.data_dir)
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.path(self.settings.keystore_dir)
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite"
+
+    def consortium_secret(self) -> bytes:
+        """Read the pseudonym secret (hex in an env var or a file); never logged."""
+        src = self.settings.consortium_secret
+        raw: str | None = None
+        if src.env and os.environ.get(src.env):
+            raw = os.environ[src.env]
+        elif src.file:
+            try:
+                raw = self.path(src.file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise NodeConfigError(
+                    f"cannot read the consortium secret file: {exc.strerror}"
+                ) from None
+        if raw is None:
+            raise NodeConfigError("no consortium secret: set the env variable or the file named")
+        try:
+            return bytes.fromhex(raw.strip())
+        except ValueError:
+            raise NodeConfigError("the consortium secret must be hex") from None
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate ``path``; raises :class:`NodeConfigError` with every problem named."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NodeConfigError(f"config file {path} does not exist (medledger node init)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise NodeConfigError(f"cannot read config {path}: {exc}") from None
+    try:
+        settings = NodeSettings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
+        )
+        raise NodeConfigError(f"{path}: invalid node config: {problems}") from None
+    return LoadedConfig(settings, path.resolve().parent)
+
+
+def write_config(path: Path, settings: NodeSettings) -> None:
+    path.write_text(json.dumps(settings.model_dump(mode="json"), indent=2) + "\n", "utf-8")

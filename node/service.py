@@ -1,0 +1,136 @@
+"""The running hospital node: ingest front, durable outbox, and the anchoring drain thread.
+
+Start order (``NodeService.start``): open the outbox, sweep the ciphertexts an interrupted
+ingest left behind (only those this node's ingest journal names, see
+:class:`~node.adapters.BlobPayloadStore`), then start the drain thread. ``stop`` lets the
+thread finish its current step; a hard kill at any point is covered by the outbox's state
+machine (see :mod:`node.outbox` and :mod:`node.anchoring`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.abc import AnchorSinkAPI, KeyWrapperAPI, PayloadCipherAPI
+from node.adapters import BlobPayloadStore
+from node.anchoring import drain_once
+from node.config import AnchorSettings
+from node.exceptions import NodeError
+from node.ingest import IngestServices, sweep_orphans
+from node.outbox import Outbox
+from node.pseudonym import ConsortiumPseudonymizer
+
+log = logging.getLogger(__name__)
+
+#: How often an in-flight batch is looked up on chain (blocks come every ~100 ms).
+POLL_S = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class NodeParts:
+    """What a node is made of; :func:`node.bootstrap.open_parts` builds it from a config."""
+
+    outbox_path: Path
+    pseudonymizer: ConsortiumPseudonymizer
+    cipher: PayloadCipherAPI
+    store: BlobPayloadStore
+    wrapper: KeyWrapperAPI
+    sink: AnchorSinkAPI | None
+    anchor: AnchorSettings
+
+
+class NodeService:
+    """One hospital node. Thread-safe: each thread gets its own outbox connection."""
+
+    def __init__(self, parts: NodeParts) -> None:
+        self.parts = parts
+        self._local = threading.local()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    # --- ingest side -----------------------------------------------------------------------
+
+    def outbox(self) -> Outbox:
+        """The calling thread's outbox connection (SQLite connections stay in their thread)."""
+        box: Outbox | None = getattr(self._local, "outbox", None)
+        if box is None:
+            box = self._local.outbox = Outbox(self.parts.outbox_path)
+        return box
+
+    def ingest_services(self) -> IngestServices:
+        p = self.parts
+        return IngestServices(p.pseudonymizer, p.cipher, p.store, p.wrapper, self.outbox())
+
+    def notify(self) -> None:
+        """Tell the drain thread new entries are pending (it may form a full batch early)."""
+        self._wake.set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Discard ciphertexts of ingests that never reached the outbox; return how many."""
+        outbox = self.outbox()
+        journal = self.parts.store.journal()
+        unreferenced = journal - outbox.referenced_cids()
+        count = sweep_orphans(outbox=outbox, store=self.parts.store, stored=unreferenced)
+        self.parts.store.settle(journal)
+        return count
+
+    def start(self) -> None:
+        if self.parts.sink is None:
+            raise NodeError("this node has no chain sink; it cannot anchor")
+        self.sweep()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._drain_loop, name="anchor-drain", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _fill(self, outbox: Outbox, settings: AnchorSettings) -> None:
+        """Let a batch fill up: wait until ``batch_size`` are pending or ``interval_s`` passed."""
+        deadline = time.monotonic() + settings.interval_s
+        while not self._stop.is_set() and outbox.open_batch() is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or outbox.pending_count() >= settings.batch_size:
+                return
+            self._wake.wait(left)
+            self._wake.clear()
+
+    def _drain_loop(self) -> None:
+        sink = self.parts.sink
+        assert sink is not None
+        outbox = Outbox(self.parts.outbox_path)
+        settings = self.parts.anchor
+        try:
+            while not self._stop.is_set():
+                self._fill(outbox, settings)
+                if self._stop.is_set():
+                    break
+                try:
+                    batch = drain_once(
+                        outbox=outbox,
+                        sink=sink,
+                        max_batch_size=settings.batch_size,
+                        resubmit_after=settings.resubmit_after_s,
+                    )
+                    self.last_error = None
+                except NodeError as exc:
+                    self.last_error = type(exc).__name__
+                    log.warning("anchoring failed (%s); retrying", type(exc).__name__)
+                    self._stop.wait(settings.interval_s)
+                    continue
+                if batch is not None and outbox.open_batch() == batch:
+                    self._stop.wait(POLL_S)  # in flight: look it up again shortly
+        finally:
+            outbox.close()

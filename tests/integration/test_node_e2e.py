@@ -1,0 +1,151 @@
+"""A hospital node as real processes: ``medledger ledger run`` + ``medledger node run``.
+
+Records go in over the node's HTTP API (FHIR, a prescription, a zipped DICOM study), are
+anchored in batches on the chain, and ``medledger node verify`` checks their proofs against the
+chain from its RPC alone. Then we look for PHI everywhere it must not be.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts.deploy import connect
+from tests.integration.node_service_proc import (
+    medledger_node,
+    start_node_service,
+    wait_all_anchored,
+)
+from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
+from tests.node.dicom_samples import write_study
+
+pytestmark = pytest.mark.integration
+
+PATIENT = "MRN-PRIV-31337"
+NAME = "Zhangsecretname"
+DRUG = "Amlodipinesecretdrug"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainEnv]:
+    os.environ[SECRET_ENV] = CONSORTIUM_SECRET
+    chain_env = start_chain_env(tmp_path_factory.mktemp("e2e"), batch_size=4, interval_s=0.2)
+    try:
+        yield chain_env
+    finally:
+        chain_env.stop()
+
+
+def observation(i: int, patient: str = PATIENT) -> bytes:
+    return json.dumps({
+        "resourceType": "Observation", "status": "final", "code": {"text": "heart rate"},
+        "subject": {"reference": f"Patient/{patient}", "display": NAME},
+        "valueQuantity": {"value": 60 + i},
+    }).encode()  # fmt: skip
+
+
+PRESCRIPTION = {
+    "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+    "medicationCodeableConcept": {"text": DRUG},
+    "subject": {"reference": f"Patient/{PATIENT}", "display": NAME},
+    "authoredOn": "2026-11-20T09:30:00+08:00",
+}  # fmt: skip
+
+
+def _study_zip(tmp: Path) -> bytes:
+    files = write_study(tmp / "study")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _chain_bytes(env: ChainEnv) -> bytes:
+    """Every transaction input and every log (topics + data) on the chain so far."""
+    w3 = connect(env.chain.url)
+    parts: list[bytes] = []
+    for n in range(w3.eth.block_number + 1):
+        block = w3.eth.get_block(n, full_transactions=True)
+        for tx in block["transactions"]:
+            parts.append(bytes(tx["input"]))  # type: ignore[index]
+            receipt = w3.eth.get_transaction_receipt(tx["hash"])  # type: ignore[index]
+            for log in receipt["logs"]:
+                parts.extend(bytes(t) for t in log["topics"])
+                parts.append(bytes(log["data"]))
+    return b"".join(parts)
+
+
+def _files_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+def test_fhir_prescription_and_dicom_over_http_are_anchored_and_verify_from_the_chain(
+    env: ChainEnv, tmp_path: Path
+) -> None:
+    node = start_node_service(env.config_path)
+    try:
+        with node.client() as http:
+            r1 = http.post("/records/fhir", content=observation(1))
+            r2 = http.post("/records/fhir", content=json.dumps(PRESCRIPTION).encode())
+            r3 = http.post(
+                "/records/dicom",
+                content=_study_zip(tmp_path),
+                params={"patient_id": "MRN-0042"},
+                headers={"Content-Type": "application/zip"},
+            )
+            assert [r.status_code for r in (r1, r2, r3)] == [201, 201, 201], r3.text
+            kinds = [r.json()["kind"] for r in (r1, r2, r3)]
+            assert kinds == ["fhir", "prescription", "dicom-study"]
+            ids = [r.json()["record_id"] for r in (r1, r2, r3)]
+            # the same content again is the same record, not a second anchor
+            again = http.post("/records/fhir", content=observation(1))
+            assert again.status_code == 201 and again.json()["created"] is False
+            assert again.json()["record_id"] == ids[0]
+            anchored = wait_all_anchored(http, ids)
+            assert all(a["anchor"]["block_number"] > 0 for a in anchored)
+            binary = http.get(f"/records/{ids[2]}/proof", params={"format": "binary"})
+            proof_json: dict[str, Any] = http.get(f"/records/{ids[1]}/proof").json()
+        assert node.stop() == 0
+    finally:
+        node.kill9()
+    (tmp_path / "dicom.proof").write_bytes(binary.content)
+    anchors = env.deployment["Anchors"]
+    ok = medledger_node("verify", str(tmp_path / "dicom.proof"), "--rpc", env.chain.url,
+                        "--anchors", anchors, "--json")  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["verified"] is True
+    (tmp_path / "rx.json").write_text(json.dumps(proof_json))
+    assert medledger_node("verify", str(tmp_path / "rx.json"), "--rpc", env.chain.url,
+                          "--anchors", anchors).returncode == 0  # fmt: skip
+    tampered = {**proof_json, "content_hash": "00" * 32}
+    (tmp_path / "bad.json").write_text(json.dumps(tampered))
+    bad = medledger_node("verify", str(tmp_path / "bad.json"), "--rpc", env.chain.url,
+                         "--anchors", anchors, "--json")  # fmt: skip
+    assert bad.returncode == 1 and json.loads(bad.stdout)["verified"] is False
+    listed = medledger_node("records", "--config", str(env.config_path), "--json")
+    states = {r["record_id"]: r["state"] for r in json.loads(listed.stdout)}
+    assert all(states[i] == "anchored" for i in ids)
+
+    # privacy: no patient id, name or drug on chain, in blobs, in the outbox, in logs
+    node_dir = env.config_path.parent
+    places = {
+        "chain": _chain_bytes(env),
+        "blobs": _files_bytes(node_dir / "blobs"),
+        "node data": _files_bytes(node_dir / "data"),
+        "node log": node.log_path.read_bytes(),
+    }
+    for secret in (PATIENT, "MRN-0042", NAME, DRUG, "Zhang Wei"):
+        for where, data in places.items():
+            assert secret.encode() not in data, f"{secret!r} found in {where}"
+            assert secret.encode().hex().encode() not in data.lower(), f"hex {secret} in {where}"
+    db = sqlite3.connect(node_dir / "data" / "outbox.sqlite")
+    assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 3

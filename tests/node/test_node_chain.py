@@ -1,0 +1,141 @@
+"""The node against a real chain process: chain client, Anchors sink, service, verify.
+
+The chain is ``medledger ledger run`` (py-evm, our JSON-RPC) with the contracts deployed by
+``contracts.deploy``; ingest uses the real adapters (keys.stream, HPKE, embedded blob store).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from keys.keystore import Keystore
+from node.adapters import KeyringWrapper, StreamCipher
+from node.batch_manifest import decode_manifest
+from node.bootstrap import open_blobs, open_parts, signing_account
+from node.entry import BatchAnchor
+from node.exceptions import BatchAlreadyAnchored, ProofMismatch
+from node.fhir import parse_fhir
+from node.ingest import DEK_AD, PAYLOAD_AD, ingest_fhir
+from node.merkle import MerkleTree
+from node.service import NodeService
+from node.typing import BatchId, MerkleHash
+from node.verify import verify_on_chain
+from tests.integration.nodeproc import PASSPHRASE
+from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainEnv]:
+    os.environ[SECRET_ENV] = CONSORTIUM_SECRET
+    chain_env = start_chain_env(tmp_path_factory.mktemp("node-chain"), batch_size=8)
+    try:
+        yield chain_env
+    finally:
+        chain_env.stop()
+
+
+def _observation(i: int, patient: str = "MRN-7") -> bytes:
+    return (
+        '{"resourceType":"Observation","status":"final","code":{"text":"heart rate"},'
+        f'"subject":{{"reference":"Patient/{patient}"}},"valueQuantity":{{"value":{60 + i}}}}}'
+    ).encode()
+
+
+def _wait_anchored(node: NodeService, count: int, timeout: float = 30.0) -> None:
+    outbox = node.outbox()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [outbox.state(r).value for r in outbox.record_ids()]
+        if len(states) >= count and all(s == "anchored" for s in states):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not anchored in {timeout}s: {states}")
+
+
+def test_records_are_anchored_in_batches_and_proofs_verify_on_chain(env: ChainEnv) -> None:
+    cfg = env.config()
+    account = signing_account(cfg, PASSPHRASE)
+    node = NodeService(open_parts(cfg, account=account))
+    node.start()
+    try:
+        receipts = [ingest_fhir(services=node.ingest_services(), raw=_observation(i))
+                    for i in range(20)]  # fmt: skip
+        node.notify()
+        _wait_anchored(node, 20)
+    finally:
+        node.stop()
+    sink = node.parts.sink
+    assert sink is not None
+    outbox = node.outbox()
+    roots = set()
+    for r in receipts:
+        proof = outbox.proof(r.record_id)
+        found = verify_on_chain(proof, chain=sink)
+        assert found == proof.anchor
+        roots.add(proof.batch_root())
+    assert len(roots) >= 3  # 20 records, batches of at most 8
+    # the ciphertext in the blob store decrypts (real STREAM) to the canonical payload's hash
+    blobs = open_blobs(cfg)
+    entry = outbox.entry(receipts[0].record_id)
+    assert entry.wrapped_key[0] == 1  # keys.envelope wire format v1
+    ciphertext = b"".join(blobs.get(entry.cid))
+    assert ciphertext.startswith(b"MLSTRM")
+    # the manifest on chain rebuilds the batch tree
+    anchors = sink.chain.contract("Anchors")
+    root = next(iter(roots))
+    batch = anchors.functions.getBatch(root).call()
+    manifest = b"".join(blobs.get(batch[4]))
+    decoded_root, commitments = decode_manifest(manifest)
+    assert decoded_root == root and MerkleTree(commitments).root == root
+    assert batch[0] == env.hospital and batch[1] == len(commitments)
+    # and it decrypts, with the DEK unwrapped by the hospital's keyring, to the canonical bytes
+    keyring = Keystore.open(cfg.keystore_dir).load_keyring(PASSPHRASE)
+    rid = entry.record_id
+    dek = KeyringWrapper(keyring).unwrap(entry.wrapped_key, associated_data=DEK_AD + rid)
+    plain = StreamCipher.decrypt(data_key=dek, ciphertext=ciphertext,
+                                 associated_data=PAYLOAD_AD + rid + entry.content_hash)  # fmt: skip
+    assert plain == parse_fhir(_observation(0)).canonical
+
+
+def test_tampered_proof_does_not_verify(env: ChainEnv) -> None:
+    cfg = env.config()
+    node = NodeService(open_parts(cfg, account=signing_account(cfg, PASSPHRASE)))
+    node.start()
+    try:
+        receipt = ingest_fhir(services=node.ingest_services(), raw=_observation(100))
+        node.notify()
+        _wait_anchored(node, 1)
+    finally:
+        node.stop()
+    assert node.parts.sink is not None
+    proof = node.outbox().proof(receipt.record_id)
+    forged = type(proof)(proof.record_id, proof.pseudonym, bytes(32), proof.salt,  # type: ignore[arg-type]
+                         proof.batch_path, proof.anchor)  # fmt: skip
+    with pytest.raises(ProofMismatch):
+        verify_on_chain(forged, chain=node.parts.sink)
+
+
+def test_a_root_already_anchored_is_refused_with_its_decoded_error(env: ChainEnv) -> None:
+    cfg = env.config()
+    parts = open_parts(cfg, account=signing_account(cfg, PASSPHRASE))
+    sink = parts.sink
+    assert sink is not None
+    leaf = MerkleHash(os.urandom(32))
+    batch = BatchAnchor(BatchId(999), MerkleTree([leaf]).root, (leaf,))
+    tx = sink.submit(batch)
+    sink.chain.wait(tx)
+    assert sink.lookup(batch.root) is not None
+    # the sink turns the refusal into "already there" (the crash-after-send case) ...
+    assert sink.submit(batch) == tx
+    # ... which the chain client raised as the decoded custom error
+    fn = sink.chain.contract("Anchors").functions.anchorBatch(batch.root, 1, "bafkqaaa")
+    with pytest.raises(BatchAlreadyAnchored) as info:
+        sink.chain.send(fn)
+    assert info.value.error == "BatchAlreadyAnchored"
+    assert info.value.error_args == (batch.root,)
