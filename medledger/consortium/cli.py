@@ -6,19 +6,15 @@ directory, 3 passphrase or keystore problem, 4 the chain cannot be reached or re
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from keys.exceptions import KeysError
 from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.passphrase import read_passphrase
-from medledger.consortium.exceptions import AdmissionError, ConsortiumError
+from medledger.consortium.cli_chain import add_member, deploy_cmd
+from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit
 from medledger.consortium.hospital import Kdf
 from medledger.consortium.layout import (
     DEFAULT_BASE_PORT,
@@ -35,41 +31,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-ScryptN = Annotated[
-    int, typer.Option(help="scrypt cost N of the keystore v3 files (lower only for tests).")
-]
-Pbkdf2 = Annotated[
-    int, typer.Option(help="PBKDF2 iterations of the PKCS#8 key files (lower only for tests).")
-]
-
-
-@contextmanager
-def clean_errors() -> Iterator[None]:
-    """Our errors become one line on stderr and an exit code, never a traceback."""
-    try:
-        yield
-    except AdmissionError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(4) from None
-    except ConsortiumError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except KeysError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(3) from None
-    except (ValidationError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def emit(data: Any, as_json: bool, lines: list[str]) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-    else:
-        for line in lines:
-            typer.echo(line)
 
 
 @app.command()
@@ -123,3 +84,7 @@ def init(
         for h in manifest.hospitals
     ]
     emit({"out": str(out), "created": True, **manifest.model_dump(mode="json")}, as_json, lines)
+
+
+app.command("deploy")(deploy_cmd)
+app.command("add-member")(add_member)

@@ -23,13 +23,13 @@ TIER_NAMES: dict[str, Tier] = {
 }
 DEFAULT_TIERS = ("village", "township", "county", "tertiary")
 #: Display names of the hospitals ``init`` creates (one per tier; a suffix when repeated).
-_DISPLAY = {
+DISPLAY_NAMES = {
     "village": "Village Clinic",
     "township": "Township Health Centre",
     "county": "County Hospital",
     "tertiary": "Tertiary Hospital",
 }
-_SLUG = {
+SLUGS = {
     "village": "village-clinic",
     "township": "township-health-centre",
     "county": "county-hospital",
@@ -139,8 +139,8 @@ def plan_hospitals(
         plans.append(
             HospitalPlan(
                 index=i,
-                slug=_SLUG[tier] + suffix,
-                name=_DISPLAY[tier] + (f" {seen[tier]}" if suffix else ""),
+                slug=SLUGS[tier] + suffix,
+                name=DISPLAY_NAMES[tier] + (f" {seen[tier]}" if suffix else ""),
                 tier=tier,
                 ports=ports,
                 validator=i < n_validators,
