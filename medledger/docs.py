@@ -74,11 +74,13 @@ def gateway_openapi() -> str:
     from gateway.container import Services
     from gateway.settings import GatewaySettings
 
-    settings = GatewaySettings(
-        env="dev",
-        hospital="0x" + "11" * 20,
-        chain_id=1337,
-        grants_contract="0x" + "22" * 20,
+    settings = GatewaySettings.model_validate(
+        {
+            "env": "dev",
+            "hospital": "0x" + "11" * 20,
+            "chain_id": 1337,
+            "grants_contract": "0x" + "22" * 20,
+        }
     )
     unserved = cast(Any, None)  # building the schema calls no service
     app = create_app(
