@@ -10,6 +10,7 @@ import typer
 from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.passphrase import read_passphrase
 from medledger.consortium.admission import Tally, admit
+from medledger.consortium.backup import backup_hospital
 from medledger.consortium.candidate import create_candidate, plan_candidate, save_manifest
 from medledger.consortium.chain import client, consortium_contract, deploy, unlock
 from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit
@@ -96,3 +97,22 @@ def add_member(
     emit({"candidate": candidate.model_dump(mode="json"), **tally.as_dict()}, as_json, lines)
     if not tally.executed:
         raise typer.Exit(1)
+
+
+def backup_cmd(
+    hospital: Annotated[Path, typer.Argument(help="The hospital directory to back up.")],
+    to: Annotated[Path, typer.Option("--to", help="New directory to write the copy to.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy a hospital directory consistently while its processes run (restore = put it back)."""
+    with clean_errors():
+        report = backup_hospital(hospital, to)
+    data = {
+        "to": str(to),
+        "files": report.files,
+        "chain": report.chain,
+        "sqlite": report.sqlite,
+        "blob_files": report.blobs,
+    }
+    emit(data, as_json, [f"backed up {hospital} to {to}: chain {report.chain}, "
+                         f"{len(report.sqlite)} SQLite db, {report.blobs} blob files"])  # fmt: skip

@@ -9,8 +9,10 @@ run`` process on loopback; the CLI commands run in-process against it.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,3 +156,51 @@ def test_add_member_without_a_chain_fails_clearly(tmp_path: Path) -> None:
     assert code == 4
     assert "no chain answers" in err
     assert len(load_manifest(out).hospitals) == 1  # nothing half-written
+
+
+def test_hot_backup_of_a_running_hospital_restores_its_chain(
+    consortium: Path, tmp_path: Path
+) -> None:
+    """Back up while the ledger writes blocks; a ledger started from the copy has the state."""
+    run_cli(["consortium", "deploy", "--dir", str(consortium)])
+    manifest = load_manifest(consortium)
+    village = consortium / manifest.hospitals[0].slug
+    w3 = connect(manifest.hospitals[0].rpc_url)
+    height_before = w3.eth.block_number
+    code, out, err = run_cli(["consortium", "backup", str(village), "--to", str(tmp_path / "b"),
+                              "--json"])  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["chain"] is True
+    port = _free_port()
+    restored = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "medledger",
+            "ledger",
+            "run",
+            "--config",
+            "ledger.json",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path / "b",
+        env={**os.environ, "MEDLEDGER_PASSPHRASE": PASSPHRASE},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):  # bounded: 20 s
+            if restored.poll() is not None or check("jsonrpc", url, timeout_s=1.0) is None:
+                break
+            time.sleep(0.1)
+        assert restored.poll() is None, restored.communicate()[0].decode(errors="replace")
+        copy = connect(url)
+        assert copy.eth.block_number >= height_before
+        assert copy.eth.get_code(manifest.contracts["consortium"]) == w3.eth.get_code(
+            manifest.contracts["consortium"]
+        )
+    finally:
+        restored.terminate()
+        restored.wait(timeout=15)
