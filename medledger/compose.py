@@ -97,7 +97,7 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
             "volumes": volumes,
             "ports": [f"127.0.0.1:{port}:{port}"],
             "depends_on": depends,
-            "healthcheck": {"test": ["CMD", *proc.health_argv(plan)], **HEALTH},
+            "healthcheck": {"test": ["CMD", *proc.health_argv(plan.ports)], **HEALTH},
         }
     services[f"{plan.slug}-ipfs"] = {
         "image": KUBO_IMAGE,

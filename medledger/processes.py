@@ -13,8 +13,20 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from medledger.consortium.layout import HospitalPlan
+
+class PortsLike(Protocol):
+    """A hospital's ports: ``layout.Ports`` (planned) or ``manifest.PortsEntry`` (written)."""
+
+    @property
+    def rpc(self) -> int: ...
+    @property
+    def p2p(self) -> int: ...
+    @property
+    def node_api(self) -> int: ...
+    @property
+    def gateway(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +42,13 @@ class Process:
     #: The module that provides the command (checked by the tests against the CLI tree).
     module: str = ""
 
-    def health_url(self, plan: HospitalPlan) -> str:
-        port = getattr(plan.ports, self.port)
+    def health_url(self, ports: PortsLike) -> str:
+        port = getattr(ports, self.port)
         return f"http://127.0.0.1:{port}{self.health_path}"
 
-    def health_argv(self, plan: HospitalPlan) -> tuple[str, ...]:
+    def health_argv(self, ports: PortsLike) -> tuple[str, ...]:
         """The healthcheck command, run inside the process's container or next to it."""
-        return ("python", "-m", "medledger.healthcheck", self.health, self.health_url(plan))
+        return ("python", "-m", "medledger.healthcheck", self.health, self.health_url(ports))
 
 
 HOSPITAL_PROCESSES: tuple[Process, ...] = (

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from contracts.deploy import connect, contract_at
@@ -34,6 +35,24 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], kind: str, url: str) -> None:
+    for _ in range(300):  # bounded: 30 s
+        if proc.poll() is not None or check(kind, url, timeout_s=1.0) is None:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()[0].decode(errors="replace")
+    assert check(kind, url) is None
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -60,22 +79,11 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     proc = launch(
         out / manifest.hospitals[0].slug, ledger, env={"MEDLEDGER_PASSPHRASE": PASSPHRASE}
     )
-    url = manifest.hospitals[0].rpc_url
     try:
-        for _ in range(200):  # bounded: 20 s
-            if proc.poll() is not None or check("jsonrpc", url, timeout_s=1.0) is None:
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, proc.communicate()[0].decode(errors="replace")
-        assert check("jsonrpc", url) is None
+        _wait_healthy(proc, "jsonrpc", ledger.health_url(manifest.hospitals[0].ports))
         yield out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        _stop(proc)
 
 
 def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: Path) -> None:
@@ -134,6 +142,20 @@ def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path)
     assert contract.functions.getMember(admitted.signing_address).call()[0] == (
         "Second County Hospital"
     )
+
+
+def test_node_process_from_the_table_runs_on_the_written_config(consortium: Path) -> None:
+    """``node run`` as the demo and compose start it, on ``init``'s node.json, is healthy."""
+    run_cli(["consortium", "deploy", "--dir", str(consortium)])
+    village = load_manifest(consortium).hospitals[0]
+    node = process("node")
+    proc = launch(consortium / village.slug, node, env={"MEDLEDGER_PASSPHRASE": PASSPHRASE})
+    try:
+        _wait_healthy(proc, "http", node.health_url(village.ports))
+        answer = httpx.get(node.health_url(village.ports), timeout=5).json()
+        assert answer == {"status": "ok", "anchoring_error": None}
+    finally:
+        _stop(proc)
 
 
 def test_add_member_without_a_chain_fails_clearly(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_every_hospital_runs_the_process_table_in_its_directory() -> None:
             service = services[f"{plan.slug}-{proc.name}"]
             assert service["command"] == list(proc.argv)
             assert service["working_dir"] == f"/consortium/{plan.slug}"
-            assert service["healthcheck"]["test"] == ["CMD", *proc.health_argv(plan)]
+            assert service["healthcheck"]["test"] == ["CMD", *proc.health_argv(plan.ports)]
         assert services[f"{plan.slug}-ipfs"]["healthcheck"]["test"]
     medledger_services = [s for s in services.values() if s["image"].startswith("medledger")]
     assert len(medledger_services) == 4 * len(HOSPITAL_PROCESSES) + 2
