@@ -167,7 +167,7 @@ class BftNode:
             *self._listen,
             self.ledger.head().block_number,
         )
-        if self._resume or len(self.ledger.mempool):
+        if self._resume or self._has_work():
             self._activate()
         try:
             while not stop.is_set():
@@ -189,7 +189,8 @@ class BftNode:
         if not self._pending_txs and self._loop is not None:
             self._loop.call_later(TX_FLUSH_S, self._flush_transactions)
         self._pending_txs.append(raw)
-        self._activate()
+        if self._has_work():
+            self._activate()
 
     def _flush_transactions(self) -> None:
         raws, self._pending_txs = self._pending_txs, []
@@ -204,10 +205,16 @@ class BftNode:
                 admitted += 1
             except TransactionRejected:
                 continue  # known already, mined, or invalid: gossip is not trusted
-        if admitted:
+        if admitted and self._has_work():
             self._activate()
 
     # --- consensus ----------------------------------------------------------------
+
+    def _has_work(self) -> bool:
+        """A transaction a block could include now (not one waiting behind a nonce gap)."""
+        if self._active or not len(self.ledger.mempool):
+            return False
+        return bool(self.ledger.mempool.take(self.ledger.gas_limit, 1))
 
     def _activate(self) -> None:
         """Start the next height (if not started): there is something to decide."""
@@ -320,7 +327,7 @@ class BftNode:
         self._messages.clear()
         self._active = False
         self._progress = time.monotonic()
-        if len(self.ledger.mempool):
+        if self._has_work():
             self._activate()
 
     def _import_synced(self, block: BlockAPI, commit: Commit) -> None:
@@ -335,7 +342,7 @@ class BftNode:
         self._executed.clear()
         self._invalid.clear()
         self.driver = self._new_driver()
-        if self._resume or len(self.ledger.mempool):
+        if self._resume or self._has_work():
             self._activate()
 
     def _report(self, evidence: Equivocation) -> None:

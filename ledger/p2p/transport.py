@@ -61,6 +61,8 @@ class Transport:
         self._out: dict[Address, tuple[Session, asyncio.StreamWriter]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.Server | None = None
+        self._inbound: set[asyncio.StreamWriter] = set()
+        self._accepting: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> frozenset[Address]:
@@ -82,6 +84,13 @@ class Transport:
         self._out.clear()
         if self._server is not None:
             self._server.close()
+        for writer in list(self._inbound):
+            writer.close()
+        for task in list(self._accepting):
+            task.cancel()
+        for task in list(self._accepting):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     def send(self, peer: Address, kind: Kind, payload: bytes) -> bool:
         """Queue a frame to ``peer``; ``False`` if there is no link now (gossip resends)."""
@@ -143,6 +152,21 @@ class Transport:
             await asyncio.sleep(delay)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._accepting.add(task)
+        self._inbound.add(writer)
+        try:
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            pass  # shutting down
+        finally:
+            self._inbound.discard(writer)
+            if task is not None:
+                self._accepting.discard(task)
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             session = await asyncio.wait_for(
                 respond(reader, writer, key=self._key, chain_id=self._chain_id, known=self._peers),
@@ -150,15 +174,12 @@ class Transport:
             )
         except (P2PError, OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
             log.warning("refused an incoming link: %s", exc)
-            writer.close()
             return
         try:
             await self._receive(session, reader)
         except (P2PError, OSError, asyncio.IncompleteReadError) as exc:
             if not isinstance(exc, asyncio.IncompleteReadError):
                 log.warning("dropping link from 0x%s: %s", session.peer.hex(), exc)
-        finally:
-            writer.close()
 
     async def _receive(self, session: Session, reader: asyncio.StreamReader) -> None:
         while True:
