@@ -28,12 +28,16 @@ def node(dev_config: DevConfig) -> Iterator[NodeProcess]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark web3.py suite tests we declare unsupported as strict xfails with their reason."""
-    from tests.integration.test_web3_eth_module import UNSUPPORTED
+    """Mark web3.py suite tests we declare unsupported as xfails with their reason.
+
+    Strict, except where the outcome races the block interval (see ``RACES_BLOCK_INTERVAL``).
+    """
+    from tests.integration.test_web3_eth_module import RACES_BLOCK_INTERVAL, UNSUPPORTED
 
     for item in items:
         if item.cls is None or not item.cls.__name__.startswith("TestMedledger"):
             continue
         name = getattr(item, "originalname", item.name)
         if name in UNSUPPORTED:
-            item.add_marker(pytest.mark.xfail(reason=UNSUPPORTED[name], strict=True))
+            strict = name not in RACES_BLOCK_INTERVAL
+            item.add_marker(pytest.mark.xfail(reason=UNSUPPORTED[name], strict=strict))
