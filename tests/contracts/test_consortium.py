@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.deploy import deploy_contract
+from contracts.deploy import FoundingMember, contract_at, deploy_contract
 from contracts.exceptions import TransactionFailed
+from contracts.genesis import consortium_creation_code
+from contracts.tx import wait
 from contracts.typing import MemberStatus, Role, StaffStatus, Tier
 from tests.contracts.backends import Chain
 from tests.contracts.world import HOSPITALS, World, build_world, licence_hash
@@ -256,3 +258,32 @@ def test_genesis_refuses_one_account_in_two_roles(world: World) -> None:
             60,
         )
     assert failed.value.error == "AccountInUse"
+
+
+def test_genesis_creation_code_installs_the_founders(world: World) -> None:
+    """The creation code a genesis builder runs yields the same founders as deploy_suite."""
+    founders = [
+        FoundingMember(
+            account=world.acct["spare1"].address,
+            name="clinic",
+            tier=Tier.VILLAGE_CLINIC,
+            encryption_key=b"\x05" * 32,
+            endpoint="http://127.0.0.1:1",
+        )
+    ]
+    deployer = world.acct["deployer"]
+    tx = {
+        "data": consortium_creation_code(founders),
+        "gas": 5_000_000,
+        "gasPrice": world.w3.eth.gas_price,
+        "nonce": world.w3.eth.get_transaction_count(deployer.address, "pending"),
+        "chainId": world.w3.eth.chain_id,
+    }
+    signed = deployer.sign_transaction(tx)
+    receipt = wait(world.w3, world.w3.eth.send_raw_transaction(signed.raw_transaction))
+    c = contract_at(world.w3, "Consortium", receipt["contractAddress"]).functions
+    assert c.members().call() == [world.addr("spare1")]
+    member = tuple(c.getMember(world.addr("spare1")).call())
+    assert member[:5] == ("clinic", Tier.VILLAGE_CLINIC, MemberStatus.ACTIVE, b"\x05" * 32, 1)
+    assert c.validators().call() == [world.addr("spare1")]
+    assert c.isPermitted(world.addr("spare1")).call()
