@@ -23,6 +23,7 @@ from pathlib import Path
 from gateway.settings import GatewaySettings
 from keys.keystore import Keystore
 from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
+from ledger.p2p.config import P2PSettings, PeerSettings
 from medledger.consortium.files import env_file, write_private, write_public
 from medledger.consortium.layout import HospitalPlan, Network
 from medledger.consortium.manifest import HospitalEntry, PortsEntry
@@ -63,6 +64,8 @@ class SharedFiles:
     contracts: dict[str, str]
     consortium_secret: str
     swarm_key: str
+    #: The validators' p2p endpoints, when more than one validates (else no p2p at all).
+    peers: tuple[PeerSettings, ...] = ()
 
 
 def create_keystore(directory: Path, *, passphrase: str, kdf: Kdf) -> Keystore:
@@ -90,6 +93,7 @@ def write_configs(
             validator_keystore=SIGNING_FILE,
             data_dir=CHAIN_DIR,
             rpc=RPCSettings(host=listen, port=plan.ports.rpc),
+            p2p=_p2p(plan, listen, shared),
         ),
     )
     for sub in (CHAIN_DIR, NODE_DATA_DIR, BLOB_DIR):  # mount points of compose volumes
@@ -128,6 +132,13 @@ def write_configs(
         p2p_endpoint=plan.p2p_endpoint(network),
         gateway_url=plan.gateway_url(network),
     )
+
+
+def _p2p(plan: HospitalPlan, listen: str, shared: SharedFiles) -> P2PSettings | None:
+    """A validator of a multi-validator chain listens for and dials every validator."""
+    if not plan.validator or len(shared.peers) < 2:
+        return None
+    return P2PSettings(host=listen, port=plan.ports.p2p, peers=list(shared.peers))
 
 
 def vars_of(plan: HospitalPlan) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.config import Genesis, PermittedAccount, dump_genesis
+from ledger.p2p.config import PeerSettings
 from medledger.consortium.exceptions import OutputExists
 from medledger.consortium.files import new_hex_secret, new_swarm_key, write_private
 from medledger.consortium.hospital import (
@@ -68,12 +69,18 @@ def init_consortium(
         block_interval_ms=block_interval_ms,
     )
     contracts = predicted_suite(addresses[0])
+    peers = tuple(
+        PeerSettings(address=a, host=p.host(network, "ledger"), port=p.ports.p2p)
+        for a, p in zip(addresses, plans, strict=True)
+        if p.validator
+    )
     shared = SharedFiles(
         genesis_json=dump_genesis(genesis),
         chain_id=chain_id,
         contracts=contracts,
         consortium_secret=new_hex_secret(),
         swarm_key=new_swarm_key(),
+        peers=peers,
     )
     entries = [
         write_configs(out / plan.slug, plan, store, network=network, shared=shared)

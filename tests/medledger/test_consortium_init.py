@@ -210,3 +210,43 @@ def test_compose_network_configs_name_services_and_kubo(tmp_path: Path) -> None:
     assert node_cfg.api.host == "0.0.0.0"
     ledger_cfg, _ = load_node_config(out / "county-hospital" / "ledger.json")
     assert ledger_cfg.rpc.host == "0.0.0.0"
+    assert ledger_cfg.p2p is not None
+    assert ledger_cfg.p2p.host == "0.0.0.0"
+    assert [(p.host, p.port) for p in ledger_cfg.p2p.peers] == [
+        ("county-hospital-ledger", 8546),
+        ("tertiary-hospital-ledger", 8556),
+    ]
+
+
+def test_every_validator_dials_every_validator_over_p2p(consortium_dir: Path) -> None:
+    manifest = load_manifest(consortium_dir)
+    expected = [(h.signing_address, "127.0.0.1", h.ports.p2p) for h in manifest.hospitals]
+    for hospital in manifest.hospitals:
+        cfg, _ = load_node_config(consortium_dir / hospital.slug / "ledger.json")
+        assert cfg.p2p is not None
+        assert cfg.p2p.port == hospital.ports.p2p
+        assert [(p.address, p.host, p.port) for p in cfg.p2p.peers] == expected
+
+
+def test_a_single_validator_chain_has_no_p2p_section(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    code, _, err = run_cli(
+        [
+            "consortium",
+            "init",
+            "--hospitals",
+            "2",
+            "--validators",
+            "1",
+            "--out",
+            str(out),
+            *FAST_KDF,
+        ]
+    )
+    assert code == 0, err
+    manifest = load_manifest(out)
+    assert [h.validator for h in manifest.hospitals] == [True, False]
+    assert load_genesis(out / "genesis.json").validators == [manifest.hospitals[0].signing_address]
+    for hospital in manifest.hospitals:
+        cfg, _ = load_node_config(out / hospital.slug / "ledger.json")
+        assert cfg.p2p is None
