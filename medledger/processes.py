@@ -85,18 +85,28 @@ def process(name: str) -> Process:
     raise KeyError(name)
 
 
+def log_path(hospital_dir: Path, proc: Process) -> Path:
+    """Where a launched process's output goes: ``logs/<name>.log`` in the hospital dir."""
+    return hospital_dir / "logs" / f"{proc.name}.log"
+
+
 def launch(
     hospital_dir: Path, proc: Process, *, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """Start ``proc`` for the hospital in ``hospital_dir`` as the demo does (same argv).
 
-    The passphrase reaches the child through ``MEDLEDGER_PASSPHRASE`` in ``env`` (or the
-    parent's environment), never on the command line.
+    Output is appended to :func:`log_path` (a pipe nobody drains would stall the process
+    once full). The passphrase reaches the child through ``MEDLEDGER_PASSPHRASE`` in
+    ``env`` (or the parent's environment), never on the command line.
     """
-    return subprocess.Popen(
-        [sys.executable, "-m", "medledger", *proc.argv],
-        cwd=hospital_dir,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = log_path(hospital_dir, proc)
+    log.parent.mkdir(mode=0o700, exist_ok=True)
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "medledger", *proc.argv],
+            cwd=hospital_dir,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,7 +19,8 @@ from contracts.deploy import connect, contract_at
 from contracts.typing import MemberStatus, Tier
 from medledger.consortium.manifest import load_manifest
 from medledger.healthcheck import check
-from medledger.processes import launch, process
+from medledger.local import LocalConsortium
+from medledger.processes import log_path, process
 from tests.medledger.conftest import FAST_KDF, PASSPHRASE, run_cli
 
 pytestmark = pytest.mark.integration
@@ -35,32 +33,8 @@ def _free_port() -> int:
     return port
 
 
-def _wait_healthy(proc: subprocess.Popen[bytes], kind: str, url: str) -> None:
-    for _ in range(300):  # bounded: 30 s
-        if proc.poll() is not None or check(kind, url, timeout_s=1.0) is None:
-            break
-        time.sleep(0.1)
-    assert proc.poll() is None, proc.communicate()[0].decode(errors="replace")
-    assert check(kind, url) is None
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-@dataclass
-class Running:
-    out: Path
-    procs: list[subprocess.Popen[bytes]]
-
-
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalConsortium]:
     """Four hospitals, four validators: every ledger started from the process table."""
     out = tmp_path_factory.mktemp("chain") / "c"
     code, _, err = run_cli(
@@ -77,25 +51,14 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         ]
     )
     assert code == 0, err
-    manifest = load_manifest(out)
-    ledger = process("ledger")
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for hospital in manifest.hospitals:
-            procs.append(
-                launch(out / hospital.slug, ledger, env={"MEDLEDGER_PASSPHRASE": PASSPHRASE})
-            )
-        for proc, hospital in zip(procs, manifest.hospitals, strict=True):
-            _wait_healthy(proc, "jsonrpc", ledger.health_url(hospital.ports))
-        yield Running(out, procs)
-    finally:
-        for proc in procs:
-            _stop(proc)
+    with LocalConsortium(out, passphrase=PASSPHRASE) as local:
+        local.start(process("ledger"))
+        yield local
 
 
 @pytest.fixture
-def consortium(running: Running) -> Path:
-    return running.out
+def consortium(running: LocalConsortium) -> Path:
+    return running.directory
 
 
 def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: Path) -> None:
@@ -160,18 +123,16 @@ def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path)
     )
 
 
-def test_node_process_from_the_table_runs_on_the_written_config(consortium: Path) -> None:
+def test_node_process_from_the_table_runs_on_the_written_config(
+    running: LocalConsortium,
+) -> None:
     """``node run`` as the demo and compose start it, on ``init``'s node.json, is healthy."""
-    run_cli(["consortium", "deploy", "--dir", str(consortium)])
-    village = load_manifest(consortium).hospitals[0]
+    run_cli(["consortium", "deploy", "--dir", str(running.directory)])
+    village = running.manifest.hospitals[0]
     node = process("node")
-    proc = launch(consortium / village.slug, node, env={"MEDLEDGER_PASSPHRASE": PASSPHRASE})
-    try:
-        _wait_healthy(proc, "http", node.health_url(village.ports))
-        answer = httpx.get(node.health_url(village.ports), timeout=5).json()
-        assert answer == {"status": "ok", "anchoring_error": None}
-    finally:
-        _stop(proc)
+    running.start(node, only=[village.slug])
+    answer = httpx.get(node.health_url(village.ports), timeout=5).json()
+    assert answer == {"status": "ok", "anchoring_error": None}
 
 
 def test_add_member_without_a_chain_fails_clearly(tmp_path: Path) -> None:
@@ -197,14 +158,13 @@ def test_add_member_without_a_chain_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_hot_backup_restored_in_place_rejoins_the_consortium(
-    running: Running, tmp_path: Path
+    running: LocalConsortium, tmp_path: Path
 ) -> None:
     """Back up a running validator, stop it, restore the copy in place, start it from the
     process table: it resumes at the backed-up height and the consortium still commits."""
-    consortium = running.out
+    consortium = running.directory
     run_cli(["consortium", "deploy", "--dir", str(consortium)])
-    manifest = load_manifest(consortium)
-    village = manifest.hospitals[0]
+    village = running.manifest.hospitals[0]
     home = consortium / village.slug
     height_before = connect(village.rpc_url).eth.block_number
     code, out, err = run_cli(
@@ -212,12 +172,10 @@ def test_hot_backup_restored_in_place_rejoins_the_consortium(
     )
     assert code == 0, err
     assert json.loads(out)["chain"] is True
-    _stop(running.procs[0])
+    running.stop(village.slug)
     home.rename(tmp_path / "damaged")
     (tmp_path / "b").rename(home)
-    ledger = process("ledger")
-    running.procs[0] = launch(home, ledger, env={"MEDLEDGER_PASSPHRASE": PASSPHRASE})
-    _wait_healthy(running.procs[0], "jsonrpc", ledger.health_url(village.ports))
+    running.start(process("ledger"), only=[village.slug])
     assert connect(village.rpc_url).eth.block_number >= height_before
     code, out, err = run_cli(
         [
@@ -233,3 +191,34 @@ def test_hot_backup_restored_in_place_rejoins_the_consortium(
     )
     assert code == 0, err
     assert json.loads(out)["executed"] is True
+
+
+def test_up_starts_ledger_contracts_and_node_and_reports_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "c"
+    code, _, err = run_cli(
+        [
+            "consortium",
+            "init",
+            "--hospitals",
+            "1",
+            "--out",
+            str(out),
+            "--base-port",
+            str(_free_port()),
+            *FAST_KDF,
+        ]
+    )
+    assert code == 0, err
+    code, stdout, err = run_cli(
+        ["consortium", "up", "--dir", str(out), "--exit-when-ready", "--json"]
+    )
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert [r["process"] for r in result["ready"]] == ["ledger", "node"]
+    assert result["not_available"] == ["gateway"]
+    # everything was stopped on the way out; the ledger wrote its log where launch() said
+    assert check("jsonrpc", result["ready"][0]["url"]) is not None
+    slug = load_manifest(out).hospitals[0].slug
+    assert log_path(out / slug, process("ledger")).stat().st_size > 0
