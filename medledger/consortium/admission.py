@@ -85,7 +85,7 @@ def admit(
             candidate.name,
             int(TIER_NAMES[candidate.tier]),
             bytes.fromhex(candidate.encryption_public_key[2:]),
-            candidate.gateway_url,
+            candidate.node_url,
             candidate.validator,
         ),
         proposer,

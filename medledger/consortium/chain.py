@@ -49,7 +49,7 @@ def founders(manifest: Manifest) -> list[FoundingMember]:
             name=h.name,
             tier=TIER_NAMES[h.tier],
             encryption_key=bytes.fromhex(h.encryption_public_key[2:]),
-            endpoint=h.gateway_url,
+            endpoint=h.node_url,
             validator=h.validator,
         )
         for h in manifest.hospitals

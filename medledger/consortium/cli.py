@@ -54,6 +54,9 @@ def init(
     block_interval_ms: Annotated[
         int, typer.Option(min=50, max=500, help="Target time between blocks.")
     ] = 100,
+    fast_consensus: Annotated[
+        bool, typer.Option(help="Short BFT timeouts for a loopback demo or tests.")
+    ] = False,
     scrypt_n: ScryptN = DEFAULT_SCRYPT_N,
     pbkdf2_iterations: Pbkdf2 = DEFAULT_PBKDF2_ITERATIONS,
     if_missing: Annotated[
@@ -76,6 +79,7 @@ def init(
             network=network,
             chain_id=chain_id,
             block_interval_ms=block_interval_ms,
+            fast_consensus=fast_consensus,
             kdf=Kdf(scrypt_n=scrypt_n, pbkdf2_iterations=pbkdf2_iterations),
         )
     lines = [f"wrote consortium of {len(manifest.hospitals)} hospitals to {out}"]

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.settings import GatewaySettings
 from keys.keystore import Keystore
 from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
-from ledger.p2p.config import P2PSettings, PeerSettings
+from ledger.p2p.config import P2PSettings, PeerSettings, TimeoutSettings
 from medledger.consortium.files import env_file, write_private, write_public
 from medledger.consortium.layout import HospitalPlan, Network
 from medledger.consortium.manifest import HospitalEntry, PortsEntry
@@ -66,6 +66,7 @@ class SharedFiles:
     swarm_key: str
     #: The validators' p2p endpoints, when more than one validates (else no p2p at all).
     peers: tuple[PeerSettings, ...] = ()
+    timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
 
 
 def create_keystore(directory: Path, *, passphrase: str, kdf: Kdf) -> Keystore:
@@ -130,6 +131,7 @@ def write_configs(
         ports=PortsEntry(**vars_of(plan)),
         rpc_url=plan.rpc_url(network),
         p2p_endpoint=plan.p2p_endpoint(network),
+        node_url=plan.node_url(network),
         gateway_url=plan.gateway_url(network),
     )
 
@@ -138,7 +140,9 @@ def _p2p(plan: HospitalPlan, listen: str, shared: SharedFiles) -> P2PSettings | 
     """A validator of a multi-validator chain listens for and dials every validator."""
     if not plan.validator or len(shared.peers) < 2:
         return None
-    return P2PSettings(host=listen, port=plan.ports.p2p, peers=list(shared.peers))
+    return P2PSettings(
+        host=listen, port=plan.ports.p2p, peers=list(shared.peers), timeouts=shared.timeouts
+    )
 
 
 def vars_of(plan: HospitalPlan) -> dict[str, int]:

@@ -86,6 +86,10 @@ class HospitalPlan:
     def p2p_endpoint(self, network: Network) -> str:
         return f"{self.host(network, 'ledger')}:{self.ports.p2p}"
 
+    def node_url(self, network: Network) -> str:
+        """The node API: peers deliver grants to it and fetch blocks from it (on-chain endpoint)."""
+        return f"http://{self.host(network, 'node')}:{self.ports.node_api}"
+
     def gateway_url(self, network: Network) -> str:
         return f"http://{self.host(network, 'gateway')}:{self.ports.gateway}"
 

@@ -50,6 +50,8 @@ class HospitalEntry(_Strict):
     ports: PortsEntry
     rpc_url: str
     p2p_endpoint: str
+    #: The endpoint registered on chain: peers POST deliveries and GET blocks here.
+    node_url: str
     gateway_url: str
     status: Literal["founder", "candidate", "admitted"] = "founder"
 

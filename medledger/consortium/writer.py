@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.config import Genesis, PermittedAccount, dump_genesis
-from ledger.p2p.config import PeerSettings
+from ledger.p2p.config import PeerSettings, TimeoutSettings
 from medledger.consortium.exceptions import OutputExists
 from medledger.consortium.files import new_hex_secret, new_swarm_key, write_private
 from medledger.consortium.hospital import (
@@ -22,6 +22,16 @@ from medledger.consortium.hospital import (
 )
 from medledger.consortium.layout import HospitalPlan, Network
 from medledger.consortium.manifest import MANIFEST, Manifest, dump_manifest, predicted_suite
+
+#: BFT timeouts for loopback demos and tests (every message arrives in milliseconds).
+FAST_TIMEOUTS = TimeoutSettings(
+    propose_ms=600,
+    propose_delta_ms=200,
+    prevote_ms=300,
+    prevote_delta_ms=100,
+    precommit_ms=300,
+    precommit_delta_ms=100,
+)
 
 
 def consortium_genesis(
@@ -49,6 +59,7 @@ def init_consortium(
     network: Network,
     chain_id: int = 1337,
     block_interval_ms: int = 100,
+    fast_consensus: bool = False,
     kdf: Kdf,
 ) -> Manifest:
     """Create a consortium directory (see the module docstring); return its manifest.
@@ -81,6 +92,7 @@ def init_consortium(
         consortium_secret=new_hex_secret(),
         swarm_key=new_swarm_key(),
         peers=peers,
+        timeouts=FAST_TIMEOUTS if fast_consensus else TimeoutSettings(),
     )
     entries = [
         write_configs(out / plan.slug, plan, store, network=network, shared=shared)

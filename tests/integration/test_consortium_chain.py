@@ -45,6 +45,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalConsortiu
             "4",
             "--out",
             str(out),
+            "--fast-consensus",
             "--base-port",
             str(_free_port()),
             *FAST_KDF,
@@ -77,6 +78,10 @@ def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: P
         Tier.TERTIARY_HOSPITAL,
     ]
     assert contract.functions.validators().call() == [h.signing_address for h in manifest.hospitals]
+    endpoints = [
+        contract.functions.getMember(h.signing_address).call()[5] for h in manifest.hospitals
+    ]
+    assert endpoints == [h.node_url for h in manifest.hospitals]  # where peers deliver grants
     other = connect(manifest.hospitals[3].rpc_url)  # the tertiary hospital's own ledger
     assert other.eth.get_code(manifest.contracts["consortium"]) == w3.eth.get_code(
         manifest.contracts["consortium"]

@@ -250,3 +250,17 @@ def test_a_single_validator_chain_has_no_p2p_section(tmp_path: Path) -> None:
     for hospital in manifest.hospitals:
         cfg, _ = load_node_config(out / hospital.slug / "ledger.json")
         assert cfg.p2p is None
+
+
+def test_fast_consensus_shortens_the_bft_timeouts_only_when_asked(
+    consortium_dir: Path, tmp_path: Path
+) -> None:
+    default, _ = load_node_config(consortium_dir / "village-clinic" / "ledger.json")
+    assert default.p2p is not None and default.p2p.timeouts.propose_ms == 3000
+    out = tmp_path / "c"
+    code, _, err = run_cli(
+        ["consortium", "init", "--hospitals", "2", "--out", str(out), "--fast-consensus", *FAST_KDF]
+    )
+    assert code == 0, err
+    fast, _ = load_node_config(out / "village-clinic" / "ledger.json")
+    assert fast.p2p is not None and fast.p2p.timeouts.propose_ms == 600
