@@ -49,7 +49,6 @@ def _medledger_base(*, build: bool = False) -> dict[str, Any]:
 
 
 def _setup_services(plans: tuple[HospitalPlan, ...]) -> dict[str, Any]:
-    first = plans[0].slug
     return {
         "consortium-init": {
             **_medledger_base(build=True),
@@ -72,7 +71,10 @@ def _setup_services(plans: tuple[HospitalPlan, ...]) -> dict[str, Any]:
             "restart": _no(),
             "command": ["consortium", "deploy", "--dir", CONSORTIUM_ROOT],
             "volumes": [f"consortium:{CONSORTIUM_ROOT}:ro"],
-            "depends_on": {f"{first}-ledger": {"condition": "service_healthy"}},
+            # A 4-validator chain commits only with a quorum up: wait for every ledger.
+            "depends_on": {
+                f"{plan.slug}-ledger": {"condition": "service_healthy"} for plan in plans
+            },
         },
     }
 

@@ -128,6 +128,10 @@ def test_no_secret_is_inlined() -> None:
 
 def test_processes_start_after_the_consortium_exists() -> None:
     services = _load()["services"]
+    deploy = services["consortium-deploy"]["depends_on"]
+    assert deploy == {
+        f"{plan.slug}-ledger": {"condition": "service_healthy"} for plan in plan_hospitals(4)
+    }
     for plan in plan_hospitals(4):
         ledger = services[f"{plan.slug}-ledger"]["depends_on"]
         assert ledger["consortium-init"]["condition"] == "service_completed_successfully"
