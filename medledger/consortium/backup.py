@@ -4,7 +4,8 @@ The copy is itself a hospital directory: restoring is stopping the processes and
 the copy in place. Each kind of state is copied the way its engine makes consistent:
 
 - ``chain/`` (LMDB): ``Environment.copy(compact=True)`` inside one read transaction, the
-  ``mdb_copy -c`` of py-lmdb, safe next to the running writer.
+  ``mdb_copy -c`` of py-lmdb, safe next to the running writer; the other files there (the
+  validator's consensus checkpoint, written by atomic rename) are copied as they are.
 - ``node-data/*.sqlite`` (outbox, ingest journal): SQLite's online backup API (what the
   ``sqlite3`` shell's ``.backup`` does), never a raw file copy of a live WAL database.
 - ``blobs/`` (embedded store): block files are immutable and appear by atomic rename, so a
@@ -90,6 +91,10 @@ def backup_hospital(home: Path, dest: Path) -> BackupReport:
             _copy_lmdb(lmdb_dir, dest / CHAIN_DIR / "lmdb")
             report.chain = True
         (dest / CHAIN_DIR).mkdir(mode=0o700, exist_ok=True)
+        for item in sorted((home / CHAIN_DIR).iterdir()) if (home / CHAIN_DIR).is_dir() else []:
+            # the consensus checkpoint and the like: small files replaced atomically
+            if item.is_file() and item.name not in _SKIP:
+                shutil.copy2(item, dest / CHAIN_DIR / item.name)
         node_data = home / NODE_DATA_DIR
         (dest / NODE_DATA_DIR).mkdir(mode=0o700)
         for db in sorted(node_data.glob("*.sqlite")) if node_data.is_dir() else []:

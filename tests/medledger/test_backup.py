@@ -22,6 +22,8 @@ def test_live_sqlite_blobs_and_secrets_are_copied(consortium_dir: Path, tmp_path
     (home / "blobs" / "blocks" / "ab" / "bafyexample").write_bytes(b"block")
     (home / "blobs" / "tmp").mkdir(exist_ok=True)
     (home / "blobs" / "tmp" / "half-written").write_bytes(b"partial")
+    (home / "chain" / "consensus.checkpoint").write_bytes(b"cp")
+    (home / "chain" / "LOCK").write_bytes(b"")
     try:
         report = backup_hospital(home, tmp_path / "copy")
     finally:
@@ -32,6 +34,8 @@ def test_live_sqlite_blobs_and_secrets_are_copied(consortium_dir: Path, tmp_path
     assert rows.fetchall() == [(42,)]
     assert (copy / "blobs" / "blocks" / "ab" / "bafyexample").read_bytes() == b"block"
     assert not (copy / "blobs" / "tmp").exists()
+    assert (copy / "chain" / "consensus.checkpoint").read_bytes() == b"cp"
+    assert not (copy / "chain" / "LOCK").exists()
     for name in ("consortium.secret", "gateway.env", "node-api.token", "swarm.key"):
         assert stat.S_IMODE(os.stat(copy / name).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(copy / "keystore").st_mode) == 0o700
