@@ -160,3 +160,39 @@ def test_each_process_command_exists_in_the_cli(proc: Any) -> None:
     module = importlib.import_module(proc.module)
     names = {c.name or c.callback.__name__ for c in module.app.registered_commands}
     assert proc.argv[1] in names
+
+
+def test_configs_written_by_the_init_service_name_only_services_of_the_file(
+    tmp_path: Path,
+) -> None:
+    """Run the ``consortium-init`` service's own command here; every host and port its
+    configs name must be a service of the compose file listening there."""
+    from ledger.cli.nodeconf import load_node_config
+    from medledger.consortium.manifest import load_manifest
+    from node.config import load_config
+    from tests.medledger.conftest import FAST_KDF, run_cli
+
+    services = _load()["services"]
+    argv = [a.replace("/consortium", str(tmp_path / "c")) for a in
+            services["consortium-init"]["command"]]  # fmt: skip
+    code, _, err = run_cli([*argv, *FAST_KDF])
+    assert code == 0, err
+
+    def published(service: str) -> set[int]:
+        return {int(p.split(":")[-1]) for p in services[service].get("ports", [])} | {
+            int(e) for e in services[service].get("expose", [])
+        }
+
+    out = tmp_path / "c"
+    for hospital in load_manifest(out).hospitals:
+        node = load_config(out / hospital.slug / "node.json").settings
+        ledger_cfg, _ = load_node_config(out / hospital.slug / "ledger.json")
+        urls = [node.rpc_url, node.blob.api or "", hospital.node_url, hospital.gateway_url]
+        for url in urls:
+            host, port = url.removeprefix("http://").rstrip("/").split(":")
+            assert host in services, url
+            assert int(port) in published(host), url
+        assert ledger_cfg.p2p is not None
+        for peer in ledger_cfg.p2p.peers:
+            assert peer.host in services
+        assert services[f"{hospital.slug}-ledger"]["working_dir"] == f"/consortium/{hospital.slug}"
