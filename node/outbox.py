@@ -27,7 +27,7 @@ Why it is crash-safe:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,6 +38,10 @@ from node.outbox_schema import ENTRY_COLS, SCHEMA, entry_from_row
 from node.proof import AnchorInfo, RecordProof
 from node.proof_wire import decode_proof, encode_proof
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+
+#: What a crypto-shredded record holds instead of a wrapped DEK: one byte that is no wrapped
+#: key of any format, so every unwrap fails while the entry (and its proof) stays readable.
+SHREDDED_KEY = b"\x00"
 
 
 class Outbox:
@@ -90,19 +94,65 @@ class Outbox:
         ``created=False`` and changes nothing.
         """
         with self._tx() as db:
-            existing = self.find(entry.pseudonym, entry.content_hash)
-            if existing is not None:
-                return existing, False
-            db.execute(
-                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
-                 entry.salt, entry.cid, entry.wrapped_key),
-            )  # fmt: skip
-            db.executemany(
-                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
-                [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
-            )
+            return self._insert(db, entry, blobs)
+
+    def append_many(
+        self, items: Sequence[tuple[AnchorEntry, Iterable[CID]]]
+    ) -> list[tuple[RecordId, bool]]:
+        """:meth:`append` for many entries in one transaction (one fsync: group commit).
+
+        All or nothing: after a crash either every entry is in the outbox or none is.
+        """
+        with self._tx() as db:
+            return [self._insert(db, entry, blobs) for entry, blobs in items]
+
+    def _insert(
+        self, db: sqlite3.Connection, entry: AnchorEntry, blobs: Iterable[CID]
+    ) -> tuple[RecordId, bool]:
+        existing = self.find(entry.pseudonym, entry.content_hash)
+        if existing is not None:
+            return existing, False
+        db.execute(
+            f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
+             entry.salt, entry.cid, entry.wrapped_key),
+        )  # fmt: skip
+        db.executemany(
+            "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
+            [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
+        )
         return entry.record_id, True
+
+    def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
+        """Point a record at a re-encrypted ciphertext and its new wrapped DEK (re-keying).
+
+        The anchor commitment does not cover the CID or the key, so proofs stay valid.
+        """
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE entries SET cid = ?, wrapped_key = ? WHERE record_id = ?",
+                (cid, wrapped_key, record_id),
+            )
+            if cur.rowcount != 1:
+                raise UnknownRecord("no outbox entry has this record id")
+            db.execute(
+                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)", (cid, record_id)
+            )
+
+    def shred_key(self, record_id: RecordId) -> None:
+        """Overwrite the record's wrapped DEK with :data:`SHREDDED_KEY` (crypto-shredding).
+
+        ``secure_delete`` zeroes the freed bytes and the WAL is checkpointed and truncated, so
+        the old wrapped key does not linger in the database files.
+        """
+        self._db.execute("PRAGMA secure_delete=ON")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE entries SET wrapped_key = ? WHERE record_id = ?", (SHREDDED_KEY, record_id)
+            )
+            if cur.rowcount != 1:
+                raise UnknownRecord("no outbox entry has this record id")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def is_referenced(self, cid: CID) -> bool:
         """Whether a committed record references ``cid``."""

@@ -16,11 +16,13 @@ from keys.keystore import Keystore
 from node.adapters import KeyringWrapper, StreamCipher
 from node.batch_manifest import decode_manifest
 from node.bootstrap import open_blobs, open_parts, signing_account
+from node.chain_anchors import ANCHOR_BATCH_GAS
 from node.entry import BatchAnchor
-from node.exceptions import BatchAlreadyAnchored, ProofMismatch
+from node.exceptions import BatchAlreadyAnchored, ContractReverted, ProofMismatch
 from node.fhir import parse_fhir
 from node.ingest import DEK_AD, PAYLOAD_AD, ingest_fhir
 from node.merkle import MerkleTree
+from node.proof import AnchorInfo
 from node.service import NodeService
 from node.typing import BatchId, MerkleHash
 from node.verify import verify_on_chain
@@ -129,11 +131,15 @@ def test_a_root_already_anchored_is_refused_with_its_decoded_error(env: ChainEnv
     leaf = MerkleHash(os.urandom(32))
     batch = BatchAnchor(BatchId(999), MerkleTree([leaf]).root, (leaf,))
     tx = sink.submit(batch)
-    sink.chain.wait(tx)
-    assert sink.lookup(batch.root) is not None
-    # the sink turns the refusal into "already there" (the crash-after-send case) ...
-    assert sink.submit(batch) == tx
-    # ... which the chain client raised as the decoded custom error
+    receipt = sink.chain.wait(tx)
+    assert 0 < receipt["gasUsed"] < ANCHOR_BATCH_GAS
+    assert sink.lookup(batch.root) == AnchorInfo(tx, receipt["blockNumber"])
+    # a second submit (the crash-after-send case) cannot anchor the root again ...
+    again = sink.submit(batch)
+    with pytest.raises(ContractReverted):
+        sink.chain.wait(again)
+    assert sink.lookup(batch.root) == AnchorInfo(tx, receipt["blockNumber"])
+    # ... and with gas estimation the refusal is raised as the decoded custom error
     fn = sink.chain.contract("Anchors").functions.anchorBatch(batch.root, 1, "bafkqaaa")
     with pytest.raises(BatchAlreadyAnchored) as info:
         sink.chain.send(fn)
