@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,11 @@ def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: P
     ]
     assert endpoints == [h.node_url for h in manifest.hospitals]  # where peers deliver grants
     other = connect(manifest.hospitals[3].rpc_url)  # the tertiary hospital's own ledger
+    height = w3.eth.block_number
+    for _ in range(100):  # bounded: each validator applies a decided block on its own
+        if other.eth.block_number >= height:
+            break
+        time.sleep(0.1)
     assert other.eth.get_code(manifest.contracts["consortium"]) == w3.eth.get_code(
         manifest.contracts["consortium"]
     )
