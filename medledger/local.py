@@ -36,9 +36,16 @@ class LocalConsortium:
         self._env = {"MEDLEDGER_PASSPHRASE": passphrase}
         self.running: list[tuple[str, Process, subprocess.Popen[bytes]]] = []
 
-    def hospitals(self) -> list[HospitalEntry]:
-        """Members that run processes (a candidate runs none until it is admitted)."""
-        return [h for h in self.manifest.hospitals if h.status != "candidate"]
+    def hospitals(self, proc: Process | None = None) -> list[HospitalEntry]:
+        """Members that run ``proc`` (a candidate runs nothing until it is admitted).
+
+        Only validators run a ledger: one that cannot validate has nothing to follow with
+        yet, so its node uses a validator's JSON-RPC (see its ``node.json``).
+        """
+        members = [h for h in self.manifest.hospitals if h.status != "candidate"]
+        if proc is not None and proc.name == "ledger":
+            return [h for h in members if h.validator]
+        return members
 
     def start(
         self,
@@ -49,7 +56,7 @@ class LocalConsortium:
         on_ready: Callable[[HospitalEntry, Process], None] = lambda _h, _p: None,
     ) -> None:
         """Start ``proc`` for every hospital (or those in ``only``), then wait until healthy."""
-        wanted = [h for h in self.hospitals() if only is None or h.slug in set(only)]
+        wanted = [h for h in self.hospitals(proc) if only is None or h.slug in set(only)]
         started = []
         for hospital in wanted:
             child = launch(self.directory / hospital.directory, proc, env=self._env)

@@ -60,6 +60,7 @@ def shared_from(directory: Path, manifest: Manifest) -> SharedFiles:
         contracts=dict(manifest.contracts),
         consortium_secret=(home / SECRET_FILE).read_text(encoding="utf-8").strip(),
         swarm_key=(home / SWARM_KEY_FILE).read_text(encoding="utf-8"),
+        validator_rpc_url=manifest.hospitals[0].rpc_url,
     )
 
 

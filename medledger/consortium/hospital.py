@@ -67,6 +67,9 @@ class SharedFiles:
     #: The validators' p2p endpoints, when more than one validates (else no p2p at all).
     peers: tuple[PeerSettings, ...] = ()
     timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
+    #: The JSON-RPC a non-validating hospital's node uses: the ledger cannot follow a
+    #: chain without validating yet, so it reads and writes through a validator's.
+    validator_rpc_url: str = ""
 
 
 def create_keystore(directory: Path, *, passphrase: str, kdf: Kdf) -> Keystore:
@@ -106,7 +109,7 @@ def write_configs(
     node_settings = NodeSettings(
         data_dir=NODE_DATA_DIR,
         keystore_dir=KEYSTORE_DIR,
-        rpc_url=plan.rpc_url(network),
+        rpc_url=plan.rpc_url(network) if plan.validator else shared.validator_rpc_url,
         contracts=ContractAddresses.model_validate(shared.contracts),
         blob=BlobSettings(directory=BLOB_DIR, api=plan.kubo_api(network)),
         consortium_secret=SecretSource(env=None, file=SECRET_FILE),
@@ -129,7 +132,7 @@ def write_configs(
         p2p_public_key=public["p2p"]["public_key"],
         encryption_public_key=public["encryption"]["public_key"],
         ports=PortsEntry(**vars_of(plan)),
-        rpc_url=plan.rpc_url(network),
+        rpc_url=plan.rpc_url(network) if plan.validator else shared.validator_rpc_url,
         p2p_endpoint=plan.p2p_endpoint(network),
         node_url=plan.node_url(network),
         gateway_url=plan.gateway_url(network),

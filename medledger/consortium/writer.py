@@ -92,6 +92,7 @@ def init_consortium(
         consortium_secret=new_hex_secret(),
         swarm_key=new_swarm_key(),
         peers=peers,
+        validator_rpc_url=plans[0].rpc_url(network),
         timeouts=FAST_TIMEOUTS if fast_consensus else TimeoutSettings(),
     )
     entries = [

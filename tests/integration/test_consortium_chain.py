@@ -204,7 +204,7 @@ def test_hot_backup_restored_in_place_rejoins_the_consortium(
     assert json.loads(out)["executed"] is True
 
 
-def test_up_starts_ledger_contracts_and_node_and_reports_what_is_missing(
+def test_up_starts_ledgers_contracts_and_nodes_and_reports_what_is_missing(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "c"
@@ -213,6 +213,8 @@ def test_up_starts_ledger_contracts_and_node_and_reports_what_is_missing(
             "consortium",
             "init",
             "--hospitals",
+            "2",
+            "--validators",
             "1",
             "--out",
             str(out),
@@ -227,7 +229,12 @@ def test_up_starts_ledger_contracts_and_node_and_reports_what_is_missing(
     )
     assert code == 0, err
     result = json.loads(stdout)
-    assert [r["process"] for r in result["ready"]] == ["ledger", "node"]
+    # only the validator runs a ledger; the other hospital's node uses the validator's RPC
+    assert [(r["hospital"], r["process"]) for r in result["ready"]] == [
+        ("village-clinic", "ledger"),
+        ("village-clinic", "node"),
+        ("township-health-centre", "node"),
+    ]
     assert result["not_available"] == ["gateway"]
     # everything was stopped on the way out; the ledger wrote its log where launch() said
     assert check("jsonrpc", result["ready"][0]["url"]) is not None

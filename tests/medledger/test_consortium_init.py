@@ -250,6 +250,9 @@ def test_a_single_validator_chain_has_no_p2p_section(tmp_path: Path) -> None:
     for hospital in manifest.hospitals:
         cfg, _ = load_node_config(out / hospital.slug / "ledger.json")
         assert cfg.p2p is None
+    # the non-validator's node reads and writes through the validator's JSON-RPC
+    follower = load_config(out / manifest.hospitals[1].slug / "node.json").settings
+    assert follower.rpc_url == manifest.hospitals[0].rpc_url == manifest.hospitals[1].rpc_url
 
 
 def test_fast_consensus_shortens_the_bft_timeouts_only_when_asked(
