@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -117,9 +118,11 @@ class BftNode:
         self._active = False
         self._resume = False
         self._position = (0, 0)
+        self._seen_height = 0  # highest height of a valid-looking peer consensus message
         self._progress = time.monotonic()
         self._pending_txs: list[bytes] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.listening = threading.Event()
         self.transport = Transport(
             key=self._node_key,
             chain_id=self._chain_id,
@@ -161,6 +164,7 @@ class BftNode:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         await self.transport.start(*self._listen)
+        self.listening.set()
         log.info(
             "validator 0x%s: p2p listening on %s:%d, head #%d",
             self._node_key.address.hex(),
@@ -180,7 +184,7 @@ class BftNode:
 
     def submit(self, raw: bytes) -> None:
         """A transaction admitted through RPC (any thread): gossip it, start a height."""
-        if self._loop is not None:
+        if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._on_local_transaction, raw)
 
     # --- transactions -------------------------------------------------------------
@@ -211,8 +215,12 @@ class BftNode:
     # --- consensus ----------------------------------------------------------------
 
     def _has_work(self) -> bool:
-        """A transaction a block could include now (not one waiting behind a nonce gap)."""
-        if self._active or not len(self.ledger.mempool):
+        """A transaction a block could include now, or a peer already at the next height."""
+        if self._active:
+            return False
+        if self._seen_height >= self._current_height():
+            return True
+        if not len(self.ledger.mempool):
             return False
         return bool(self.ledger.mempool.take(self.ledger.gas_limit, 1))
 
@@ -234,8 +242,10 @@ class BftNode:
         return self.driver.height
 
     def _get_value(self, height: int, round_: int) -> Hash32:
+        t0 = time.perf_counter()
         pending = self.ledger.mempool.take(self.ledger.gas_limit, MAX_TRANSACTIONS_PER_BLOCK)
         block, receipts, skipped = self.ledger.build_block(pending)
+        log.debug("built block #%d in %.0f ms", height, (time.perf_counter() - t0) * 1000)
         self.ledger.mempool.drop(skipped)
         value = Hash32(block.hash)
         self._remember(block)
@@ -250,7 +260,14 @@ class BftNode:
         if block is None or value in self._invalid or block.number != height:
             return False
         try:
+            t0 = time.perf_counter()
             self._executed[value] = self.ledger.execute_block(block)
+            log.debug(
+                "executed block #%d (%d txs) in %.0f ms",
+                height,
+                len(block.transactions),
+                (time.perf_counter() - t0) * 1000,
+            )
         except LedgerError as exc:
             log.warning("proposed block #%d 0x%s is invalid: %s", height, value.hex(), exc)
             self._invalid.add(value)
@@ -392,6 +409,8 @@ class BftNode:
         height = self._current_height()
         if message.height > height:
             self.sync.behind(peer, message.height - 1)
+        if message.height == height + 1:
+            self._seen_height = max(self._seen_height, message.height)
         if message.height != height and message.height != height + 1:
             return
         if raw_block and isinstance(message, Proposal):

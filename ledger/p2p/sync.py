@@ -108,7 +108,10 @@ class BlockSync:
             try:
                 block = codec.decode_block(raw)
                 commit = decode_commit(raw_commit)
-                if block.number != self._ledger.head().block_number + 1:
+                ours = self._ledger.head().block_number
+                if block.number <= ours:
+                    continue  # consensus committed it meanwhile
+                if block.number != ours + 1:
                     raise FrameError(f"block #{block.number} is not the next one")
                 self._import(block, commit)
             except (LedgerError, FrameError) as exc:
