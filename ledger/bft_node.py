@@ -325,9 +325,17 @@ class BftNode:
             if block is None:
                 log.warning("decided block #%d not held; will sync it", decision.height)
                 return
-            executed = self.ledger.execute_block(block)
+            try:
+                executed = self.ledger.execute_block(block)
+            except LedgerError:
+                log.exception("decided block #%d does not execute; will sync", decision.height)
+                return
         block, receipts = executed
-        self.ledger.commit_executed(block, receipts, build_commit(decision))
+        try:
+            self.ledger.commit_executed(block, receipts, build_commit(decision))
+        except LedgerError:
+            log.exception("cannot commit decided block #%d; will sync it", decision.height)
+            return
         log.info(
             "committed block #%d 0x%s round %d, %d txs",
             block.number,
