@@ -115,6 +115,7 @@ class BftNode:
         self._executed: dict[Hash32, tuple[BlockAPI, tuple[ReceiptAPI, ...]]] = {}
         self._invalid: set[Hash32] = set()
         self._messages: dict[bytes, Message] = {}
+        self._ahead: set[bytes] = set()  # signatures of next-height messages buffered
         self._active = False
         self._resume = False
         self._position = (0, 0)
@@ -147,6 +148,7 @@ class BftNode:
             checkpoint = None
         self._active = False
         self._messages.clear()
+        self._ahead.clear()
         driver = ConsensusDriver(
             chain_id=self._chain_id,
             height=height,
@@ -347,6 +349,7 @@ class BftNode:
         self.transport.broadcast(Kind.STATUS, codec.encode_status(block.number))
 
     def _after_commit(self) -> None:
+        self._ahead.clear()
         self._executed.clear()
         self._invalid.clear()
         self._messages.clear()
@@ -393,6 +396,7 @@ class BftNode:
     def _gossip_tick(self) -> None:
         head = self.ledger.head().block_number
         self.transport.broadcast(Kind.STATUS, codec.encode_status(head))
+        self.sync.tick()
         position = (self.driver.height, self.driver.machine.round)
         if position != self._position:
             self._position, self._progress = position, time.monotonic()
@@ -421,16 +425,17 @@ class BftNode:
             self._seen_height = max(self._seen_height, message.height)
         if message.height != height and message.height != height + 1:
             return
-        if raw_block and isinstance(message, Proposal):
+        if message.signature in self._messages or message.signature in self._ahead:
+            return  # replayed or re-sent: the machine has it
+        if message.height == height + 1 and len(self._ahead) < MAX_HEIGHT_MESSAGES:
+            self._ahead.add(message.signature)
+        if raw_block and isinstance(message, Proposal) and message.value not in self._blocks:
             block = codec.decode_block(raw_block)
             if block.hash != message.value or block.number != message.height:
                 raise FrameError("proposal carries another block than it names")
-            if message.value not in self._blocks:
-                self._remember(block)
+            self._remember(block)
         if message.height == height and not self._active:
             self._activate()
-        if message.signature in self._messages:
-            return  # replayed or re-sent: the machine has it
         try:
             outputs = self.driver.receive(message)
         except ConsensusError as exc:
