@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -114,12 +115,15 @@ class BftNode:
         self._executed: dict[Hash32, tuple[BlockAPI, tuple[ReceiptAPI, ...]]] = {}
         self._invalid: set[Hash32] = set()
         self._messages: dict[bytes, Message] = {}
+        self._ahead: set[bytes] = set()  # signatures of next-height messages buffered
         self._active = False
         self._resume = False
         self._position = (0, 0)
+        self._seen_height = 0  # highest height of a valid-looking peer consensus message
         self._progress = time.monotonic()
         self._pending_txs: list[bytes] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.listening = threading.Event()
         self.transport = Transport(
             key=self._node_key,
             chain_id=self._chain_id,
@@ -144,6 +148,7 @@ class BftNode:
             checkpoint = None
         self._active = False
         self._messages.clear()
+        self._ahead.clear()
         driver = ConsensusDriver(
             chain_id=self._chain_id,
             height=height,
@@ -161,6 +166,7 @@ class BftNode:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         await self.transport.start(*self._listen)
+        self.listening.set()
         log.info(
             "validator 0x%s: p2p listening on %s:%d, head #%d",
             self._node_key.address.hex(),
@@ -180,7 +186,7 @@ class BftNode:
 
     def submit(self, raw: bytes) -> None:
         """A transaction admitted through RPC (any thread): gossip it, start a height."""
-        if self._loop is not None:
+        if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._on_local_transaction, raw)
 
     # --- transactions -------------------------------------------------------------
@@ -211,8 +217,12 @@ class BftNode:
     # --- consensus ----------------------------------------------------------------
 
     def _has_work(self) -> bool:
-        """A transaction a block could include now (not one waiting behind a nonce gap)."""
-        if self._active or not len(self.ledger.mempool):
+        """A transaction a block could include now, or a peer already at the next height."""
+        if self._active:
+            return False
+        if self._seen_height >= self._current_height():
+            return True
+        if not len(self.ledger.mempool):
             return False
         return bool(self.ledger.mempool.take(self.ledger.gas_limit, 1))
 
@@ -234,8 +244,10 @@ class BftNode:
         return self.driver.height
 
     def _get_value(self, height: int, round_: int) -> Hash32:
+        t0 = time.perf_counter()
         pending = self.ledger.mempool.take(self.ledger.gas_limit, MAX_TRANSACTIONS_PER_BLOCK)
         block, receipts, skipped = self.ledger.build_block(pending)
+        log.debug("built block #%d in %.0f ms", height, (time.perf_counter() - t0) * 1000)
         self.ledger.mempool.drop(skipped)
         value = Hash32(block.hash)
         self._remember(block)
@@ -250,7 +262,14 @@ class BftNode:
         if block is None or value in self._invalid or block.number != height:
             return False
         try:
+            t0 = time.perf_counter()
             self._executed[value] = self.ledger.execute_block(block)
+            log.debug(
+                "executed block #%d (%d txs) in %.0f ms",
+                height,
+                len(block.transactions),
+                (time.perf_counter() - t0) * 1000,
+            )
         except LedgerError as exc:
             log.warning("proposed block #%d 0x%s is invalid: %s", height, value.hex(), exc)
             self._invalid.add(value)
@@ -308,9 +327,17 @@ class BftNode:
             if block is None:
                 log.warning("decided block #%d not held; will sync it", decision.height)
                 return
-            executed = self.ledger.execute_block(block)
+            try:
+                executed = self.ledger.execute_block(block)
+            except LedgerError:
+                log.exception("decided block #%d does not execute; will sync", decision.height)
+                return
         block, receipts = executed
-        self.ledger.commit_executed(block, receipts, build_commit(decision))
+        try:
+            self.ledger.commit_executed(block, receipts, build_commit(decision))
+        except LedgerError:
+            log.exception("cannot commit decided block #%d; will sync it", decision.height)
+            return
         log.info(
             "committed block #%d 0x%s round %d, %d txs",
             block.number,
@@ -322,6 +349,7 @@ class BftNode:
         self.transport.broadcast(Kind.STATUS, codec.encode_status(block.number))
 
     def _after_commit(self) -> None:
+        self._ahead.clear()
         self._executed.clear()
         self._invalid.clear()
         self._messages.clear()
@@ -368,6 +396,7 @@ class BftNode:
     def _gossip_tick(self) -> None:
         head = self.ledger.head().block_number
         self.transport.broadcast(Kind.STATUS, codec.encode_status(head))
+        self.sync.tick()
         position = (self.driver.height, self.driver.machine.round)
         if position != self._position:
             self._position, self._progress = position, time.monotonic()
@@ -392,18 +421,21 @@ class BftNode:
         height = self._current_height()
         if message.height > height:
             self.sync.behind(peer, message.height - 1)
+        if message.height == height + 1:
+            self._seen_height = max(self._seen_height, message.height)
         if message.height != height and message.height != height + 1:
             return
-        if raw_block and isinstance(message, Proposal):
+        if message.signature in self._messages or message.signature in self._ahead:
+            return  # replayed or re-sent: the machine has it
+        if message.height == height + 1 and len(self._ahead) < MAX_HEIGHT_MESSAGES:
+            self._ahead.add(message.signature)
+        if raw_block and isinstance(message, Proposal) and message.value not in self._blocks:
             block = codec.decode_block(raw_block)
             if block.hash != message.value or block.number != message.height:
                 raise FrameError("proposal carries another block than it names")
-            if message.value not in self._blocks:
-                self._remember(block)
+            self._remember(block)
         if message.height == height and not self._active:
             self._activate()
-        if message.signature in self._messages:
-            return  # replayed or re-sent: the machine has it
         try:
             outputs = self.driver.receive(message)
         except ConsensusError as exc:

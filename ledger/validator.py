@@ -17,6 +17,7 @@ from ledger.bft_node import BftNode
 from ledger.chain import Ledger
 from ledger.cli.node import ProducingLedger
 from ledger.p2p.config import P2PSettings
+from ledger.p2p.exceptions import P2PError
 from ledger.typing import Hash32
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ class ValidatorNode(ProducingLedger):
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="bft-node", daemon=True)
         self._thread.start()
+        while not self.node.listening.wait(0.05):
+            if not self._thread.is_alive():
+                ledger.close()
+                raise P2PError(
+                    f"cannot run the p2p node on {settings.host}:{settings.port}: {self._failed}"
+                )
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)

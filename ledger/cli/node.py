@@ -115,5 +115,5 @@ def open_ledger(
     try:
         return ValidatorNode(ledger, key=validator_key, settings=p2p, data_dir=Path(data_dir))
     except BaseException:
-        ledger.close()
+        ledger.close()  # idempotent
         raise

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 BATCH = 32
 REQUEST_TIMEOUT = 3.0
 SUSPECT_FOR = 10.0
+SYNC_GRACE = 2.0
 MAX_REPLY = MAX_FRAME // 2
 
 
@@ -52,6 +53,11 @@ class BlockSync:
         self._heads: dict[Address, int] = {}
         self._suspect: dict[Address, float] = {}
         self._inflight: tuple[Address, float] | None = None
+        self._behind_since: tuple[int, float] | None = None
+
+    def tick(self) -> None:
+        """Re-check periodically (the grace period of a one-block lag may have passed)."""
+        self._maybe_request()
 
     def on_status(self, peer: Address, head: int) -> None:
         self._heads[peer] = head
@@ -72,6 +78,17 @@ class BlockSync:
             self._suspect[peer] = now
             self._inflight = None
         ours = self._ledger.head().block_number
+        best = max(self._heads.values(), default=0)
+        if best <= ours:
+            self._behind_since = None
+            return
+        # One block behind is the normal state of a validator whose peers committed first:
+        # consensus is about to decide it here too. Sync only when further behind, or when
+        # consensus has not caught up within the grace period.
+        if self._behind_since is None or self._behind_since[0] != ours:
+            self._behind_since = (ours, now)
+        if best == ours + 1 and now - self._behind_since[1] < SYNC_GRACE:
+            return
         candidates = [
             (head, peer)
             for peer, head in self._heads.items()
@@ -108,7 +125,10 @@ class BlockSync:
             try:
                 block = codec.decode_block(raw)
                 commit = decode_commit(raw_commit)
-                if block.number != self._ledger.head().block_number + 1:
+                ours = self._ledger.head().block_number
+                if block.number <= ours:
+                    continue  # consensus committed it meanwhile
+                if block.number != ours + 1:
                     raise FrameError(f"block #{block.number} is not the next one")
                 self._import(block, commit)
             except (LedgerError, FrameError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import signal
 import socket
 import threading
@@ -26,13 +27,20 @@ TEST_TIMEOUTS = {
 
 
 def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+    """Free ports below the kernel's ephemeral range, so an RPC ``--port 0`` cannot take one."""
+    ports: list[int] = []
+    for _ in range(1000):
+        if len(ports) == n:
+            return ports
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port not in ports:
+            ports.append(port)
+    raise RuntimeError("no free ports")
 
 
 class Consortium:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
 import pytest
 
 from ledger.chain import Ledger
+from ledger.consensus import (
+    KeySigner,
+    ValidatorSet,
+    VoteKind,
+    decode_equivocation,
+    sign_vote,
+    verify_equivocation,
+)
 from ledger.p2p import codec
 from ledger.p2p.framing import Kind
 from ledger.p2p.keys import NodeKey
 from ledger.p2p.sync import BlockSync
 from ledger.p2p.transport import Transport
-from ledger.typing import Address, BlockNumber
+from ledger.typing import Address, BlockNumber, Hash32
 from tests.ledger.helpers import CHAIN_ID, KEYS, sign
 from tests.ledger.p2p.cluster import Cluster
 
@@ -133,5 +142,37 @@ async def test_sync_refuses_a_lying_peer_and_imports_verified_blocks(tmp_path: P
             assert fresh.head().hash == source.head().hash
         finally:
             fresh.close()
+    finally:
+        await cluster.close()
+
+
+async def test_a_validator_that_double_votes_is_recorded_as_evidence(tmp_path: Path) -> None:
+    """Two conflicting prevotes signed by one validator end up in the node's evidence log."""
+    cluster = Cluster(tmp_path)
+    try:
+        node = cluster.start(0)
+        await asyncio.sleep(0.2)
+        liar = KeySigner(cluster.keys[3])
+        height = node.driver.height
+        votes = [
+            sign_vote(
+                liar,
+                chain_id=CHAIN_ID,
+                kind=VoteKind.PREVOTE,
+                height=height,
+                round_=0,
+                value=Hash32(bytes([v]) * 32),
+            )
+            for v in (1, 2)
+        ]
+        for vote in votes:
+            node._on_frame(liar.address, Kind.CONSENSUS, codec.encode_consensus(vote))
+        assert [e["offender"] for e in node.evidence] == ["0x" + liar.address.hex()]
+        lines = (cluster.dirs[0] / "evidence.jsonl").read_text().splitlines()
+        recorded = json.loads(lines[0])
+        evidence = decode_equivocation(bytes.fromhex(recorded["evidence"][2:]))
+        verify_equivocation(
+            evidence, chain_id=CHAIN_ID, validators=ValidatorSet.equal_power(cluster.endpoints)
+        )
     finally:
         await cluster.close()
