@@ -21,9 +21,12 @@ import json
 import os
 import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from hexbytes import HexBytes
 
 from node.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
 from node.bootstrap import current_public_key, open_blobs, open_parts, signing_account
@@ -59,15 +62,25 @@ def _wait_anchored(outbox: Outbox, timeout: float = 600) -> None:
     raise TimeoutError("records not anchored in time")
 
 
-def _ingest(env: ChainEnv) -> dict[str, Any]:
+def _ingest(env: ChainEnv, *, threads: int, offset: int) -> dict[str, Any]:
+    """Ingest ``N_INGEST`` records on ``threads`` threads (as concurrent API requests do)."""
     cfg = env.config()
     node = NodeService(open_parts(cfg))
-    services = node.ingest_services()
+    per = N_INGEST // threads
+
+    def work(t: int) -> None:
+        services = node.ingest_services()
+        for i in range(per):
+            ingest_fhir(services=services, raw=_obs(offset + t * per + i))
+
     start = time.perf_counter()
-    for i in range(N_INGEST):
-        ingest_fhir(services=services, raw=_obs(i))
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
     elapsed = time.perf_counter() - start
-    return {"records": N_INGEST, "records_per_s": N_INGEST / elapsed}
+    return {"records": per * threads, "threads": threads, "records_per_s": per * threads / elapsed}
 
 
 def _end_to_end(env: ChainEnv) -> dict[str, Any]:
@@ -117,7 +130,7 @@ def _dicom(env: ChainEnv, tmp: Path) -> dict[str, Any]:
 
 def _synthetic(n: int, seed: int) -> list[tuple[AnchorEntry, list[CID]]]:
     wrapped = b"\x01" + os.urandom(84)
-    out = []
+    out: list[tuple[AnchorEntry, list[CID]]] = []
     for i in range(n):
         rid = RecordId(os.urandom(32))
         entry = AnchorEntry(rid, RecordKind.FHIR, PatientPseudonym(os.urandom(32)),
@@ -132,7 +145,7 @@ def _chain_bytes(env: ChainEnv, outbox_path: Path) -> tuple[int, int]:
 
     w3 = connect(env.chain.url)
     db = Outbox(outbox_path)._db
-    txs = [bytes(r[0]) for r in db.execute("SELECT tx_hash FROM batches")]
+    txs = [HexBytes(r[0]) for r in db.execute("SELECT tx_hash FROM batches")]
     total = 0
     for tx in txs:
         total += len(w3.eth.get_transaction(tx)["input"])
@@ -182,7 +195,10 @@ def run() -> dict[str, Any]:
         tmp = Path(tmp_name)
         env = start_chain_env(tmp / "env", batch_size=4096, interval_s=0.2)
         try:
-            result: dict[str, Any] = {"ingest": _ingest(env), "end_to_end": _end_to_end(env)}
+            result: dict[str, Any] = {
+                "ingest": [_ingest(env, threads=t, offset=t * 10**7) for t in (1, 4)],
+                "end_to_end": _end_to_end(env),
+            }
             result["dicom"] = _dicom(env, tmp)
             result["anchoring"] = [
                 _anchor_queued(env, tmp, records=max(4 * bs, 4096), batch_size=bs)

@@ -83,8 +83,14 @@ class ChainClient:
         return self._contracts[name]
 
     def call(self, fn: ContractFunction) -> Any:
-        """``eth_call`` on the latest (final) block; reverts become ``ContractReverted``."""
+        """``eth_call`` on the latest (final) block, from the hospital's account if any.
+
+        Reverts become ``ContractReverted`` subclasses (a dry run of a transaction names the
+        custom error it would fail with, without sending anything).
+        """
         try:
+            if self.account is not None:
+                return fn.call({"from": self.account.address})
             return fn.call()
         except (ContractCustomError, ContractLogicError) as exc:
             raise reverted(exc) from exc

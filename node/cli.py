@@ -22,6 +22,7 @@ from node.case_cli import register as register_case_commands
 from node.cases.runtime import open_case_runtime
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
+from node.cli_amend import amend_record
 from node.cli_run import bind, serve
 from node.config import ContractAddresses, LoadedConfig, NodeSettings, load_config, write_config
 from node.dicom import read_study
@@ -154,12 +155,24 @@ def ingest(
     patient_id: Annotated[
         str | None, typer.Option("--patient-id", help="Local patient id (never stored as is).")
     ] = None,
+    amends: Annotated[
+        str | None, typer.Option("--amends", help="Record id this record is a new version of.")
+    ] = None,
+    case: Annotated[
+        str | None, typer.Option("--case", help="Case id (64 hex) the version chain belongs to.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Encrypt, store and queue one record for anchoring (the running node anchors it)."""
+    """Encrypt, store and queue one record for anchoring (the running node anchors it).
+
+    With ``--amends`` (and ``--case``) the record is also anchored on chain as the next
+    version of the given record (``Anchors.anchorRecord``); this needs the signing key.
+    """
     cfg = _config(config)
     if not path.exists():
         _fail(f"{path} does not exist")
+    if (amends is None) != (case is None):
+        _fail("--amends and --case go together (versions are chained per case)")
     try:
         node = NodeService(open_parts(cfg))
         services = node.ingest_services()
@@ -173,12 +186,14 @@ def ingest(
         _fail(f"{type(exc).__name__}: {exc}")
     except NodeError as exc:
         _fail(str(exc))
-    out = {
+    out: dict[str, Any] = {
         "record_id": receipt.record_id.hex(),
         "kind": receipt.kind.value,
         "cid": receipt.cid,
         "created": receipt.created,
     }
+    if amends is not None and case is not None:
+        out["version"] = amend_record(cfg, node, receipt, amends=amends, case=case)
     verb = "queued" if receipt.created else "already present as"
     _emit(out, as_json, f"{verb} record {out['record_id']} ({out['kind']})")
 

@@ -260,6 +260,10 @@ class Outbox:
             raise OutboxError(f"no batch {batch_id}")
         return row[0], row[1], row[2]
 
+    def batch_state(self, batch_id: BatchId) -> RecordState:
+        """The state of one batch (``batched``, ``submitted`` or ``anchored``)."""
+        return RecordState(self._batch_state(batch_id)[0])
+
     def mark_submitted(self, batch_id: BatchId, tx_hash: TxHash, *, at: float) -> None:
         """Note the transaction that carries the batch root.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,8 +133,6 @@ def get_proof(
     if "proof" not in info:
         raise HTTPException(status.HTTP_409_CONFLICT, "the record is pending; no proof yet")
     if fmt == "json":
-        import json
-
         return Response(json.dumps(info["proof"]), media_type="application/json")
     try:
         proof = node.outbox().proof(parse_record_id(record_id))

@@ -24,6 +24,7 @@ from node.cases.replicate import BlockFetcher, fetch_bytes, replicate
 from node.cases.sealed import open_package
 from node.cases.service import CaseServices
 from node.cases.store import CaseStore
+from node.cases.studies import instance_cids
 from node.cases.views import CaseEvent
 from node.exceptions import BlobNotFound, GrantPackageError, NodeError
 from node.typing import CID
@@ -174,6 +175,10 @@ class Follower:
         cids = [package_cid, *(r.cid for r in package.records)]
         for cid in cids:
             replicate(cid, fetch=fetch, store=self._s.blobs)
+        for record in package.records:  # a study's instances, named by its manifest
+            for cid in instance_cids(record, store=self._s.blobs, keyring=self._s.keyring):
+                replicate(cid, fetch=fetch, store=self._s.blobs)
+                cids.append(cid)
         stale = set(self._s.store.pins_of(grant_id)) - set(cids)
         with self._s.store.transaction() as db:
             db.executemany(

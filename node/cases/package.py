@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from node.cases.ids import parse_address
+from node.entry import RecordKind
 from node.exceptions import GrantPackageError, InvalidCaseInput
 from node.fhir_json import canonical_bytes
 from node.merkle import merkle_root
@@ -43,12 +44,15 @@ class PackageRecord:
     #: the record's commitment and checks it against the chain.
     salt: bytes
     pseudonym: PatientPseudonym
+    #: ``node.entry.RecordKind`` value: a DICOM study's CID is its encrypted manifest, whose
+    #: instance CIDs the grantee must replicate too.
+    kind: str = "fhir"
 
     def to_json(self) -> dict[str, str]:
         return {"record_id": self.record_id.hex(), "cid": self.cid,
                 "content_hash": self.content_hash.hex(),
                 "wrapped_key": self.wrapped_key.hex(), "salt": self.salt.hex(),
-                "pseudonym": self.pseudonym.hex()}  # fmt: skip
+                "pseudonym": self.pseudonym.hex(), "kind": self.kind}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,4 +138,5 @@ def _record(item: Any) -> PackageRecord:
         wrapped_key=_hex(item["wrapped_key"]),
         salt=_hex(item["salt"], 16),
         pseudonym=PatientPseudonym(_hex(item["pseudonym"], 32)),
+        kind=RecordKind(_str(item["kind"])).value,
     )

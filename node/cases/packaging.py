@@ -37,6 +37,7 @@ def wrap_records(services: CaseServices, record_ids: list[bytes],
                 wrapped_key=sealed,
                 salt=own.salt,
                 pseudonym=PatientPseudonym(own.pseudonym),
+                kind=own.kind,
             )
         )
     return tuple(records)

@@ -58,7 +58,7 @@ class OutboxRecords(RecordSourceAPI):
     def record(self, record_id: RecordId) -> OwnRecord:
         entry = self._outbox().entry(record_id)  # raises UnknownRecord
         return OwnRecord(entry.cid, entry.content_hash, entry.wrapped_key, entry.salt,
-                         entry.pseudonym)  # fmt: skip
+                         entry.pseudonym, entry.kind.value)  # fmt: skip
 
     def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
         self._outbox().replace_key(record_id, cid=cid, wrapped_key=wrapped_key)

@@ -74,6 +74,8 @@ class OwnRecord:
     wrapped_key: bytes
     salt: bytes
     pseudonym: bytes
+    #: ``node.entry.RecordKind`` value (``fhir``, ``prescription``, ``dicom-study``).
+    kind: str = "fhir"
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,45 @@ def test_refer_decline_complete_and_refer_back_follow_the_contract(world: World)
     assert listed[back.json()["referral_id"]]["target"] == village.address
 
 
+def test_granted_dicom_study_replicates_every_instance(world: World, tmp_path: Path) -> None:
+    from keys.exceptions import DecryptionError
+    from keys.stream import decrypt_stream
+    from node.cases.studies import instance_cids
+    from node.dicom import read_study
+    from node.ingest import INSTANCE_AD, ingest_dicom_study
+    from tests.node.dicom_samples import write_study
+
+    village, county = world["village"], world["county"]
+    assert county.follower is not None and village.node is not None
+    files = write_study(tmp_path / "study")
+    receipt = ingest_dicom_study(services=village.node.ingest_services(),
+                                 study=read_study(tmp_path / "study"))  # fmt: skip
+    case = _new_case()
+    body = {"record_ids": [receipt.record_id.hex()]}
+    assert village.api("POST", f"/cases/{case}/records", json=body).status_code == 200
+    referral = _refer(world, case)
+    assert county.api("POST", f"/referrals/{referral}/accept").status_code == 200
+    grant = village.api("POST", "/grants", json={"case_id": case, "to": county.address,
+                        "expires_at": _later(900), "max_uses": 2}).json()  # fmt: skip
+    assert county.follower.poll_once().replicated == [grant["grant_id"]]
+    (record,) = granted_package(services=county.svc, grant_id=grant["grant_id"]).records
+    assert record.kind == "dicom-study"
+    instances = instance_cids(record, store=county.svc.blobs, keyring=county.keyring)
+    assert len(instances) == len(files) > 1
+    assert set(instances) <= county.svc.blobs.pins()
+    dek = county.keyring.unwrap(record.wrapped_key, record_id=dek_binding(record.record_id))
+    plain = set()
+    for cid in instances:  # every instance decrypts from the county's own copies
+        for sha in {hashlib.sha256(b).digest() for b in files.values()}:
+            aad = INSTANCE_AD + record.record_id + sha
+            try:
+                data = b"".join(decrypt_stream(dek, county.svc.blobs.get(cid), aad=aad))
+            except DecryptionError:
+                continue  # the instance's hash is part of its associated data
+            plain.add(hashlib.sha256(data).digest())
+    assert plain == {hashlib.sha256(b).digest() for b in files.values()}
+
+
 def test_concurrent_follower_passes_apply_each_event_once(world: World) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

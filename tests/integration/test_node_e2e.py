@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from contracts.deploy import connect
@@ -69,18 +70,29 @@ def _study_zip(tmp: Path) -> bytes:
     return out.getvalue()
 
 
+def _rpc_batch(url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+    body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+    replies = sorted(httpx.post(url, json=body, timeout=60).json(), key=lambda r: r["id"])
+    return [r["result"] for r in replies]
+
+
 def _chain_bytes(env: ChainEnv) -> bytes:
-    """Every transaction input and every log (topics + data) on the chain so far."""
-    w3 = connect(env.chain.url)
+    """Every transaction input and every log (topics + data) on the chain so far.
+
+    Blocks are read in JSON-RPC batches (one request per 500 blocks) to keep this fast.
+    """
+    url = env.chain.url
+    head = int(_rpc_batch(url, [("eth_blockNumber", [])])[0], 16)
     parts: list[bytes] = []
-    for n in range(w3.eth.block_number + 1):
-        block = w3.eth.get_block(n, full_transactions=True)
-        for tx in block["transactions"]:
-            parts.append(bytes(tx["input"]))  # type: ignore[index]
-            receipt = w3.eth.get_transaction_receipt(tx["hash"])  # type: ignore[index]
-            for log in receipt["logs"]:
-                parts.extend(bytes(t) for t in log["topics"])
-                parts.append(bytes(log["data"]))
+    for start in range(0, head + 1, 500):
+        calls = [("eth_getBlockByNumber", [hex(n), True])
+                 for n in range(start, min(head + 1, start + 500))]  # fmt: skip
+        for block in _rpc_batch(url, calls):
+            parts.extend(bytes.fromhex(tx["input"][2:]) for tx in block["transactions"])
+    for log in _rpc_batch(url, [("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest"}])])[0]:
+        parts.extend(bytes.fromhex(t[2:]) for t in log["topics"])
+        parts.append(bytes.fromhex(log["data"][2:]))
+    assert parts, "the chain holds transactions (deploys, anchors)"
     return b"".join(parts)
 
 
@@ -149,3 +161,32 @@ def test_fhir_prescription_and_dicom_over_http_are_anchored_and_verify_from_the_
             assert secret.encode().hex().encode() not in data.lower(), f"hex {secret} in {where}"
     db = sqlite3.connect(node_dir / "data" / "outbox.sqlite")
     assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 3
+
+
+def test_cli_ingest_of_an_amendment_anchors_it_as_the_next_version(
+    env: ChainEnv, tmp_path: Path
+) -> None:
+    first = tmp_path / "v1.json"
+    first.write_bytes(observation(40, patient="MRN-AMEND"))
+    second = tmp_path / "v2.json"
+    second.write_bytes(observation(41, patient="MRN-AMEND"))
+    cfg = str(env.config_path)
+    v1 = medledger_node("ingest", str(first), "--config", cfg, "--json")
+    assert v1.returncode == 0, v1.stderr
+    v1_id = json.loads(v1.stdout)["record_id"]
+    lonely = medledger_node("ingest", str(second), "--config", cfg, "--amends", v1_id)
+    assert lonely.returncode == 2 and "--case" in lonely.stderr
+    case = "ab" * 32
+    v2 = medledger_node("ingest", str(second), "--config", cfg, "--amends", v1_id,
+                        "--case", case, "--json")  # fmt: skip
+    assert v2.returncode == 0, v2.stderr
+    out = json.loads(v2.stdout)
+    assert out["version"]["previous"] == v1_id and out["version"]["block_number"] > 0
+    anchors = env.config().settings.contracts.anchors
+    w3 = connect(env.chain.url)
+    from contracts.artifacts import load_artifact
+
+    contract = w3.eth.contract(address=w3.to_checksum_address(anchors),
+                               abi=load_artifact("Anchors").abi)  # fmt: skip
+    record = contract.functions.getRecord(bytes.fromhex(out["record_id"])).call()
+    assert record[6] == bytes.fromhex(v1_id) and record[5] == bytes.fromhex(case)

@@ -14,8 +14,6 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_account import Account
-
 from contracts.deploy import FoundingMember, connect, deploy_suite
 from contracts.typing import Tier
 from keys.keystore import Keystore
@@ -89,9 +87,3 @@ def start_chain_env(root: Path, *, batch_size: int = 64, interval_s: float = 0.2
                                     batch_size=batch_size, interval_s=interval_s)  # fmt: skip
     (root / "deployment.json").write_text(json.dumps(deployment))
     return ChainEnv(root, chain, deployment, hospital, config_path)
-
-
-def signing_account(env: ChainEnv) -> object:
-    return Account.from_key(
-        Keystore.open(env.root / "node" / "keystore").load_signing_key(PASSPHRASE).secret_bytes
-    )

@@ -24,8 +24,9 @@ from node.ingest import DEK_AD, PAYLOAD_AD, ingest_fhir
 from node.merkle import MerkleTree
 from node.proof import AnchorInfo
 from node.service import NodeService
-from node.typing import BatchId, MerkleHash
+from node.typing import BatchId, CaseId, MerkleHash
 from node.verify import verify_on_chain
+from node.versions import VersionError, anchor_amendment
 from tests.integration.nodeproc import PASSPHRASE
 from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
 
@@ -145,3 +146,34 @@ def test_a_root_already_anchored_is_refused_with_its_decoded_error(env: ChainEnv
         sink.chain.send(fn)
     assert info.value.error == "BatchAlreadyAnchored"
     assert info.value.error_args == (batch.root,)
+
+
+def test_an_amended_record_is_anchored_as_the_next_version_of_the_previous(
+    env: ChainEnv,
+) -> None:
+    cfg = env.config()
+    parts = open_parts(cfg, account=signing_account(cfg, PASSPHRASE))
+    assert parts.sink is not None
+    chain = parts.sink.chain
+    node = NodeService(parts)
+    services = node.ingest_services()
+    first = ingest_fhir(services=services, raw=_observation(500, patient="MRN-V"))
+    amended = ingest_fhir(services=services, raw=_observation(501, patient="MRN-V"))
+    case = CaseId(os.urandom(32))
+    with pytest.raises(VersionError):
+        anchor_amendment(chain=chain, outbox=node.outbox(), record_id=amended.record_id,
+                         previous=first.record_id, case_id=CaseId(bytes(32)))  # fmt: skip
+    link = anchor_amendment(chain=chain, outbox=node.outbox(), record_id=amended.record_id,
+                            previous=first.record_id, case_id=case)  # fmt: skip
+    anchors = chain.contract("Anchors")
+    old = anchors.functions.getRecord(first.record_id).call()
+    new = anchors.functions.getRecord(amended.record_id).call()
+    assert old[7] == amended.record_id and new[6] == first.record_id  # next / previous
+    assert new[4] == node.outbox().entry(amended.record_id).commitment()
+    assert link.block_number == new[3]
+    # a second successor of the same version is refused, with the contract's error name
+    third = ingest_fhir(services=services, raw=_observation(502, patient="MRN-V"))
+    with pytest.raises(ContractReverted) as info:
+        anchor_amendment(chain=chain, outbox=node.outbox(), record_id=third.record_id,
+                         previous=first.record_id, case_id=case)  # fmt: skip
+    assert info.value.error == "VersionAlreadySuperseded"
