@@ -8,10 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # uid 1000 matches the ipfs user of the Kubo image, so both read the consortium volume
-# (the swarm key is 0600, written by consortium-init running as this user).
+# (the swarm key is 0600, written by consortium-init running as this user). Fresh named
+# volumes mounted on these directories take their owner, so the processes can write them.
 RUN groupadd --gid 1000 medledger \
     && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/medledger medledger \
-    && mkdir /consortium && chown medledger:medledger /consortium
+    && mkdir -p /consortium /var/lib/medledger/chain /var/lib/medledger/node-data \
+    && chown -R medledger:medledger /consortium /var/lib/medledger
 
 WORKDIR /src
 COPY pyproject.toml README.md ./

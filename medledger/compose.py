@@ -18,7 +18,12 @@ import io
 import sys
 from typing import Any
 
-from medledger.consortium.layout import KUBO_API_PORT, HospitalPlan, plan_hospitals
+from medledger.consortium.layout import (
+    COMPOSE_STATE_ROOT,
+    KUBO_API_PORT,
+    HospitalPlan,
+    plan_hospitals,
+)
 from medledger.processes import HOSPITAL_PROCESSES
 
 KUBO_IMAGE = "ipfs/kubo:v0.32.1"
@@ -28,7 +33,7 @@ HOSPITALS = 4
 PASSPHRASE = "${MEDLEDGER_PASSPHRASE:?set MEDLEDGER_PASSPHRASE (keystore passphrase)}"
 HEALTH = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "20s"}
 #: Where each process keeps state: a named volume per hospital and kind.
-STATE_VOLUMES = {"ledger": ("chain", "chain"), "node": ("node-data", "node-data")}
+STATE_VOLUMES = {"ledger": "chain", "node": "node-data"}
 
 
 def _no() -> Any:
@@ -85,8 +90,8 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
     for proc in HOSPITAL_PROCESSES:
         volumes = [f"consortium:{CONSORTIUM_ROOT}:ro"]
         if proc.name in STATE_VOLUMES:
-            volume, sub = STATE_VOLUMES[proc.name]
-            volumes.append(f"{plan.slug}-{volume}:{home}/{sub}")
+            kind = STATE_VOLUMES[proc.name]
+            volumes.append(f"{plan.slug}-{kind}:{COMPOSE_STATE_ROOT}/{kind}")
         port = getattr(plan.ports, proc.port)
         after = "consortium-init" if proc.name == "ledger" else "consortium-deploy"
         depends: dict[str, Any] = {after: {"condition": "service_completed_successfully"}}

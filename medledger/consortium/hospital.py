@@ -95,19 +95,19 @@ def write_configs(
         NodeConfig(
             genesis="genesis.json",
             validator_keystore=SIGNING_FILE,
-            data_dir=CHAIN_DIR,
+            data_dir=plan.state_dir(network, CHAIN_DIR),
             rpc=RPCSettings(host=listen, port=plan.ports.rpc),
             p2p=_p2p(plan, listen, shared),
         ),
     )
-    for sub in (CHAIN_DIR, NODE_DATA_DIR, BLOB_DIR):  # mount points of compose volumes
+    for sub in (CHAIN_DIR, NODE_DATA_DIR, BLOB_DIR):
         (directory / sub).mkdir(mode=0o700, exist_ok=True)
     token = secrets.token_urlsafe(32)
     write_private(directory / TOKEN_FILE, token + "\n")
     write_private(directory / SECRET_FILE, shared.consortium_secret + "\n")
     write_private(directory / SWARM_KEY_FILE, shared.swarm_key)
     node_settings = NodeSettings(
-        data_dir=NODE_DATA_DIR,
+        data_dir=plan.state_dir(network, NODE_DATA_DIR),
         keystore_dir=KEYSTORE_DIR,
         rpc_url=plan.rpc_url(network) if plan.validator else shared.validator_rpc_url,
         contracts=ContractAddresses.model_validate(shared.contracts),

@@ -41,6 +41,9 @@ DEFAULT_BASE_PORT = 8545
 PORT_STRIDE = 10
 PORT_OFFSETS = {"rpc": 0, "p2p": 1, "node_api": 2, "gateway": 3}
 KUBO_API_PORT = 5001
+#: Under compose, state lives in named volumes mounted here (the image creates these
+#: directories owned by its user, so fresh volumes are writable by it).
+COMPOSE_STATE_ROOT = "/var/lib/medledger"
 
 
 class Network(StrEnum):
@@ -75,6 +78,14 @@ class HospitalPlan:
 
     def listen_host(self, network: Network) -> str:
         return "127.0.0.1" if network is Network.loopback else "0.0.0.0"
+
+    def state_dir(self, network: Network, kind: str) -> str:
+        """Where ``kind`` (``chain``, ``node-data``) lives.
+
+        In the hospital directory on loopback; in a named volume under compose, where the
+        config directory is mounted read-only.
+        """
+        return kind if network is Network.loopback else f"{COMPOSE_STATE_ROOT}/{kind}"
 
     def host(self, network: Network, process: str) -> str:
         """The host name other processes use to reach this hospital's ``process``."""

@@ -196,3 +196,10 @@ def test_configs_written_by_the_init_service_name_only_services_of_the_file(
         for peer in ledger_cfg.p2p.peers:
             assert peer.host in services
         assert services[f"{hospital.slug}-ledger"]["working_dir"] == f"/consortium/{hospital.slug}"
+        # state directories named by the configs are the mount points of named volumes
+        mounts = {
+            "ledger": (ledger_cfg.data_dir, f"{hospital.slug}-chain"),
+            "node": (node.data_dir, f"{hospital.slug}-node-data"),
+        }
+        for proc, (path, volume) in mounts.items():
+            assert f"{volume}:{path}" in services[f"{hospital.slug}-{proc}"]["volumes"]

@@ -208,8 +208,10 @@ def test_compose_network_configs_name_services_and_kubo(tmp_path: Path) -> None:
     assert node_cfg.rpc_url == "http://county-hospital-ledger:8545"
     assert node_cfg.blob.api == "http://county-hospital-ipfs:5001"
     assert node_cfg.api.host == "0.0.0.0"
+    assert node_cfg.data_dir == "/var/lib/medledger/node-data"  # a named volume
     ledger_cfg, _ = load_node_config(out / "county-hospital" / "ledger.json")
     assert ledger_cfg.rpc.host == "0.0.0.0"
+    assert ledger_cfg.data_dir == "/var/lib/medledger/chain"
     assert ledger_cfg.p2p is not None
     assert ledger_cfg.p2p.host == "0.0.0.0"
     assert [(p.host, p.port) for p in ledger_cfg.p2p.peers] == [

@@ -72,3 +72,21 @@ def test_the_wheel_the_image_installs_carries_the_contract_artifacts(tmp_path: P
     assert {f"contracts/artifacts/{a}" for a in artifacts} <= names
     assert "medledger/healthcheck.py" in names
     assert not any(n.startswith("tests/") for n in names)
+
+
+def test_image_creates_the_state_volume_mount_points_for_its_user() -> None:
+    """A fresh named volume takes the owner of the image directory it is mounted on."""
+    from medledger.compose import compose_document
+
+    runs = " ".join(v for _, v in steps_of("RUN"))
+    targets = {
+        entry.split(":")[1]
+        for service in compose_document()["services"].values()
+        if service.get("image", "").startswith("medledger")
+        for entry in service.get("volumes", [])
+        if entry.split(":")[1].startswith("/var/lib/medledger")
+    }
+    assert targets == {"/var/lib/medledger/chain", "/var/lib/medledger/node-data"}
+    for target in targets:
+        assert target in runs
+    assert "chown -R medledger:medledger /consortium /var/lib/medledger" in runs
