@@ -33,7 +33,13 @@ $(NPM_STAMP): package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/medledger demo $(DEMO_ARGS)
 
-test: $(STAMP) $(NPM_STAMP) lint
+# The gateway's auditor page is tested in a real headless browser: Debian's chromium (CI runs as root).
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): | $(BIN)/python
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	@touch $@
+
+test: $(STAMP) $(NPM_STAMP) $(CHROMIUM_STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

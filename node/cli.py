@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from fastapi import APIRouter
 
 from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
 from node.bootstrap import open_parts, signing_account
+from node.case_cli import register as register_case_commands
+from node.cases.runtime import open_case_runtime
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.cli_amend import amend_record
@@ -68,15 +69,8 @@ def _emit(data: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(data) if as_json else text)
 
 
-# --- node-cases plugs in here ---------------------------------------------------------------
-# The referrals/grants helper contributes API routers and CLI commands. Routers: return them
-# from ``case_routers(node)``; commands: call their ``register(app)`` below. The lead merges.
-
-
-def case_routers(node: NodeService) -> list[APIRouter]:
-    """Extra API routers (``/cases/...``) mounted by ``medledger node run``."""
-    del node
-    return []
+# --- referrals and grants (node.cases): routers and follower from ``open_case_runtime`` in
+# ``run``; commands from ``node.case_cli.register`` at the end of this module.
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -131,19 +125,27 @@ def run(
     logging.basicConfig(level=cfg.settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     try:
-        account = signing_account(cfg, read_passphrase())
+        passphrase = read_passphrase()
+        account = signing_account(cfg, passphrase)
         node = NodeService(open_parts(cfg, account=account))
+        cases = open_case_runtime(cfg, node=node, passphrase=passphrase)
     except KeysError as exc:
         _fail(str(exc), 3)
     except NodeConfigError as exc:
         _fail(str(exc), 3 if "passphrase" in str(exc).lower() else 2)
+    except ChainError as exc:
+        _fail(f"cannot reach the chain: {exc}", 4)
     api = cfg.settings.api
     try:
         sock = bind(host or api.host, api.port if port is None else port)
     except OSError as exc:
         _fail(f"cannot listen: {exc.strerror}", 2)
-    serve(node, api=api, sock=sock, routers=case_routers(node),
-          log_level=cfg.settings.log_level)  # fmt: skip
+    cases.start()
+    try:
+        serve(node, api=api, sock=sock, routers=cases.routers,
+              log_level=cfg.settings.log_level)  # fmt: skip
+    finally:
+        cases.stop()
 
 
 @app.command()
@@ -270,3 +272,6 @@ def verify(
 
 
 # --- node-cases commands: `from node.case_cli import register; register(app)` goes here ----
+
+
+register_case_commands(app)

@@ -208,3 +208,41 @@ class NotActiveMember(ContractReverted):
 
 class TransactionTimeout(ChainError):
     """No receipt arrived in time (the transaction may still land)."""
+
+
+# --- referrals, grants, the event follower (node.cases) -----------------------------------
+
+
+class CaseError(NodeError):
+    """A referral, grant or delivery operation failed."""
+
+
+class ChainRefused(ContractReverted, CaseError):
+    """A referral or grant call was refused by the contract (``error`` names the rule)."""
+
+
+class UnknownCase(CaseError):
+    """The case has no records attached on this node."""
+
+
+class InvalidCaseInput(CaseError):
+    """A case id, address, expiry or other argument is malformed."""
+
+
+class GrantPackageError(CaseError):
+    """A grant package is malformed or does not match the grant on chain."""
+
+
+class DeliveryError(CaseError):
+    """A token delivery was refused (bad token, wrong grantee, grant unknown on chain)."""
+
+
+class PeerUnavailable(CaseError):
+    """Another hospital's node could not be reached or answered badly."""
+
+
+class RecordKeyUnavailable(CaseError):
+    """Our wrapped data key of the record does not unwrap.
+
+    The record was crypto-shredded, or its key was wrapped to a retired key version.
+    """

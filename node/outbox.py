@@ -39,6 +39,10 @@ from node.proof import AnchorInfo, RecordProof
 from node.proof_wire import decode_proof, encode_proof
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 
+#: What a crypto-shredded record holds instead of a wrapped DEK: one byte that is no wrapped
+#: key of any format, so every unwrap fails while the entry (and its proof) stays readable.
+SHREDDED_KEY = b"\x00"
+
 
 class Outbox:
     """The outbox in one SQLite file. One process drains it at a time.
@@ -118,6 +122,37 @@ class Outbox:
             [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
         )
         return entry.record_id, True
+
+    def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
+        """Point a record at a re-encrypted ciphertext and its new wrapped DEK (re-keying).
+
+        The anchor commitment does not cover the CID or the key, so proofs stay valid.
+        """
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE entries SET cid = ?, wrapped_key = ? WHERE record_id = ?",
+                (cid, wrapped_key, record_id),
+            )
+            if cur.rowcount != 1:
+                raise UnknownRecord("no outbox entry has this record id")
+            db.execute(
+                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)", (cid, record_id)
+            )
+
+    def shred_key(self, record_id: RecordId) -> None:
+        """Overwrite the record's wrapped DEK with :data:`SHREDDED_KEY` (crypto-shredding).
+
+        ``secure_delete`` zeroes the freed bytes and the WAL is checkpointed and truncated, so
+        the old wrapped key does not linger in the database files.
+        """
+        self._db.execute("PRAGMA secure_delete=ON")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE entries SET wrapped_key = ? WHERE record_id = ?", (SHREDDED_KEY, record_id)
+            )
+            if cur.rowcount != 1:
+                raise UnknownRecord("no outbox entry has this record id")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def is_referenced(self, cid: CID) -> bool:
         """Whether a committed record references ``cid``."""

@@ -130,6 +130,10 @@ class EmbeddedBlobStore(BlobStoreAPI):
         """Stream verified content; see :meth:`BlobStoreAPI.get`."""
         return reader.walk(cidlib.normalize(cid), self._read_block)
 
+    def block(self, cid: CID) -> bytes:
+        """One raw block, verified against its CID."""
+        return reader.verified_block(cidlib.normalize(cid), self._read_block)[1]
+
     def has(self, cid: CID) -> bool:
         """Whether the root block is present."""
         return self._block_path(cidlib.normalize(cid)).is_file()

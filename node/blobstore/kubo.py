@@ -138,6 +138,10 @@ class KuboBlobStore(BlobStoreAPI):
         """Walk the DAG block by block, verifying each block before releasing it."""
         return reader.walk(cidlib.normalize(cid), self._block)
 
+    def block(self, cid: CID) -> bytes:
+        """One raw block (``block/get``), verified against its CID."""
+        return reader.verified_block(cidlib.normalize(cid), self._block)[1]
+
     def cat(self, cid: CID) -> Iterator[bytes]:
         """Stream ``cat``; the whole stream's CID is checked at the end (after release)."""
         cid = cidlib.normalize(cid)

@@ -43,6 +43,20 @@ class BlobStoreSuite:
         assert cid == HELLO_CID
         assert read(store, cid) == b"hello world\n"
 
+    def test_raw_blocks_are_served_verified_for_peer_replication(self, store: BlobStoreAPI) -> None:
+        assert store.block(store.put([b"hello world\n"])) == b"hello world\n"
+        big = store.put(iter(data(2 * CHUNK + 5)))
+        root = store.block(big)
+        assert len(root) < CHUNK  # the dag-pb root: links, not content
+        with pytest.raises(BlobNotFound):
+            store.block(ABSENT)
+
+    def test_a_corrupted_block_is_not_served(self, store: BlobStoreAPI) -> None:
+        cid = store.put([b"served to peers"])
+        self.corrupt_block(store, cid)
+        with pytest.raises(CorruptedBlock):
+            store.block(cid)
+
     def test_empty_blob_gets_kubos_cid_and_reads_back_empty(self, store: BlobStoreAPI) -> None:
         cid = store.put([])
         assert cid == EMPTY_CID

@@ -1,0 +1,160 @@
+"""Interfaces of the gateway: the seams the node and the chain integration fill.
+
+The gateway's routers and services depend only on these. Tests plug in-process
+implementations over real files; production plugs the node's verified store and a
+web3.py view of the contracts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from gateway.domain import (
+        Challenge,
+        GrantState,
+        InstanceHeader,
+        PhysicianStatus,
+        RecordInfo,
+        Redemption,
+        Session,
+    )
+    from gateway.timeline import Timeline
+    from gateway.typing import (
+        CaseId,
+        DicomUID,
+        GrantId,
+        HospitalAddress,
+        PhysicianAddress,
+        RecordId,
+        SessionDigest,
+    )
+
+
+class ChainViewAPI(ABC):
+    """What the gateway reads from (and writes to) the chain, through the contracts."""
+
+    @abstractmethod
+    def physician_status(
+        self, *, hospital: HospitalAddress, physician: PhysicianAddress
+    ) -> PhysicianStatus:
+        """The physician's standing at ``hospital`` in the Consortium contract, now.
+
+        Called at sign-in and again on every authenticated request, so a suspension
+        takes effect at once; implementations may cache per block, never longer.
+        """
+
+    @abstractmethod
+    def grant_state(self, *, grant: GrantId) -> GrantState | None:
+        """The grant and its referral at the latest final block; ``None`` if unknown.
+
+        Read on every request that reads under the grant, so a revocation stops reading
+        at once; ``ChainUnavailable`` if the chain cannot be read.
+        """
+
+    @abstractmethod
+    def record_redemption(
+        self, *, grant: GrantId, physician: PhysicianAddress, token: str
+    ) -> Redemption:
+        """Send the redemption transaction and block until it is final.
+
+        The contract re-checks every rule; a revert must surface as the matching
+        ``gateway.exceptions`` refusal (``GrantExpired``, ``GrantRevoked``,
+        ``GrantExhausted``, ``NotReferred``, ``WrongHospital``, ``WrongPhysician``,
+        ``PhysicianSuspended``), never as a generic failure; no finality within the
+        implementation's timeout raises ``ChainUnavailable`` (503). Nothing is served
+        before this returns.
+        """
+
+
+class CaseStoreAPI(ABC):
+    """Records and DICOM instances of redeemed grants, verified before release.
+
+    Every method takes the grants the caller may read and must return nothing outside
+    them: an id that exists under another grant is reported exactly like an absent one.
+    """
+
+    @abstractmethod
+    def list_records(self, *, grants: Collection[GrantId]) -> Sequence[RecordInfo]:
+        """Every record covered by ``grants``, in anchoring order."""
+
+    @abstractmethod
+    def open_record(self, *, grants: Collection[GrantId], record: RecordId) -> BinaryIO:
+        """The record's plaintext, already re-hashed and matched to its anchor.
+
+        Returns a readable binary file positioned at 0 whose *whole* content has been
+        verified (decrypt to a spool, hash, compare, then hand over); the caller closes
+        it. Raises ``NotFound`` outside ``grants`` and ``IntegrityError`` on mismatch.
+        """
+
+    @abstractmethod
+    def list_instances(
+        self,
+        *,
+        grants: Collection[GrantId],
+        study: DicomUID | None = None,
+        series: DicomUID | None = None,
+        sop: DicomUID | None = None,
+    ) -> Sequence[InstanceHeader]:
+        """Headers of the DICOM instances covered by ``grants``, narrowed by the UIDs given.
+
+        Ordered by study, series, instance number, so paging (``offset``) is stable.
+        """
+
+    @abstractmethod
+    def open_instance(
+        self,
+        *,
+        grants: Collection[GrantId],
+        study: DicomUID,
+        series: DicomUID,
+        sop: DicomUID,
+    ) -> BinaryIO:
+        """The instance's Part 10 bytes as stored, verified as in :meth:`open_record`."""
+
+
+class SessionStoreAPI(ABC):
+    """Sign-in challenges and sessions, server-side. Holds token digests, never tokens."""
+
+    @abstractmethod
+    def put_challenge(self, challenge: Challenge, *, now: float) -> None:
+        """Remember a freshly issued challenge until it expires.
+
+        Anyone may ask for challenges, so the store must bound what it keeps (purge
+        expired ones, cap the rest) rather than grow with every request.
+        """
+
+    @abstractmethod
+    def take_challenge(self, nonce: bytes, *, now: float) -> Challenge:
+        """Consume the challenge atomically: a second call with the same nonce fails.
+
+        Raises ``ChallengeUnknown`` (never issued, or purged after expiry),
+        ``ChallengeUsed`` (taken before) or ``ChallengeExpired``.
+        """
+
+    @abstractmethod
+    def put_session(self, session: Session) -> None:
+        """Store a new session under its digest."""
+
+    @abstractmethod
+    def get_session(self, digest: SessionDigest, *, now: float) -> Session:
+        """The live session with this digest; ``InvalidSession`` if unknown or expired."""
+
+    @abstractmethod
+    def add_grant(self, digest: SessionDigest, grant: GrantId) -> Session:
+        """Record that ``grant`` was redeemed in this session; returns the new session."""
+
+    @abstractmethod
+    def end_session(self, digest: SessionDigest) -> None:
+        """Forget the session (logout, suspension). Unknown digests are ignored."""
+
+
+class AuditSourceAPI(ABC):
+    """The story of a case, rebuilt from chain events alone (read-only)."""
+
+    @abstractmethod
+    def case_timeline(self, *, case: CaseId) -> Timeline | None:
+        """Every event about ``case`` in chain order; ``None`` if the chain never saw it."""

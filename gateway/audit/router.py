@@ -1,0 +1,186 @@
+"""The auditor's JSON API: sign-in, traces of records, cases and grants, FHIR export.
+
+Every trace route needs an auditor session (``/audit/auth/*``); nothing here reads or
+returns plaintext: traces come from chain events and ciphertext checks only re-hash blobs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from gateway.audit import signin
+from gateway.audit.deps import AuditorToken, CurrentAuditor, TrailDep
+from gateway.audit.fhir_export import to_bundle
+from gateway.audit.model import Trace
+from gateway.deps import ServicesDep, SettingsDep
+from gateway.exceptions import BadRequest
+from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest
+from gateway.responses import errors
+from medledger.web import SafeJSONRoute
+from node.exceptions import ProofError
+from node.proof import RecordProof
+from node.proof_json import proof_from_json
+
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=SafeJSONRoute)
+
+RecordPath = Annotated[
+    str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The record id (32 bytes).")
+]
+CasePath = Annotated[
+    str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The case id (32 bytes).")
+]
+GrantPath = Annotated[int, Path(ge=1, lt=2**256, description="The grant id (uint256).")]
+Check = Annotated[
+    bool,
+    Query(description="Also fetch every anchored CID from the blob store, verifying each block."),
+]
+FHIR_JSON = "application/fhir+json"
+TRACE_ERRORS = errors(401, 403, 404, 503)
+
+
+class AuditorSessionResponse(BaseModel):
+    token: str = Field(description="Bearer token for the audit routes (and only those).")
+    token_type: str = "bearer"
+    expires_at: float = Field(description="Seconds since the epoch.")
+    auditor: str
+
+
+class RecordTraceRequest(BaseModel):
+    proof: dict[str, Any] | None = Field(
+        default=None, description="The record's inclusion proof (JSON form), for batched records."
+    )
+
+
+@router.post("/auth/challenge", response_model=ChallengeResponse, responses=errors(400))
+def auditor_challenge(
+    body: ChallengeRequest, settings: SettingsDep, services: ServicesDep
+) -> ChallengeResponse:
+    """Issue a single-use challenge for an auditor address to sign."""
+    challenge = signin.issue_challenge(
+        settings=settings, store=services.auditor_sessions, auditor=body.address,
+        now=services.clock(),
+    )  # fmt: skip
+    return ChallengeResponse(
+        nonce="0x" + challenge.nonce.hex(),
+        message=challenge.message,
+        expires_at=challenge.expires_at,
+    )
+
+
+@router.post(
+    "/auth/session", response_model=AuditorSessionResponse, responses=errors(400, 401, 403, 503)
+)
+def auditor_session(
+    body: SessionRequest, settings: SettingsDep, services: ServicesDep, trail: TrailDep
+) -> AuditorSessionResponse:
+    """Exchange a signed challenge for an auditor session (the key must be a chain auditor)."""
+    token, session = signin.open_session(
+        settings=settings,
+        store=services.auditor_sessions,
+        trail=trail,
+        auditor=body.address,
+        nonce=bytes.fromhex(body.nonce[2:]),
+        signature=bytes.fromhex(body.signature[2:]),
+        now=services.clock(),
+    )
+    return AuditorSessionResponse(
+        token=token, expires_at=session.expires_at, auditor=session.physician
+    )
+
+
+@router.delete(
+    "/auth/session", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 503)
+)
+def auditor_sign_out(
+    auditor: CurrentAuditor, token: AuditorToken, services: ServicesDep, settings: SettingsDep
+) -> Response:
+    """Sign out: the auditor token stops working at once."""
+    del auditor  # authenticated above; the token names the session to end
+    services.auditor_sessions.end_session(signin.token_digest(settings=settings, token=token))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _record(trail: TrailDep, record: str, proof: RecordProof | None, check: bool) -> Trace:
+    return trail.trace_record(record=bytes.fromhex(record[2:]), proof=proof, check_ciphertext=check)
+
+
+def _proof(body: RecordTraceRequest) -> RecordProof | None:
+    if body.proof is None:
+        return None
+    try:
+        return proof_from_json(body.proof)
+    except (ProofError, ValueError) as exc:
+        raise BadRequest(f"the proof is malformed: {exc}") from exc
+
+
+@router.get("/records/{record}/trace", response_model=Trace, responses=TRACE_ERRORS)
+def record_trace(
+    _: CurrentAuditor, trail: TrailDep, record: RecordPath, check_ciphertext: Check = False
+) -> Trace:
+    """A record's anchors, versions and its case's referrals, grants and accesses."""
+    return _record(trail, record, None, check_ciphertext)
+
+
+@router.post(
+    "/records/{record}/trace", response_model=Trace, responses=errors(400, 401, 403, 404, 503)
+)
+def record_trace_with_proof(
+    _: CurrentAuditor,
+    trail: TrailDep,
+    record: RecordPath,
+    body: Annotated[RecordTraceRequest, Body()],
+    check_ciphertext: Check = False,
+) -> Trace:
+    """As GET, with the record's inclusion proof (needed for a batched record)."""
+    return _record(trail, record, _proof(body), check_ciphertext)
+
+
+@router.get("/cases/{case}/trace", response_model=Trace, responses=TRACE_ERRORS)
+def case_trace(
+    _: CurrentAuditor, trail: TrailDep, case: CasePath, check_ciphertext: Check = False
+) -> Trace:
+    """Every chain event about a case, oldest first."""
+    return trail.trace_case(case=bytes.fromhex(case[2:]), check_ciphertext=check_ciphertext)
+
+
+@router.get("/grants/{grant}/trace", response_model=Trace, responses=TRACE_ERRORS)
+def grant_trace(
+    _: CurrentAuditor, trail: TrailDep, grant: GrantPath, check_ciphertext: Check = False
+) -> Trace:
+    """A grant's issue or break-glass, redemptions, revocation and its referral's states."""
+    return trail.trace_grant(grant=grant, check_ciphertext=check_ciphertext)
+
+
+_FHIR: dict[int | str, dict[str, Any]] = {
+    200: {"content": {FHIR_JSON: {}}, "description": "A FHIR R4 Bundle (collection)."}
+}
+
+
+def _fhir(trace: Trace) -> JSONResponse:
+    return JSONResponse(to_bundle(trace), media_type=FHIR_JSON)
+
+
+@router.get(
+    "/records/{record}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS}
+)
+def record_fhir(_: CurrentAuditor, trail: TrailDep, record: RecordPath) -> JSONResponse:
+    """A record's trace as FHIR R4 Provenance and AuditEvent resources."""
+    return _fhir(_record(trail, record, None, False))
+
+
+@router.get("/cases/{case}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS})
+def case_fhir(_: CurrentAuditor, trail: TrailDep, case: CasePath) -> JSONResponse:
+    """A case's trace as FHIR R4 Provenance and AuditEvent resources."""
+    return _fhir(trail.trace_case(case=bytes.fromhex(case[2:])))
+
+
+@router.get(
+    "/grants/{grant}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS}
+)
+def grant_fhir(_: CurrentAuditor, trail: TrailDep, grant: GrantPath) -> JSONResponse:
+    """A grant's trace as FHIR R4 AuditEvent resources."""
+    return _fhir(trail.trace_grant(grant=grant))

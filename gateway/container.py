@@ -1,0 +1,25 @@
+"""The implementations of the seams one gateway runs with, handed to ``create_app``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.abc import AuditSourceAPI, CaseStoreAPI, ChainViewAPI, SessionStoreAPI
+from gateway.audit.abc import AuditTrailAPI
+from gateway.memory import MemorySessionStore
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    chain: ChainViewAPI
+    cases: CaseStoreAPI
+    sessions: SessionStoreAPI
+    audit: AuditSourceAPI
+    #: Seconds since the epoch; injectable so expiry is testable without sleeping.
+    clock: Callable[[], float] = time.time
+    #: Traces for the auditor API; ``None`` answers its routes with 503.
+    trail: AuditTrailAPI | None = None
+    #: Auditor challenges and sessions: a store of their own, never the physicians'.
+    auditor_sessions: SessionStoreAPI = field(default_factory=MemorySessionStore)

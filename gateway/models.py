@@ -1,0 +1,70 @@
+"""Request and response bodies of the gateway's JSON API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from gateway.address import checksummed
+from gateway.typing import PhysicianAddress
+
+
+def _address(value: str) -> PhysicianAddress:
+    return PhysicianAddress(checksummed(value))
+
+
+Address = Annotated[
+    PhysicianAddress,
+    Field(
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        examples=["0x" + "ab" * 20],
+        description="20-byte hex address; mixed case must be a valid EIP-55 checksum.",
+    ),
+    AfterValidator(_address),
+]
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: a stable code to branch on and a sentence saying why."""
+
+    error: str = Field(examples=["challenge_expired"])
+    detail: str = Field(examples=["the challenge expired; request a new one"])
+
+
+class ChallengeRequest(BaseModel):
+    address: Address = Field(description="The physician's registered key address.")
+
+
+class ChallengeResponse(BaseModel):
+    nonce: Hex32 = Field(description="Single-use challenge id; send it back with the signature.")
+    message: str = Field(description="Text to sign with EIP-191 personal_sign.")
+    expires_at: float = Field(description="Seconds since the epoch.")
+
+
+class SessionRequest(BaseModel):
+    address: Address
+    nonce: Hex32
+    signature: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$", description="65-byte r||s||v signature of the message."
+    )
+
+
+class RedeemRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=2048, description="The EIP-712 access token.")
+
+
+class RedeemResponse(BaseModel):
+    grant: Hex32
+    case: Hex32
+    tx_hash: Hex32 = Field(description="The final transaction that recorded the redemption.")
+    block: int
+
+
+class SessionResponse(BaseModel):
+    token: str = Field(description="Bearer token for the Authorization header.")
+    token_type: str = "bearer"
+    expires_at: float = Field(description="Seconds since the epoch.")
+    physician: str
+    hospital: str

@@ -1,0 +1,52 @@
+"""Reading a redeemed case's records: listed from the case store, served only once verified."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Collection, Iterator
+from typing import BinaryIO
+
+from fastapi.responses import StreamingResponse
+
+from gateway.abc import CaseStoreAPI
+from gateway.domain import RecordInfo
+from gateway.exceptions import NotFound
+from gateway.typing import CaseId, GrantId, RecordId
+
+CHUNK = 256 * 1024
+
+
+def list_case(
+    *, cases: CaseStoreAPI, grants: Collection[GrantId], case: CaseId
+) -> list[RecordInfo]:
+    """The records of ``case`` the session may read (empty if none: no existence leak)."""
+    return [r for r in cases.list_records(grants=grants) if r.case_id == case]
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    try:
+        while chunk := stream.read(CHUNK):
+            yield chunk
+    finally:
+        stream.close()
+
+
+def serve(
+    *, cases: CaseStoreAPI, grants: Collection[GrantId], record: RecordId
+) -> StreamingResponse:
+    """Stream a record's verified plaintext with its media type and digest (RFC 9530).
+
+    ``open_record`` has already re-hashed the whole plaintext against the anchored
+    commitment, so the ``Repr-Digest`` sent here is the anchored hash, and a client can
+    check it again.
+    """
+    info = next((r for r in cases.list_records(grants=grants) if r.record_id == record), None)
+    if info is None:
+        raise NotFound("no such record under this session's grants")
+    stream = cases.open_record(grants=grants, record=record)
+    digest = base64.b64encode(info.content_hash).decode()
+    return StreamingResponse(
+        _chunks(stream),
+        media_type=info.media_type,
+        headers={"Repr-Digest": f"sha-256=:{digest}:", "Content-Length": str(info.size)},
+    )

@@ -1,0 +1,72 @@
+"""Gateway settings from ``MEDLEDGER_GATEWAY_*`` environment variables (or a ``.env`` file).
+
+Outside ``env=dev`` the gateway refuses to start with the shipped default secret: a
+gateway that runs in production with a secret printed in the source is worse than one
+that does not start.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.address import checksummed
+from gateway.typing import HospitalAddress
+
+#: Shipped so that ``env=dev`` works out of the box; refused everywhere else.
+DEFAULT_SESSION_SECRET = "dev-only-session-secret-change-me"
+MIN_SECRET_LENGTH = 32
+
+
+class GatewaySettings(BaseSettings):
+    """Everything one hospital's gateway needs to know about itself."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEDLEDGER_GATEWAY_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["dev", "test", "prod"] = "prod"
+    hospital: HospitalAddress = Field(description="This hospital's chain account.")
+    chain_id: int = Field(gt=0, description="Chain id sign-in challenges and tokens bind to.")
+    grants_contract: HospitalAddress = Field(
+        description="Address of the Grants contract access tokens are bound to."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8080", description="How physicians reach this gateway."
+    )
+    #: Key of the HMAC under which session tokens are stored (a pepper: a copy of the
+    #: session store alone cannot be matched against tokens seen elsewhere, e.g. in logs).
+    session_secret: SecretStr = SecretStr(DEFAULT_SESSION_SECRET)
+    session_ttl_seconds: int = Field(default=900, gt=0, le=12 * 3600)
+    challenge_ttl_seconds: int = Field(default=120, gt=0, le=3600)
+    qido_max_results: int = Field(default=1000, gt=0)
+    #: Origins of web viewers (e.g. a DICOMweb viewer served elsewhere) allowed to call us.
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("hospital", "grants_contract", mode="before")
+    @classmethod
+    def _checksum(cls, value: object) -> HospitalAddress:
+        return HospitalAddress(checksummed(value))
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Self:
+        if self.env == "dev":
+            return self
+        secret = self.session_secret.get_secret_value()
+        if secret == DEFAULT_SESSION_SECRET:
+            raise ValueError(
+                f"MEDLEDGER_GATEWAY_SESSION_SECRET is the shipped default; "
+                f"set a random secret (env={self.env} is not dev)"
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"session secret must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> GatewaySettings:
+    """The process's settings, read once (a FastAPI dependency; tests override it)."""
+    return GatewaySettings()  # type: ignore[call-arg]  # required fields come from the env

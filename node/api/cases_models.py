@@ -1,0 +1,125 @@
+"""Request and response bodies of the referral/grant API (OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+Hex32 = Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="32 bytes, hex")
+Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="an Ethereum address")
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="what went wrong, without any patient data")
+    error: str | None = Field(default=None, description="the contract's custom error, if any")
+
+
+class CaseRecordsIn(BaseModel):
+    record_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class CaseRecordsOut(BaseModel):
+    case_id: str
+    record_ids: list[str]
+    added: int = 0
+
+
+class ReferIn(BaseModel):
+    case_id: str = Hex32
+    to: str = Address
+    expires_at: int = Field(gt=0, lt=2**64, description="unix seconds")
+    reason_code: int = Field(default=0, ge=0, lt=2**16)
+
+
+class DeclineIn(BaseModel):
+    reason_code: int = Field(default=0, ge=0, lt=2**16)
+
+
+class ReferBackIn(BaseModel):
+    expires_at: int = Field(gt=0, lt=2**64)
+    reason_code: int = Field(default=0, ge=0, lt=2**16)
+
+
+class ReferralOut(BaseModel):
+    referral_id: int
+    case_id: str
+    status: str
+
+
+class ReferralRow(ReferralOut):
+    initiator: str
+    target: str
+
+
+class GrantIn(BaseModel):
+    case_id: str = Hex32
+    to: str = Address
+    expires_at: int = Field(gt=0, lt=2**64)
+    max_uses: int = Field(gt=0, lt=2**32)
+    physician: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    referral_id: int | None = Field(default=None, gt=0)
+
+
+class GrantOut(BaseModel):
+    grant_id: int
+    referral_id: int
+    package_cid: str
+    token: str
+    delivered: bool
+    records: int
+
+
+class GrantRow(BaseModel):
+    grant_id: int
+    direction: str
+    referral_id: int
+    case_id: str
+    grantor: str
+    grantee: str
+    expires_at: int
+    package_cid: str | None
+    state: str
+
+
+class RevokeOut(BaseModel):
+    grant_id: int
+    revoked: bool
+    uses: int
+
+
+class DeliveryIn(BaseModel):
+    token: str = Field(max_length=4096, description="the EIP-712 access token (wire form)")
+    package_cid: str = Field(max_length=200)
+
+
+class DeliveryOut(BaseModel):
+    grant_id: int
+    accepted: bool
+    new: bool
+
+
+class PollOut(BaseModel):
+    events: int
+    applied: int
+    replicated: list[int]
+    unpinned: int
+    next_block: int
+
+
+class RekeyIn(BaseModel):
+    drop_grantees: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="hospitals whose grants are not re-issued with the new key",
+    )  # fmt: skip
+
+
+class RekeyOut(BaseModel):
+    record_id: str
+    old_cid: str
+    new_cid: str
+    regranted: list[int]
+
+
+class ShredOut(BaseModel):
+    record_id: str
+    packages_dropped: int
+    blocks_deleted: int

@@ -1,0 +1,163 @@
+"""Two ``medledger node run`` processes (village clinic, county hospital) on a real chain.
+
+Everything goes through the shipped entry points: records in over the node API, then
+``medledger node case-add/refer/accept/grant/grants`` as subprocesses; the county node's
+background follower (started by ``node run``) replicates the case. Then the village node is
+killed and its blob store deleted, and the county's own copies still decrypt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_utils.crypto import keccak
+
+from contracts.deploy import FoundingMember, connect, deploy_suite
+from contracts.typing import Tier
+from keys.keystore import Keystore
+from node.blobstore.embedded import EmbeddedBlobStore
+from node.case_cli import TOKEN_ENV
+from node.cases.crypto import open_record
+from node.cases.ids import parse_record_id
+from node.cases.package import MAX_PACKAGE_BYTES
+from node.cases.sealed import open_package
+from tests.contracts.backends import free_port
+from tests.integration.cases_world import chain_for, fhir_observation
+from tests.integration.node_service_proc import (
+    NodeServiceProcess,
+    node_env,
+)
+from tests.integration.nodeproc import PASSPHRASE
+from tests.node.chain_env import API_TOKEN, new_hospital_keystore, write_node_config
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _cli(node: NodeServiceProcess, *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "medledger", "node", *args, "--api", node.url, "--json"],
+        capture_output=True, text=True, env={**node_env(), TOKEN_ENV: API_TOKEN}, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("case-procs")
+    stores = {n: new_hospital_keystore(root / n / "keystore") for n in ("village", "county")}
+    ports = {n: free_port() for n in stores}
+    public = {n: s.export_public() for n, s in stores.items()}
+    deployer = Account.from_key(keccak(text="case-procs-deployer"))
+    addresses = [deployer.address, *(p["signing_address"] for p in public.values())]
+    with chain_for(addresses) as url:
+        founders = [
+            FoundingMember(account=public[n]["signing_address"], name=n, tier=tier,
+                           encryption_key=bytes.fromhex(public[n]["encryption"]["public_key"][2:]),
+                           endpoint=f"http://127.0.0.1:{ports[n]}", validator=False)
+            for n, tier in (("village", Tier.VILLAGE_CLINIC), ("county", Tier.COUNTY_HOSPITAL))
+        ]  # fmt: skip
+        deployment = deploy_suite(connect(url), deployer=deployer, founders=founders).as_dict()
+        configs = {n: write_node_config(root, rpc_url=url, deployment=deployment, name=n)
+                   for n in stores}  # fmt: skip
+        launched: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            for n in stores:  # both start at once; then wait for each
+                launched[n] = launch(configs[n], ports[n])
+            procs = {n: wait_healthy(p, configs[n], ports[n]) for n, p in launched.items()}
+            yield {"root": root, "procs": procs, "public": public}
+        finally:
+            for proc in launched.values():
+                if proc.poll() is None:
+                    proc.terminate()
+                proc.wait(30)
+
+
+def launch(config: Path, port: int) -> subprocess.Popen[bytes]:
+    """``medledger node run`` on a fixed port (the one published in ``Consortium``)."""
+    log_path = config.parent / "node-service.log"
+    with log_path.open("ab") as handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "medledger", "node", "run", "--config", str(config),
+             "--port", str(port)],
+            stdout=handle, stderr=subprocess.STDOUT, env=node_env(),
+        )  # fmt: skip
+    return proc
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], config: Path, port: int) -> NodeServiceProcess:
+    log_path = config.parent / "node-service.log"
+    node = NodeServiceProcess(proc, log_path, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"node exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if node.client().get("/health").status_code == 200:
+                return node
+        except Exception:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise TimeoutError(log_path.read_text())
+
+
+def test_case_granted_between_node_processes_survives_the_grantor_going_away(
+    nodes: dict[str, Any],
+) -> None:
+    procs: dict[str, NodeServiceProcess] = nodes["procs"]
+    public: dict[str, dict[str, object]] = nodes["public"]
+    root: Path = nodes["root"]
+    village, county = procs["village"], procs["county"]
+    county_address = str(public["county"]["signing_address"])
+    raws = [fhir_observation(11.0 + i) for i in range(2)]
+    record_ids = []
+    for raw in raws:
+        resp = village.client().post("/records/fhir", content=raw,
+                                     headers={"Content-Type": "application/fhir+json"})  # fmt: skip
+        assert resp.status_code == 201, resp.text
+        record_ids.append(resp.json()["record_id"])
+    case = os.urandom(32).hex()
+    assert _cli(village, "case-add", case, *record_ids)["added"] == 2
+    ref = _cli(village, "refer", case, "--to", county_address, "--expires", "+1h")
+    _cli(county, "accept", str(ref["referral_id"]))
+    grant = _cli(village, "grant", case, "--to", county_address, "--expires", "+30m",
+                 "--max-uses", "3")  # fmt: skip
+    assert grant["delivered"] is True
+    grant_id = grant["grant_id"]
+
+    deadline = time.monotonic() + 60  # the follower thread polls every second
+    state = None
+    while time.monotonic() < deadline and state != "replicated":
+        rows = county.client().get("/grants").json()
+        state = next((g["state"] for g in rows if g["grant_id"] == grant_id), None)
+        time.sleep(0.2)
+    assert state == "replicated", county.log_path.read_text()
+
+    village.kill9()
+    shutil.rmtree(root / "village" / "blobs")
+    keyring = Keystore.open(root / "county" / "keystore").load_keyring(PASSPHRASE)
+    blobs = EmbeddedBlobStore(root / "county" / "blobs", durable=False)
+    blob = b"".join(blobs.get(grant["package_cid"]))
+    assert len(blob) < MAX_PACKAGE_BYTES
+    package = open_package(blob, keyring, grant_id=int(grant_id))
+    assert sorted(r.record_id.hex() for r in package.records) == sorted(record_ids)
+    for record in package.records:
+        plain = open_record(store=blobs, keyring=keyring, cid=record.cid,
+                            record_id=record.record_id, content_hash=record.content_hash,
+                            wrapped_key=record.wrapped_key)  # fmt: skip
+        assert hashlib.sha256(plain).digest() == record.content_hash
+        assert json.loads(plain)["resourceType"] == "Observation"
+    assert parse_record_id(record_ids[0])
