@@ -33,6 +33,7 @@ from node.bootstrap import current_public_key, open_blobs, open_parts, signing_a
 from node.config import AnchorSettings
 from node.dicom import read_study
 from node.entry import AnchorEntry, RecordKind
+from node.fhir import parse_fhir
 from node.ingest import ingest_dicom_study, ingest_fhir
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
@@ -81,6 +82,34 @@ def _ingest(env: ChainEnv, *, threads: int, offset: int) -> dict[str, Any]:
         th.join()
     elapsed = time.perf_counter() - start
     return {"records": per * threads, "threads": threads, "records_per_s": per * threads / elapsed}
+
+
+def _stages(env: ChainEnv) -> dict[str, float]:
+    """Milliseconds per small record of each ingest stage, timed alone (where the time goes)."""
+    cfg = env.config()
+    parts = open_parts(cfg)
+    n = 100
+    raws = [_obs(5 * 10**7 + i) for i in range(n)]
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> list[Any]:
+        start = time.perf_counter()
+        out = [fn(i) for i in range(n)]
+        timings[name] = (time.perf_counter() - start) / n * 1e3
+        return out
+
+    payloads = timed("parse_validate_canonicalize_ms", lambda i: parse_fhir(raws[i]))
+    dek = parts.cipher.new_data_key()
+    cts = timed("encrypt_ms", lambda i: parts.cipher.encrypt(
+        data_key=dek, plaintext=payloads[i].canonical, associated_data=b"ad"))  # fmt: skip
+    timed("wrap_hpke_ms", lambda i: parts.wrapper.wrap(dek, associated_data=b"ad" * 16))
+    timed("blob_put_fsync_ms", lambda i: parts.store.put(cts[i]))
+    outbox = Outbox(tmp_outbox := cfg.data_dir / "stages.sqlite")
+    entries = _synthetic(n, 77)
+    timed("outbox_append_fsync_ms", lambda i: outbox.append(entries[i][0]))
+    outbox.close()
+    tmp_outbox.unlink()
+    return timings
 
 
 def _end_to_end(env: ChainEnv) -> dict[str, Any]:
@@ -197,6 +226,7 @@ def run() -> dict[str, Any]:
         try:
             result: dict[str, Any] = {
                 "ingest": [_ingest(env, threads=t, offset=t * 10**7) for t in (1, 4)],
+                "ingest_stages": _stages(env),
                 "end_to_end": _end_to_end(env),
             }
             result["dicom"] = _dicom(env, tmp)
