@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -38,6 +39,7 @@ from ledger.abc import Commit
 from ledger.chain import MAX_TRANSACTIONS_PER_BLOCK, Ledger
 from ledger.consensus import (
     Broadcast,
+    Checkpoint,
     ConsensusDriver,
     ConsensusError,
     Decide,
@@ -109,6 +111,7 @@ class BftNode:
         self._timeouts = timeouts
         self._gossip_s = gossip_s
         self._checkpoints = CheckpointFile(data_dir / "consensus-checkpoint.rlp")
+        self._proposals_dir = data_dir / "proposed-blocks"
         self._evidence_path = data_dir / "evidence.jsonl"
         self.evidence: list[dict[str, object]] = []
         self._blocks: OrderedDict[Hash32, BlockAPI] = OrderedDict()
@@ -146,6 +149,8 @@ class BftNode:
         checkpoint = self._checkpoints.load()
         if checkpoint is not None and checkpoint.height != height:
             checkpoint = None
+        if checkpoint is not None:
+            self._load_proposed_blocks(height)
         self._active = False
         self._messages.clear()
         self._ahead.clear()
@@ -276,6 +281,39 @@ class BftNode:
             return False
         return True
 
+    def _save_proposed_blocks(self, checkpoint: Checkpoint) -> None:
+        """Keep the blocks of our signed proposals with the checkpoint.
+
+        A restarted proposer re-sends its signed proposal; without the block, nobody could
+        judge it and the round would be lost.
+        """
+        for message in checkpoint.signed:
+            if not isinstance(message, Proposal) or message.value not in self._blocks:
+                continue
+            path = self._proposals_dir / f"{message.height}-{message.value.hex()}.rlp"
+            if not path.exists():
+                self._proposals_dir.mkdir(exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(codec.encode_block(self._blocks[message.value]))
+                os.replace(tmp, path)
+
+    def _forget_proposed_blocks(self, head: int) -> None:
+        if self._proposals_dir.is_dir():
+            for path in self._proposals_dir.glob("*.rlp"):
+                if int(path.name.split("-", 1)[0]) <= head:
+                    path.unlink(missing_ok=True)
+
+    def _load_proposed_blocks(self, height: int) -> None:
+        self._forget_proposed_blocks(height - 1)
+        if not self._proposals_dir.is_dir():
+            return
+        for path in self._proposals_dir.glob("*.rlp"):
+            if int(path.name.split("-", 1)[0]) == height:
+                try:
+                    self._remember(codec.decode_block(path.read_bytes()))
+                except FrameError:
+                    path.unlink(missing_ok=True)
+
     def _remember(self, block: BlockAPI) -> None:
         self._blocks[Hash32(block.hash)] = block
         while len(self._blocks) > MAX_CANDIDATES:
@@ -283,7 +321,9 @@ class BftNode:
 
     def _act(self, outputs: list[Output]) -> None:
         if any(isinstance(o, Broadcast) for o in outputs):
-            self._checkpoints.save(self.driver.checkpoint())
+            checkpoint = self.driver.checkpoint()
+            self._save_proposed_blocks(checkpoint)
+            self._checkpoints.save(checkpoint)
         for out in outputs:
             if isinstance(out, Broadcast):
                 self._record(out.message)
@@ -349,6 +389,7 @@ class BftNode:
         self.transport.broadcast(Kind.STATUS, codec.encode_status(block.number))
 
     def _after_commit(self) -> None:
+        self._forget_proposed_blocks(self.ledger.head().block_number)
         self._ahead.clear()
         self._executed.clear()
         self._invalid.clear()

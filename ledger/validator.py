@@ -64,6 +64,10 @@ class ValidatorNode(ProducingLedger):
         self.node.submit(raw_transaction)
         return tx_hash
 
+    def equivocations(self) -> list[dict[str, object]]:
+        """Evidence records seen so far (``medledger_getEquivocations``)."""
+        return list(self.node.evidence)
+
     def close(self) -> None:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from eth_utils.crypto import keccak
 
 from ledger.abc import LedgerAPI
@@ -73,11 +75,25 @@ class Web3(RPCModule):
         return to_data(keccak(data))
 
 
+@runtime_checkable
+class EvidenceSource(Protocol):
+    """A consortium validator's node keeps the equivocation evidence it saw."""
+
+    def equivocations(self) -> list[dict[str, object]]: ...
+
+
 class Medledger(RPCModule):
     name = "medledger"
 
     def __init__(self, ledger: LedgerAPI) -> None:
         self.ledger = ledger
+
+    @rpc_method("getEquivocations")
+    def get_equivocations(self) -> list[dict[str, object]]:
+        """Double-signing evidence this validator saw (canonical RLP anyone can re-verify)."""
+        if isinstance(self.ledger, EvidenceSource):
+            return self.ledger.equivocations()
+        return []  # a single-validator node has no one to equivocate
 
     @rpc_method("getCommit", p.Param("block", p.block_ref))
     def get_commit(self, ref: p.BlockRef) -> Json:

@@ -176,3 +176,29 @@ async def test_a_validator_that_double_votes_is_recorded_as_evidence(tmp_path: P
         )
     finally:
         await cluster.close()
+
+
+async def test_a_restarted_proposer_still_holds_the_block_it_proposed(tmp_path: Path) -> None:
+    """Alone (no quorum) the proposer proposes; after a restart it can re-send the block."""
+    cluster = Cluster(tmp_path)
+    try:
+        proposer = ValidatorSet.equal_power(cluster.endpoints).proposer(0)
+        i = next(n for n, a in enumerate(cluster.endpoints) if a == proposer)
+        node = cluster.start(i)
+        await asyncio.sleep(0.2)
+        cluster.submit(i, sign(KEYS[0], nonce=0))
+        for _ in range(100):
+            signed = node.driver.checkpoint().signed
+            if signed:
+                break
+            await asyncio.sleep(0.05)
+        value = signed[0].value
+        assert value is not None
+        await cluster.stop(i)
+        restarted = cluster.start(i)
+        await asyncio.sleep(0.2)
+        assert restarted.driver.machine.round == 0
+        assert value in restarted._blocks
+        assert restarted._is_valid(1, value)
+    finally:
+        await cluster.close()
