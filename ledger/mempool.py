@@ -226,20 +226,19 @@ class Mempool(MempoolAPI):
         return chosen
 
     def remove_included(self, transactions: Iterable[SignedTransactionAPI]) -> None:
-        senders: set[Address] = set()
+        # A sender's account nonce after the block is one past its highest included nonce
+        # (nonces are consecutive), so stale entries are pruned without reading state.
+        next_nonce: dict[Address, int] = {}
         with self._lock:
             for transaction in transactions:
-                tx_hash = Hash32(transaction.hash)
-                if self._by_hash.pop(tx_hash, None) is not None:
-                    queued = self._by_sender.get(transaction.sender, {})
-                    queued.pop(transaction.nonce, None)
-                senders.add(transaction.sender)
-        nonces = {sender: self._account(sender).nonce for sender in senders}
-        with self._lock:
-            for sender, nonce in nonces.items():
-                if sender not in self._by_sender:
+                sender: Address = transaction.sender
+                if self._by_hash.pop(Hash32(transaction.hash), None) is not None:
+                    self._by_sender.get(sender, {}).pop(transaction.nonce, None)
+                next_nonce[sender] = max(next_nonce.get(sender, 0), transaction.nonce + 1)
+            for sender, nonce in next_nonce.items():
+                queued = self._by_sender.get(sender)
+                if queued is None:
                     continue
-                queued = self._by_sender[sender]
                 for stale in [n for n in queued if n < nonce]:
                     self._by_hash.pop(Hash32(queued.pop(stale).hash), None)
                 if not queued:
