@@ -10,7 +10,10 @@
    reference engine.
 
 Wall-clock rates depend on what else the shared machine runs; each engine's CPU seconds
-(server process, or the py-evm loop) are reported too, with per-CPU-second ratios.
+(server process, or the py-evm loop) are reported too, with per-CPU-second ratios. Our node
+and the py-evm ceiling are measured alternately ``BENCH_CHAIN_REPEATS`` times (default 3);
+``ours`` and ``pyevm_ceiling`` are the best wall-clock runs of each side, the per-CPU ratio
+uses each side's best per-CPU run, and every run is listed (``*_runs``).
 
 Sizes: ``BENCH_CHAIN_SENDERS`` (concurrent clients, default 8) and
 ``BENCH_CHAIN_PER_SENDER`` (transactions each, default 250).
@@ -118,16 +121,31 @@ def _anvil(workload: Workload) -> dict[str, Any]:
         proc.wait(10)
 
 
+def _best(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return max(runs, key=lambda run: float(run[key]))
+
+
 def run() -> dict[str, Any]:
     senders = int(os.environ.get("BENCH_CHAIN_SENDERS", "8"))
     per_sender = int(os.environ.get("BENCH_CHAIN_PER_SENDER", "250"))
+    repeats = max(1, int(os.environ.get("BENCH_CHAIN_REPEATS", "3")))
     scratch = Path(tempfile.mkdtemp(prefix="bench-chain-"))
+    ours_runs: list[dict[str, Any]] = []
+    ceiling_runs: list[dict[str, Any]] = []
     try:
-        workload, ours = _ours(scratch, senders, per_sender)
+        # the machine is shared and noisy: our node and the py-evm ceiling are measured
+        # alternately, several times, and each side is judged by its best run
+        for attempt in range(repeats):
+            workload, ours_run = _ours(scratch / f"ours-{attempt}", senders, per_sender)
+            ours_runs.append(ours_run)
+            # the ceiling is py-evm at its best (large blocks amortize state-root work)
+            ceiling_runs.append(_chain_pyevm.measure(workload, block_size=CEILING_BLOCK_SIZE))
+        ours = _best(ours_runs, "tps")
+        ours_cpu = _best(ours_runs, "tx_per_server_cpu_s")
+        ceiling = _best(ceiling_runs, "tps")
+        ceiling_cpu = _best(ceiling_runs, "tx_per_cpu_s")
         ours_block = max(1, round(ours["transactions"] / max(1, ours["blocks"])))
-        # the ceiling is py-evm at its best (large blocks amortize state-root work); the
-        # same at our node's observed block size tells how much block size itself costs
-        ceiling = _chain_pyevm.measure(workload, block_size=CEILING_BLOCK_SIZE)
+        # the same at our node's observed block size tells how much block size itself costs
         at_our_block_size = _chain_pyevm.measure(workload, block_size=ours_block)
         # the core helper's ceiling (stock Prague MiningChain.mine_all, senders recovered
         # before timing) on its own equivalent transactions, for cross-checking
@@ -142,20 +160,23 @@ def run() -> dict[str, Any]:
             "senders": senders,
             "per_sender": per_sender,
         },
+        "repeats": repeats,
         "ours": ours,
+        "ours_runs": ours_runs,
         "pyevm_ceiling": ceiling,
+        "pyevm_ceiling_runs": ceiling_runs,
         "pyevm_at_our_block_size": at_our_block_size,
         "pyevm_ceiling_core_helper": core_ceiling,
         "anvil": anvil,
         "ratio_ours_to_pyevm_ceiling": round(ours["tps"] / ceiling["tps"], 3),
         "ratio_ours_to_pyevm_ceiling_per_cpu_s": round(
-            ours["tx_per_server_cpu_s"] / ceiling["tx_per_cpu_s"], 3
+            ours_cpu["tx_per_server_cpu_s"] / ceiling_cpu["tx_per_cpu_s"], 3
         ),
         "ratio_ours_to_core_helper_ceiling": round(ours["tps"] / core_ceiling["tx_per_s"], 3),
     }
     if "tps" in anvil:
         result["ratio_ours_to_anvil"] = round(ours["tps"] / anvil["tps"], 3)
         result["ratio_ours_to_anvil_per_cpu_s"] = round(
-            ours["tx_per_server_cpu_s"] / anvil["tx_per_server_cpu_s"], 3
+            ours_cpu["tx_per_server_cpu_s"] / anvil["tx_per_server_cpu_s"], 3
         )
     return json.loads(json.dumps(result))

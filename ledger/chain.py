@@ -19,8 +19,9 @@ from typing import cast
 
 from coincurve import PrivateKey
 from eth._utils.rlp import validate_imported_block_unchanged
-from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.chains.base import Chain
+from eth.db.chain import ChainDB
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
 
 from ledger import calls
@@ -33,7 +34,7 @@ from ledger.logindex import DB_NAME as LOGS_DB
 from ledger.logindex import LogIndex, index_writes
 from ledger.mempool import AccountState, Mempool
 from ledger.permissions import ContractPermissions, StaticPermissions
-from ledger.reads import ChainReads
+from ledger.reads import ChainReads, CommittedHead
 from ledger.schema import EVM_DB, GENESIS_KEY, META_DB, commit_key
 from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit, verify_commit
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
@@ -94,7 +95,11 @@ class Ledger(ChainReads):
             self._open_or_initialize()
             self._chain: Chain = self._chain_cls(self._overlay)
             self._head: BlockHeaderAPI = self._chain.get_canonical_head()
-            self._head_state: StateAPI | None = None
+            # committed data only (never the overlay a block is being built in): the
+            # lock-free reads of admission
+            self._committed_store = self._env.store(EVM_DB)
+            self._committed_chaindb = ChainDB(self._committed_store)
+            self._committed_head = CommittedHead(self._committed_store, self._head)
             self._log_index = LogIndex(self._env)
         except BaseException:
             self._env.close()
@@ -152,21 +157,15 @@ class Ledger(ChainReads):
             return head.hash, calls.call(self._chain, CallRequest(to=contract, data=data), head)
 
     def _account(self, address: Address) -> AccountState:
-        with self._lock:
-            if self._head_state is None:
-                # One read-only state object per head: its account cache serves every
-                # admission check until the next block.
-                self._head_state = self._chain.get_vm(self._head).state
-            state = self._head_state
-            return AccountState(nonce=state.get_nonce(address), balance=state.get_balance(address))
+        # no ledger lock: admission must not wait for the block being built
+        return self._committed_head.account(address)
 
     def _is_mined(self, transaction_hash: Hash32) -> bool:
-        with self._lock:
-            try:
-                self._chain.chaindb.get_transaction_index(transaction_hash)
-            except EvmTransactionNotFound:
-                return False
-            return True
+        try:
+            self._committed_chaindb.get_transaction_index(transaction_hash)
+        except EvmTransactionNotFound:
+            return False
+        return True
 
     def build_block(
         self, transactions: list[SignedTransactionAPI], *, timestamp: int | None = None
@@ -370,7 +369,7 @@ class Ledger(ChainReads):
             }
         )
         self._head = block.header
-        self._head_state = None
+        self._committed_head = CommittedHead(self._committed_store, block.header)
 
     @staticmethod
     def _notify(

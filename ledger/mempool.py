@@ -5,9 +5,12 @@ reason code. The sender is recovered once (py-evm caches ``transaction.sender``)
 decoded transaction object is what the block producer executes, so a transaction's
 signature is recovered once per node, not once per use.
 
-Locking: the pool's lock is never held while calling out (state reads, permission checks
-go through the ledger, whose lock the block producer holds while it calls ``take``), so
-the two locks cannot deadlock.
+Locking: the pool's lock is never held while calling out (permission checks may go
+through the ledger, whose lock the block producer holds while it calls ``take``), so the
+two locks cannot deadlock. State reads (nonce, balance, "already mined?") read the
+committed head without the ledger's lock, so admission runs while a block is being made;
+a transaction that a just-committed block made stale is left out by the block builder
+and forgotten by the next ``take``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 
 import rlp
 from eth.abc import SignedTransactionAPI
+from eth.exceptions import UnrecognizedTransactionType
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth.vm.forks.prague.constants import SET_CODE_TRANSACTION_TYPE
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
@@ -87,7 +91,12 @@ class Mempool(MempoolAPI):
             )
         try:
             transaction: SignedTransactionAPI = PragueTransactionBuilder.decode(raw)
-        except (rlp.DecodingError, rlp.DeserializationError, ValidationError) as exc:
+        except (
+            rlp.DecodingError,
+            rlp.DeserializationError,
+            ValidationError,
+            UnrecognizedTransactionType,  # an EIP-2718 type byte no fork defines
+        ) as exc:
             raise TransactionRejected("malformed", f"cannot decode transaction: {exc}") from exc
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise TransactionRejected("malformed", f"cannot decode transaction: {exc}") from exc
@@ -185,6 +194,17 @@ class Mempool(MempoolAPI):
         with self._lock:
             snapshot = {sender: dict(queued) for sender, queued in self._by_sender.items()}
         nonces = {sender: self._account(sender).nonce for sender in snapshot}
+        # admission reads a committed head without waiting for the producer, so a
+        # transaction checked against the head before a block can land after that block
+        # made its nonce stale; it can never be taken, so it is forgotten here
+        stale = [
+            tx
+            for sender, queued in snapshot.items()
+            for n, tx in queued.items()
+            if n < nonces[sender]
+        ]
+        if stale:
+            self.drop(stale)
         chosen: list[SignedTransactionAPI] = []
         gas = 0
         # Round-robin over senders so one busy sender cannot fill every block.
@@ -206,20 +226,19 @@ class Mempool(MempoolAPI):
         return chosen
 
     def remove_included(self, transactions: Iterable[SignedTransactionAPI]) -> None:
-        senders: set[Address] = set()
+        # A sender's account nonce after the block is one past its highest included nonce
+        # (nonces are consecutive), so stale entries are pruned without reading state.
+        next_nonce: dict[Address, int] = {}
         with self._lock:
             for transaction in transactions:
-                tx_hash = Hash32(transaction.hash)
-                if self._by_hash.pop(tx_hash, None) is not None:
-                    queued = self._by_sender.get(transaction.sender, {})
-                    queued.pop(transaction.nonce, None)
-                senders.add(transaction.sender)
-        nonces = {sender: self._account(sender).nonce for sender in senders}
-        with self._lock:
-            for sender, nonce in nonces.items():
-                if sender not in self._by_sender:
+                sender: Address = transaction.sender
+                if self._by_hash.pop(Hash32(transaction.hash), None) is not None:
+                    self._by_sender.get(sender, {}).pop(transaction.nonce, None)
+                next_nonce[sender] = max(next_nonce.get(sender, 0), transaction.nonce + 1)
+            for sender, nonce in next_nonce.items():
+                queued = self._by_sender.get(sender)
+                if queued is None:
                     continue
-                queued = self._by_sender[sender]
                 for stale in [n for n in queued if n < nonce]:
                     self._by_hash.pop(Hash32(queued.pop(stale).hash), None)
                 if not queued:

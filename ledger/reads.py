@@ -1,7 +1,9 @@
 """The read side of the ledger facade: blocks, transactions, state, calls, logs, commits.
 
-A mixin over the fields :class:`ledger.chain.Ledger` owns; every read takes the ledger's
-lock because py-evm objects are not thread-safe.
+A mixin over the fields :class:`ledger.chain.Ledger` owns; reads through py-evm's chain take
+the ledger's lock because py-evm objects are not thread-safe. Admission's reads (a sender's
+nonce and balance, "is this hash mined?") go to :class:`CommittedHead` instead, which reads
+committed LMDB data only and so never waits for the block producer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
+from eth.db.account import AccountDB
 from eth.exceptions import BlockNotFound as EvmBlockNotFound
 from eth.exceptions import HeaderNotFound
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
@@ -25,13 +28,45 @@ from ledger.abc import (
     NewBlockListener,
     TransactionLocation,
 )
-from ledger.db import LmdbEnvironment
+from ledger.db import LmdbEnvironment, LmdbStore
 from ledger.exceptions import BlockNotFound, TransactionNotFound
 from ledger.logindex import LogIndex
-from ledger.mempool import Mempool
+from ledger.mempool import AccountState, Mempool
 from ledger.schema import META_DB, commit_key
 from ledger.seal import decode_commit
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
+
+
+class CommittedHead:
+    """Account reads on one committed head, straight from LMDB, without the ledger lock.
+
+    The block producer holds the ledger lock for a whole build and commit; admission
+    (``eth_sendRawTransaction``) must not wait for it, or submissions stall while a block
+    is made and blocks stay small. The ledger publishes a new ``CommittedHead`` (one
+    attribute assignment) right after each block's LMDB transaction commits, so readers see
+    the head before or after a block, never a half-built one: state is read from the
+    committed store by the head's state root (trie nodes are content-addressed, so the
+    nodes a later block adds cannot change what this root resolves to). Its small lock
+    only serializes admission threads on the one py-evm ``AccountDB`` (not thread-safe),
+    whose cache then serves every check of a sender until the next block.
+
+    A read from a head that is one block old can admit a transaction whose nonce was just
+    used; the block builder re-checks every transaction and leaves such ones out.
+    """
+
+    __slots__ = ("_accounts", "_lock", "header")
+
+    def __init__(self, store: LmdbStore, header: BlockHeaderAPI) -> None:
+        self.header = header
+        self._accounts = AccountDB(store, header.state_root)
+        self._lock = threading.Lock()
+
+    def account(self, address: Address) -> AccountState:
+        with self._lock:
+            return AccountState(
+                nonce=self._accounts.get_nonce(address),
+                balance=self._accounts.get_balance(address),
+            )
 
 
 class ChainReads(LedgerAPI):

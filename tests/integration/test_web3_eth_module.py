@@ -57,6 +57,7 @@ ENS_CLIENT = (
 RACES_BLOCK_INTERVAL = frozenset(
     {
         "test_eth_get_transaction_receipt_unmined",
+        # a 10 ms wait for the receipt: passes when the block is not made within 10 ms
         "test_eth_wait_for_transaction_receipt_unmined",
         "test_eth_replace_transaction_legacy",
         "test_eth_replace_transaction",

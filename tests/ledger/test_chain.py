@@ -17,6 +17,7 @@ from ledger.exceptions import (
     ExecutionReverted,
     StorageError,
     TransactionNotFound,
+    TransactionRejected,
 )
 from ledger.producer import BlockProducer
 from ledger.seal import decode_commit, verify_commit
@@ -366,3 +367,45 @@ def test_validator_key_that_is_not_a_genesis_validator_is_refused(tmp_path: Path
         Ledger(tmp_path / "a", make_genesis(), validator_key=KEYS[0])
     with pytest.raises(ConfigError, match="32-byte"):
         Ledger(tmp_path / "b", make_genesis(), validator_key=b"\x00" * 32)
+
+
+def test_admission_does_not_wait_for_a_block_being_made(ledger: Ledger) -> None:
+    # the producer holds the ledger lock for a whole build + commit; admission reads the
+    # committed head instead, so a submission completes while the lock is held
+    ledger.send_raw_transaction(sign(KEYS[0], nonce=0))
+    assert ledger.produce_block() is not None
+    admitted: list[Hash32] = []
+    with ledger.lock:
+        worker = threading.Thread(
+            target=lambda: admitted.append(ledger.send_raw_transaction(sign(KEYS[0], nonce=1)))
+        )
+        worker.start()
+        worker.join(timeout=30)
+        assert admitted, "admission blocked on the ledger lock"
+        assert ledger.pending_nonce(address_bytes(KEYS[0])) == 2
+    assert ledger.produce_block() is not None
+    assert ledger.get_nonce(address_bytes(KEYS[0]), ledger.head().block_number) == 2
+
+
+def test_imported_block_that_uses_pending_nonces_prunes_them_from_the_pool(
+    tmp_path: Path,
+) -> None:
+    genesis = make_genesis()
+    proposer = Ledger(tmp_path / "a", genesis, validator_key=VALIDATOR_KEY)
+    follower = Ledger(tmp_path / "b", genesis)
+    try:
+        # the follower holds another transaction with the same sender and nonce 0
+        follower.send_raw_transaction(sign(KEYS[0], nonce=0, value=1))
+        for nonce in (0, 1):
+            proposer.send_raw_transaction(sign(KEYS[0], nonce=nonce, value=2))
+        block = proposer.produce_block()
+        assert block is not None and len(block.transactions) == 2
+        follower.import_block(block, proposer.get_commit(BlockNumber(1)))
+        assert len(follower.mempool) == 0
+        assert follower.pending_nonce(address_bytes(KEYS[0])) == 2
+        with pytest.raises(TransactionRejected) as info:
+            follower.send_raw_transaction(sign(KEYS[0], nonce=1, value=3))
+        assert info.value.reason == "nonce-too-low"
+    finally:
+        proposer.close()
+        follower.close()

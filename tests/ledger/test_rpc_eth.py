@@ -177,12 +177,6 @@ def test_mempool_rejections_carry_their_reason(client: Client) -> None:
     assert error["code"] == -32602 and "empty transaction" in error["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger-core bug (reported): Mempool.add lets py-evm's UnrecognizedTransactionType "
-    "escape for an unknown type byte instead of TransactionRejected; the RPC layer answers a "
-    "bare -32603 without leaking it",
-)
 def test_an_unknown_transaction_type_byte_is_rejected_as_malformed(client: Client) -> None:
     error = client.error("eth_sendRawTransaction", "0x1234")
     assert error["code"] == -32003 and error["data"] in ("malformed", "unsupported-type")
