@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint format typecheck bench contracts clean
+.PHONY: help demo test lint format typecheck bench contracts docs clean
 
 help:
 	@echo "make demo       create .venv, install, run the local consortium end to end"
@@ -56,6 +56,11 @@ bench: $(STAMP) $(NPM_STAMP)
 
 contracts: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m contracts.build
+
+# The CLI reference, the gateway's OpenAPI and docker-compose.yml are generated from the code.
+docs: $(STAMP)
+	$(BIN)/python -m medledger.docs
+	$(BIN)/python -m medledger.compose > docker-compose.yml
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import cast
 
 from coincurve import PrivateKey
+from eth._utils.rlp import validate_imported_block_unchanged
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
@@ -280,6 +281,69 @@ class Ledger(ChainReads):
         self._notify(listeners, imported, receipts)
         return receipts
 
+    def _check_candidate(self, block: BlockAPI) -> None:
+        """The checks of :meth:`import_block` that precede execution (lock held)."""
+        if block.header.parent_hash != self._head.hash:
+            raise LedgerError(
+                f"block #{block.number} does not extend our head #{self._head.block_number}"
+            )
+        if block.number > 1:
+            verify_commit(
+                decode_commit(block.header.extra_data),
+                self._validators,
+                self._chain_id,
+                height=self._head.block_number,
+                block_hash=self._head.hash,
+            )
+        for transaction in block.transactions:
+            if not self.permissions.is_permitted(transaction.sender):
+                raise LedgerError(
+                    f"block #{block.number} has a transaction from a sender that is not permitted"
+                )
+
+    def execute_block(self, block: BlockAPI) -> tuple[BlockAPI, tuple[ReceiptAPI, ...]]:
+        """Validate a proposed block by executing it on the head state, without committing.
+
+        The consensus validity predicate: everything :meth:`import_block` checks except the
+        block's own commit (it has none yet). py-evm writes the new state's trie nodes into
+        the overlay (content-addressed, harmless if the block is never decided); nothing
+        becomes canonical. Keep the returned pair and pass it to :meth:`commit_executed` on
+        decision, so a block is executed once per node. Raises ``LedgerError`` (or a
+        ``SealError`` for a bad parent commit) when the block is invalid.
+        """
+        with self._lock:
+            self._check_candidate(block)
+            try:
+                parent = self._chain.get_block_header_by_hash(block.header.parent_hash)
+                base = self._chain.create_header_from_parent(parent)
+                vm = self._chain.get_vm(base.copy(gas_used=block.header.gas_used))
+                imported = vm.import_block(block).block
+                validate_imported_block_unchanged(imported, block)
+                self._chain.validate_block(imported)
+                receipts = tuple(imported.get_receipts(self._chain.chaindb))
+            except LedgerError:
+                raise
+            except Exception as exc:  # py-evm raises many kinds for an invalid block
+                raise LedgerError(f"block #{block.number} is invalid: {exc}") from exc
+            return imported, receipts
+
+    def commit_executed(
+        self, block: BlockAPI, receipts: tuple[ReceiptAPI, ...], commit: Commit
+    ) -> None:
+        """Commit a block from :meth:`execute_block` or :meth:`build_block` and notify.
+
+        The commit is verified against the validator set first: a decision's precommits.
+        """
+        verify_commit(
+            commit, self._validators, self._chain_id, height=block.number, block_hash=block.hash
+        )
+        with self._lock:
+            if block.header.parent_hash != self._head.hash:
+                raise LedgerError(f"block #{block.number} no longer extends our head")
+            self.commit_block(block, receipts, commit)
+            listeners = list(self._listeners)
+        self._notify(listeners, block, receipts)
+
     def _write_block(
         self, block: BlockAPI, receipts: tuple[ReceiptAPI, ...], commit: Commit
     ) -> None:
@@ -388,6 +452,10 @@ class Ledger(ChainReads):
     def lock(self) -> threading.RLock:
         """The lock serializing py-evm access (hold it across build/commit)."""
         return self._lock
+
+    @property
+    def gas_limit(self) -> int:
+        return self._genesis.gas_limit
 
     @property
     def block_interval(self) -> float:

@@ -11,6 +11,7 @@ import typer
 from eth_account import Account
 from pydantic import ValidationError
 
+from ledger.cli.consortium import write_consortium
 from ledger.cli.errors import fail
 from ledger.cli.keystore import passphrase, write_keystore
 from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
@@ -58,6 +59,15 @@ def init(
         int, typer.Option(min=50, max=500, help="Target time between blocks.")
     ] = 100,
     port: Annotated[int, typer.Option(min=0, max=65535, help="RPC port in node.json.")] = 8545,
+    validators: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help="Validators; more than one writes OUT/node<i>/ per validator."
+        ),
+    ] = 1,
+    p2p_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="First p2p port (validator i: +i).")
+    ] = 30300,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write a dev consortium config: genesis, keystores (mode 0600) and node.json."""
@@ -66,6 +76,28 @@ def init(
         if any(out.iterdir()):
             raise ConfigError(f"{out} is not empty; refusing to overwrite keys or config")
         secret = passphrase(confirm=True)
+        if validators > 1:
+            names, extra = write_consortium(
+                out,
+                keys=[_fresh_key() for _ in range(validators)],
+                account_keys=[_fresh_key() for _ in range(accounts)],
+                secret=secret,
+                chain_id=chain_id,
+                balance=balance,
+                block_interval_ms=block_interval_ms,
+                rpc_port=port,
+                p2p_port=p2p_port,
+            )
+            _report(
+                {
+                    "configs": [str(out / f"node{i}" / "node.json") for i in range(validators)],
+                    "chain_id": chain_id,
+                    "validators": names,
+                    "accounts": extra,
+                },
+                as_json,
+            )
+            return
         config = NodeConfig(rpc=RPCSettings(port=port))
         validator = write_keystore(out / config.validator_keystore, _fresh_key(), secret)
         extra = [
@@ -91,7 +123,15 @@ def init(
         "validator": validator,
         "accounts": extra,
     }
+    _report(summary, as_json)
+
+
+def _report(summary: dict[str, object], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(summary))
+    elif "validators" in summary:
+        typer.echo(f"wrote a consortium of {len(summary['validators'])} validators")  # type: ignore[arg-type]
     else:
-        typer.echo(f"wrote {out}/node.json, genesis and keystores; validator {validator}")
+        typer.echo(
+            f"wrote {summary['config']}, genesis and keystores; validator {summary['validator']}"
+        )

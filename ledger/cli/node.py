@@ -23,6 +23,7 @@ from ledger.abc import (
 )
 from ledger.chain import Ledger
 from ledger.config import load_genesis
+from ledger.p2p.config import P2PSettings
 from ledger.producer import BlockProducer
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
 
@@ -94,10 +95,25 @@ class ProducingLedger(LedgerAPI):
         self.inner.close()
 
 
-def open_ledger(*, genesis: Path, data_dir: Path, validator_key: bytes) -> ProducingLedger:
+def open_ledger(
+    *, genesis: Path, data_dir: Path, validator_key: bytes, p2p: P2PSettings | None = None
+) -> ProducingLedger:
     """Open (or create) the chain in ``data_dir`` and start producing blocks.
+
+    With ``p2p`` settings and more than one genesis validator, blocks come from consensus
+    with the other validators instead (:class:`ledger.validator.ValidatorNode`).
 
     Raises ``ConfigError`` for a bad genesis and ``StorageError`` for a data dir that belongs
     to another chain or is locked by another process.
     """
-    return ProducingLedger(Ledger(data_dir, load_genesis(genesis), validator_key=validator_key))
+    config = load_genesis(genesis)
+    ledger = Ledger(data_dir, config, validator_key=validator_key)
+    if p2p is None or len(config.validators) == 1:
+        return ProducingLedger(ledger)
+    from ledger.validator import ValidatorNode  # imports this module: import here
+
+    try:
+        return ValidatorNode(ledger, key=validator_key, settings=p2p, data_dir=Path(data_dir))
+    except BaseException:
+        ledger.close()  # idempotent
+        raise

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledger.exceptions import ConfigError
+from ledger.p2p.config import P2PSettings
 
 
 class RPCSettings(BaseModel):
@@ -32,6 +33,8 @@ class NodeConfig(BaseModel):
     validator_keystore: str = "validator.keystore.json"
     data_dir: str = "data"
     rpc: RPCSettings = Field(default_factory=RPCSettings)
+    #: Set for a member of a multi-validator consortium (``ledger init --validators N``).
+    p2p: P2PSettings | None = None
 
 
 def load_node_config(path: Path) -> tuple[NodeConfig, Path]:

@@ -76,6 +76,7 @@ def run(
             genesis=base / node_config.genesis,
             data_dir=data_dir or base / node_config.data_dir,
             validator_key=key,
+            p2p=node_config.p2p,
         )
     except (ConfigError, StorageError) as exc:
         sock.close()

@@ -1,0 +1,449 @@
+"""A validator of a multi-validator consortium: consensus over the authenticated p2p links.
+
+:class:`BftNode` runs in one asyncio loop (its own thread in ``ledger run``) and owns the
+:class:`ConsensusDriver`. It is the driver of ``ledger/consensus/README.md``:
+
+- **Values are blocks.** The proposer builds a block from its mempool
+  (``Ledger.build_block``) and its proposal frame carries the block; the others judge it
+  with ``Ledger.execute_block`` (every ``import_block`` check, not committed). The executed
+  result is cached by block hash and the decided block is committed from that cache
+  (``Ledger.commit_executed``) with the decision's precommits as its commit: each node
+  executes a block once.
+- **Checkpoint first.** Before any frame carrying something this validator signed leaves,
+  the machine's :class:`Checkpoint` is on disk (fsync).
+- **Gossip.** Transactions are sent to every peer (full mesh; the mempool dedups by hash).
+  Consensus messages are broadcast once, and while a height makes no progress every
+  message of it this node holds (its own, the proposal, others' votes) is re-sent to
+  everyone, as is a status with our head; a peer behind asks for blocks (:mod:`.sync`).
+- **No empty blocks.** A height starts when there is a transaction to include, or when a
+  peer's message for it arrives (a peer had transactions).
+- **Evidence** of equivocation is logged as one structured line and appended to
+  ``evidence.jsonl`` in the data directory (message hashes and signatures only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from eth.abc import BlockAPI, ReceiptAPI
+from eth_hash.auto import keccak
+
+from ledger.abc import Commit
+from ledger.chain import MAX_TRANSACTIONS_PER_BLOCK, Ledger
+from ledger.consensus import (
+    Broadcast,
+    ConsensusDriver,
+    ConsensusError,
+    Decide,
+    Equivocation,
+    KeySigner,
+    Message,
+    Output,
+    Proposal,
+    ScheduleTimeout,
+    Timeout,
+    TimeoutConfig,
+    ValidatorSet,
+    build_commit,
+    encode_equivocation,
+)
+from ledger.exceptions import LedgerError, TransactionRejected
+from ledger.p2p import codec
+from ledger.p2p.checkpoint import CheckpointFile
+from ledger.p2p.exceptions import FrameError
+from ledger.p2p.framing import Kind
+from ledger.p2p.keys import NodeKey
+from ledger.p2p.sync import BlockSync
+from ledger.p2p.transport import Endpoint, Transport
+from ledger.typing import Address, Hash32
+
+log = logging.getLogger(__name__)
+
+MAX_CANDIDATES = 64  # blocks held per height (proposals of every round, a liar's extras)
+MAX_HEIGHT_MESSAGES = 2_000
+TX_FLUSH_S = 0.01
+
+
+class ValidatorSets:
+    """The validator set of each height: genesis equal power, advanced once per height."""
+
+    def __init__(self, addresses: tuple[Address, ...]) -> None:
+        self._height = 1
+        self._set = ValidatorSet.equal_power(addresses)
+
+    def at(self, height: int) -> ValidatorSet:
+        if height < self._height:
+            self.__init__(self._set.addresses)  # type: ignore[misc]
+        while self._height < height:
+            self._set = self._set.advance()
+            self._height += 1
+        return self._set
+
+
+class BftNode:
+    """One validator's consensus loop; :meth:`run` until the stop event is set."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        key: bytes,
+        listen: tuple[str, int],
+        peers: dict[Address, Endpoint],
+        data_dir: Path,
+        timeouts: TimeoutConfig,
+        gossip_s: float = 0.5,
+    ) -> None:
+        self.ledger = ledger
+        self._signer = KeySigner(key)
+        self._node_key = NodeKey(key)
+        self._listen = listen
+        self._chain_id = int(ledger.chain_id)
+        self._sets = ValidatorSets(ledger.validators())
+        self._timeouts = timeouts
+        self._gossip_s = gossip_s
+        self._checkpoints = CheckpointFile(data_dir / "consensus-checkpoint.rlp")
+        self._evidence_path = data_dir / "evidence.jsonl"
+        self.evidence: list[dict[str, object]] = []
+        self._blocks: OrderedDict[Hash32, BlockAPI] = OrderedDict()
+        self._executed: dict[Hash32, tuple[BlockAPI, tuple[ReceiptAPI, ...]]] = {}
+        self._invalid: set[Hash32] = set()
+        self._messages: dict[bytes, Message] = {}
+        self._ahead: set[bytes] = set()  # signatures of next-height messages buffered
+        self._active = False
+        self._resume = False
+        self._position = (0, 0)
+        self._seen_height = 0  # highest height of a valid-looking peer consensus message
+        self._progress = time.monotonic()
+        self._pending_txs: list[bytes] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.listening = threading.Event()
+        self.transport = Transport(
+            key=self._node_key,
+            chain_id=self._chain_id,
+            peers=peers,
+            handler=self._on_frame,
+            on_connect=self._on_connect,
+        )
+        self.sync = BlockSync(
+            ledger=ledger,
+            transport=self.transport,
+            import_block=self._import_synced,
+            on_import=self._on_synced,
+        )
+        self.driver = self._new_driver()
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def _new_driver(self) -> ConsensusDriver:
+        height = self.ledger.head().block_number + 1
+        checkpoint = self._checkpoints.load()
+        if checkpoint is not None and checkpoint.height != height:
+            checkpoint = None
+        self._active = False
+        self._messages.clear()
+        self._ahead.clear()
+        driver = ConsensusDriver(
+            chain_id=self._chain_id,
+            height=height,
+            validators=self._sets.at(height),
+            signer=self._signer,
+            get_value=self._get_value,
+            is_valid=self._is_valid,
+            timeouts=self._timeouts,
+            checkpoint=checkpoint,
+        )
+        # Had we signed at this height, resume and re-send at once (peers may need it).
+        self._resume = checkpoint is not None
+        return driver
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self.transport.start(*self._listen)
+        self.listening.set()
+        log.info(
+            "validator 0x%s: p2p listening on %s:%d, head #%d",
+            self._node_key.address.hex(),
+            *self._listen,
+            self.ledger.head().block_number,
+        )
+        if self._resume or self._has_work():
+            self._activate()
+        try:
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), self._gossip_s)
+                except TimeoutError:
+                    self._gossip_tick()
+        finally:
+            await self.transport.close()
+
+    def submit(self, raw: bytes) -> None:
+        """A transaction admitted through RPC (any thread): gossip it, start a height."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_local_transaction, raw)
+
+    # --- transactions -------------------------------------------------------------
+
+    def _on_local_transaction(self, raw: bytes) -> None:
+        if not self._pending_txs and self._loop is not None:
+            self._loop.call_later(TX_FLUSH_S, self._flush_transactions)
+        self._pending_txs.append(raw)
+        if self._has_work():
+            self._activate()
+
+    def _flush_transactions(self) -> None:
+        raws, self._pending_txs = self._pending_txs, []
+        if raws:
+            self.transport.broadcast(Kind.TRANSACTIONS, codec.encode_transactions(raws))
+
+    def _on_transactions(self, raws: list[bytes]) -> None:
+        admitted = 0
+        for raw in raws:
+            try:
+                self.ledger.send_raw_transaction(raw)
+                admitted += 1
+            except TransactionRejected:
+                continue  # known already, mined, or invalid: gossip is not trusted
+        if admitted and self._has_work():
+            self._activate()
+
+    # --- consensus ----------------------------------------------------------------
+
+    def _has_work(self) -> bool:
+        """A transaction a block could include now, or a peer already at the next height."""
+        if self._active:
+            return False
+        if self._seen_height >= self._current_height():
+            return True
+        if not len(self.ledger.mempool):
+            return False
+        return bool(self.ledger.mempool.take(self.ledger.gas_limit, 1))
+
+    def _activate(self) -> None:
+        """Start the next height (if not started): there is something to decide."""
+        if self._active:
+            return
+        self._active = True
+        self._progress = time.monotonic()
+        if self.driver.machine.decision is not None:
+            height = self.driver.height + 1
+            self._act(self.driver.next_height(self._sets.at(height)))
+        else:
+            self._act(self.driver.start())
+
+    def _current_height(self) -> int:
+        if self.driver.machine.decision is not None:
+            return self.driver.height + 1
+        return self.driver.height
+
+    def _get_value(self, height: int, round_: int) -> Hash32:
+        t0 = time.perf_counter()
+        pending = self.ledger.mempool.take(self.ledger.gas_limit, MAX_TRANSACTIONS_PER_BLOCK)
+        block, receipts, skipped = self.ledger.build_block(pending)
+        log.debug("built block #%d in %.0f ms", height, (time.perf_counter() - t0) * 1000)
+        self.ledger.mempool.drop(skipped)
+        value = Hash32(block.hash)
+        self._remember(block)
+        self._executed[value] = (block, receipts)
+        log.debug("proposing block #%d round %d with %d txs", height, round_, len(pending))
+        return value
+
+    def _is_valid(self, height: int, value: Hash32) -> bool:
+        if value in self._executed:
+            return True
+        block = self._blocks.get(value)
+        if block is None or value in self._invalid or block.number != height:
+            return False
+        try:
+            t0 = time.perf_counter()
+            self._executed[value] = self.ledger.execute_block(block)
+            log.debug(
+                "executed block #%d (%d txs) in %.0f ms",
+                height,
+                len(block.transactions),
+                (time.perf_counter() - t0) * 1000,
+            )
+        except LedgerError as exc:
+            log.warning("proposed block #%d 0x%s is invalid: %s", height, value.hex(), exc)
+            self._invalid.add(value)
+            return False
+        return True
+
+    def _remember(self, block: BlockAPI) -> None:
+        self._blocks[Hash32(block.hash)] = block
+        while len(self._blocks) > MAX_CANDIDATES:
+            self._blocks.popitem(last=False)
+
+    def _act(self, outputs: list[Output]) -> None:
+        if any(isinstance(o, Broadcast) for o in outputs):
+            self._checkpoints.save(self.driver.checkpoint())
+        for out in outputs:
+            if isinstance(out, Broadcast):
+                self._record(out.message)
+                self._send_message(out.message, None)
+            elif isinstance(out, ScheduleTimeout):
+                self._schedule(out.timeout, out.duration_ms)
+            elif isinstance(out, Decide):
+                self._decide(out)
+            elif isinstance(out, Equivocation):
+                self._report(out)
+
+    def _send_message(self, message: Message, peer: Address | None) -> None:
+        block = b""
+        if isinstance(message, Proposal) and message.value in self._blocks:
+            block = codec.encode_block(self._blocks[message.value])
+        payload = codec.encode_consensus(message, block)
+        if peer is None:
+            self.transport.broadcast(Kind.CONSENSUS, payload)
+        else:
+            self.transport.send(peer, Kind.CONSENSUS, payload)
+
+    def _record(self, message: Message) -> None:
+        if message.height == self.driver.height and len(self._messages) < MAX_HEIGHT_MESSAGES:
+            self._messages[message.signature] = message
+
+    def _schedule(self, timeout: Timeout, duration_ms: int) -> None:
+        assert self._loop is not None
+
+        def fire() -> None:
+            if timeout.height == self.driver.height:
+                self._act(self.driver.on_timeout(timeout))
+
+        self._loop.call_later(duration_ms / 1000, fire)
+
+    def _decide(self, decision: Decide) -> None:
+        if self.ledger.head().block_number >= decision.height:
+            return  # synced meanwhile
+        executed = self._executed.get(decision.value)
+        if executed is None:
+            block = self._blocks.get(decision.value)
+            if block is None:
+                log.warning("decided block #%d not held; will sync it", decision.height)
+                return
+            try:
+                executed = self.ledger.execute_block(block)
+            except LedgerError:
+                log.exception("decided block #%d does not execute; will sync", decision.height)
+                return
+        block, receipts = executed
+        try:
+            self.ledger.commit_executed(block, receipts, build_commit(decision))
+        except LedgerError:
+            log.exception("cannot commit decided block #%d; will sync it", decision.height)
+            return
+        log.info(
+            "committed block #%d 0x%s round %d, %d txs",
+            block.number,
+            block.hash.hex()[:16],
+            decision.round,
+            len(block.transactions),
+        )
+        self._after_commit()
+        self.transport.broadcast(Kind.STATUS, codec.encode_status(block.number))
+
+    def _after_commit(self) -> None:
+        self._ahead.clear()
+        self._executed.clear()
+        self._invalid.clear()
+        self._messages.clear()
+        self._active = False
+        self._progress = time.monotonic()
+        if self._has_work():
+            self._activate()
+
+    def _import_synced(self, block: BlockAPI, commit: Commit) -> None:
+        executed = self._executed.get(Hash32(block.hash))
+        if executed is not None:
+            self.ledger.commit_executed(executed[0], executed[1], commit)
+        else:
+            self.ledger.import_block(block, commit)
+
+    def _on_synced(self) -> None:
+        """Blocks came by sync: consensus restarts at the new head."""
+        self._executed.clear()
+        self._invalid.clear()
+        self.driver = self._new_driver()
+        if self._resume or self._has_work():
+            self._activate()
+
+    def _report(self, evidence: Equivocation) -> None:
+        record: dict[str, object] = {
+            "event": "equivocation",
+            "offender": "0x" + evidence.offender.hex(),
+            "height": evidence.first.height,
+            "round": evidence.first.round,
+            "evidence": "0x" + encode_equivocation(evidence).hex(),
+        }
+        self.evidence.append(record)
+        log.warning("equivocation evidence %s", json.dumps(record))
+        with self._evidence_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    # --- network ------------------------------------------------------------------
+
+    def _on_connect(self, peer: Address) -> None:
+        self.transport.send(peer, Kind.STATUS, codec.encode_status(self.ledger.head().block_number))
+        for message in list(self._messages.values()):
+            self._send_message(message, peer)
+
+    def _gossip_tick(self) -> None:
+        head = self.ledger.head().block_number
+        self.transport.broadcast(Kind.STATUS, codec.encode_status(head))
+        self.sync.tick()
+        position = (self.driver.height, self.driver.machine.round)
+        if position != self._position:
+            self._position, self._progress = position, time.monotonic()
+        if self._active and time.monotonic() - self._progress >= self._gossip_s:
+            for message in list(self._messages.values()):
+                self._send_message(message, None)
+
+    def _on_frame(self, peer: Address, kind: Kind, payload: bytes) -> None:
+        if kind is Kind.CONSENSUS:
+            message, raw_block = codec.decode_consensus(payload)
+            self._on_consensus(peer, message, raw_block)
+        elif kind is Kind.TRANSACTIONS:
+            self._on_transactions(codec.decode_transactions(payload))
+        elif kind is Kind.STATUS:
+            self.sync.on_status(peer, codec.decode_status(payload))
+        elif kind is Kind.GET_BLOCKS:
+            self.sync.on_get_blocks(peer, *codec.decode_get_blocks(payload))
+        elif kind is Kind.BLOCKS:
+            self.sync.on_blocks(peer, codec.decode_blocks(payload))
+
+    def _on_consensus(self, peer: Address, message: Message, raw_block: bytes) -> None:
+        height = self._current_height()
+        if message.height > height:
+            self.sync.behind(peer, message.height - 1)
+        if message.height == height + 1:
+            self._seen_height = max(self._seen_height, message.height)
+        if message.height != height and message.height != height + 1:
+            return
+        if message.signature in self._messages or message.signature in self._ahead:
+            return  # replayed or re-sent: the machine has it
+        if message.height == height + 1 and len(self._ahead) < MAX_HEIGHT_MESSAGES:
+            self._ahead.add(message.signature)
+        if raw_block and isinstance(message, Proposal) and message.value not in self._blocks:
+            block = codec.decode_block(raw_block)
+            if block.hash != message.value or block.number != message.height:
+                raise FrameError("proposal carries another block than it names")
+            self._remember(block)
+        if message.height == height and not self._active:
+            self._activate()
+        try:
+            outputs = self.driver.receive(message)
+        except ConsensusError as exc:
+            raise FrameError(f"consensus message refused: {exc}") from exc
+        self._record(message)
+        self._act(outputs)
+
+
+def evidence_digest(record: dict[str, object]) -> str:
+    """A short stable id of an evidence record (for logs and RPC)."""
+    return "0x" + bytes(keccak(json.dumps(record, sort_keys=True).encode())).hex()

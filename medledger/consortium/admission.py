@@ -1,0 +1,109 @@
+"""The admission vote: a member proposes a candidate, active members vote until it carries.
+
+``Consortium.proposeAdmission`` counts the proposer's approval; each ``vote`` adds one;
+the vote that reaches ``required`` (the threshold share of active members, rounded up)
+admits the candidate in the same transaction. Every step is recorded as a tally row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import Web3Exception
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from contracts.exceptions import ContractsError, TransactionFailed
+from contracts.tx import send
+from contracts.typing import MemberStatus
+from medledger.consortium.exceptions import AdmissionError
+from medledger.consortium.layout import TIER_NAMES
+from medledger.consortium.manifest import HospitalEntry
+
+
+@dataclass(slots=True)
+class Tally:
+    """How the vote went: who voted, the count after each vote, and the outcome."""
+
+    proposal_id: int = 0
+    required: int = 0
+    votes: list[dict[str, object]] = field(default_factory=list)
+    executed: bool = False
+    status: str = "none"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "proposal_id": self.proposal_id,
+            "required": self.required,
+            "votes": self.votes,
+            "executed": self.executed,
+            "member_status": self.status,
+        }
+
+
+def _send(
+    contract_call: ContractFunction, account: LocalAccount, step: str, w3_contract: Contract
+) -> TxReceipt:
+    try:
+        return send(w3_contract.w3, account, contract_call)
+    except TransactionFailed as exc:
+        raise AdmissionError(f"{step} refused by the contract: {exc.error or exc}") from None
+    except (ContractsError, Web3Exception) as exc:
+        raise AdmissionError(f"{step} failed: {exc}") from None
+
+
+def _record(tally: Tally, contract: Contract, voter: str) -> None:
+    proposal = contract.functions.getProposal(tally.proposal_id).call()
+    # Proposal(kind, subject, proposer, tier, flag, deadline, required, yes, executed)
+    tally.required, yes, tally.executed = int(proposal[6]), int(proposal[7]), bool(proposal[8])
+    tally.votes.append({"voter": voter, "yes": yes, "required": tally.required})
+
+
+def admit(
+    contract: Contract,
+    *,
+    candidate: HospitalEntry,
+    proposer: LocalAccount,
+    voters: list[LocalAccount],
+    on_step: Callable[[Tally], None] = lambda _t: None,
+) -> Tally:
+    """Propose ``candidate`` from ``proposer``; ``voters`` vote in order until it carries.
+
+    Raises
+    ------
+    AdmissionError
+        A step reverted (with the contract's custom error name) or the chain failed.
+    """
+    tally = Tally()
+    receipt = _send(
+        contract.functions.proposeAdmission(
+            candidate.signing_address,
+            candidate.name,
+            int(TIER_NAMES[candidate.tier]),
+            bytes.fromhex(candidate.encryption_public_key[2:]),
+            candidate.node_url,
+            candidate.validator,
+        ),
+        proposer,
+        "proposeAdmission",
+        contract,
+    )
+    created = contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+    if not created:
+        raise AdmissionError("proposeAdmission emitted no ProposalCreated event")
+    tally.proposal_id = int(created[0]["args"]["proposalId"])
+    _record(tally, contract, proposer.address)
+    on_step(tally)
+    for voter in voters:
+        if tally.executed:
+            break
+        _send(contract.functions.vote(tally.proposal_id), voter, "vote", contract)
+        _record(tally, contract, voter.address)
+        on_step(tally)
+    status = MemberStatus(contract.functions.statusOf(candidate.signing_address).call())
+    tally.status = status.name.lower()
+    return tally

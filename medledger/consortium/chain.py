@@ -1,0 +1,87 @@
+"""The consortium's contracts on a running chain: deploy the suite, read members, vote.
+
+Everything goes through web3.py and ``contracts/`` (the same client code the node uses), so
+any Ethereum JSON-RPC engine can stand in for ours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import Web3Exception
+
+from contracts.deploy import FoundingMember, SuiteConfig, connect, contract_at, deploy_suite
+from contracts.exceptions import ContractsError
+from keys.keystore import Keystore
+from medledger.consortium.exceptions import AdmissionError
+from medledger.consortium.hospital import KEYSTORE_DIR
+from medledger.consortium.layout import TIER_NAMES
+from medledger.consortium.manifest import HospitalEntry, Manifest
+
+
+def unlock(directory: Path, entry: HospitalEntry, passphrase: str) -> LocalAccount:
+    """The hospital's signing account from its keystore (keys/; passphrase never logged)."""
+    account: LocalAccount = (
+        Keystore.open(directory / entry.directory / KEYSTORE_DIR)
+        .load_signing_key(passphrase)
+        .account
+    )
+    return account
+
+
+def client(rpc_url: str) -> Web3:
+    w3 = connect(rpc_url, timeout_s=10.0)
+    try:
+        w3.eth.chain_id  # noqa: B018 - fail here, with the URL named, if nobody answers
+    except (Web3Exception, OSError) as exc:
+        raise AdmissionError(f"no chain answers at {rpc_url}: {type(exc).__name__}") from None
+    return w3
+
+
+def founders(manifest: Manifest) -> list[FoundingMember]:
+    return [
+        FoundingMember(
+            account=Web3.to_checksum_address(h.signing_address),
+            name=h.name,
+            tier=TIER_NAMES[h.tier],
+            encryption_key=bytes.fromhex(h.encryption_public_key[2:]),
+            endpoint=h.node_url,
+            validator=h.validator,
+        )
+        for h in manifest.hospitals
+        if h.status == "founder"
+    ]
+
+
+def deploy(w3: Web3, manifest: Manifest, deployer: LocalAccount) -> tuple[dict[str, str], bool]:
+    """Deploy the suite unless it is there; return its addresses and whether we deployed.
+
+    Raises ``AdmissionError`` when the deployed addresses differ from the manifest's (the
+    configs would then point at the wrong contracts).
+    """
+    expected = manifest.contracts
+    if w3.eth.get_code(Web3.to_checksum_address(expected["consortium"])):
+        return expected, False
+    if deployer.address != manifest.deployer:
+        raise AdmissionError("the suite must be deployed by the manifest's deployer account")
+    try:
+        suite = deploy_suite(
+            w3, deployer=deployer, founders=founders(manifest), config=SuiteConfig()
+        )
+    except (ContractsError, Web3Exception) as exc:
+        raise AdmissionError(f"deploying the contracts failed: {exc}") from None
+    got = {k.lower(): v for k, v in suite.as_dict().items()}
+    if got != expected:
+        raise AdmissionError(f"deployed at {got}, but the configs name {expected}")
+    return got, True
+
+
+def consortium_contract(w3: Web3, manifest: Manifest) -> Contract:
+    address: ChecksumAddress = Web3.to_checksum_address(manifest.contracts["consortium"])
+    if not w3.eth.get_code(address):
+        raise AdmissionError("no Consortium contract yet: run `medledger consortium deploy`")
+    return contract_at(w3, "Consortium", address)

@@ -1,0 +1,118 @@
+"""``consortium deploy`` and ``consortium add-member``: the on-chain side of a consortium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
+from keys.passphrase import read_passphrase
+from medledger.consortium.admission import Tally, admit
+from medledger.consortium.backup import backup_hospital
+from medledger.consortium.candidate import create_candidate, plan_candidate, save_manifest
+from medledger.consortium.chain import client, consortium_contract, deploy, unlock
+from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit
+from medledger.consortium.exceptions import AdmissionError
+from medledger.consortium.hospital import Kdf
+from medledger.consortium.manifest import load_manifest
+
+DirOpt = Annotated[Path, typer.Option("--dir", help="The consortium directory (init --out).")]
+RpcOpt = Annotated[
+    str | None, typer.Option("--rpc", help="JSON-RPC URL (default: the first hospital's).")
+]
+
+
+def deploy_cmd(directory: DirOpt, rpc: RpcOpt = None, as_json: JsonFlag = False) -> None:
+    """Deploy the contract suite with every founding hospital installed (idempotent)."""
+    with clean_errors():
+        manifest = load_manifest(directory)
+        first = manifest.hospitals[0]
+        w3 = client(rpc or first.rpc_url)
+        account = unlock(directory, first, read_passphrase())
+        addresses, deployed = deploy(w3, manifest, account)
+    verb = "deployed" if deployed else "already deployed"
+    emit(
+        {"deployed": deployed, "contracts": addresses},
+        as_json,
+        [f"contracts {verb}:"] + [f"  {k:<10} {v}" for k, v in addresses.items()],
+    )
+
+
+def add_member(
+    directory: DirOpt,
+    tier: Annotated[str, typer.Option(help="village, township, county or tertiary.")],
+    name: Annotated[str | None, typer.Option(help="Display name (public, on chain).")] = None,
+    rpc: RpcOpt = None,
+    scrypt_n: ScryptN = DEFAULT_SCRYPT_N,
+    pbkdf2_iterations: Pbkdf2 = DEFAULT_PBKDF2_ITERATIONS,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a candidate hospital's keys and configs, then walk its admission vote.
+
+    The first active member proposes; the others vote in manifest order until the
+    threshold carries. All keystores of a local consortium share one passphrase.
+    """
+    lines: list[str] = []
+
+    def show(tally: Tally) -> None:
+        last = tally.votes[-1]
+        if not as_json:
+            typer.echo(f"  vote by {last['voter']}: {last['yes']}/{last['required']}")
+
+    with clean_errors():
+        manifest = load_manifest(directory)
+        secret = read_passphrase()
+        w3 = client(rpc or manifest.hospitals[0].rpc_url)
+        contract = consortium_contract(w3, manifest)
+        members = [h for h in manifest.hospitals if h.status != "candidate"]
+        active = [h for h in members if contract.functions.isActiveMember(h.signing_address).call()]
+        if not active:
+            raise AdmissionError("no active member in the manifest can propose")
+        plan = plan_candidate(manifest, tier=tier.lower(), name=name)
+        candidate = create_candidate(
+            directory,
+            manifest,
+            plan,
+            passphrase=secret,
+            kdf=Kdf(scrypt_n=scrypt_n, pbkdf2_iterations=pbkdf2_iterations),
+        )
+        manifest = manifest.model_copy(update={"hospitals": [*manifest.hospitals, candidate]})
+        save_manifest(directory, manifest)
+        if not as_json:
+            typer.echo(f"candidate {candidate.slug} ({candidate.signing_address}); voting:")
+        accounts = [unlock(directory, h, secret) for h in active]
+        tally = admit(
+            contract, candidate=candidate, proposer=accounts[0], voters=accounts[1:], on_step=show
+        )
+        if tally.executed:
+            admitted = candidate.model_copy(update={"status": "admitted"})
+            manifest = manifest.model_copy(
+                update={"hospitals": [*manifest.hospitals[:-1], admitted]}
+            )
+            save_manifest(directory, manifest)
+    outcome = "admitted" if tally.executed else "not carried (votes missing)"
+    lines.append(f"proposal {tally.proposal_id}: {outcome}; member status {tally.status}")
+    emit({"candidate": candidate.model_dump(mode="json"), **tally.as_dict()}, as_json, lines)
+    if not tally.executed:
+        raise typer.Exit(1)
+
+
+def backup_cmd(
+    hospital: Annotated[Path, typer.Argument(help="The hospital directory to back up.")],
+    to: Annotated[Path, typer.Option("--to", help="New directory to write the copy to.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy a hospital directory consistently while its processes run (restore = put it back)."""
+    with clean_errors():
+        report = backup_hospital(hospital, to)
+    data = {
+        "to": str(to),
+        "files": report.files,
+        "chain": report.chain,
+        "sqlite": report.sqlite,
+        "blob_files": report.blobs,
+    }
+    emit(data, as_json, [f"backed up {hospital} to {to}: chain {report.chain}, "
+                         f"{len(report.sqlite)} SQLite db, {report.blobs} blob files"])  # fmt: skip

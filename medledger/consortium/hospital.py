@@ -1,0 +1,170 @@
+"""One hospital directory: its keystore, then the configs of its three processes.
+
+Layout (paths relative to the directory, which the processes use as working directory)::
+
+    keystore/            signing (validator + member account), p2p, encryption v1 (keys/)
+    genesis.json         the chain's genesis (identical in every hospital)
+    ledger.json          ``medledger ledger run --config ledger.json``
+    node.json            ``medledger node run --config node.json``
+    gateway.env          ``MEDLEDGER_GATEWAY_*`` settings, including the session secret (0600)
+    consortium.secret    the consortium's pseudonym HMAC secret, hex (0600)
+    node-api.token       bearer token of the node's HTTP API for the hospital's HIS (0600)
+    swarm.key            the Kubo private-network key (0600)
+    chain/ node-data/ blobs/   created by the processes (named volumes under compose)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.settings import GatewaySettings
+from keys.keystore import Keystore
+from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
+from ledger.p2p.config import P2PSettings, PeerSettings, TimeoutSettings
+from medledger.consortium.files import env_file, write_private, write_public
+from medledger.consortium.layout import HospitalPlan, Network
+from medledger.consortium.manifest import HospitalEntry, PortsEntry
+from node.config import (
+    ApiSettings,
+    BlobSettings,
+    ContractAddresses,
+    NodeSettings,
+    SecretSource,
+    write_config,
+)
+
+KEYSTORE_DIR = "keystore"
+SIGNING_FILE = f"{KEYSTORE_DIR}/signing.json"
+CHAIN_DIR = "chain"
+NODE_DATA_DIR = "node-data"
+BLOB_DIR = "blobs"
+SECRET_FILE = "consortium.secret"
+TOKEN_FILE = "node-api.token"
+SWARM_KEY_FILE = "swarm.key"
+GATEWAY_ENV = "gateway.env"
+
+
+@dataclass(frozen=True, slots=True)
+class Kdf:
+    """Passphrase-guessing cost of the keystore files (lower only for tests and demos)."""
+
+    scrypt_n: int
+    pbkdf2_iterations: int
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFiles:
+    """What every hospital of one consortium holds identically."""
+
+    genesis_json: str
+    chain_id: int
+    contracts: dict[str, str]
+    consortium_secret: str
+    swarm_key: str
+    #: The validators' p2p endpoints, when more than one validates (else no p2p at all).
+    peers: tuple[PeerSettings, ...] = ()
+    timeouts: TimeoutSettings = field(default_factory=TimeoutSettings)
+    #: The JSON-RPC a non-validating hospital's node uses: the ledger cannot follow a
+    #: chain without validating yet, so it reads and writes through a validator's.
+    validator_rpc_url: str = ""
+
+
+def create_keystore(directory: Path, *, passphrase: str, kdf: Kdf) -> Keystore:
+    """The hospital's keystore (keys/ creates every key; files 0600 in 0700 dirs)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return Keystore.create(
+        directory / KEYSTORE_DIR,
+        passphrase,
+        scrypt_n=kdf.scrypt_n,
+        pbkdf2_iterations=kdf.pbkdf2_iterations,
+    )
+
+
+def write_configs(
+    directory: Path, plan: HospitalPlan, store: Keystore, *, network: Network, shared: SharedFiles
+) -> HospitalEntry:
+    """Write the process configs and secret files; return the hospital's public entry."""
+    public = store.export_public()
+    listen = plan.listen_host(network)
+    write_public(directory / "genesis.json", shared.genesis_json)
+    write_node_config(
+        directory / "ledger.json",
+        NodeConfig(
+            genesis="genesis.json",
+            validator_keystore=SIGNING_FILE,
+            data_dir=plan.state_dir(network, CHAIN_DIR),
+            rpc=RPCSettings(host=listen, port=plan.ports.rpc),
+            p2p=_p2p(plan, listen, shared),
+        ),
+    )
+    for sub in (CHAIN_DIR, NODE_DATA_DIR, BLOB_DIR):
+        (directory / sub).mkdir(mode=0o700, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    write_private(directory / TOKEN_FILE, token + "\n")
+    write_private(directory / SECRET_FILE, shared.consortium_secret + "\n")
+    write_private(directory / SWARM_KEY_FILE, shared.swarm_key)
+    node_settings = NodeSettings(
+        data_dir=plan.state_dir(network, NODE_DATA_DIR),
+        keystore_dir=KEYSTORE_DIR,
+        rpc_url=plan.rpc_url(network) if plan.validator else shared.validator_rpc_url,
+        contracts=ContractAddresses.model_validate(shared.contracts),
+        blob=BlobSettings(directory=BLOB_DIR, api=plan.kubo_api(network)),
+        consortium_secret=SecretSource(env=None, file=SECRET_FILE),
+        api=ApiSettings(
+            host=listen,
+            port=plan.ports.node_api,
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+        ),
+    )
+    write_config(directory / "node.json", node_settings)
+    write_private(directory / GATEWAY_ENV, env_file(gateway_env(plan, public, network, shared)))
+    return HospitalEntry(
+        slug=plan.slug,
+        name=plan.name,
+        tier=plan.tier,
+        validator=plan.validator,
+        directory=directory.name,
+        signing_address=public["signing_address"],
+        p2p_address=public["p2p"]["address"],
+        p2p_public_key=public["p2p"]["public_key"],
+        encryption_public_key=public["encryption"]["public_key"],
+        ports=PortsEntry(**vars_of(plan)),
+        rpc_url=plan.rpc_url(network) if plan.validator else shared.validator_rpc_url,
+        p2p_endpoint=plan.p2p_endpoint(network),
+        node_url=plan.node_url(network),
+        gateway_url=plan.gateway_url(network),
+    )
+
+
+def _p2p(plan: HospitalPlan, listen: str, shared: SharedFiles) -> P2PSettings | None:
+    """A validator of a multi-validator chain listens for and dials every validator."""
+    if not plan.validator or len(shared.peers) < 2:
+        return None
+    return P2PSettings(
+        host=listen, port=plan.ports.p2p, peers=list(shared.peers), timeouts=shared.timeouts
+    )
+
+
+def vars_of(plan: HospitalPlan) -> dict[str, int]:
+    p = plan.ports
+    return {"rpc": p.rpc, "p2p": p.p2p, "node_api": p.node_api, "gateway": p.gateway}
+
+
+def gateway_env(
+    plan: HospitalPlan, public: dict[str, object], network: Network, shared: SharedFiles
+) -> dict[str, str]:
+    """The gateway's settings, validated by ``GatewaySettings`` before they are written."""
+    values = {
+        "MEDLEDGER_GATEWAY_ENV": "prod",
+        "MEDLEDGER_GATEWAY_HOSPITAL": str(public["signing_address"]),
+        "MEDLEDGER_GATEWAY_CHAIN_ID": str(shared.chain_id),
+        "MEDLEDGER_GATEWAY_GRANTS_CONTRACT": shared.contracts["grants"],
+        "MEDLEDGER_GATEWAY_PUBLIC_URL": plan.gateway_url(network),
+        "MEDLEDGER_GATEWAY_SESSION_SECRET": secrets.token_urlsafe(48),
+    }
+    prefix = "MEDLEDGER_GATEWAY_"
+    GatewaySettings.model_validate({k[len(prefix) :].lower(): v for k, v in values.items()})
+    return values

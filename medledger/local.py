@@ -1,0 +1,104 @@
+"""A consortium's processes on this machine, started from the process table.
+
+This is the loopback half of "the demo and docker-compose.yml start the same processes":
+:class:`LocalConsortium` launches each hospital's processes with
+:func:`medledger.processes.launch` (the argv compose runs), in the order compose's
+``depends_on`` gives (ledgers, then contracts, then nodes and gateways), waits for the
+same healthchecks, and stops everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from medledger.consortium.exceptions import ConsortiumError
+from medledger.consortium.manifest import HospitalEntry, load_manifest
+from medledger.healthcheck import check
+from medledger.processes import Process, launch, log_path
+
+#: How long a process may take to answer its healthcheck.
+START_TIMEOUT_S = 60.0
+
+
+class ProcessFailed(ConsortiumError):
+    """A process exited or stayed unhealthy; carries the tail of its output."""
+
+
+class LocalConsortium:
+    """Start, watch and stop the processes of every hospital in a consortium directory."""
+
+    def __init__(self, directory: Path, *, passphrase: str) -> None:
+        self.directory = directory
+        self.manifest = load_manifest(directory)
+        self._env = {"MEDLEDGER_PASSPHRASE": passphrase}
+        self.running: list[tuple[str, Process, subprocess.Popen[bytes]]] = []
+
+    def hospitals(self, proc: Process | None = None) -> list[HospitalEntry]:
+        """Members that run ``proc`` (a candidate runs nothing until it is admitted).
+
+        Only validators run a ledger: one that cannot validate has nothing to follow with
+        yet, so its node uses a validator's JSON-RPC (see its ``node.json``).
+        """
+        members = [h for h in self.manifest.hospitals if h.status != "candidate"]
+        if proc is not None and proc.name == "ledger":
+            return [h for h in members if h.validator]
+        return members
+
+    def start(
+        self,
+        proc: Process,
+        *,
+        only: Iterable[str] | None = None,
+        timeout_s: float = START_TIMEOUT_S,
+        on_ready: Callable[[HospitalEntry, Process], None] = lambda _h, _p: None,
+    ) -> None:
+        """Start ``proc`` for every hospital (or those in ``only``), then wait until healthy."""
+        wanted = [h for h in self.hospitals(proc) if only is None or h.slug in set(only)]
+        started = []
+        for hospital in wanted:
+            child = launch(self.directory / hospital.directory, proc, env=self._env)
+            self.running.append((hospital.slug, proc, child))
+            started.append((hospital, child))
+        for hospital, child in started:
+            self._wait(hospital, proc, child, timeout_s)
+            on_ready(hospital, proc)
+
+    def _wait(
+        self, hospital: HospitalEntry, proc: Process, child: subprocess.Popen[bytes], timeout: float
+    ) -> None:
+        url = proc.health_url(hospital.ports)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                log = log_path(self.directory / hospital.directory, proc)
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:])
+                raise ProcessFailed(f"{hospital.slug} {proc.name} exited:\n{tail}")
+            if check(proc.health, url, timeout_s=1.0) is None:
+                return
+            time.sleep(0.1)
+        raise ProcessFailed(f"{hospital.slug} {proc.name} not healthy after {timeout:.0f} s")
+
+    def stop(self, slug: str | None = None, *, timeout_s: float = 15.0) -> None:
+        """Stop every process (or one hospital's), newest first: SIGTERM, then SIGKILL."""
+        keep = []
+        for entry in reversed(self.running):
+            if slug is not None and entry[0] != slug:
+                keep.append(entry)
+                continue
+            child = entry[2]
+            child.terminate()
+            try:
+                child.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=5)
+        self.running = list(reversed(keep))
+
+    def __enter__(self) -> LocalConsortium:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -1,0 +1,242 @@
+"""A consortium from ``consortium init`` on a real chain: the demo's ledger process (launched
+from the process table), ``consortium deploy`` and the admission vote of ``add-member``.
+
+Four validators, one per hospital, each a real ``medledger ledger run`` process on loopback
+(BFT over p2p); the CLI commands run in-process against them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contracts.deploy import connect, contract_at
+from contracts.typing import MemberStatus, Tier
+from medledger.consortium.manifest import load_manifest
+from medledger.healthcheck import check
+from medledger.local import LocalConsortium
+from medledger.processes import log_path, process
+from tests.medledger.conftest import FAST_KDF, PASSPHRASE, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalConsortium]:
+    """Four hospitals, four validators: every ledger started from the process table."""
+    out = tmp_path_factory.mktemp("chain") / "c"
+    code, _, err = run_cli(
+        [
+            "consortium",
+            "init",
+            "--hospitals",
+            "4",
+            "--out",
+            str(out),
+            "--fast-consensus",
+            "--base-port",
+            str(_free_port()),
+            *FAST_KDF,
+        ]
+    )
+    assert code == 0, err
+    with LocalConsortium(out, passphrase=PASSPHRASE) as local:
+        local.start(process("ledger"))
+        yield local
+
+
+@pytest.fixture
+def consortium(running: LocalConsortium) -> Path:
+    return running.directory
+
+
+def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: Path) -> None:
+    code, out, err = run_cli(["consortium", "deploy", "--dir", str(consortium), "--json"])
+    assert code == 0, err
+    result = json.loads(out)
+    manifest = load_manifest(consortium)
+    assert result["contracts"] == manifest.contracts
+    w3 = connect(manifest.hospitals[0].rpc_url)
+    contract = contract_at(w3, "Consortium", manifest.contracts["consortium"])
+    tiers = [Tier(contract.functions.tierOf(h.signing_address).call()) for h in manifest.hospitals]
+    assert tiers == [
+        Tier.VILLAGE_CLINIC,
+        Tier.TOWNSHIP_HEALTH_CENTRE,
+        Tier.COUNTY_HOSPITAL,
+        Tier.TERTIARY_HOSPITAL,
+    ]
+    assert contract.functions.validators().call() == [h.signing_address for h in manifest.hospitals]
+    endpoints = [
+        contract.functions.getMember(h.signing_address).call()[5] for h in manifest.hospitals
+    ]
+    assert endpoints == [h.node_url for h in manifest.hospitals]  # where peers deliver grants
+    other = connect(manifest.hospitals[3].rpc_url)  # the tertiary hospital's own ledger
+    height = w3.eth.block_number
+    for _ in range(100):  # bounded: each validator applies a decided block on its own
+        if other.eth.block_number >= height:
+            break
+        time.sleep(0.1)
+    assert other.eth.get_code(manifest.contracts["consortium"]) == w3.eth.get_code(
+        manifest.contracts["consortium"]
+    )
+    again_code, again, _ = run_cli(["consortium", "deploy", "--dir", str(consortium), "--json"])
+    assert again_code == 0
+    assert json.loads(again)["deployed"] is False
+
+
+def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path) -> None:
+    run_cli(["consortium", "deploy", "--dir", str(consortium)])
+    code, out, err = run_cli(
+        [
+            "consortium",
+            "add-member",
+            "--dir",
+            str(consortium),
+            "--tier",
+            "county",
+            "--name",
+            "Second County Hospital",
+            "--json",
+            *FAST_KDF,
+        ]
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["required"] == 3  # ceil(4 * 67%)
+    assert [v["yes"] for v in result["votes"]] == [1, 2, 3]
+    assert result["executed"] is True
+    assert result["member_status"] == "active"
+    manifest = load_manifest(consortium)
+    admitted = manifest.hospitals[-1]
+    assert admitted.slug == "county-hospital-2"
+    assert admitted.status == "admitted"
+    assert (consortium / admitted.slug / "keystore" / "keystore.json").exists()
+    w3 = connect(manifest.hospitals[0].rpc_url)
+    contract = contract_at(w3, "Consortium", manifest.contracts["consortium"])
+    assert MemberStatus(contract.functions.statusOf(admitted.signing_address).call()) is (
+        MemberStatus.ACTIVE
+    )
+    assert contract.functions.getMember(admitted.signing_address).call()[0] == (
+        "Second County Hospital"
+    )
+
+
+def test_node_process_from_the_table_runs_on_the_written_config(
+    running: LocalConsortium,
+) -> None:
+    """``node run`` as the demo and compose start it, on ``init``'s node.json, is healthy."""
+    run_cli(["consortium", "deploy", "--dir", str(running.directory)])
+    village = running.manifest.hospitals[0]
+    node = process("node")
+    running.start(node, only=[village.slug])
+    answer = httpx.get(node.health_url(village.ports), timeout=5).json()
+    assert answer == {"status": "ok", "anchoring_error": None}
+
+
+def test_add_member_without_a_chain_fails_clearly(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    code, _, err = run_cli(
+        [
+            "consortium",
+            "init",
+            "--hospitals",
+            "1",
+            "--out",
+            str(out),
+            "--base-port",
+            str(_free_port()),
+            *FAST_KDF,
+        ]
+    )
+    assert code == 0, err
+    code, _, err = run_cli(["consortium", "add-member", "--dir", str(out), "--tier", "county"])
+    assert code == 4
+    assert "no chain answers" in err
+    assert len(load_manifest(out).hospitals) == 1  # nothing half-written
+
+
+def test_hot_backup_restored_in_place_rejoins_the_consortium(
+    running: LocalConsortium, tmp_path: Path
+) -> None:
+    """Back up a running validator, stop it, restore the copy in place, start it from the
+    process table: it resumes at the backed-up height and the consortium still commits."""
+    consortium = running.directory
+    run_cli(["consortium", "deploy", "--dir", str(consortium)])
+    village = running.manifest.hospitals[0]
+    home = consortium / village.slug
+    height_before = connect(village.rpc_url).eth.block_number
+    code, out, err = run_cli(
+        ["consortium", "backup", str(home), "--to", str(tmp_path / "b"), "--json"]
+    )
+    assert code == 0, err
+    assert json.loads(out)["chain"] is True
+    running.stop(village.slug)
+    home.rename(tmp_path / "damaged")
+    (tmp_path / "b").rename(home)
+    running.start(process("ledger"), only=[village.slug])
+    assert connect(village.rpc_url).eth.block_number >= height_before
+    code, out, err = run_cli(
+        [
+            "consortium",
+            "add-member",
+            "--dir",
+            str(consortium),
+            "--tier",
+            "township",
+            "--json",
+            *FAST_KDF,
+        ]
+    )
+    assert code == 0, err
+    assert json.loads(out)["executed"] is True
+
+
+def test_up_starts_ledgers_contracts_and_nodes_and_reports_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "c"
+    code, _, err = run_cli(
+        [
+            "consortium",
+            "init",
+            "--hospitals",
+            "2",
+            "--validators",
+            "1",
+            "--out",
+            str(out),
+            "--base-port",
+            str(_free_port()),
+            *FAST_KDF,
+        ]
+    )
+    assert code == 0, err
+    code, stdout, err = run_cli(
+        ["consortium", "up", "--dir", str(out), "--exit-when-ready", "--json"]
+    )
+    assert code == 0, err
+    result = json.loads(stdout)
+    # only the validator runs a ledger; the other hospital's node uses the validator's RPC
+    assert [(r["hospital"], r["process"]) for r in result["ready"]] == [
+        ("village-clinic", "ledger"),
+        ("village-clinic", "node"),
+        ("township-health-centre", "node"),
+    ]
+    assert result["not_available"] == ["gateway"]
+    # everything was stopped on the way out; the ledger wrote its log where launch() said
+    assert check("jsonrpc", result["ready"][0]["url"]) is not None
+    slug = load_manifest(out).hospitals[0].slug
+    assert log_path(out / slug, process("ledger")).stat().st_size > 0

@@ -1,0 +1,46 @@
+"""The committed reference docs are what ``python -m medledger.docs`` writes from the code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medledger import docs
+
+
+def test_committed_cli_reference_is_current() -> None:
+    assert docs.CLI_DOC.read_text() == docs.cli_markdown(), (
+        "docs/cli.md is stale: run python -m medledger.docs"
+    )
+
+
+def test_committed_gateway_openapi_is_current() -> None:
+    assert docs.OPENAPI_DOC.read_text() == docs.gateway_openapi(), (
+        "docs/openapi-gateway.json is stale: run python -m medledger.docs"
+    )
+
+
+def test_cli_reference_covers_every_command_of_the_tree() -> None:
+    text = docs.cli_markdown()
+    for command in ("consortium init", "consortium add-member", "keys new", "ledger run"):
+        assert f"`medledger {command}`" in text
+    assert "**required**" in text
+
+
+def test_openapi_document_names_the_gateway_routes() -> None:
+    spec = json.loads(docs.gateway_openapi())
+    assert spec["info"]["title"] == "medledger gateway"
+    assert any(path.startswith("/dicomweb") for path in spec["paths"])
+
+
+def test_check_mode_reports_a_stale_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stale = tmp_path / "cli.md"
+    stale.write_text("# old\n")
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    monkeypatch.setattr(docs, "outputs", lambda: {stale: "# new\n"})
+    assert docs.main(["--check"]) == 1
+    assert stale.read_text() == "# old\n"
+    assert docs.main([]) == 0
+    assert docs.main(["--check"]) == 0
