@@ -38,7 +38,9 @@ from medledger.processes import process
 NOT_IMPLEMENTED = (
     "county physician reads the CT study over DICOMweb (the gateway's node-backed store "
     "serves FHIR records only so far)",
-    "auditor signs in at a gateway (the trace below is read straight from the chain)",
+    "the gateway checks a batch-anchored record's inclusion in its grantor's batch (it "
+    "checks the AEAD tag, the SHA-256 re-hash and single-record anchors only so far)",
+    "auditor signs in at a gateway (the trace above was read straight from the chain)",
 )
 
 
@@ -115,7 +117,8 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
             ("village clinic grants the county hospital access", lambda: flow.grant(story)),
             ("county physician signs in with a signed challenge", lambda: flow.sign_in(story)),
             ("county physician redeems the access token on chain", lambda: flow.redeem(story)),
-            ("county physician reads the records (verified)", lambda: flow.read_records(story)),
+            ("county physician reads the records (decrypted, re-hashed)",
+             lambda: flow.read_records(story)),
             ("tertiary hospital is refused without a referral",
              lambda: flow.tertiary_refused(story)),
             ("auditor traces the case from chain events", lambda: flow.audit(story)),

@@ -187,7 +187,7 @@ def read_records(story: Story) -> str:
         kinds.append(json.loads(body.content)["resourceType"])
     if len(kinds) != 3:
         raise StepFailed(f"expected the 3 FHIR records, the gateway served {kinds}")
-    return "read and verified: " + ", ".join(kinds)
+    return "read (content hash re-checked): " + ", ".join(kinds)
 
 
 def tertiary_refused(story: Story) -> str:

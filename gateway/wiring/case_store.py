@@ -3,8 +3,13 @@
 The node's follower has replicated each received grant's sealed package and ciphertexts
 into the hospital's blob store; here a package is opened with the hospital's keyring and a
 record is decrypted into memory, re-hashed against the content hash the package names, and
-its on-chain anchor is checked to commit to that hash (the grantor's anchor, recomputed
-from the package's salt and pseudonym), all before a byte is handed over.
+a single-record anchor on chain is checked to commit to that hash (the grantor's anchor,
+recomputed from the package's salt and pseudonym), all before a byte is handed over.
+
+Not checked yet: inclusion of a *batch-anchored* record in its grantor's batch (nodes
+anchor in batches; the package carries no Merkle proof and the batch manifest lives in
+the grantor's blob store). Such a record is served on the AEAD tag (bound to its record id
+and content hash) and the SHA-256 re-hash alone.
 
 DICOM studies are anchored as one encrypted study manifest per study; serving their
 instances over DICOMweb from the node is not wired yet: ``list_instances`` answers with
@@ -21,6 +26,7 @@ from gateway.abc import CaseStoreAPI
 from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import IntegrityError, NotFound
 from gateway.typing import CaseId, DicomUID, GrantId, RecordId
+from gateway.wiring.chain_view import grant_number
 from keys.exceptions import KeysError
 from node.cases.access import check_anchor, granted_package
 from node.cases.crypto import open_record
@@ -48,7 +54,7 @@ class NodeCaseStore(CaseStoreAPI):
 
     def _package(self, grant: GrantId) -> GrantPackage | None:
         try:
-            return granted_package(services=self._services, grant_id=int(grant))
+            return granted_package(services=self._services, grant_id=grant_number(grant))
         except (NodeError, KeysError):
             return None
 
@@ -72,8 +78,10 @@ class NodeCaseStore(CaseStoreAPI):
         except (ValueError, KeysError, NodeError) as exc:
             raise IntegrityError("the record does not match its anchored content hash") from exc
         try:
-            anchored = check_anchor(services=self._services, record=record,
-                                    grantor=package.grantor)  # fmt: skip
+            single = p.chain.record_anchor(record.record_id)
+            anchored = single is None or check_anchor(
+                services=self._services, record=record, grantor=package.grantor
+            )
         except NodeError as exc:
             raise IntegrityError("the record's anchor cannot be checked") from exc
         if not anchored:

@@ -43,6 +43,11 @@ _REFUSALS: dict[str, type[refusals.GatewayError]] = {
 }
 
 
+def grant_number(grant: GrantId) -> int:
+    """The contract's ``uint256`` grant id from the gateway's 32-byte id."""
+    return int.from_bytes(bytes(grant), "big")
+
+
 def redemption_nonce(token: str) -> bytes:
     """The on-chain nonce of a redemption: a digest of the token (one redemption per token)."""
     return hashlib.sha256(token.encode()).digest()
@@ -88,7 +93,7 @@ class Web3ChainView(ChainViewAPI):
         return PhysicianStatus.NOT_REGISTERED
 
     def grant_state(self, *, grant: GrantId) -> GrantState | None:
-        g = self._read(self._client.contract("Grants").functions.getGrant(int(grant)))
+        g = self._read(self._client.contract("Grants").functions.getGrant(grant_number(grant)))
         referral_id, case_id, grantor, grantee, physician = g[0], g[1], g[2], g[3], g[4]
         expires_at, max_uses, uses, revoked, break_glass = g[6], g[7], g[8], g[9], g[10]
         if str(grantor) == ZERO_ADDRESS:
@@ -113,7 +118,7 @@ class Web3ChainView(ChainViewAPI):
         self, *, grant: GrantId, physician: PhysicianAddress, token: str
     ) -> Redemption:
         fn = self._client.contract("Grants").functions.redeem(
-            int(grant), physician, redemption_nonce(token)
+            grant_number(grant), physician, redemption_nonce(token)
         )
         try:
             tx_hash = self._client.send(fn)
