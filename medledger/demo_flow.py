@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pydicom
 from eth_account.messages import encode_defunct
 from web3 import Web3
 
@@ -215,3 +216,24 @@ def audit(story: Story) -> str:
     if missing:
         raise StepFailed(f"the case's trace lacks {sorted(missing)}; it has {names}")
     return f"{len(trace.events)} chain events: " + ", ".join(str(n) for n in names)
+
+
+def read_study(story: Story) -> str:
+    """QIDO-RS search, then WADO-RS retrieve, with dicomweb-client (a DICOMweb viewer's view)."""
+    from dicomweb_client.api import DICOMwebClient
+    from pydicom.data import get_testdata_file
+
+    h = story.demo.hospital("county")
+    client = DICOMwebClient(url=h.gateway_url.rstrip("/") + "/dicomweb",
+                            headers={"Authorization": f"Bearer {story.session}"})  # fmt: skip
+    found = client.search_for_instances()
+    if len(found) != 1:
+        raise StepFailed(f"QIDO-RS found {len(found)} instances, expected the 1 CT instance")
+    study, series, sop = (str(found[0][tag]["Value"][0]) for tag in ("0020000D", "0020000E",
+                                                                       "00080018"))  # fmt: skip
+    instance = client.retrieve_instance(study, series, sop)
+    original = pydicom.dcmread(str(get_testdata_file("CT_small.dcm")))
+    if instance.PixelData != original.PixelData:
+        raise StepFailed("the retrieved CT instance's pixels differ from the ingested study")
+    size = f"{instance.Rows}x{instance.Columns}"
+    return f"QIDO-RS found the CT instance; WADO-RS returned it ({size}, pixels identical)"

@@ -11,22 +11,26 @@ anchor in batches; the package carries no Merkle proof and the batch manifest li
 the grantor's blob store). Such a record is served on the AEAD tag (bound to its record id
 and content hash) and the SHA-256 re-hash alone.
 
-DICOM studies are anchored as one encrypted study manifest per study; serving their
-instances over DICOMweb from the node is not wired yet: ``list_instances`` answers with
-no instances and ``open_instance`` with ``NotFound`` (said in the gateway's report).
+DICOM studies are anchored as one encrypted study manifest per study; their instances
+are opened and verified by :mod:`gateway.wiring.studies` (decrypted per request: fine for
+a demo's studies, a cache of verified headers is the next step for large ones).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
+
+from pydicom.dataset import Dataset
 
 from gateway.abc import CaseStoreAPI
 from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import IntegrityError, NotFound
 from gateway.typing import CaseId, DicomUID, GrantId, RecordId
 from gateway.wiring.chain_view import grant_number
+from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.exceptions import KeysError
 from node.cases.access import check_anchor, granted_package
 from node.cases.crypto import open_record
@@ -107,6 +111,25 @@ class NodeCaseStore(CaseStoreAPI):
                 return io.BytesIO(self._plaintext(package, r))
         raise NotFound("no such record under your grants")
 
+    def _instances(self, grants: Collection[GrantId]) -> list[_Instance]:
+        p = self._services
+        found = []
+        for grant in sorted(set(grants)):
+            package = self._package(grant)
+            if package is None:
+                continue
+            for record in package.records:
+                if record.kind != RecordKind.DICOM_STUDY.value:
+                    continue
+                dek, items = study_instances(record, blobs=p.blobs, keyring=p.keyring)
+                for item in items:
+                    data = instance_bytes(record, item, dek=dek, blobs=p.blobs)
+                    found.append(_Instance(grant, item, data, header_of(data)))
+        found.sort(key=lambda i: (i.item.study_uid, i.item.series_uid,
+                                  int(getattr(i.header, "InstanceNumber", 0) or 0),
+                                  i.item.sop_uid))  # fmt: skip
+        return found
+
     def list_instances(
         self,
         *,
@@ -115,7 +138,20 @@ class NodeCaseStore(CaseStoreAPI):
         series: DicomUID | None = None,
         sop: DicomUID | None = None,
     ) -> Sequence[InstanceHeader]:
-        return []
+        return [
+            InstanceHeader(
+                grant_id=i.grant,
+                study_uid=DicomUID(i.item.study_uid),
+                series_uid=DicomUID(i.item.series_uid),
+                sop_uid=DicomUID(i.item.sop_uid),
+                transfer_syntax=DicomUID(str(i.header.file_meta.TransferSyntaxUID)),
+                dataset=i.header,
+            )
+            for i in self._instances(grants)
+            if (study is None or i.item.study_uid == study)
+            and (series is None or i.item.series_uid == series)
+            and (sop is None or i.item.sop_uid == sop)
+        ]
 
     def open_instance(
         self,
@@ -125,4 +161,15 @@ class NodeCaseStore(CaseStoreAPI):
         series: DicomUID,
         sop: DicomUID,
     ) -> BinaryIO:
-        raise NotFound("DICOM instances of granted studies are not served by this gateway yet")
+        for i in self._instances(grants):
+            if (i.item.study_uid, i.item.series_uid, i.item.sop_uid) == (study, series, sop):
+                return io.BytesIO(i.data)
+        raise NotFound("no such instance under your grants")
+
+
+@dataclass(frozen=True, slots=True)
+class _Instance:
+    grant: GrantId
+    item: StudyInstance
+    data: bytes
+    header: Dataset

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXPECTED_STEPS = 15
+EXPECTED_STEPS = 16
 
 
 def test_the_demo_walks_the_referral_story_end_to_end_and_says_what_is_missing(
@@ -41,8 +41,9 @@ def test_the_demo_walks_the_referral_story_end_to_end_and_says_what_is_missing(
     assert (
         "MedicationRequest" in details["county physician reads the records (decrypted, re-hashed)"]
     )
+    assert "pixels identical" in details["county physician reads the CT study over DICOMweb"]
     # what is not built yet is said, not skipped silently
-    assert any("DICOMweb" in item for item in summary["not_implemented"])
+    assert any("batch" in item for item in summary["not_implemented"])
     # every process was stopped: their logs end with a shutdown
     gateway_log = tmp_path / "consortium" / "county-hospital" / "logs" / "gateway.log"
     assert "Finished server process" in gateway_log.read_text()
