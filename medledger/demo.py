@@ -120,6 +120,7 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
             ("county physician reads the CT study over DICOMweb", lambda: flow.read_study(story)),
             ("tertiary hospital is refused without a referral",
              lambda: flow.tertiary_refused(story)),
+            ("village clinic revokes the grant; reads stop at once", lambda: flow.revoke(story)),
             ("auditor traces the case from chain events", lambda: flow.audit(story)),
         ]  # fmt: skip
         for name, action in plan:

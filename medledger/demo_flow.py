@@ -75,6 +75,8 @@ class Story:
     grant_id: int = 0
     token: str = ""
     session: str = ""
+    #: Record ids as the gateway names them (read before the revocation).
+    read_ids: list[str] = field(default_factory=list)
 
     def node(self, tier: str, method: str, path: str, **kw: Any) -> Any:
         h = self.demo.hospital(tier)
@@ -186,6 +188,7 @@ def read_records(story: Story) -> str:
         if body.status_code != 200:
             raise StepFailed(f"record: {body.status_code} {body.text[:300]}")
         kinds.append(json.loads(body.content)["resourceType"])
+        story.read_ids.append(row["record"])
     if len(kinds) != 3:
         raise StepFailed(f"expected the 3 FHIR records, the gateway served {kinds}")
     return "read (content hash re-checked): " + ", ".join(kinds)
@@ -211,7 +214,8 @@ def audit(story: Story) -> str:
     trail = ChainAuditTrail(connect(m.hospitals[0].rpc_url), dep)
     trace = trail.trace_case(case=bytes.fromhex(story.case_id[2:]))
     names = sorted({e.kind for e in trace.events})
-    needed = {"ReferralInitiated", "ReferralAccepted", "GrantIssued", "AccessRedeemed"}
+    needed = {"ReferralInitiated", "ReferralAccepted", "GrantIssued", "AccessRedeemed",
+              "GrantRevoked"}  # fmt: skip
     missing = needed - {str(n) for n in names}
     if missing:
         raise StepFailed(f"the case's trace lacks {sorted(missing)}; it has {names}")
@@ -237,3 +241,16 @@ def read_study(story: Story) -> str:
         raise StepFailed("the retrieved CT instance's pixels differ from the ingested study")
     size = f"{instance.Rows}x{instance.Columns}"
     return f"QIDO-RS found the CT instance; WADO-RS returned it ({size}, pixels identical)"
+
+
+def revoke(story: Story) -> str:
+    """The grantor revokes; the chain's grant state stops the very next read."""
+    story.node("village", "POST", f"/grants/{story.grant_id}/revoke")
+    listed = story.gateway("county", "GET", f"/cases/{story.case_id}/records")
+    if listed.status_code != 200 or listed.json() != []:
+        got = f"{listed.status_code} {listed.text[:200]}"
+        raise StepFailed(f"after revocation the gateway still listed: {got}")
+    record = story.gateway("county", "GET", f"/records/{story.read_ids[0]}")
+    if record.status_code != 404:
+        raise StepFailed(f"after revocation a record read answered {record.status_code}")
+    return "revoked on chain; the county gateway lists nothing and refuses the record (404)"

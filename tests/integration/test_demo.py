@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXPECTED_STEPS = 16
+EXPECTED_STEPS = 17
 
 
 def test_the_demo_walks_the_referral_story_end_to_end_and_says_what_is_missing(
@@ -38,6 +38,8 @@ def test_the_demo_walks_the_referral_story_end_to_end_and_says_what_is_missing(
     )
     assert "GranteeNotReferralTarget" in details["tertiary hospital is refused without a referral"]
     assert "AccessRedeemed" in details["auditor traces the case from chain events"]
+    assert "GrantRevoked" in details["auditor traces the case from chain events"]
+    assert "(404)" in details["village clinic revokes the grant; reads stop at once"]
     assert (
         "MedicationRequest" in details["county physician reads the records (decrypted, re-hashed)"]
     )
