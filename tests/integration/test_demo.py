@@ -27,7 +27,7 @@ def test_the_demo_walks_the_referral_story_end_to_end_and_says_what_is_missing(
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
     failed = [s for s in summary["steps"] if not s["ok"]]
-    assert failed == []
+    assert failed == [], result.stderr[-3000:]
     assert summary["ok"] is True
     names = [s["name"] for s in summary["steps"]]
     assert len(names) == EXPECTED_STEPS
