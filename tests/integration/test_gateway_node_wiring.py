@@ -1,4 +1,4 @@
-"""The gateway's node-backed case store on a real chain and real node services.
+"""The gateway's real seams (node-backed case store, web3 chain view) on a real chain.
 
 The world (``cases_world``) is a ledger process and three hospitals with real keystores,
 blob stores and case services; the village clinic anchors records one by one, refers the
@@ -12,12 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
-from gateway.exceptions import IntegrityError, NotFound
-from gateway.typing import GrantId, RecordId
+from gateway.domain import PhysicianStatus
+from gateway.exceptions import GrantRevoked, IntegrityError, NotFound, WrongHospital
+from gateway.typing import GrantId, HospitalAddress, PhysicianAddress, RecordId
 from gateway.wiring.case_store import NodeCaseStore
+from gateway.wiring.chain_view import Web3ChainView
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.access import granted_package
+from node.chain import ChainClient
+from node.config import ContractAddresses
 from tests.integration.cases_world import World, consortium
 from tests.integration.test_case_grants import _attach, _later, _new_case, _refer
 
@@ -74,3 +79,41 @@ def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError):
         store.open_record(grants={grant}, record=RecordId(originals[0][0]))
+
+
+def _chain_view(world: World) -> Web3ChainView:
+    d = world.deployment
+    addresses = ContractAddresses(consortium=d.consortium, anchors=d.anchors,
+                                  referrals=d.referrals, grants=d.grants)  # fmt: skip
+    # The county hospital's own account: a permitted sender, but not an operator of itself.
+    client = ChainClient(rpc_url=world.rpc_url, addresses=addresses,
+                         account=world["county"].signing.account)  # fmt: skip
+    return Web3ChainView(client)
+
+
+def test_grant_state_is_read_from_the_contracts(world: World) -> None:
+    grant, _ = _granted(world, 1)
+    view = _chain_view(world)
+    state = view.grant_state(grant=grant)
+    assert state is not None
+    assert state.grantee == world["county"].address
+    assert state.grantor == world["village"].address
+    assert state.referral_active and not state.revoked and state.uses_left == 5
+    assert view.grant_state(grant=GrantId((10**9).to_bytes(32, "big"))) is None
+    stranger = PhysicianAddress(Account.create().address)
+    county = HospitalAddress(world["county"].address)
+    status = view.physician_status(hospital=county, physician=stranger)
+    assert status is PhysicianStatus.NOT_REGISTERED
+
+
+def test_contract_reverts_of_a_redemption_become_the_matching_refusals(world: World) -> None:
+    grant, _ = _granted(world, 1)
+    view = _chain_view(world)
+    physician = PhysicianAddress(Account.create().address)
+    with pytest.raises(WrongHospital, match="NotAuthorizedToRedeem"):
+        view.record_redemption(grant=grant, physician=physician, token="t1")
+    resp = world["village"].api("POST", f"/grants/{int.from_bytes(grant, 'big')}/revoke")
+    assert resp.status_code == 200, resp.text
+    assert view.grant_state(grant=grant).revoked  # type: ignore[union-attr]
+    with pytest.raises(GrantRevoked, match="GrantIsRevoked"):
+        view.record_redemption(grant=grant, physician=physician, token="t2")
