@@ -26,6 +26,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("blob", "node.blob_cli", "app"),
     ("node", "node.cli", "app"),
     ("audit", "gateway.audit_cli", "app"),
+    ("gateway", "gateway.cli", "app"),
     ("consortium", "medledger.consortium.cli", "app"),
 )
 

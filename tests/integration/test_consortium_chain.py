@@ -204,7 +204,7 @@ def test_hot_backup_restored_in_place_rejoins_the_consortium(
     assert json.loads(out)["executed"] is True
 
 
-def test_up_starts_ledgers_contracts_and_nodes_and_reports_what_is_missing(
+def test_up_starts_ledgers_contracts_nodes_and_gateways(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "c"
@@ -234,8 +234,10 @@ def test_up_starts_ledgers_contracts_and_nodes_and_reports_what_is_missing(
         ("village-clinic", "ledger"),
         ("village-clinic", "node"),
         ("township-health-centre", "node"),
+        ("village-clinic", "gateway"),
+        ("township-health-centre", "gateway"),
     ]
-    assert result["not_available"] == ["gateway"]
+    assert result["not_available"] == []
     # everything was stopped on the way out; the ledger wrote its log where launch() said
     assert check("jsonrpc", result["ready"][0]["url"]) is not None
     slug = load_manifest(out).hospitals[0].slug

@@ -140,22 +140,7 @@ def test_processes_start_after_the_consortium_exists() -> None:
         assert node[f"{plan.slug}-ipfs"]["condition"] == "service_healthy"
 
 
-@pytest.mark.parametrize(
-    "proc",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(
-                reason="no `medledger gateway run` yet: the gateway has no runner on any branch",
-                strict=True,
-            ),
-        )
-        if p.name == "gateway"
-        else p
-        for p in HOSPITAL_PROCESSES
-    ],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("proc", HOSPITAL_PROCESSES, ids=lambda p: p.name)
 def test_each_process_command_exists_in_the_cli(proc: Any) -> None:
     module = importlib.import_module(proc.module)
     names = {c.name or c.callback.__name__ for c in module.app.registered_commands}

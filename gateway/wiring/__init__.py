@@ -1,0 +1,1 @@
+"""The gateway's production seams: the contracts over web3 and the node's granted packages."""

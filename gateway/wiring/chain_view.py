@@ -1,0 +1,145 @@
+"""The real :class:`~gateway.abc.ChainViewAPI`: the contracts read and written through web3.
+
+Built on the node's :class:`~node.chain.ChainClient` (contract bindings from the committed
+artifacts, local signing, one nonce counter, reverts decoded into the custom error's name),
+so the gateway and the node speak to the chain with one piece of code. Redemptions are sent
+by the hospital's gateway *operator* account (registered as operator staff of the hospital
+in ``Consortium``): the contract accepts a redemption from the physician or from an operator
+of the grantee, and the physician's browser holds no gas-paying account. Our BFT chain
+finalizes with the block, so a successful receipt is final.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from web3 import Web3
+
+from gateway import exceptions as refusals
+from gateway.abc import ChainViewAPI
+from gateway.domain import GrantState, PhysicianStatus, Redemption
+from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
+from node import exceptions as node_errors
+from node.chain import ChainClient
+
+ZERO_ADDRESS = "0x" + "00" * 20
+#: ``StaffStatus`` / ``Role`` enum values of ``contracts/src/Types.sol``.
+_STAFF_ACTIVE, _STAFF_SUSPENDED = 1, 2
+_ROLE_PHYSICIAN = 1
+
+#: Custom errors of ``Grants.redeem`` and the refusal each one is to the caller.
+_REFUSALS: dict[str, type[refusals.GatewayError]] = {
+    "UnknownGrant": refusals.UnknownGrant,
+    "GrantIsRevoked": refusals.GrantRevoked,
+    "GrantExpired": refusals.GrantExpired,
+    "GrantExhausted": refusals.GrantExhausted,
+    "ReferralNotActive": refusals.NotReferred,
+    "NotActiveMember": refusals.WrongHospital,
+    "NotAuthorizedToRedeem": refusals.WrongHospital,
+    "PhysicianNotActiveAtGrantee": refusals.PhysicianSuspended,
+    "PhysicianNotNamedInGrant": refusals.WrongPhysician,
+    "RedemptionReplayed": refusals.TokenMismatch,
+}
+
+
+def grant_number(grant: GrantId) -> int:
+    """The contract's ``uint256`` grant id from the gateway's 32-byte id."""
+    return int.from_bytes(bytes(grant), "big")
+
+
+def redemption_nonce(token: str) -> bytes:
+    """The on-chain nonce of a redemption: a digest of the token (one redemption per token)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def refusal_for(exc: node_errors.ContractReverted) -> refusals.GatewayError:
+    """The gateway refusal matching a decoded revert (the error's name is kept in detail)."""
+    cls = _REFUSALS.get(exc.error or "")
+    if cls is None:
+        return refusals.ChainUnavailable(f"redemption reverted: {exc.error or 'unknown error'}")
+    return cls(f"the Grants contract refused: {exc.error}")
+
+
+class Web3ChainView(ChainViewAPI):
+    """Physician standing and grant state read from the contracts; redemptions sent signed.
+
+    Parameters
+    ----------
+    client
+        A chain client whose account is the hospital's gateway operator (``None`` account:
+        read-only, redemptions refused with ``ChainUnavailable``).
+    """
+
+    def __init__(self, client: ChainClient, *, receipt_timeout_s: float = 30.0) -> None:
+        self._client = client
+        self._timeout = receipt_timeout_s
+
+    def physician_status(
+        self, *, hospital: HospitalAddress, physician: PhysicianAddress
+    ) -> PhysicianStatus:
+        staff = self._read(self._client.contract("Consortium").functions.getStaff(physician))
+        staff_hospital, role, status = str(staff[0]), int(staff[1]), int(staff[2])
+        if staff_hospital.lower() != hospital.lower() or role != _ROLE_PHYSICIAN:
+            return PhysicianStatus.NOT_REGISTERED
+        consortium = self._client.contract("Consortium")
+        if status == _STAFF_ACTIVE and self._read(
+            consortium.functions.isActivePhysician(hospital, physician)
+        ):
+            return PhysicianStatus.ACTIVE
+        if status in (_STAFF_ACTIVE, _STAFF_SUSPENDED):
+            # Active staff of a suspended hospital cannot act either.
+            return PhysicianStatus.SUSPENDED
+        return PhysicianStatus.NOT_REGISTERED
+
+    def grant_state(self, *, grant: GrantId) -> GrantState | None:
+        g = self._read(self._client.contract("Grants").functions.getGrant(grant_number(grant)))
+        referral_id, case_id, grantor, grantee, physician = g[0], g[1], g[2], g[3], g[4]
+        expires_at, max_uses, uses, revoked, break_glass = g[6], g[7], g[8], g[9], g[10]
+        if str(grantor) == ZERO_ADDRESS:
+            return None
+        referral_active = bool(break_glass) or bool(
+            self._read(self._client.contract("Referrals").functions.isActive(int(referral_id)))
+        )
+        named = None if str(physician) == ZERO_ADDRESS else Web3.to_checksum_address(physician)
+        return GrantState(
+            grant_id=grant,
+            case_id=CaseId(bytes(case_id)),
+            grantor=HospitalAddress(Web3.to_checksum_address(grantor)),
+            grantee=HospitalAddress(Web3.to_checksum_address(grantee)),
+            expiry=int(expires_at),
+            revoked=bool(revoked),
+            uses_left=max(0, int(max_uses) - int(uses)),
+            referral_active=referral_active,
+            physician=PhysicianAddress(named) if named is not None else None,
+        )
+
+    def record_redemption(
+        self, *, grant: GrantId, physician: PhysicianAddress, token: str
+    ) -> Redemption:
+        fn = self._client.contract("Grants").functions.redeem(
+            grant_number(grant), physician, redemption_nonce(token)
+        )
+        try:
+            tx_hash = self._client.send(fn)
+            receipt = self._client.wait(tx_hash, timeout_s=self._timeout)
+        except node_errors.ContractReverted as exc:
+            if exc.error is None and "reverted on chain" in str(exc):
+                raise refusals.ChainUnavailable("the redemption reverted on chain") from exc
+            raise refusal_for(exc) from exc
+        except node_errors.TransactionTimeout as exc:
+            raise refusals.ChainUnavailable("the redemption is not final yet") from exc
+        except node_errors.ChainError as exc:
+            raise refusals.ChainUnavailable(f"the chain cannot be written: {exc}") from exc
+        return Redemption(
+            grant_id=grant,
+            physician=physician,
+            tx_hash=bytes(receipt["transactionHash"]),
+            block_number=int(receipt["blockNumber"]),
+        )
+
+    def _read(self, fn: Any) -> Any:
+        try:
+            return self._client.call(fn)
+        except node_errors.ChainError as exc:
+            raise refusals.ChainUnavailable("the chain cannot be read") from exc

@@ -1,0 +1,126 @@
+"""The demo's consortium: four hospitals on loopback, their staff, their processes.
+
+Everything is what an operator would run: ``consortium init``'s writer, the process table
+(``medledger.processes``) through :class:`~medledger.local.LocalConsortium`, the suite
+deployed by the manifest's deployer, staff registered by each hospital's own account.
+Demo-only choices, all throwaway: low KDF costs, a fixed passphrase, one validator (the
+multi-validator BFT is exercised by its own tests), and the gateway operators added to
+the genesis's permitted senders (they send the redemption transactions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from contracts.deploy import connect, contract_at
+from contracts.tx import send
+from keys.keystore import Keystore
+from medledger.consortium.chain import deploy, unlock
+from medledger.consortium.hospital import Kdf
+from medledger.consortium.layout import Network, plan_hospitals
+from medledger.consortium.manifest import HospitalEntry, Manifest
+from medledger.consortium.writer import init_consortium
+
+PASSPHRASE = "medledger-demo-throwaway-passphrase"
+DEMO_KDF = Kdf(scrypt_n=2**4, pbkdf2_iterations=1000)
+TIERS = ("village", "township", "county", "tertiary")
+#: ``Role`` values of ``contracts/src/Types.sol``.
+ROLE_PHYSICIAN, ROLE_OPERATOR = 1, 2
+OPERATOR_DIR = "operator"
+
+
+def free_base_port(span: int = 40) -> int:
+    """A base port whose next ``span`` ports were free a moment ago (loopback only)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + span < 65000 and all(_free(base + i) for i in range(span)):
+            return base
+    raise RuntimeError("no free range of loopback ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class DemoConsortium:
+    """The written consortium and the demo's people (physician keys are generated here)."""
+
+    directory: Path
+    manifest: Manifest
+    operators: dict[str, LocalAccount]
+    physicians: dict[str, LocalAccount] = field(default_factory=dict)
+
+    def hospital(self, tier: str) -> HospitalEntry:
+        return next(h for h in self.manifest.hospitals if h.tier == tier)
+
+    def node_token(self, tier: str) -> str:
+        path = self.directory / self.hospital(tier).directory / "node-api.token"
+        return path.read_text().strip()
+
+
+def write_consortium(directory: Path) -> DemoConsortium:
+    """``consortium init`` for the four tiers, plus an operator keystore per hospital."""
+    plans = plan_hospitals(4, tiers=TIERS, base_port=free_base_port(), validators=1)
+    manifest = init_consortium(directory, plans, passphrase=PASSPHRASE, network=Network.loopback,
+                               fast_consensus=True, kdf=DEMO_KDF)  # fmt: skip
+    operators = {}
+    for h in manifest.hospitals:
+        store = Keystore.create(directory / h.directory / OPERATOR_DIR, PASSPHRASE,
+                                scrypt_n=DEMO_KDF.scrypt_n,
+                                pbkdf2_iterations=DEMO_KDF.pbkdf2_iterations)  # fmt: skip
+        operators[h.tier] = store.load_signing_key(PASSPHRASE).account
+    _permit(directory, manifest, [a.address for a in operators.values()])
+    physicians = {tier: Account.create() for tier in ("county", "tertiary")}
+    return DemoConsortium(directory, manifest, operators, physicians)
+
+
+def _permit(directory: Path, manifest: Manifest, senders: list[str]) -> None:
+    """Add the operators to every copy of the genesis (before any ledger starts)."""
+    paths = [directory / "genesis.json"]
+    paths += [directory / h.directory / "genesis.json" for h in manifest.hospitals]
+    for path in paths:
+        doc = json.loads(path.read_text())
+        extra = [{"address": a, "kind": "other", "balance": 0} for a in senders]
+        doc["accounts"] = [*doc.get("accounts", []), *extra]
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def deploy_suite_of(demo: DemoConsortium) -> dict[str, str]:
+    first = demo.manifest.hospitals[0]
+    w3 = connect(first.rpc_url, timeout_s=30.0)
+    addresses, _ = deploy(w3, demo.manifest, unlock(demo.directory, first, PASSPHRASE))
+    return addresses
+
+
+def register_staff(demo: DemoConsortium) -> list[str]:
+    """Each hospital registers its gateway operator; county and tertiary their physician."""
+    w3 = connect(demo.manifest.hospitals[0].rpc_url, timeout_s=30.0)
+    consortium = contract_at(
+        w3, "Consortium", w3.to_checksum_address(demo.manifest.contracts["consortium"])
+    )
+    done = []
+    for h in demo.manifest.hospitals:
+        hospital = unlock(demo.directory, h, PASSPHRASE)
+        staff = [(demo.operators[h.tier], ROLE_OPERATOR)]
+        if h.tier in demo.physicians:
+            staff.append((demo.physicians[h.tier], ROLE_PHYSICIAN))
+        for account, role in staff:
+            licence = hashlib.sha256(f"demo-licence:{account.address}".encode()).digest()
+            send(w3, hospital, consortium.functions.registerStaff(account.address, role, licence))
+            done.append(f"{h.slug}: {'physician' if role == ROLE_PHYSICIAN else 'operator'}")
+    return done
