@@ -250,24 +250,7 @@ class Ledger(ChainReads):
             commit, self._validators, self._chain_id, height=block.number, block_hash=block.hash
         )
         with self._lock:
-            if block.header.parent_hash != self._head.hash:
-                raise LedgerError(
-                    f"block #{block.number} does not extend our head #{self._head.block_number}"
-                )
-            if block.number > 1:
-                verify_commit(
-                    decode_commit(block.header.extra_data),
-                    self._validators,
-                    self._chain_id,
-                    height=self._head.block_number,
-                    block_hash=self._head.hash,
-                )
-            for transaction in block.transactions:
-                if not self.permissions.is_permitted(transaction.sender):
-                    raise LedgerError(
-                        f"block #{block.number} has a transaction from a sender that is not"
-                        " permitted"
-                    )
+            self._check_candidate(block)
             try:
                 imported = self._chain.import_block(block).imported_block
                 receipts = tuple(imported.get_receipts(self._chain.chaindb))
