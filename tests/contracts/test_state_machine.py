@@ -324,10 +324,16 @@ def test_referral_and_grant_state_machine_matches_the_model(
 ) -> None:
     machine = make_machine(base_world, chain)
     # Each step is a transaction: anvil auto-mines, our chain waits for blocks, so fewer there.
-    examples, steps = (30, 15) if chain.time_travel else (4, 10)
+    examples, steps = (30, 15) if chain.time_travel else (12, 15)
     machine.TestCase.settings = settings(
         max_examples=examples,
         stateful_step_count=steps,
+        # Four random examples did not always walk every happy path (seen once in CI: no
+        # successful `issue`). On our slower chain the examples are derived from the test
+        # itself (the same 12 schedules every run, each checked against the model, covering
+        # every happy path); anvil runs 30 random ones.
+        derandomize=not chain.time_travel,
+        database=None if not chain.time_travel else settings.default.database,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
