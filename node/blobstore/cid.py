@@ -13,6 +13,7 @@ from typing import Final
 
 from node.exceptions import InvalidCID
 from node.typing import CID
+from node.wire import encode_varuint
 
 RAW: Final = 0x55
 DAG_PB: Final = 0x70
@@ -23,19 +24,8 @@ _CODECS: Final = frozenset({RAW, DAG_PB})
 _MAX_TEXT: Final = 128
 
 
-def encode_varint(value: int) -> bytes:
-    """Unsigned LEB128, as used by multiformats and protobuf."""
-    if value < 0:
-        raise ValueError("varint must be non-negative")
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+#: Unsigned LEB128, as used by multiformats and protobuf: the same encoder as proofs use.
+encode_varint = encode_varuint
 
 
 def decode_varint(buf: bytes, pos: int) -> tuple[int, int]:
