@@ -110,7 +110,8 @@ def deploy_suite(
 
     The four creations are queued back to back (their addresses follow from the deployer's
     nonce), so on a chain with block times they usually land in one block. The deployer
-    needs no role afterwards: nothing in the suite is owned by it.
+    needs no role afterwards: nothing in the suite is owned by it. A consortium chain has
+    its ``Consortium`` in the genesis instead: see :func:`deploy_satellites`.
     """
     cfg = config or SuiteConfig()
     founder_tuples = [
@@ -119,21 +120,45 @@ def deploy_suite(
     ]
     nonce = w3.eth.get_transaction_count(deployer.address, "pending")
     consortium = _create_address(deployer.address, nonce)
-    referrals = _create_address(deployer.address, nonce + 2)
-    plan: list[tuple[str, tuple[object, ...]]] = [
-        (
-            "Consortium",
-            (
-                founder_tuples,
-                list(cfg.auditors),
-                cfg.vote_threshold_percent,
-                cfg.voting_period_s,
-            ),
-        ),
+    args = (founder_tuples, list(cfg.auditors), cfg.vote_threshold_percent, cfg.voting_period_s)
+    plan: list[tuple[str, tuple[object, ...]]] = [("Consortium", args)]
+    plan += _satellite_plan(consortium, _create_address(deployer.address, nonce + 2), cfg)
+    addresses = _deploy_plan(w3, deployer, plan, nonce)
+    return Deployment(consortium, *addresses[1:])
+
+
+def deploy_satellites(
+    w3: Web3,
+    *,
+    deployer: LocalAccount,
+    consortium: ChecksumAddress,
+    config: SuiteConfig | None = None,
+) -> Deployment:
+    """Deploy Anchors, Referrals and Grants around an existing (genesis) ``Consortium``.
+
+    The deployer must be permitted on the chain (a founding member); it keeps no role.
+    """
+    cfg = config or SuiteConfig()
+    nonce = w3.eth.get_transaction_count(deployer.address, "pending")
+    referrals = _create_address(deployer.address, nonce + 1)
+    addresses = _deploy_plan(w3, deployer, _satellite_plan(consortium, referrals, cfg), nonce)
+    return Deployment(consortium, *addresses)
+
+
+def _satellite_plan(
+    consortium: ChecksumAddress, referrals: ChecksumAddress, cfg: SuiteConfig
+) -> list[tuple[str, tuple[object, ...]]]:
+    return [
         ("Anchors", (consortium,)),
         ("Referrals", (consortium,)),
         ("Grants", (consortium, referrals, cfg.max_break_glass_s)),
     ]
+
+
+def _deploy_plan(
+    w3: Web3, deployer: LocalAccount, plan: list[tuple[str, tuple[object, ...]]], nonce: int
+) -> list[ChecksumAddress]:
+    """Queue the creations at ``nonce``, ``nonce + 1``, ...; each lands where predicted."""
     hashes = [
         submit(
             w3,
@@ -145,11 +170,10 @@ def deploy_suite(
         for i, (name, args) in enumerate(plan)
     ]
     addresses = [_created(wait(w3, h), name) for h, (name, _) in zip(hashes, plan, strict=True)]
-    if addresses[0] != consortium or addresses[2] != referrals:
-        raise ContractsError("deployed addresses differ from the ones wired in")
-    return Deployment(
-        consortium=addresses[0], anchors=addresses[1], referrals=addresses[2], grants=addresses[3]
-    )
+    for i, address in enumerate(addresses):
+        if address != _create_address(deployer.address, nonce + i):
+            raise ContractsError("deployed addresses differ from the ones wired in")
+    return addresses
 
 
 def _create_address(sender: ChecksumAddress, nonce: int) -> ChecksumAddress:

@@ -51,7 +51,6 @@ from ledger.consensus import (
     ScheduleTimeout,
     Timeout,
     TimeoutConfig,
-    ValidatorSet,
     build_commit,
     encode_equivocation,
 )
@@ -64,28 +63,13 @@ from ledger.p2p.keys import NodeKey
 from ledger.p2p.sync import BlockSync
 from ledger.p2p.transport import Endpoint, Transport
 from ledger.typing import Address, Hash32
+from ledger.validator_sets import ValidatorSets
 
 log = logging.getLogger(__name__)
 
 MAX_CANDIDATES = 64  # blocks held per height (proposals of every round, a liar's extras)
 MAX_HEIGHT_MESSAGES = 2_000
 TX_FLUSH_S = 0.01
-
-
-class ValidatorSets:
-    """The validator set of each height: genesis equal power, advanced once per height."""
-
-    def __init__(self, addresses: tuple[Address, ...]) -> None:
-        self._height = 1
-        self._set = ValidatorSet.equal_power(addresses)
-
-    def at(self, height: int) -> ValidatorSet:
-        if height < self._height:
-            self.__init__(self._set.addresses)  # type: ignore[misc]
-        while self._height < height:
-            self._set = self._set.advance()
-            self._height += 1
-        return self._set
 
 
 class BftNode:
@@ -107,7 +91,7 @@ class BftNode:
         self._node_key = NodeKey(key)
         self._listen = listen
         self._chain_id = int(ledger.chain_id)
-        self._sets = ValidatorSets(ledger.validators())
+        self._sets = ValidatorSets(ledger.validators_at)
         self._timeouts = timeouts
         self._gossip_s = gossip_s
         self._checkpoints = CheckpointFile(data_dir / "consensus-checkpoint.rlp")

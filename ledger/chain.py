@@ -38,6 +38,12 @@ from ledger.reads import ChainReads, CommittedHead
 from ledger.schema import EVM_DB, GENESIS_KEY, META_DB, commit_key
 from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit, verify_commit
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
+from ledger.validator_sets import (
+    HISTORY_KEY,
+    ConsortiumValidators,
+    Members,
+    ValidatorHistory,
+)
 from ledger.vm import MedledgerVM, chain_class, header_defaults
 
 log = logging.getLogger(__name__)
@@ -73,13 +79,16 @@ class Ledger(ChainReads):
         self._genesis = genesis
         self._chain_id = ChainId(genesis.chain_id)
         self._validator_key = validator_key
-        self._validators = genesis.validator_addresses()
         if validator_key is not None:
             try:
                 self._coinbase = address_of(PrivateKey(validator_key).public_key)
             except (ValueError, TypeError) as exc:
                 raise ConfigError("validator key must be a valid 32-byte secp256k1 key") from exc
-            if self._coinbase not in self._validators:
+            # Under a Consortium a member may validate later (admission, validator flag).
+            if (
+                genesis.consortium_contract is None
+                and self._coinbase not in genesis.validator_addresses()
+            ):
                 raise ConfigError(
                     f"validator key is for 0x{self._coinbase.hex()}, not a genesis validator"
                 )
@@ -101,6 +110,14 @@ class Ledger(ChainReads):
             self._committed_chaindb = ChainDB(self._committed_store)
             self._committed_head = CommittedHead(self._committed_store, self._head)
             self._log_index = LogIndex(self._env)
+            self._governance = (
+                ConsortiumValidators(
+                    address_bytes(genesis.consortium_contract), self._overlay, self._contract_call
+                )
+                if genesis.consortium_contract is not None
+                else None
+            )
+            self._history = self._load_history()
         except BaseException:
             self._env.close()
             raise
@@ -141,6 +158,38 @@ class Ledger(ChainReads):
             self._overlay, genesis_params(self._genesis), self._genesis.genesis_state()
         )
         self._env.commit({EVM_DB: self._overlay.take_writes(), META_DB: {GENESIS_KEY: expected}})
+
+    def _load_history(self) -> ValidatorHistory:
+        """Genesis validators and the stored change points (see ``ledger.validator_sets``).
+
+        Under a ``Consortium`` the genesis list must be the contract's ``validators()`` on
+        the genesis state, so that the file and the contract cannot disagree silently.
+        """
+        listed = self._genesis.validator_addresses()
+        if self._governance is not None:
+            genesis_header = self._chain.get_canonical_block_header_by_number(BlockNumber(0))
+            try:
+                on_chain = self._governance.read(genesis_header)
+            except LedgerError:
+                # a permissions-only contract (the test stand-in): the genesis list stays,
+                # as every later unreadable answer leaves the set unchanged
+                log.warning("consortium contract has no validators(); genesis validators stay")
+                on_chain = listed
+            if set(on_chain) != set(listed):
+                raise ConfigError(
+                    "genesis validators differ from the Consortium's validators() at genesis: "
+                    + ", ".join("0x" + a.hex() for a in on_chain)
+                )
+        return ValidatorHistory.decode(listed, self._env.get(META_DB, HISTORY_KEY))
+
+    def _contract_call(self, header: BlockHeaderAPI, data: bytes) -> bytes:
+        assert self._genesis.consortium_contract is not None
+        to = address_bytes(self._genesis.consortium_contract)
+        return calls.call(self._chain, CallRequest(to=to, data=data), header)
+
+    def validators_at(self, height: int) -> Members:
+        """The validators whose precommits finalize block ``height`` (known up to head + 1)."""
+        return self._history.at(height)
 
     def close(self) -> None:
         with self._lock:
@@ -247,7 +296,11 @@ class Ledger(ChainReads):
         Raises ``SealError`` subclasses for a bad commit, ``LedgerError`` otherwise.
         """
         verify_commit(
-            commit, self._validators, self._chain_id, height=block.number, block_hash=block.hash
+            commit,
+            self._history.at(block.number),
+            self._chain_id,
+            height=block.number,
+            block_hash=block.hash,
         )
         with self._lock:
             self._check_candidate(block)
@@ -272,7 +325,7 @@ class Ledger(ChainReads):
         if block.number > 1:
             verify_commit(
                 decode_commit(block.header.extra_data),
-                self._validators,
+                self._history.at(self._head.block_number),
                 self._chain_id,
                 height=self._head.block_number,
                 block_hash=self._head.hash,
@@ -317,7 +370,11 @@ class Ledger(ChainReads):
         The commit is verified against the validator set first: a decision's precommits.
         """
         verify_commit(
-            commit, self._validators, self._chain_id, height=block.number, block_hash=block.hash
+            commit,
+            self._history.at(block.number),
+            self._chain_id,
+            height=block.number,
+            block_hash=block.hash,
         )
         with self._lock:
             if block.header.parent_hash != self._head.hash:
@@ -344,13 +401,22 @@ class Ledger(ChainReads):
                 for tx, receipt in zip(block.transactions, receipts, strict=True)
             ],
         )
-        self._env.commit(
-            {
-                EVM_DB: self._overlay.take_writes(),
-                META_DB: {commit_key(block.number): encode_commit(commit)},
-                LOGS_DB: logs,
-            }
-        )
+        meta: dict[bytes, bytes | None] = {commit_key(block.number): encode_commit(commit)}
+        change = None
+        if self._governance is not None:
+            change = self._governance.change_after(
+                block.header, self._head, self._history.at(block.number)
+            )
+        if change is not None:
+            meta[HISTORY_KEY] = self._history.encoded_with(block.number + 1, change)
+        self._env.commit({EVM_DB: self._overlay.take_writes(), META_DB: meta, LOGS_DB: logs})
+        if change is not None:
+            self._history.add(block.number + 1, change)
+            log.info(
+                "validator set from block #%d: %s",
+                block.number + 1,
+                ", ".join("0x" + a.hex() for a in change),
+            )
         self._head = block.header
         self._committed_head = CommittedHead(self._committed_store, block.header)
 

@@ -35,6 +35,7 @@ from ledger.mempool import AccountState, Mempool
 from ledger.schema import META_DB, commit_key
 from ledger.seal import decode_commit
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
+from ledger.validator_sets import ValidatorHistory
 
 
 class CommittedHead:
@@ -78,7 +79,7 @@ class ChainReads(LedgerAPI):
     _env: LmdbEnvironment
     _log_index: LogIndex
     _chain_id: ChainId
-    _validators: tuple[Address, ...]
+    _history: ValidatorHistory
     _listeners: list[NewBlockListener]
     mempool: Mempool
 
@@ -179,8 +180,9 @@ class ChainReads(LedgerAPI):
         return decode_commit(raw)
 
     def validators(self) -> tuple[Address, ...]:
-        """The validator set (fixed by genesis for now)."""
-        return self._validators
+        """The validators of the next height (head + 1); see ``ledger.validator_sets``."""
+        with self._lock:
+            return self._history.at(self._head.block_number + 1)
 
     def subscribe(self, listener: NewBlockListener) -> Callable[[], None]:
         with self._lock:

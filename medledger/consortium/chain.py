@@ -1,4 +1,4 @@
-"""The consortium's contracts on a running chain: deploy the suite, read members, vote.
+"""The consortium's contracts on a running chain: deploy the satellites, read members, vote.
 
 Everything goes through web3.py and ``contracts/`` (the same client code the node uses), so
 any Ethereum JSON-RPC engine can stand in for ours.
@@ -14,12 +14,11 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
-from contracts.deploy import FoundingMember, SuiteConfig, connect, contract_at, deploy_suite
+from contracts.deploy import SuiteConfig, connect, contract_at, deploy_satellites
 from contracts.exceptions import ContractsError
 from keys.keystore import Keystore
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.hospital import KEYSTORE_DIR
-from medledger.consortium.layout import TIER_NAMES
 from medledger.consortium.manifest import HospitalEntry, Manifest
 
 
@@ -42,35 +41,26 @@ def client(rpc_url: str) -> Web3:
     return w3
 
 
-def founders(manifest: Manifest) -> list[FoundingMember]:
-    return [
-        FoundingMember(
-            account=Web3.to_checksum_address(h.signing_address),
-            name=h.name,
-            tier=TIER_NAMES[h.tier],
-            encryption_key=bytes.fromhex(h.encryption_public_key[2:]),
-            endpoint=h.node_url,
-            validator=h.validator,
-        )
-        for h in manifest.hospitals
-        if h.status == "founder"
-    ]
-
-
 def deploy(w3: Web3, manifest: Manifest, deployer: LocalAccount) -> tuple[dict[str, str], bool]:
-    """Deploy the suite unless it is there; return its addresses and whether we deployed.
+    """Deploy Anchors, Referrals and Grants unless there; return addresses, whether we did.
 
-    Raises ``AdmissionError`` when the deployed addresses differ from the manifest's (the
-    configs would then point at the wrong contracts).
+    The ``Consortium`` is already in the genesis.
+
+    Raises ``AdmissionError`` when the chain has no genesis ``Consortium`` where the
+    manifest says, or the deployed addresses differ from the manifest's (the configs would
+    then point at the wrong contracts).
     """
     expected = manifest.contracts
-    if w3.eth.get_code(Web3.to_checksum_address(expected["consortium"])):
+    consortium = Web3.to_checksum_address(expected["consortium"])
+    if not w3.eth.get_code(consortium):
+        raise AdmissionError(f"no Consortium at {consortium}: not this consortium's chain?")
+    if w3.eth.get_code(Web3.to_checksum_address(expected["grants"])):
         return expected, False
     if deployer.address != manifest.deployer:
         raise AdmissionError("the suite must be deployed by the manifest's deployer account")
     try:
-        suite = deploy_suite(
-            w3, deployer=deployer, founders=founders(manifest), config=SuiteConfig()
+        suite = deploy_satellites(
+            w3, deployer=deployer, consortium=consortium, config=SuiteConfig()
         )
     except (ContractsError, Web3Exception) as exc:
         raise AdmissionError(f"deploying the contracts failed: {exc}") from None

@@ -2,8 +2,9 @@
 
 Written by ``consortium init``, read by ``deploy``, ``add-member``, the demo and the
 compose project's set-up service. Contract addresses are known before deployment: the
-suite is deployed by the first hospital's account from nonce 0 (CREATE addresses follow
-from sender and nonce), and ``deploy`` refuses to report success if they differ.
+``Consortium`` is in the genesis at a fixed address, and Anchors, Referrals and Grants are
+deployed by the first hospital's account from nonce 0 (CREATE addresses follow from sender
+and nonce); ``deploy`` refuses to report success if they differ.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from medledger.consortium.layout import Network
 
 MANIFEST = "consortium.json"
 FORMAT: Literal["medledger-consortium/1"] = "medledger-consortium/1"
-#: Deployment order of ``contracts.deploy.deploy_suite`` (one CREATE each, nonces 0..3).
-SUITE_ORDER = ("consortium", "anchors", "referrals", "grants")
+#: Deployment order after genesis (``contracts.deploy.deploy_satellites``, nonces 0..2).
+SATELLITE_ORDER = ("anchors", "referrals", "grants")
 
 
 class _Strict(BaseModel):
@@ -76,8 +77,10 @@ def create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
-def predicted_suite(deployer: str) -> dict[str, str]:
-    return {name: create_address(deployer, i) for i, name in enumerate(SUITE_ORDER)}
+def predicted_suite(deployer: str, *, consortium: str) -> dict[str, str]:
+    """The genesis ``consortium`` and the satellites ``deployer`` creates at nonces 0..2."""
+    satellites = {name: create_address(deployer, i) for i, name in enumerate(SATELLITE_ORDER)}
+    return {"consortium": to_checksum_address(consortium), **satellites}
 
 
 def dump_manifest(manifest: Manifest) -> str:

@@ -1,15 +1,28 @@
 """``consortium init``: every hospital's keystore, the genesis, the configs and the manifest.
 
-Keys come first (the genesis names the hospitals' signing addresses as validators and
-permitted accounts), then the files every hospital shares, then each hospital's configs.
+Keys come first (the genesis installs the hospitals as the founding members of the
+``Consortium`` contract), then the files every hospital shares, then each hospital's configs.
 A directory that already holds files is refused before anything is written.
+
+The ``Consortium`` lives in the genesis itself: its constructor (founders with tiers,
+encryption keys, endpoints and validator flags; the vote threshold) runs once in py-evm here
+and its code and storage go into ``alloc`` at ``consortium_contract``. From block 0 on, who
+may transact and who validates are read from that contract on every node
+(``ledger.permissions``, ``ledger.validator_sets``); the other contracts are deployed
+afterwards (``consortium deploy``) by the first hospital.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.config import Genesis, PermittedAccount, dump_genesis
+from eth_utils.address import to_checksum_address
+
+from contracts.deploy import FoundingMember, SuiteConfig
+from contracts.genesis import consortium_creation_code
+from keys.keystore import Keystore
+from ledger.config import Genesis, dump_genesis
+from ledger.genesis_contract import install_contract
 from ledger.p2p.config import PeerSettings, TimeoutSettings
 from medledger.consortium.exceptions import OutputExists
 from medledger.consortium.files import new_hex_secret, new_swarm_key, write_private
@@ -34,15 +47,47 @@ FAST_TIMEOUTS = TimeoutSettings(
 )
 
 
+def founding_members(
+    plans: tuple[HospitalPlan, ...], stores: list[Keystore], network: Network
+) -> list[FoundingMember]:
+    """The founders the genesis ``Consortium`` installs (public data only)."""
+    founders = []
+    for plan, store in zip(plans, stores, strict=True):
+        public = store.export_public()
+        founders.append(
+            FoundingMember(
+                account=to_checksum_address(str(public["signing_address"])),
+                name=plan.name,
+                tier=plan.tier_value,
+                encryption_key=bytes.fromhex(str(public["encryption"]["public_key"])[2:]),
+                endpoint=plan.node_url(network),
+                validator=plan.validator,
+            )
+        )
+    return founders
+
+
 def consortium_genesis(
-    *, chain_id: int, addresses: list[str], validators: list[str], block_interval_ms: int
+    *,
+    chain_id: int,
+    founders: list[FoundingMember],
+    block_interval_ms: int,
+    config: SuiteConfig | None = None,
 ) -> Genesis:
-    """Validators are the validating hospitals; every hospital may send transactions."""
+    """A genesis governed from block 0 by a ``Consortium`` holding ``founders``.
+
+    ``validators`` repeats the founders flagged as validators: the ledger checks at start
+    that it equals the contract's ``validators()`` on the genesis state.
+    """
+    installed = install_contract(
+        chain_id=chain_id, creation_code=consortium_creation_code(founders, config)
+    )
     return Genesis(
         chain_id=chain_id,
-        validators=validators,
-        accounts=[PermittedAccount(address=a, kind="member") for a in addresses],
+        validators=[f.account for f in founders if f.validator],
+        alloc={installed.address: installed.account},
         block_interval_ms=block_interval_ms,
+        consortium_contract=installed.address,
     )
 
 
@@ -75,11 +120,11 @@ def init_consortium(
     addresses = [str(store.export_public()["signing_address"]) for store in stores]
     genesis = consortium_genesis(
         chain_id=chain_id,
-        addresses=addresses,
-        validators=[a for a, p in zip(addresses, plans, strict=True) if p.validator],
+        founders=founding_members(plans, stores, network),
         block_interval_ms=block_interval_ms,
     )
-    contracts = predicted_suite(addresses[0])
+    assert genesis.consortium_contract is not None
+    contracts = predicted_suite(addresses[0], consortium=genesis.consortium_contract)
     peers = tuple(
         PeerSettings(address=a, host=p.host(network, "ledger"), port=p.ports.p2p)
         for a, p in zip(addresses, plans, strict=True)

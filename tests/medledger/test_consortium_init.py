@@ -38,7 +38,10 @@ def test_four_hospitals_of_four_tiers_share_one_genesis(consortium_dir: Path) ->
     genesis = load_genesis(consortium_dir / "genesis.json")
     addresses = [h.signing_address for h in manifest.hospitals]
     assert genesis.validators == addresses
-    assert [a.address for a in genesis.accounts] == addresses
+    # permissions come from the genesis Consortium, not from a static account list
+    assert genesis.accounts == []
+    assert genesis.consortium_contract == manifest.contracts["consortium"]
+    assert genesis.alloc[genesis.consortium_contract].code != "0x"
     texts = {(consortium_dir / h.slug / "genesis.json").read_text() for h in manifest.hospitals}
     assert texts == {(consortium_dir / "genesis.json").read_text()}
 
