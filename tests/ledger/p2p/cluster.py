@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ledger.bft_node import BftNode
 from ledger.chain import Ledger
+from ledger.config import Genesis
 from ledger.consensus import TimeoutConfig
 from ledger.p2p.transport import Endpoint
 from tests.ledger.helpers import KEYS, address, address_bytes, make_genesis
@@ -29,9 +30,9 @@ def free_ports(n: int) -> list[int]:
 class Cluster:
     """``n`` validators; ``start``/``stop`` each one; all in the running loop."""
 
-    def __init__(self, tmp_path: Path, n: int = 4) -> None:
+    def __init__(self, tmp_path: Path, n: int = 4, genesis: Genesis | None = None) -> None:
         self.keys = VALIDATOR_KEYS[:n]
-        self.genesis = make_genesis(
+        self.genesis = genesis or make_genesis(
             validators=[address(k) for k in self.keys],
             accounts=make_genesis().accounts,
         )

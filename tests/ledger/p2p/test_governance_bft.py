@@ -1,0 +1,137 @@
+"""Validators governed by the genesis ``Consortium``: real ledgers, TCP, consensus, sync.
+
+Three founding validators and a fourth node that is not yet a member (it runs as an
+observer: its key is in no validator set). An admission vote makes it a validator member;
+from the height after the admitting block its precommits count, which is shown by stopping
+an old validator: the chain goes on only because the newcomer's seal completes the quorum
+(3 of 4). A suspension voted afterwards is enforced by every node's mempool from the next
+block; the stopped validator catches up by p2p block sync, and a fresh ledger replays the
+whole chain verifying every commit against the validator set of its height.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from eth_hash.auto import keccak
+from eth_utils.address import to_checksum_address
+
+from contracts.typing import Tier
+from ledger.abc import TransactionLocation
+from ledger.chain import Ledger
+from ledger.exceptions import TransactionNotFound, TransactionRejected, UnknownValidator
+from ledger.seal import verify_commit
+from ledger.typing import Address, BlockNumber, Hash32
+from tests.ledger.governance import Founder, calldata, governed_genesis
+from tests.ledger.helpers import CHAIN_ID, KEYS, address, address_bytes, sign
+from tests.ledger.p2p.cluster import VALIDATOR_KEYS, Cluster
+
+pytestmark = pytest.mark.asyncio
+
+V0, V1, V2, NEWCOMER = VALIDATOR_KEYS
+MEMBER = KEYS[0]  # a founding member that does not validate
+
+
+class Txs:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.nonces: dict[bytes, int] = {}
+        assert cluster.genesis.consortium_contract is not None
+        self.contract = cluster.genesis.consortium_contract
+
+    def raw(self, key: bytes, data: bytes = b"") -> bytes:
+        nonce = self.nonces.get(key, 0)
+        self.nonces[key] = nonce + 1
+        return sign(key, nonce=nonce, to=self.contract, data=data, gas=1_000_000)
+
+    async def mine(self, node: int, key: bytes, function: str, *args: object) -> int:
+        """Send through ``node``; return the block that holds it once every running node has it."""
+        raw = self.raw(key, calldata(function, *args))
+        self.cluster.submit(node, raw)
+        tx_hash = Hash32(keccak(raw))
+        for _ in range(400):
+            found = [_mined_in(ledger, tx_hash) for ledger in self.cluster.ledgers if ledger]
+            if found and all(f is not None for f in found):
+                assert found[0] is not None
+                return found[0].block_number
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{function} was not mined on every node")
+
+
+def _mined_in(ledger: Ledger, tx_hash: Hash32) -> TransactionLocation | None:
+    try:
+        return ledger.get_transaction(tx_hash)[1]
+    except TransactionNotFound:
+        return None  # not gossiped to this node yet
+
+
+def sorted_set(*keys: bytes) -> tuple[Address, ...]:
+    return tuple(sorted(address_bytes(k) for k in keys))
+
+
+async def test_an_admitted_validator_seals_from_the_next_height_and_sync_verifies_it(
+    tmp_path: Path,
+) -> None:
+    genesis = governed_genesis(
+        [
+            Founder(V0, Tier.VILLAGE_CLINIC, validator=True),
+            Founder(V1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True),
+            Founder(V2, Tier.COUNTY_HOSPITAL, validator=True),
+            Founder(MEMBER, Tier.TERTIARY_HOSPITAL, validator=False),
+        ]
+    )
+    cluster = Cluster(tmp_path, n=4, genesis=genesis)
+    txs = Txs(cluster)
+    old, new = sorted_set(V0, V1, V2), sorted_set(V0, V1, V2, NEWCOMER)
+    try:
+        for i in range(4):
+            cluster.start(i)
+        newcomer = to_checksum_address(address(NEWCOMER))
+        await txs.mine(0, V0, "proposeAdmission", newcomer, "new", int(Tier.COUNTY_HOSPITAL),
+                       b"\x09" * 32, "http://127.0.0.1:9", True)  # fmt: skip
+        await txs.mine(1, V1, "vote", 1)
+        admitted = await txs.mine(2, V2, "vote", 1)  # 3 of 4 members: carried
+        for ledger in cluster.ledgers:
+            assert ledger is not None
+            assert ledger.validators_at(admitted) == old
+            assert ledger.validators_at(admitted + 1) == new
+
+        await cluster.stop(2)  # 3 of the 4 validators left: v0, v1 and the newcomer
+        member = to_checksum_address(address(MEMBER))
+        first = await txs.mine(0, V0, "proposeSuspension", member)
+        assert first > admitted
+        await txs.mine(1, V1, "vote", 2)
+        await txs.mine(3, NEWCOMER, "vote", 2)
+        suspended = await txs.mine(0, V2, "vote", 2)  # 4 of 5 active members (v2 signs only)
+        ledger0 = cluster.ledgers[0]
+        assert ledger0 is not None
+        commit = ledger0.get_commit(BlockNumber(first))
+        assert address_bytes(NEWCOMER) in {s.validator for s in commit.seals}
+        verify_commit(commit, new, CHAIN_ID, height=first)
+        with pytest.raises(UnknownValidator):
+            verify_commit(commit, old, CHAIN_ID, height=first)
+
+        for i in (0, 1, 3):  # every running node refuses the suspended member from now on
+            ledger = cluster.ledgers[i]
+            assert ledger is not None
+            with pytest.raises(TransactionRejected) as refused:
+                ledger.send_raw_transaction(sign(MEMBER, nonce=0, to=txs.contract))
+            assert refused.value.reason == "not-permitted"
+        assert ledger0.validators_at(suspended + 1) == new  # a non-validator left: same set
+
+        cluster.start(2)  # the stopped validator syncs blocks sealed by the new set
+        await cluster.wait_heads(ledger0.head().block_number)
+
+        fresh = Ledger(tmp_path / "fresh", genesis)
+        try:
+            for n in range(1, ledger0.head().block_number + 1):
+                number = BlockNumber(n)
+                fresh.import_block(ledger0.get_block_by_number(number), ledger0.get_commit(number))
+            assert fresh.head().hash == ledger0.head().hash
+            assert fresh.validators_at(admitted + 1) == new
+        finally:
+            fresh.close()
+    finally:
+        await cluster.close()
