@@ -11,7 +11,6 @@ the genesis's permitted senders (they send the redemption transactions).
 from __future__ import annotations
 
 import hashlib
-import json
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,20 +83,8 @@ def write_consortium(directory: Path) -> DemoConsortium:
                                 scrypt_n=DEMO_KDF.scrypt_n,
                                 pbkdf2_iterations=DEMO_KDF.pbkdf2_iterations)  # fmt: skip
         operators[h.tier] = store.load_signing_key(PASSPHRASE).account
-    _permit(directory, manifest, [a.address for a in operators.values()])
     physicians = {tier: Account.create() for tier in ("county", "tertiary")}
     return DemoConsortium(directory, manifest, operators, physicians)
-
-
-def _permit(directory: Path, manifest: Manifest, senders: list[str]) -> None:
-    """Add the operators to every copy of the genesis (before any ledger starts)."""
-    paths = [directory / "genesis.json"]
-    paths += [directory / h.directory / "genesis.json" for h in manifest.hospitals]
-    for path in paths:
-        doc = json.loads(path.read_text())
-        extra = [{"address": a, "kind": "other", "balance": 0} for a in senders]
-        doc["accounts"] = [*doc.get("accounts", []), *extra]
-        path.write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def deploy_suite_of(demo: DemoConsortium) -> dict[str, str]:
