@@ -28,7 +28,7 @@ from ledger import calls
 from ledger.abc import CallRequest, Commit, NewBlockListener, PermissionsAPI
 from ledger.config import Genesis, address_bytes
 from ledger.db import LmdbEnvironment, OverlayDB
-from ledger.exceptions import ConfigError, LedgerError, StorageError
+from ledger.exceptions import ConfigError, LedgerError, SealError, StorageError
 from ledger.genesis import genesis_hash, genesis_params
 from ledger.logindex import DB_NAME as LOGS_DB
 from ledger.logindex import LogIndex, index_writes
@@ -488,6 +488,14 @@ class Ledger(ChainReads):
                 return None
             try:
                 commit = self.sign_commit(block)
+                # a lone producer keeps going only while it alone is the validator set
+                verify_commit(commit, self._history.at(block.number), self._chain_id)
+            except SealError as exc:
+                self.abandon_block()
+                raise LedgerError(
+                    f"block #{block.number} needs the validator set's precommits"
+                    f" ({len(self._history.at(block.number))} validators): {exc}"
+                ) from exc
             except BaseException:
                 self.abandon_block()
                 raise

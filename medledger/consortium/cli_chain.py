@@ -25,7 +25,7 @@ RpcOpt = Annotated[
 
 
 def deploy_cmd(directory: DirOpt, rpc: RpcOpt = None, as_json: JsonFlag = False) -> None:
-    """Deploy the contract suite with every founding hospital installed (idempotent)."""
+    """Deploy Anchors, Referrals and Grants around the genesis Consortium (idempotent)."""
     with clean_errors():
         manifest = load_manifest(directory)
         first = manifest.hospitals[0]

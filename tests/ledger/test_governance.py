@@ -17,7 +17,7 @@ from eth_utils.address import to_checksum_address
 from contracts.typing import Tier
 from ledger.chain import Ledger
 from ledger.config import Genesis
-from ledger.exceptions import ConfigError, TransactionRejected
+from ledger.exceptions import ConfigError, LedgerError, TransactionRejected
 from ledger.permissions import ContractPermissions
 from ledger.typing import BlockNumber
 from tests.ledger.governance import ROLE_OPERATOR, Founder, calldata, governed_genesis
@@ -132,6 +132,11 @@ def test_an_admitted_validator_counts_from_the_height_after_its_admission(
     expected = tuple(sorted([address_bytes(VALIDATOR_KEY), address_bytes(KEYS[5])]))
     assert ledger.validators_at(admitted_in) == (address_bytes(VALIDATOR_KEY),)
     assert ledger.validators_at(admitted_in + 1) == expected == ledger.validators()
+    # one seal of two validators is no quorum: this node can no longer commit alone
+    ledger.send_raw_transaction(tx.raw(CLINIC))
+    with pytest.raises(LedgerError, match="needs the validator set"):
+        ledger.produce_block()
+    assert ledger.head().block_number == admitted_in
     data_dir = Path(ledger._env.path)
     ledger.close()
     again = Ledger(data_dir, genesis, validator_key=VALIDATOR_KEY)  # the history is stored
