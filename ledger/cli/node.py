@@ -87,6 +87,9 @@ class ProducingLedger(LedgerAPI):
     def get_commit(self, number: BlockNumber) -> Commit:
         return self.inner.get_commit(number)
 
+    def validators_at(self, height: int) -> tuple[Address, ...]:
+        return self.inner.validators_at(height)
+
     def subscribe(self, listener: NewBlockListener) -> Callable[[], None]:
         return self.inner.subscribe(listener)
 

@@ -132,6 +132,13 @@ def test_an_admitted_validator_counts_from_the_height_after_its_admission(
     expected = tuple(sorted([address_bytes(VALIDATOR_KEY), address_bytes(KEYS[5])]))
     assert ledger.validators_at(admitted_in) == (address_bytes(VALIDATOR_KEY),)
     assert ledger.validators_at(admitted_in + 1) == expected == ledger.validators()
+    client = Client(ledger)  # what a client verifying seals asks for
+    assert client("medledger_getValidators", hex(admitted_in)) == [
+        "0x" + address_bytes(VALIDATOR_KEY).hex()
+    ]
+    next_height = hex(admitted_in + 1)
+    assert client("medledger_getValidators", next_height) == ["0x" + a.hex() for a in expected]
+    assert client.error("medledger_getValidators", hex(admitted_in + 2))["code"] == -32001
     # one seal of two validators is no quorum: this node can no longer commit alone
     ledger.send_raw_transaction(tx.raw(CLINIC))
     with pytest.raises(LedgerError, match="needs the validator set"):

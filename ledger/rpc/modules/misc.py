@@ -82,6 +82,11 @@ class EvidenceSource(Protocol):
     def equivocations(self) -> list[dict[str, object]]: ...
 
 
+@runtime_checkable
+class ValidatorSource(Protocol):
+    def validators_at(self, height: int) -> tuple[bytes, ...]: ...
+
+
 class Medledger(RPCModule):
     name = "medledger"
 
@@ -94,6 +99,21 @@ class Medledger(RPCModule):
         if isinstance(self.ledger, EvidenceSource):
             return self.ledger.equivocations()
         return []  # a single-validator node has no one to equivocate
+
+    @rpc_method("getValidators", p.Param("block", p.block_ref))
+    def get_validators(self, ref: p.BlockRef) -> list[str]:
+        """The validators whose seals finalize that block (``ledger.validator_sets``).
+
+        With the commit from ``medledger_getCommit``, what ``ledger.seal.verify_commit``
+        needs; a client that trusts no node recomputes it with ``eth_call`` of
+        ``Consortium.validators()`` on the parent block.
+        """
+        number = resolve_number(self.ledger, ref)
+        if number > self.ledger.head().block_number + 1 or not isinstance(
+            self.ledger, ValidatorSource
+        ):
+            raise ResourceNotFound("block not found", data={"blockNumber": hex(number)})
+        return [to_data(a) for a in self.ledger.validators_at(number)]
 
     @rpc_method("getCommit", p.Param("block", p.block_ref))
     def get_commit(self, ref: p.BlockRef) -> Json:
