@@ -99,6 +99,9 @@ class Genesis(_Strict):
     alloc: dict[HexAddress, AllocAccount] = Field(default_factory=dict)
     block_interval_ms: Annotated[int, Field(ge=50, le=500)] = 100
     max_transaction_size: Annotated[int, Field(ge=1024, le=4 * 1024 * 1024)] = 128 * 1024
+    #: The ``Consortium`` installed in ``alloc``: when set, it decides from block 0 who may
+    #: send (``accounts`` then only fund balances) and who validates (``validators`` must
+    #: equal its ``validators()`` at genesis); see ``ledger.validator_sets``.
     consortium_contract: HexAddress | None = None
 
     @field_validator("validators")
