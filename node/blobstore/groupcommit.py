@@ -97,8 +97,8 @@ class GroupCommitWriter:
         durable: bool = True,
         batch_bytes: int = BATCH_BYTES,
         max_batch_files: int = 256,
-        workers: int = 2,
-        max_pending: int = 4,
+        workers: int = 4,
+        max_pending: int = 8,
         sync_fanout: int = 16,
     ) -> None:
         self._tmp = tmp_dir
