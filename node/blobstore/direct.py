@@ -11,7 +11,8 @@ durability protocol does not change: the data is on the device when ``write`` re
 the caller's ``fsync`` still persists the file's metadata and flushes the device cache.
 
 Filesystems without ``O_DIRECT`` (tmpfs, some network filesystems) refuse it at ``open``
-with ``EINVAL``; the writer then stops trying and everything goes buffered.
+with ``EINVAL``, devices needing a larger alignment refuse the ``write``; either way the
+writer stops trying and everything goes buffered.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ class DirectWriter:
             self._enabled = False
             return None
 
-    def write(self, fd: int, data: bytes) -> None:
-        """Copy ``data`` into this thread's aligned buffer and write all of it to ``fd``."""
+    def write(self, fd: int, data: bytes) -> bool:
+        """Copy ``data`` into this thread's aligned buffer and write all of it to ``fd``.
+
+        Returns False, and stops using direct I/O, if the device refuses the write
+        (``EINVAL``: its alignment needs are larger than :data:`ALIGN`); the caller then
+        writes the block again through the page cache.
+        """
         size = len(data)
         buf: mmap.mmap | None = getattr(self._local, "buf", None)
         if buf is None or len(buf) < size:
@@ -63,5 +69,11 @@ class DirectWriter:
             done = 0
             while done < size:
                 done += os.write(fd, view[done:])  # direct I/O writes whole blocks
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            self._enabled = False
+            return False
         finally:
             view.release()
+        return True

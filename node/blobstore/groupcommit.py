@@ -163,11 +163,13 @@ class GroupCommitWriter:
             fd = self._direct.open(tmp)
             if fd is not None:
                 try:
-                    self._direct.write(fd, data)
+                    if self._direct.write(fd, data):
+                        return fd, tmp, final
                 except BaseException:
                     os.close(fd)
                     raise
-                return fd, tmp, final
+                os.close(fd)
+                os.unlink(tmp)  # refused by the device: write it again, buffered
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(data)

@@ -10,6 +10,7 @@ of a real process mid-put are in ``test_blob_crash.py``.
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
@@ -158,3 +159,27 @@ def test_an_error_in_the_source_reaches_the_caller_of_a_hashing_ahead_build() ->
 
     with pytest.raises(RuntimeError, match="source broke"):
         build(failing(), profile=DEFAULT_PROFILE)
+
+
+def test_a_device_refusing_a_direct_write_gets_the_block_rewritten_buffered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Devices with alignment needs above 4096 refuse the write itself (simulated)."""
+    real_write = os.write
+    refused: list[int] = []
+
+    def refuse_direct(fd: int, data: object) -> int:
+        if getattr(os, "O_DIRECT", 0) & fcntl.fcntl(fd, fcntl.F_GETFL):
+            refused.append(fd)
+            raise OSError(errno.EINVAL, "misaligned for this device")
+        return real_write(fd, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "write", refuse_direct)
+    payload = list(pattern(2 * CHUNK + 1, 65536))
+    store = EmbeddedBlobStore(tmp_path)
+    cid = store.put(payload)
+    monkeypatch.undo()
+    if getattr(os, "O_DIRECT", 0):
+        assert 1 <= len(refused) <= 2
+    assert b"".join(store.get(cid)) == b"".join(payload)
+    assert list((tmp_path / "tmp").iterdir()) == []
