@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-from medledger import __version__
+from medledger import __version__, allocator
 
 app = typer.Typer(
     name="medledger",
@@ -60,4 +60,5 @@ app.command("demo")(importlib.import_module("medledger.demo").demo)
 
 def main() -> None:
     """Entry point of the ``medledger`` console script."""
+    allocator.tune()  # process-wide, so before any command runs (see medledger.allocator)
     app()

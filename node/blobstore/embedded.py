@@ -5,8 +5,12 @@ Layout under ``root``: ``blocks/<2 chars>/<cid>`` (sharded so no directory grows
 
 Crash safety: a block is written to ``tmp/``, flushed with ``fsync`` and only then renamed into
 ``blocks/`` (``rename`` is atomic on POSIX), so a reader never sees a half-written block under
-its final name; the touched directories are fsynced before ``put`` returns. A block file whose
-bytes were damaged later is still refused by ``get``, which re-hashes every block.
+its final name; the touched directories are fsynced before ``put`` returns. ``put`` does this
+for a batch of blocks at a time (:mod:`node.blobstore.groupcommit`), so the disk's write-back
+overlaps the hashing and encryption and many ``fsync`` calls share one journal commit. A
+crash leaves at most unnamed files in ``tmp/`` (deleted by :meth:`EmbeddedBlobStore.gc`) and
+whole blocks no pin refers to (collected like any unpinned block). A block file whose bytes
+were damaged later is still refused by ``get``, which re-hashes every block.
 
 Concurrency: ``put``/``pin`` hold a shared ``flock`` and ``gc`` an exclusive one, so a
 collection can never delete the blocks of a put that has not pinned yet.
@@ -24,9 +28,9 @@ from pathlib import Path
 from node.abc import BlobStoreAPI
 from node.blobstore import cid as cidlib
 from node.blobstore import reader
+from node.blobstore.groupcommit import GroupCommitWriter
 from node.blobstore.layout import build
 from node.blobstore.profile import DEFAULT_PROFILE, Profile
-from node.blobstore.writer import BlockWriter
 from node.exceptions import BlobNotFound, BlobStoreError
 from node.typing import CID
 
@@ -105,23 +109,34 @@ class EmbeddedBlobStore(BlobStoreAPI):
     # -- BlobStoreAPI --------------------------------------------------------------------
 
     def put(self, source: Iterable[bytes], *, pin: bool = True) -> CID:
-        """Import ``source`` with the store's profile; see :meth:`BlobStoreAPI.put`."""
-        touched: set[Path] = set()
-        with self._locked(fcntl.LOCK_SH), BlockWriter() as writer:
+        """Import ``source`` with the store's profile; see :meth:`BlobStoreAPI.put`.
+
+        Blocks become durable and visible in batches (:mod:`node.blobstore.groupcommit`);
+        when this returns, every block is fsynced under its final name, the directories
+        holding those names are fsynced, and then the root is pinned.
+        """
+        shards: set[Path] = set()
+        with (
+            self._locked(fcntl.LOCK_SH),
+            GroupCommitWriter(self._tmp, durable=self._durable) as writer,
+        ):
 
             def store(cid: CID, codec: int, block: bytes) -> None:
                 path = self._block_path(cid)
                 if path.exists():
-                    return  # content-addressed: the same name always holds the same bytes
-                if path.parent not in touched:
-                    path.parent.mkdir(exist_ok=True)
-                    touched.add(path.parent)
-                writer.submit(self._write_atomic, path, block)
+                    # content-addressed: the same name always holds the same bytes; its
+                    # directory is fsynced with ours in case a concurrent put just named it
+                    writer.sync_dir(path.parent)
+                    return
+                if path.parent not in shards:
+                    with contextlib.suppress(FileExistsError):
+                        path.parent.mkdir()
+                        writer.sync_dir(self._blocks)  # the new shard's own name
+                    shards.add(path.parent)
+                writer.add(path, block)
 
             root = build(source, profile=self.profile, sink=store)
-            writer.drain()
-            for directory in touched:
-                self._fsync_dir(directory)
+            writer.finish()
             if pin:
                 self._pin_locked(root)
         return root

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from node.blobstore import cid as cidlib
 from node.blobstore.chunker import fixed_size
 from node.blobstore.dagpb import Link, encode_file_node
+from node.blobstore.hashahead import HashAhead
 from node.blobstore.profile import Profile
 from node.typing import CID
 
@@ -35,9 +36,13 @@ class BalancedBuilder:
         self._leaves = 0
         self._first_leaf: tuple[bytes, CID] | None = None
 
-    def add_leaf(self, chunk: bytes) -> None:
-        """Hash and emit one raw leaf."""
-        binary, text = cidlib.block_cid(cidlib.RAW, chunk)
+    def add_leaf(self, chunk: bytes, digest: bytes | None = None) -> None:
+        """Emit one raw leaf, hashing it unless its SHA-256 ``digest`` is given."""
+        if digest is None:
+            binary, text = cidlib.block_cid(cidlib.RAW, chunk)
+        else:
+            binary = cidlib.cid_bytes(cidlib.RAW, digest)
+            text = cidlib.cid_text(binary)
         self._sink(text, cidlib.RAW, chunk)
         self._leaves += 1
         if self._leaves == 1:
@@ -81,8 +86,14 @@ class BalancedBuilder:
 
 
 def build(source: Iterable[bytes], *, profile: Profile, sink: BlockSink = _discard) -> CID:
-    """Chunk ``source`` with ``profile``, emit every block to ``sink``, return the root CID."""
+    """Chunk ``source`` with ``profile``, emit every block to ``sink``, return the root CID.
+
+    Leaves are hashed one step ahead on a helper thread (see :mod:`node.blobstore.hashahead`),
+    so SHA-256 of leaf ``i`` overlaps whatever produces leaf ``i + 1`` (e.g. its encryption);
+    ``sink`` is still called on the caller's thread, in order.
+    """
     builder = BalancedBuilder(profile=profile, sink=sink)
-    for chunk in fixed_size(source, profile.chunk_size):
-        builder.add_leaf(chunk)
+    with HashAhead() as hasher:
+        for chunk, digest in hasher.hashed(fixed_size(source, profile.chunk_size)):
+            builder.add_leaf(chunk, digest)
     return builder.finish()

@@ -17,16 +17,21 @@ from node.blobstore.embedded import EmbeddedBlobStore
 ROOT = Path(__file__).resolve().parents[2]
 
 # The child streams fresh pseudo-random data into a put forever (bounded at 4 GiB) in small
-# pieces, so at any instant it is likely to be inside a block write; it says "ready" after
-# its first blocks are surely on disk.
+# pieces, so at any instant it is likely to be inside a block write or a batch commit; it
+# says "ready" once its first batch is surely renamed into place: a batch's commit is awaited
+# before the next batch is handed over, which happens when the second batch is full (plus
+# the leaves the hasher holds ahead).
 CHILD = """
 import sys, os
 from node.blobstore.embedded import EmbeddedBlobStore
+from node.blobstore.groupcommit import BATCH_BYTES
+PIECE = 65536
+READY = (2 * BATCH_BYTES + 4 * (1 << 20)) // PIECE
 def source():
     for i in range(4096 * 16):
-        if i == 1024:  # 16 leaves out; at most 6 writes are ever in flight
+        if i == READY:
             print("ready", flush=True)
-        yield os.urandom(65536)
+        yield os.urandom(PIECE)
 EmbeddedBlobStore(sys.argv[1]).put(source())
 """
 

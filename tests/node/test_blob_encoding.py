@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -91,3 +93,15 @@ def test_chunker_is_exact_whatever_the_source_pieces(pieces: list[bytes], size: 
     assert b"".join(out) == b"".join(pieces)
     assert all(len(c) == size for c in out[:-1])
     assert all(0 < len(c) <= size and isinstance(c, bytes) for c in out)
+
+
+def test_chunker_keeps_its_chunks_intact_when_the_caller_reuses_its_read_buffer() -> None:
+    buf = bytearray(3)
+
+    def reader() -> Iterator[bytes]:
+        for i in range(5):
+            buf[:] = bytes([i]) * 3
+            yield buf  # type: ignore[misc]  # one mutable buffer, refilled: like readinto
+
+    chunks = list(fixed_size(reader(), 4))
+    assert chunks == [b"\0\0\0\1", b"\1\1\2\2", b"\2\3\3\3", b"\4\4\4"]

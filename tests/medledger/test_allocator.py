@@ -1,0 +1,32 @@
+"""Every ``medledger`` process applies the malloc setting before running a command.
+
+Its effect is speed and is measured by ``bench/blob.py``; here only that it is applied.
+"""
+
+from __future__ import annotations
+
+import platform
+
+import pytest
+
+from medledger import allocator, cli
+
+
+def test_the_console_entry_point_tunes_malloc_before_any_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def tune() -> bool:
+        calls.append("tune")
+        return True
+
+    monkeypatch.setattr(allocator, "tune", tune)
+    monkeypatch.setattr(cli, "app", lambda: calls.append("app"))
+    cli.main()
+    assert calls == ["tune", "app"]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_glibc_accepts_the_setting() -> None:
+    assert allocator.tune() is True
