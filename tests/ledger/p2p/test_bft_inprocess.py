@@ -167,6 +167,10 @@ async def test_a_validator_that_double_votes_is_recorded_as_evidence(tmp_path: P
         ]
         for vote in votes:
             node._on_frame(liar.address, Kind.CONSENSUS, codec.encode_consensus(vote))
+        for _ in range(100):  # frames are handled in batches, on the loop
+            if node.evidence:
+                break
+            await asyncio.sleep(0.01)
         assert [e["offender"] for e in node.evidence] == ["0x" + liar.address.hex()]
         lines = (cluster.dirs[0] / "evidence.jsonl").read_text().splitlines()
         recorded = json.loads(lines[0])
