@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 from eth_account import Account
+from eth_utils.crypto import keccak
 
 from bench._chain_client import HeadWatcher, cpu_seconds, deploy, latency_summary
 from bench._chain_workload import make_workload
@@ -64,9 +65,22 @@ SAT_WARMUP_S = 1.5
 DRAIN_TIMEOUT_S = 120
 
 
-def _consortium(directory: Path, n: int, senders: int) -> list[Path]:
-    args = ["ledger", "init", "--out", str(directory), "--accounts", str(senders + 1)]
+def _senders(count: int) -> list[Any]:
+    """Deterministic sender accounts (keystores would cost a scrypt each to write and read)."""
+    return [Account.from_key(keccak(text=f"bench-bft-sender-{i}")) for i in range(count)]
+
+
+def _consortium(directory: Path, n: int, senders: list[Any]) -> list[Path]:
+    """``ledger init`` (one keystore account: the deployer), senders added to its genesis."""
+    args = ["ledger", "init", "--out", str(directory), "--accounts", "1"]
     medledger(*args, "--validators", str(n), "--json")
+    genesis_path = directory / "genesis.json"
+    genesis = json.loads(genesis_path.read_text())
+    balance = genesis["accounts"][-1]["balance"]
+    genesis["accounts"] += [
+        {"address": s.address, "balance": balance, "kind": "member"} for s in senders
+    ]
+    genesis_path.write_text(json.dumps(genesis, indent=2))
     if n == 1:
         return [directory]
     ports = free_ports(n)
@@ -82,13 +96,9 @@ def _consortium(directory: Path, n: int, senders: int) -> list[Path]:
     return [directory / f"node{i}" for i in range(n)]
 
 
-def _accounts(directory: Path, count: int) -> list[Any]:
-    def load(i: int) -> Any:
-        document = json.loads((directory / f"account{i}.keystore.json").read_text())
-        return Account.from_key(Account.decrypt(document, PASSPHRASE))
-
-    with ThreadPoolExecutor(4) as pool:
-        return list(pool.map(load, range(count)))
+def _deployer(directory: Path) -> Any:
+    document = json.loads((directory / "account0.keystore.json").read_text())
+    return Account.from_key(Account.decrypt(document, PASSPHRASE))
 
 
 class _Cluster:
@@ -188,9 +198,9 @@ def _one(root: Path, n: int, settings: dict[str, Any]) -> dict[str, Any]:
     steady_count = int(settings["rate"] * settings["seconds"])
     sat_count = int(settings["sat_rate"] * settings["sat_seconds"])
     per_sender = math.ceil((steady_count + sat_count) / senders)
-    configs = _consortium(directory, n, senders)
-    accounts = _accounts(directory, senders + 1)
-    workload = make_workload(accounts[0], accounts[1:], per_sender)
+    accounts = _senders(senders)
+    configs = _consortium(directory, n, accounts)
+    workload = make_workload(_deployer(directory), accounts, per_sender)
     # one stream in nonce order per sender, senders interleaved; sender s -> validator s mod n
     stream = [(s, workload.per_sender[s][k]) for k in range(per_sender) for s in range(senders)]
     with ThreadPoolExecutor(n) as pool:
