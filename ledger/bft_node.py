@@ -332,6 +332,21 @@ class BftNode:
                 except FrameError:
                     path.unlink(missing_ok=True)
 
+    def _with_known_senders(self, block: BlockAPI) -> BlockAPI:
+        """The block with its transactions replaced by our mempool's copies of them.
+
+        Same hash, same bytes; but the mempool's copies already carry their recovered
+        sender (admission recovered it), so executing the block does not recover every
+        sender a second time.
+        """
+        known = [self.ledger.mempool.get(Hash32(tx.hash)) for tx in block.transactions]
+        if not any(known):
+            return block
+        transactions = [
+            k if k is not None else tx for k, tx in zip(known, block.transactions, strict=True)
+        ]
+        return block.copy(transactions=transactions)
+
     def _remember(self, block: BlockAPI) -> None:
         self._blocks[Hash32(block.hash)] = block
         while len(self._blocks) > MAX_CANDIDATES:
@@ -556,7 +571,7 @@ class BftNode:
             block = codec.decode_block(raw_block)
             if block.hash != message.value or block.number != message.height:
                 raise FrameError("proposal carries another block than it names")
-            self._remember(block)
+            self._remember(self._with_known_senders(block))
         if message.height == height and not self._active:
             self._activate()
         try:

@@ -17,7 +17,7 @@ from ledger.consensus import TimeoutConfig, TimeoutKind
 FIRST_LIMIT = 32
 MIN_LIMIT = 16
 #: Fraction of timeoutPropose(round) a block's execution may take.
-SHARE = 0.4
+SHARE = 0.5
 _ALPHA = 0.3
 _MIN_SAMPLE = 4
 
