@@ -28,13 +28,33 @@ from bench._chain_workload import Workload
 TIMEOUT_S = 600
 
 
-async def rpc(client: httpx.AsyncClient, url: str, method: str, params: list[Any]) -> Any:
-    """One JSON-RPC call; raises ``RuntimeError`` with the server's error."""
+#: Transport errors worth one more try: a kept-alive connection the server had just closed.
+RETRYABLE = (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
+
+
+async def rpc(
+    client: httpx.AsyncClient, url: str, method: str, params: list[Any], *, retries: int = 2
+) -> Any:
+    """One JSON-RPC call; raises ``RuntimeError`` with the server's error.
+
+    A request that fails in transport is sent again (at most ``retries`` times); for
+    ``eth_sendRawTransaction`` an "already known" answer to a retry means the first one
+    got through.
+    """
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-    answer = (await client.post(url, json=body)).json()
-    if "error" in answer:
-        raise RuntimeError(f"{method}: {answer['error']}")
-    return answer["result"]
+    for attempt in range(retries + 1):  # bounded
+        try:
+            answer = (await client.post(url, json=body)).json()
+        except RETRYABLE:
+            if attempt == retries:
+                raise
+            continue
+        if "error" in answer:
+            if attempt and "already known" in str(answer["error"]).lower():
+                return None
+            raise RuntimeError(f"{method}: {answer['error']}")
+        return answer["result"]
+    raise AssertionError("unreachable")
 
 
 def tx_hash(raw: bytes) -> str:
