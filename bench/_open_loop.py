@@ -14,9 +14,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
-from bench._chain_client import rpc, tx_hash
+from bench._chain_client import Client, rpc, tx_hash
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Offered:
 
 
 async def offer(
-    client: httpx.AsyncClient,
+    client: Client,
     targets: list[tuple[str, bytes]],
     *,
     rate: float,
@@ -50,7 +50,7 @@ async def offer(
             result.send_lag_s.append(time.perf_counter() - due)
             try:
                 await rpc(client, url, "eth_sendRawTransaction", ["0x" + raw.hex()])
-            except (RuntimeError, httpx.HTTPError) as exc:
+            except (RuntimeError, aiohttp.ClientError, TimeoutError) as exc:
                 result.rejected[hash_] = f"{type(exc).__name__}: {exc}"[:200]
             result.last_answer = max(result.last_answer, time.perf_counter())
 

@@ -39,11 +39,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 from eth_account import Account
 from eth_utils.crypto import keccak
 
-from bench._chain_client import HeadWatcher, cpu_seconds, deploy, latency_summary
+from bench._chain_client import (
+    Client,
+    HeadWatcher,
+    cpu_seconds,
+    deploy,
+    latency_summary,
+    session,
+)
 from bench._chain_workload import make_workload
 from bench._open_loop import Offered, offer
 from tests.integration.bft_cluster import free_ports
@@ -136,7 +142,7 @@ def _offered_summary(offered: Offered) -> dict[str, Any]:
 
 
 async def _steady(
-    cluster: _Cluster, heads: HeadWatcher, client: httpx.AsyncClient, load: list[Any], rate: float
+    cluster: _Cluster, heads: HeadWatcher, client: Client, load: list[Any], rate: float
 ) -> dict[str, Any]:
     cluster.mark()
     blocks_before = len(heads.blocks)
@@ -159,7 +165,7 @@ async def _steady(
 
 
 async def _saturation(
-    cluster: _Cluster, heads: HeadWatcher, client: httpx.AsyncClient, load: list[Any], rate: float
+    cluster: _Cluster, heads: HeadWatcher, client: Client, load: list[Any], rate: float
 ) -> dict[str, Any]:
     cluster.mark()
     started = time.perf_counter()
@@ -184,8 +190,7 @@ async def _saturation(
 async def _drive(
     nodes: list[NodeProcess], steady: list[Any], saturating: list[Any], rates: tuple[float, float]
 ) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=80)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    async with session(connections=80) as client:
         async with HeadWatcher(client, nodes[0].url, nodes[0].ws_url) as heads:
             cluster = _Cluster(nodes)
             return {
@@ -221,7 +226,9 @@ def _one(root: Path, n: int, settings: dict[str, Any]) -> dict[str, Any]:
     finally:
         for node in nodes:
             node.stop(signal.SIGTERM)
-    return {"validators": n, **result}
+    # ledger.executions logs every block executed a second time by a validator
+    reexecuted = sum(node.log().count("executed again") for node in nodes)
+    return {"validators": n, **result, "block_reexecutions_logged": reexecuted}
 
 
 def run() -> dict[str, Any]:

@@ -431,6 +431,7 @@ class BftNode:
         self._executed.clear()
         self._invalid.clear()
         self._messages.clear()
+        self._payloads.clear()
         self._active = False
         self._progress = time.monotonic()
         if self._has_work():
@@ -543,6 +544,8 @@ class BftNode:
                     self._on_consensus(peer, message, raw_block)
                 except FrameError as exc:
                     log.warning("consensus message from 0x%s refused: %s", peer.hex(), exc)
+                except Exception:  # a bug must not lose the rest of the batch
+                    log.exception("consensus message from 0x%s failed", peer.hex())
 
     async def _on_blocks(self, peer: Address, pairs: list[tuple[bytes, bytes]]) -> None:
         """A sync reply: recover all its commit seals in one call, then import."""
