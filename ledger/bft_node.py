@@ -12,9 +12,19 @@
 - **Checkpoint first.** Before any frame carrying something this validator signed leaves,
   the machine's :class:`Checkpoint` is on disk (fsync).
 - **Gossip.** Transactions are sent to every peer (full mesh; the mempool dedups by hash).
-  Consensus messages are broadcast once, and while a height makes no progress every
-  message of it this node holds (its own, the proposal, others' votes) is re-sent to
-  everyone, as is a status with our head; a peer behind asks for blocks (:mod:`.sync`).
+  Consensus messages are broadcast once (each encoded once, a proposal with its block) and
+  sent again to a peer whose link comes up. Links are TCP, so a message is lost only with
+  its link; as a safety net, a height that makes no progress for ``resend_after`` re-sends
+  every message of it this node holds (its own, the proposal, others' votes), then again
+  at growing intervals. A height that is merely slow (a big block executing on a shared
+  CPU) must not flood its peers with copies. A status with our head goes out every gossip
+  tick; a peer behind asks for blocks (:mod:`.sync`).
+- **Signatures in bulk.** Consensus frames are queued as they arrive and handled in
+  batches: the signatures of a batch (and the commit seals of a sync reply) are recovered
+  in one call off the event loop (:mod:`ledger.p2p.bulk_verify`; bulk recovery, not
+  cryptographic batch verification), each one once (:data:`ledger.sigcache.SIGNERS`).
+- **Block size.** A proposed block holds what fits in a share of timeoutPropose at the
+  measured execution speed (:mod:`ledger.p2p.block_budget`), so it arrives in time.
 - **No empty blocks.** A height starts when there is a transaction to include, or when a
   peer's message for it arrives (a peer had transactions).
 - **Evidence** of equivocation is logged as one structured line and appended to
@@ -30,6 +40,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from pathlib import Path
 
 from eth.abc import BlockAPI, ReceiptAPI
@@ -56,12 +67,15 @@ from ledger.consensus import (
 )
 from ledger.exceptions import LedgerError, TransactionRejected
 from ledger.p2p import codec
+from ledger.p2p.block_budget import BlockBudget
+from ledger.p2p.bulk_verify import BulkRecovery, Pair, commit_pairs, message_pair
 from ledger.p2p.checkpoint import CheckpointFile
 from ledger.p2p.exceptions import FrameError
 from ledger.p2p.framing import Kind
 from ledger.p2p.keys import NodeKey
 from ledger.p2p.sync import BlockSync
 from ledger.p2p.transport import Endpoint, Transport
+from ledger.seal import decode_commit
 from ledger.typing import Address, Hash32
 from ledger.validator_sets import ValidatorSets
 
@@ -70,6 +84,9 @@ log = logging.getLogger(__name__)
 MAX_CANDIDATES = 64  # blocks held per height (proposals of every round, a liar's extras)
 MAX_HEIGHT_MESSAGES = 2_000
 TX_FLUSH_S = 0.01
+#: A stalled height re-sends its messages after max(this, 4 gossip ticks), then backs off.
+RESEND_AFTER_S = 1.0
+RESEND_MAX_S = 16.0
 
 
 class BftNode:
@@ -102,6 +119,14 @@ class BftNode:
         self._executed: dict[Hash32, tuple[BlockAPI, tuple[ReceiptAPI, ...]]] = {}
         self._invalid: set[Hash32] = set()
         self._messages: dict[bytes, Message] = {}
+        self._payloads: dict[bytes, bytes] = {}  # encoded frames of _messages, by signature
+        self._inbox: list[tuple[Address, Message, bytes]] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.recovery = BulkRecovery()
+        self._budget = BlockBudget(timeouts, ceiling=MAX_TRANSACTIONS_PER_BLOCK)
+        self._resend_after = max(RESEND_AFTER_S, 4 * gossip_s)
+        self._next_resend = 0.0
         self._ahead: set[bytes] = set()  # signatures of next-height messages buffered
         self._active = False
         self._resume = False
@@ -137,6 +162,7 @@ class BftNode:
             self._load_proposed_blocks(height)
         self._active = False
         self._messages.clear()
+        self._payloads.clear()
         self._ahead.clear()
         driver = ConsensusDriver(
             chain_id=self._chain_id,
@@ -171,7 +197,11 @@ class BftNode:
                 except TimeoutError:
                     self._gossip_tick()
         finally:
+            for task in [self._drainer, *self._tasks]:
+                if task is not None:
+                    task.cancel()
             await self.transport.close()
+            self.recovery.close()
 
     def submit(self, raw: bytes) -> None:
         """A transaction admitted through RPC (any thread): gossip it, start a height."""
@@ -234,9 +264,11 @@ class BftNode:
 
     def _get_value(self, height: int, round_: int) -> Hash32:
         t0 = time.perf_counter()
-        pending = self.ledger.mempool.take(self.ledger.gas_limit, MAX_TRANSACTIONS_PER_BLOCK)
+        pending = self.ledger.mempool.take(self.ledger.gas_limit, self._budget.limit(round_))
         block, receipts, skipped = self.ledger.build_block(pending)
-        log.debug("built block #%d in %.0f ms", height, (time.perf_counter() - t0) * 1000)
+        elapsed = time.perf_counter() - t0
+        self._budget.observe(len(pending), elapsed)
+        log.debug("built block #%d (%d txs) in %.0f ms", height, len(pending), elapsed * 1000)
         self.ledger.mempool.drop(skipped)
         value = Hash32(block.hash)
         self._remember(block)
@@ -253,11 +285,13 @@ class BftNode:
         try:
             t0 = time.perf_counter()
             self._executed[value] = self.ledger.execute_block(block)
+            elapsed = time.perf_counter() - t0
+            self._budget.observe(len(block.transactions), elapsed)
             log.debug(
                 "executed block #%d (%d txs) in %.0f ms",
                 height,
                 len(block.transactions),
-                (time.perf_counter() - t0) * 1000,
+                elapsed * 1000,
             )
         except LedgerError as exc:
             log.warning("proposed block #%d 0x%s is invalid: %s", height, value.hex(), exc)
@@ -298,6 +332,21 @@ class BftNode:
                 except FrameError:
                     path.unlink(missing_ok=True)
 
+    def _with_known_senders(self, block: BlockAPI) -> BlockAPI:
+        """The block with its transactions replaced by our mempool's copies of them.
+
+        Same hash, same bytes; but the mempool's copies already carry their recovered
+        sender (admission recovered it), so executing the block does not recover every
+        sender a second time.
+        """
+        known = [self.ledger.mempool.get(Hash32(tx.hash)) for tx in block.transactions]
+        if not any(known):
+            return block
+        transactions = [
+            k if k is not None else tx for k, tx in zip(known, block.transactions, strict=True)
+        ]
+        return block.copy(transactions=transactions)
+
     def _remember(self, block: BlockAPI) -> None:
         self._blocks[Hash32(block.hash)] = block
         while len(self._blocks) > MAX_CANDIDATES:
@@ -320,10 +369,14 @@ class BftNode:
                 self._report(out)
 
     def _send_message(self, message: Message, peer: Address | None) -> None:
-        block = b""
-        if isinstance(message, Proposal) and message.value in self._blocks:
-            block = codec.encode_block(self._blocks[message.value])
-        payload = codec.encode_consensus(message, block)
+        payload = self._payloads.get(message.signature)
+        if payload is None:
+            block = b""
+            if isinstance(message, Proposal) and message.value in self._blocks:
+                block = codec.encode_block(self._blocks[message.value])
+            payload = codec.encode_consensus(message, block)
+            if message.signature in self._messages:
+                self._payloads[message.signature] = payload
         if peer is None:
             self.transport.broadcast(Kind.CONSENSUS, payload)
         else:
@@ -378,21 +431,33 @@ class BftNode:
         self._executed.clear()
         self._invalid.clear()
         self._messages.clear()
+        self._payloads.clear()
         self._active = False
         self._progress = time.monotonic()
         if self._has_work():
             self._activate()
 
     def _import_synced(self, block: BlockAPI, commit: Commit) -> None:
-        executed = self._executed.get(Hash32(block.hash))
+        executed = self._executed.pop(Hash32(block.hash), None)
         if executed is not None:
             self.ledger.commit_executed(executed[0], executed[1], commit)
-        else:
+            return
+        try:
             self.ledger.import_block(block, commit)
+        except BaseException:
+            # a failed import discards the ledger's pending writes, and with them the
+            # state of the candidates executed meanwhile: they must be judged again
+            self._executed.clear()
+            raise
 
     def _on_synced(self) -> None:
-        """Blocks came by sync: consensus restarts at the new head."""
-        self._executed.clear()
+        """Blocks came by sync: consensus restarts at the new head.
+
+        Candidates executed for a height above the new head stay executed (their parent
+        is the block just imported, or they will never be decided); the others go.
+        """
+        head = self.ledger.head().block_number
+        self._executed = {v: e for v, e in self._executed.items() if e[0].number > head}
         self._invalid.clear()
         self.driver = self._new_driver()
         if self._resume or self._has_work():
@@ -423,16 +488,25 @@ class BftNode:
         self.transport.broadcast(Kind.STATUS, codec.encode_status(head))
         self.sync.tick()
         position = (self.driver.height, self.driver.machine.round)
+        now = time.monotonic()
         if position != self._position:
-            self._position, self._progress = position, time.monotonic()
-        if self._active and time.monotonic() - self._progress >= self._gossip_s:
+            self._position, self._progress = position, now
+        stalled = now - self._progress
+        if not self._active or stalled < self._resend_after:
+            self._next_resend = 0.0
+            return
+        if now >= self._next_resend:
+            # back off: the next re-send waits as long as the height has been stalled
+            self._next_resend = now + min(max(stalled, self._resend_after), RESEND_MAX_S)
             for message in list(self._messages.values()):
                 self._send_message(message, None)
 
     def _on_frame(self, peer: Address, kind: Kind, payload: bytes) -> None:
         if kind is Kind.CONSENSUS:
             message, raw_block = codec.decode_consensus(payload)
-            self._on_consensus(peer, message, raw_block)
+            self._inbox.append((peer, message, raw_block))
+            if self._drainer is None or self._drainer.done():
+                self._drainer = asyncio.ensure_future(self._drain())
         elif kind is Kind.TRANSACTIONS:
             self._on_transactions(codec.decode_transactions(payload))
         elif kind is Kind.STATUS:
@@ -440,7 +514,49 @@ class BftNode:
         elif kind is Kind.GET_BLOCKS:
             self.sync.on_get_blocks(peer, *codec.decode_get_blocks(payload))
         elif kind is Kind.BLOCKS:
-            self.sync.on_blocks(peer, codec.decode_blocks(payload))
+            self._spawn(self._on_blocks(peer, codec.decode_blocks(payload)))
+
+    def _spawn(self, coroutine: Coroutine[None, None, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self) -> None:
+        """Handle queued consensus messages in arrival order, a batch at a time.
+
+        The signatures of a batch that a boundary check will need (messages of the
+        current height) are recovered first, in one call off the loop; frames that
+        arrive meanwhile form the next batch.
+        """
+        while self._inbox:
+            batch, self._inbox = self._inbox, []
+            height = self._current_height()
+            pairs = [
+                pair
+                for _, message, _ in batch
+                if message.height == height
+                and message.signature not in self._messages
+                and (pair := message_pair(message, self._chain_id)) is not None
+            ]
+            await self.recovery.prefetch(pairs)
+            for peer, message, raw_block in batch:
+                try:
+                    self._on_consensus(peer, message, raw_block)
+                except FrameError as exc:
+                    log.warning("consensus message from 0x%s refused: %s", peer.hex(), exc)
+                except Exception:  # a bug must not lose the rest of the batch
+                    log.exception("consensus message from 0x%s failed", peer.hex())
+
+    async def _on_blocks(self, peer: Address, pairs: list[tuple[bytes, bytes]]) -> None:
+        """A sync reply: recover all its commit seals in one call, then import."""
+        seals: list[Pair] = []
+        for _, raw_commit in pairs:
+            try:
+                seals += commit_pairs(decode_commit(raw_commit), self._chain_id)
+            except LedgerError:
+                break  # the import reports the bad commit
+        await self.recovery.prefetch(seals)
+        self.sync.on_blocks(peer, pairs)
 
     def _on_consensus(self, peer: Address, message: Message, raw_block: bytes) -> None:
         height = self._current_height()
@@ -458,7 +574,7 @@ class BftNode:
             block = codec.decode_block(raw_block)
             if block.hash != message.value or block.number != message.height:
                 raise FrameError("proposal carries another block than it names")
-            self._remember(block)
+            self._remember(self._with_known_senders(block))
         if message.height == height and not self._active:
             self._activate()
         try:

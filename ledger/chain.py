@@ -29,6 +29,7 @@ from ledger.abc import CallRequest, Commit, NewBlockListener, PermissionsAPI
 from ledger.config import Genesis, address_bytes
 from ledger.db import LmdbEnvironment, OverlayDB
 from ledger.exceptions import ConfigError, LedgerError, SealError, StorageError
+from ledger.executions import ExecutionLog
 from ledger.genesis import genesis_hash, genesis_params
 from ledger.logindex import DB_NAME as LOGS_DB
 from ledger.logindex import LogIndex, index_writes
@@ -95,6 +96,8 @@ class Ledger(ChainReads):
         else:
             self._coinbase = Address(b"\x00" * 20)
         self._lock = threading.RLock()
+        #: executions and re-executions of blocks (each block must be executed once)
+        self.executions = ExecutionLog()
         self._listeners: list[NewBlockListener] = []
         self._transaction_hooks: list[Callable[[], None]] = []
         self._env = LmdbEnvironment(Path(data_dir))
@@ -258,6 +261,7 @@ class Ledger(ChainReads):
             except BaseException:
                 self.abandon_block()
                 raise
+            self.executions.note(block.hash, number=block.number, how="build_block")
             return block, receipts, skipped
 
     def abandon_block(self) -> None:
@@ -306,6 +310,7 @@ class Ledger(ChainReads):
             self._check_candidate(block)
             try:
                 imported = self._chain.import_block(block).imported_block
+                self.executions.note(block.hash, number=block.number, how="import_block")
                 receipts = tuple(imported.get_receipts(self._chain.chaindb))
                 self._write_block(imported, receipts, commit)
             except BaseException:
@@ -353,6 +358,7 @@ class Ledger(ChainReads):
                 base = self._chain.create_header_from_parent(parent)
                 vm = self._chain.get_vm(base.copy(gas_used=block.header.gas_used))
                 imported = vm.import_block(block).block
+                self.executions.note(block.hash, number=block.number, how="execute_block")
                 validate_imported_block_unchanged(imported, block)
                 self._chain.validate_block(imported)
                 receipts = tuple(imported.get_receipts(self._chain.chaindb))

@@ -30,6 +30,7 @@ from ledger.exceptions import (
     MalformedCommit,
     UnknownValidator,
 )
+from ledger.sigcache import SIGNERS
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
 
 PRECOMMIT_DOMAIN = b"medledger/precommit/v1"
@@ -65,11 +66,16 @@ def recover_signer(signature: bytes, digest: bytes) -> Address:
     s = int.from_bytes(signature[32:64], "big")
     if not 0 < s <= _SECP256K1_N // 2:
         raise InvalidSeal("seal signature s value is not in the lower half of the curve order")
+    cached = SIGNERS.get(digest, signature)  # each signature is recovered once
+    if cached is not None:
+        return cached
     try:
         public_key = PublicKey.from_signature_and_message(signature, digest, hasher=None)
     except Exception as exc:  # coincurve raises plain ValueError/Exception on bad points
         raise InvalidSeal(f"seal signature does not recover a public key: {exc}") from exc
-    return address_of(public_key)
+    signer = address_of(public_key)
+    SIGNERS.put(digest, signature, signer)
+    return signer
 
 
 def encode_commit(commit: Commit) -> bytes:

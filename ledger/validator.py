@@ -18,6 +18,7 @@ from ledger.chain import Ledger
 from ledger.cli.node import ProducingLedger
 from ledger.p2p.config import P2PSettings
 from ledger.p2p.exceptions import P2PError
+from ledger.profiling import profiled
 from ledger.typing import Hash32
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class ValidatorNode(ProducingLedger):
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._loop.run_until_complete(self.node.run(self._stop))
+            with profiled("bft-node"):
+                self._loop.run_until_complete(self.node.run(self._stop))
         except BaseException as exc:
             self._failed = exc
             log.exception("the BFT node stopped")

@@ -62,6 +62,11 @@ async def test_transactions_sent_to_different_validators_commit_on_all_four(
             for n in [height]
         }
         assert len(hashes) == 1
+        # every validator executed every block once: built, judged or synced, then
+        # committed from that result
+        ledgers = [ledger for ledger in cluster.ledgers if ledger is not None]
+        assert [ledger.executions.reexecutions for ledger in ledgers] == [0, 0, 0, 0]
+        assert all(ledger.executions.executions >= height for ledger in ledgers)
     finally:
         await cluster.close()
 
@@ -140,6 +145,11 @@ async def test_sync_refuses_a_lying_peer_and_imports_verified_blocks(tmp_path: P
             sync.on_blocks(honest, pairs)
             assert imported == [1, 2]
             assert fresh.head().hash == source.head().hash
+            # the refused block was never executed (its commit failed first); each
+            # imported block was executed once
+            assert (fresh.executions.executions, fresh.executions.reexecutions) == (2, 0)
+            running = [ledger for ledger in cluster.ledgers if ledger is not None]
+            assert [ledger.executions.reexecutions for ledger in running] == [0, 0, 0]
         finally:
             fresh.close()
     finally:
@@ -167,6 +177,10 @@ async def test_a_validator_that_double_votes_is_recorded_as_evidence(tmp_path: P
         ]
         for vote in votes:
             node._on_frame(liar.address, Kind.CONSENSUS, codec.encode_consensus(vote))
+        for _ in range(100):  # frames are handled in batches, on the loop
+            if node.evidence:
+                break
+            await asyncio.sleep(0.01)
         assert [e["offender"] for e in node.evidence] == ["0x" + liar.address.hex()]
         lines = (cluster.dirs[0] / "evidence.jsonl").read_text().splitlines()
         recorded = json.loads(lines[0])
@@ -200,5 +214,31 @@ async def test_a_restarted_proposer_still_holds_the_block_it_proposed(tmp_path: 
         assert restarted.driver.machine.round == 0
         assert value in restarted._blocks
         assert restarted._is_valid(1, value)
+    finally:
+        await cluster.close()
+
+
+async def test_a_late_validator_syncs_then_votes_and_executes_each_block_once(
+    tmp_path: Path,
+) -> None:
+    """Blocks by sync (import), then by consensus (judge or build): one execution each."""
+    cluster = Cluster(tmp_path)
+    try:
+        for i in range(3):
+            cluster.start(i)
+        await asyncio.sleep(0.3)
+        for nonce in range(2):
+            cluster.submit(nonce % 3, sign(KEYS[2], nonce=nonce))
+            await cluster.wait_heads(nonce + 1)
+        cluster.start(3)
+        await cluster.wait_heads(2)  # the fourth caught up by sync
+        for nonce in range(2, 5):
+            cluster.submit(3, sign(KEYS[2], nonce=nonce))
+            await cluster.wait_heads(nonce + 1)
+        ledgers = [ledger for ledger in cluster.ledgers if ledger is not None]
+        assert len({ledger.head().hash for ledger in ledgers}) == 1
+        assert [ledger.executions.reexecutions for ledger in ledgers] == [0, 0, 0, 0]
+        late = ledgers[3]
+        assert late.executions.executions >= late.head().block_number == 5
     finally:
         await cluster.close()

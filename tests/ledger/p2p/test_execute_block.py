@@ -53,6 +53,25 @@ def test_a_proposed_block_executes_once_and_commits_from_the_cached_result(
         judge.commit_executed(executed, receipts, _commit(block.hash, 1))
         assert judge.head().hash == block.hash
         assert judge.get_commit(BlockNumber(1)).block_hash == block.hash
+        # the tampered block and the genuine one, each once; the commit executed nothing
+        assert (judge.executions.executions, judge.executions.reexecutions) == (2, 0)
+        assert (proposer.executions.executions, proposer.executions.reexecutions) == (1, 0)
+    finally:
+        proposer.close()
+        judge.close()
+
+
+def test_judging_the_same_block_twice_counts_as_a_reexecution(tmp_path: Path) -> None:
+    """The counter the multi-validator tests assert on does catch a second execution."""
+    genesis = make_genesis(validators=[address(k) for k in VALIDATOR_KEYS])
+    proposer = Ledger(tmp_path / "a", genesis, validator_key=VALIDATOR_KEYS[0])
+    judge = Ledger(tmp_path / "b", genesis, validator_key=VALIDATOR_KEYS[1])
+    try:
+        proposer.send_raw_transaction(sign(KEYS[0], nonce=0))
+        block, _, _ = proposer.build_block(proposer.mempool.take(genesis.gas_limit, 10))
+        judge.execute_block(block)
+        judge.execute_block(block)
+        assert (judge.executions.executions, judge.executions.reexecutions) == (2, 1)
     finally:
         proposer.close()
         judge.close()
