@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
@@ -159,6 +160,11 @@ class ChainReads(LedgerAPI):
 
     def get_logs(self, log_filter: LogFilter) -> list[IndexedLog]:
         return self._log_index.get_logs(log_filter)
+
+    def get_log_objects(
+        self, log_filter: LogFilter, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self._log_index.get_log_objects(log_filter, limit=limit)
 
     def _state_at(self, at: BlockNumber) -> StateAPI:
         return self._chain.get_vm(self._header_at(at)).state
