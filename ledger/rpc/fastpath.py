@@ -47,6 +47,9 @@ LOOP_METHODS: Final = frozenset(
         "eth_maxPriorityFeePerGas",
     }
 )
+#: Larger batches go to a worker thread even if every call is cheap: a thousand
+#: admissions in a row would hold the loop (and every other connection) for a while.
+LOOP_BATCH_MAX: Final = 32
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 
 
@@ -60,7 +63,7 @@ def _on_loop(message: Any) -> bool:
     if isinstance(message, dict):
         return message.get("method") in LOOP_METHODS
     if isinstance(message, list):
-        return bool(message) and all(
+        return 0 < len(message) <= LOOP_BATCH_MAX and all(
             isinstance(m, dict) and m.get("method") in LOOP_METHODS for m in message
         )
     return True  # a bare value: an invalid request, answered without any ledger call
