@@ -51,6 +51,7 @@ LOOP_METHODS: Final = frozenset(
 #: admissions in a row would hold the loop (and every other connection) for a while.
 LOOP_BATCH_MAX: Final = 32
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
+_DISCONNECTED: Final = b"\0disconnected"  # a sentinel, compared by identity
 
 
 def too_large_body(limit: int) -> bytes:
@@ -87,6 +88,8 @@ class FastRPC:
             await send({"type": "http.response.body", "body": b"Method Not Allowed"})
             return
         body = await self._read(scope, receive)
+        if body is _DISCONNECTED:
+            return  # the client left mid-request: nothing to answer, nothing to run
         if body is None:
             await _respond(send, 413, too_large_body(self._limit))
             return
@@ -116,7 +119,7 @@ class FastRPC:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                return _DISCONNECTED
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self._limit:
