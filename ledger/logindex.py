@@ -155,7 +155,7 @@ class _HexFilter:
     def matches(self, log: LogObject) -> bool:
         if self.addresses and log["address"] not in self.addresses:
             return False
-        return matches_topics(log["topics"], self.topics)
+        return not self.topics or matches_topics(log["topics"], self.topics)
 
 
 class _Posting:
@@ -271,13 +271,14 @@ class LogIndex:
     def _collect(
         self, txn: Any, blocks: Iterator[int], log_filter: LogFilter, limit: int | None
     ) -> list[LogObject]:
-        wanted = _HexFilter(log_filter)
+        matches = _HexFilter(log_filter).matches
+        get, db = txn.get, self._db
         out: list[LogObject] = []
         for number in blocks:
-            raw = txn.get(_BLOCK + _num(number), db=self._db)
+            raw = get(_BLOCK + number.to_bytes(8, "big"), db=db)
             if raw is None:
                 continue
-            out.extend(log for log in _decode_block(number, raw) if wanted.matches(log))
+            out.extend([log for log in _decode_block(number, raw) if matches(log)])
             if limit is not None and len(out) > limit:
                 return out[: limit + 1]
         return out
