@@ -15,8 +15,9 @@ and the py-evm ceiling are measured alternately ``BENCH_CHAIN_REPEATS`` times (d
 ``ours`` and ``pyevm_ceiling`` are the best wall-clock runs of each side, the per-CPU ratio
 uses each side's best per-CPU run, and every run is listed (``*_runs``).
 
-Sizes: ``BENCH_CHAIN_SENDERS`` (concurrent clients, default 8) and
-``BENCH_CHAIN_PER_SENDER`` (transactions each, default 250).
+Sizes: ``BENCH_CHAIN_SENDERS`` (concurrent clients, default 8),
+``BENCH_CHAIN_PER_SENDER`` (transactions each, default 250) and ``BENCH_CHAIN_BATCH``
+(transactions per JSON-RPC request, default 1: no batching).
 """
 
 from __future__ import annotations
@@ -53,13 +54,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _batch() -> int:
+    return max(1, int(os.environ.get("BENCH_CHAIN_BATCH", "1")))
+
+
 def _ours(workload_dir: Path, senders: int, per_sender: int) -> tuple[Workload, dict[str, Any]]:
     config = init_config(workload_dir / "config", accounts=senders, chain_id=CHAIN_ID)
     workload = make_workload(config.validator, config.accounts, per_sender)
     node = start_node(config.directory, workload_dir / "data")
     try:
         asyncio.run(deploy(node.url, workload))
-        result = asyncio.run(drive(node.url, node.ws_url, workload, pid=node.proc.pid))
+        result = asyncio.run(
+            drive(node.url, node.ws_url, workload, pid=node.proc.pid, batch=_batch())
+        )
     finally:
         code = node.stop(signal.SIGTERM)
     result["clean_exit"] = code == 0
@@ -110,7 +117,7 @@ def _anvil(workload: Workload) -> dict[str, Any]:
                 },
             ).raise_for_status()
         asyncio.run(deploy(url, workload))
-        result = asyncio.run(drive(url, ws_url, workload, pid=proc.pid))
+        result = asyncio.run(drive(url, ws_url, workload, pid=proc.pid, batch=_batch()))
         result["version"] = subprocess.run(
             [str(ANVIL), "--version"], capture_output=True, text=True, check=False
         ).stdout.splitlines()[0]

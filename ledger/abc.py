@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth.abc import (
     AtomicDatabaseAPI,
@@ -186,6 +187,17 @@ class LedgerAPI(ABC):
     @abstractmethod
     def get_logs(self, log_filter: LogFilter) -> list[IndexedLog]:
         """Logs matching the filter, from an index (never a scan of every block)."""
+
+    @abstractmethod
+    def get_log_objects(
+        self, log_filter: LogFilter, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The logs of :meth:`get_logs` as ``eth_getLogs`` JSON objects (0x-hex fields).
+
+        The index stores them encoded, so the RPC answers without decoding every field
+        to bytes and formatting it back. With ``limit``, at most ``limit + 1`` are
+        returned (enough to refuse an over-limit query without decoding the rest).
+        """
 
     @abstractmethod
     def get_balance(self, address: Address, at: BlockNumber) -> int:

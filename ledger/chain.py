@@ -99,6 +99,8 @@ class Ledger(ChainReads):
         #: executions and re-executions of blocks (each block must be executed once)
         self.executions = ExecutionLog()
         self._listeners: list[NewBlockListener] = []
+        self._recent: dict[int, BlockAPI] = {}
+        self._recent_by_hash: dict[bytes, BlockAPI] = {}
         self._transaction_hooks: list[Callable[[], None]] = []
         self._env = LmdbEnvironment(Path(data_dir))
         try:
@@ -111,6 +113,7 @@ class Ledger(ChainReads):
             # lock-free reads of admission
             self._committed_store = self._env.store(EVM_DB)
             self._committed_chaindb = ChainDB(self._committed_store)
+            self._committed_chain: Chain = self._chain_cls(self._committed_store)
             self._committed_head = CommittedHead(self._committed_store, self._head)
             self._log_index = LogIndex(self._env)
             self._governance = (
@@ -204,9 +207,12 @@ class Ledger(ChainReads):
     # --- block making -------------------------------------------------------------
 
     def _head_call(self, contract: Address, data: bytes) -> tuple[bytes, bytes]:
-        with self._lock:
-            head = self._head
-            return head.hash, calls.call(self._chain, CallRequest(to=contract, data=data), head)
+        # no ledger lock: the head's state is committed and read straight from LMDB (never
+        # the overlay a block is being built in), so admission's permission check does not
+        # wait for the block producer
+        head = self._head
+        request = CallRequest(to=contract, data=data)
+        return head.hash, calls.call(self._committed_chain, request, head)
 
     def _account(self, address: Address) -> AccountState:
         # no ledger lock: admission must not wait for the block being built
@@ -416,6 +422,7 @@ class Ledger(ChainReads):
         if change is not None:
             meta[HISTORY_KEY] = self._history.encoded_with(block.number + 1, change)
         self._env.commit({EVM_DB: self._overlay.take_writes(), META_DB: meta, LOGS_DB: logs})
+        self._remember(block)
         if change is not None:
             self._history.add(block.number + 1, change)
             log.info(

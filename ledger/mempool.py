@@ -155,12 +155,6 @@ class Mempool(MempoolAPI):
             raise TransactionRejected(
                 "nonce-too-low", f"nonce {transaction.nonce} < account nonce {account.nonce}"
             )
-        if transaction.nonce > account.nonce + self._max_gap:
-            raise TransactionRejected(
-                "nonce-too-high",
-                f"nonce {transaction.nonce} is more than {self._max_gap} ahead of the"
-                f" account nonce {account.nonce}",
-            )
         max_fee = getattr(transaction, "max_fee_per_gas", None)
         fee_per_gas = transaction.gas_price if max_fee is None else max_fee
         cost = transaction.value + transaction.gas * fee_per_gas
@@ -177,6 +171,19 @@ class Mempool(MempoolAPI):
                 raise TransactionRejected(
                     "already-known",
                     f"a pending transaction of this sender already uses nonce {transaction.nonce}",
+                )
+            # the gap counts from the end of the sender's consecutive pending run, so a
+            # sender may queue a long sequence but not park transactions far ahead of it
+            expected = account.nonce
+            while expected in queued:
+                expected += 1
+            if transaction.nonce > expected + self._max_gap:
+                if not queued:
+                    del self._by_sender[sender]
+                raise TransactionRejected(
+                    "nonce-too-high",
+                    f"nonce {transaction.nonce} is more than {self._max_gap} ahead of the"
+                    f" sender's next nonce {expected}",
                 )
             if len(self._by_hash) >= self._max_pending:
                 if not queued:

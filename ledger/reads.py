@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
@@ -70,6 +71,12 @@ class CommittedHead:
             )
 
 
+#: Committed blocks kept decoded in memory: clients that follow the chain (``newHeads``
+#: then ``eth_getBlockByNumber``) read the newest blocks, which then cost no LMDB reads,
+#: no trie walks and no transaction decoding, and do not wait for the block producer.
+RECENT_BLOCKS = 64
+
+
 class ChainReads(LedgerAPI):
     """Reads of ``LedgerAPI``; the owner sets the attributes declared here."""
 
@@ -81,15 +88,26 @@ class ChainReads(LedgerAPI):
     _chain_id: ChainId
     _history: ValidatorHistory
     _listeners: list[NewBlockListener]
+    _recent: dict[int, BlockAPI]
+    _recent_by_hash: dict[bytes, BlockAPI]
     mempool: Mempool
+
+    def _remember(self, block: BlockAPI) -> None:
+        """Keep a just-committed block among the recent ones (the writer calls this)."""
+        self._recent[block.number] = block
+        self._recent_by_hash[block.hash] = block
+        old = self._recent.pop(block.number - RECENT_BLOCKS, None)
+        if old is not None:
+            self._recent_by_hash.pop(old.hash, None)
 
     @property
     def chain_id(self) -> ChainId:
         return self._chain_id
 
     def head(self) -> BlockHeaderAPI:
-        with self._lock:
-            return self._head
+        # no lock: the attribute is replaced (atomically) only after its block committed,
+        # so the RPC answers the head without waiting for the block being built
+        return self._head
 
     def _header_at(self, number: BlockNumber) -> BlockHeaderAPI:
         try:
@@ -98,10 +116,16 @@ class ChainReads(LedgerAPI):
             raise BlockNotFound(f"no block #{number}") from exc
 
     def get_block_by_number(self, number: BlockNumber) -> BlockAPI:
+        recent = self._recent.get(number)
+        if recent is not None:
+            return recent
         with self._lock:
             return self._chain.get_block_by_header(self._header_at(number))
 
     def get_block_by_hash(self, block_hash: Hash32) -> BlockAPI:
+        recent = self._recent_by_hash.get(block_hash)
+        if recent is not None:
+            return recent
         with self._lock:
             try:
                 block = self._chain.get_block_by_hash(block_hash)
@@ -137,6 +161,11 @@ class ChainReads(LedgerAPI):
 
     def get_logs(self, log_filter: LogFilter) -> list[IndexedLog]:
         return self._log_index.get_logs(log_filter)
+
+    def get_log_objects(
+        self, log_filter: LogFilter, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self._log_index.get_log_objects(log_filter, limit=limit)
 
     def _state_at(self, at: BlockNumber) -> StateAPI:
         return self._chain.get_vm(self._header_at(at)).state

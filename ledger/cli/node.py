@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 
@@ -59,6 +60,11 @@ class ProducingLedger(LedgerAPI):
 
     def get_logs(self, log_filter: LogFilter) -> list[IndexedLog]:
         return self.inner.get_logs(log_filter)
+
+    def get_log_objects(
+        self, log_filter: LogFilter, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self.inner.get_log_objects(log_filter, limit=limit)
 
     def get_balance(self, address: Address, at: BlockNumber) -> int:
         return self.inner.get_balance(address, at)

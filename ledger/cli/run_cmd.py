@@ -95,6 +95,7 @@ def run(
             app,
             log_level=log_level.lower(),
             access_log=False,
+            proxy_headers=False,  # served directly, never behind a proxy we would trust
             ws_max_size=rpc.max_body_bytes,
             timeout_graceful_shutdown=5,
             lifespan="on",

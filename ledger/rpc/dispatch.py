@@ -38,6 +38,11 @@ def _error(request_id: Any, error: RPCError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
 
 
+PARSE_ERROR_RESPONSE: Final = orjson.dumps(
+    {"jsonrpc": "2.0", "id": None, "error": ParseError("parse error: invalid JSON").to_json()}
+)
+
+
 def _valid_id(value: Any) -> bool:
     return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
 
@@ -56,7 +61,13 @@ class Dispatcher:
         try:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return orjson.dumps(_error(None, ParseError("parse error: invalid JSON")))
+            return PARSE_ERROR_RESPONSE
+        return self.handle_message(message, extra=extra)
+
+    def handle_message(
+        self, message: Any, *, extra: Mapping[str, BoundMethod] | None = None
+    ) -> bytes | None:
+        """Answer an already parsed body (the transport parses once to route it)."""
         if isinstance(message, list):
             return self._batch(message, extra or {})
         response = self._one(message, extra or {})

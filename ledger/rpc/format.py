@@ -13,7 +13,7 @@ from eth.abc import BlockAPI, BlockHeaderAPI, LogAPI, ReceiptAPI, SignedTransact
 from eth_utils.crypto import keccak
 from rlp import encode as rlp_encode
 
-from ledger.abc import IndexedLog, TransactionLocation
+from ledger.abc import TransactionLocation
 from ledger.rpc.hexcodec import to_data, to_data32, to_quantity
 
 Json = dict[str, Any]
@@ -183,20 +183,6 @@ def format_log(
         "transactionHash": to_data(tx_hash),
         "transactionIndex": to_quantity(tx_index),
         "logIndex": to_quantity(log_index),
-        "removed": False,
-    }
-
-
-def format_indexed_log(log: IndexedLog) -> Json:
-    return {
-        "address": to_data(log.address),
-        "topics": [to_data(topic) for topic in log.topics],
-        "data": to_data(log.data),
-        "blockNumber": to_quantity(log.block_number),
-        "blockHash": to_data(log.block_hash),
-        "transactionHash": to_data(log.transaction_hash),
-        "transactionIndex": to_quantity(log.transaction_index),
-        "logIndex": to_quantity(log.log_index),
         "removed": False,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import rlp
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -113,3 +114,68 @@ def test_topic_position_matters() -> None:
     assert not matches_topics([TOPICS[0]], [None, (TOPICS[1],)])
     assert not matches_topics([TOPICS[0]], [None, None])  # geth: more positions than topics
     assert matches_topics([TOPICS[0], TOPICS[2]], [None, None])
+
+
+def _one_block_env(tmp: str, value: bytes) -> LmdbEnvironment:
+    env = LmdbEnvironment(Path(tmp), map_size=64 * 1024**2)
+    env.commit({DB_NAME: {b"B" + (7).to_bytes(8, "big"): value}})
+    return env
+
+
+def test_log_objects_are_the_eth_getlogs_json_and_a_limit_stops_early() -> None:
+    logs: list[RawLog] = [(ADDRESSES[0], [TOPICS[0]], b"\x01"), (ADDRESSES[1], [], b"")]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = LmdbEnvironment(Path(tmp), map_size=64 * 1024**2)
+        try:
+            for number in (3, 4):
+                writes = index_writes(
+                    block_number=number,
+                    block_hash=block_hash(number),
+                    transactions=[(tx_hash(number, 0), []), (tx_hash(number, 1), logs)],
+                )
+                env.commit({DB_NAME: writes})
+            index = LogIndex(env)
+            every = LogFilter(from_block=BlockNumber(0), to_block=BlockNumber(9))
+            objects = index.get_log_objects(every)
+            assert objects[1] == {
+                "address": "0x" + ADDRESSES[1].hex(),
+                "topics": [],
+                "data": "0x",
+                "blockNumber": "0x3",
+                "blockHash": "0x" + block_hash(3).hex(),
+                "transactionHash": "0x" + tx_hash(3, 1).hex(),
+                "transactionIndex": "0x1",
+                "logIndex": "0x1",
+                "removed": False,
+            }
+            assert objects[0]["topics"] == ["0x" + TOPICS[0].hex()]
+            assert len(objects) == 4
+            assert index.get_log_objects(every, limit=2) == objects[:3]
+        finally:
+            env.close()
+
+
+def test_records_written_in_the_former_rlp_format_are_still_read() -> None:
+    record = rlp.encode(
+        [block_hash(7), [[ADDRESSES[2], [TOPICS[1], TOPICS[2]], b"\xaa", tx_hash(7, 2), 2]]]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _one_block_env(tmp, record)
+        try:
+            found = LogIndex(env).scan_logs(
+                LogFilter(from_block=BlockNumber(7), to_block=BlockNumber(7))
+            )
+        finally:
+            env.close()
+    assert found == [
+        IndexedLog(
+            address=ADDRESSES[2],
+            topics=(TOPICS[1], TOPICS[2]),
+            data=b"\xaa",
+            block_number=BlockNumber(7),
+            block_hash=Hash32(block_hash(7)),
+            transaction_hash=Hash32(tx_hash(7, 2)),
+            transaction_index=2,
+            log_index=0,
+        )
+    ]

@@ -88,6 +88,15 @@ def test_far_future_nonce_is_too_high(ledger: Ledger) -> None:
     rejected(ledger, sign(KEYS[0], nonce=65), "nonce-too-high")
 
 
+def test_a_long_consecutive_run_is_accepted_and_the_gap_counts_from_its_end(
+    ledger: Ledger,
+) -> None:
+    for nonce in range(70):
+        ledger.send_raw_transaction(sign(KEYS[0], nonce=nonce))
+    ledger.send_raw_transaction(sign(KEYS[0], nonce=70 + 64))
+    rejected(ledger, sign(KEYS[0], nonce=70 + 65), "nonce-too-high")
+
+
 def test_transaction_larger_than_limit_is_oversize(ledger: Ledger) -> None:
     raw = sign(KEYS[0], data=b"\x01" * (128 * 1024), gas=29_000_000)
     rejected(ledger, raw, "oversize")

@@ -47,6 +47,23 @@ def test_http_post_answers_single_and_batch_requests(http: TestClient) -> None:
     assert [a["id"] for a in answer] == [1, 2]
 
 
+def test_malformed_json_gets_a_parse_error_and_a_mixed_batch_is_answered_in_order(
+    http: TestClient,
+) -> None:
+    error = http.post("/", content=b'{"jsonrpc": "2.0", "id": 1, "method"').json()["error"]
+    assert error["code"] == -32700
+    # eth_chainId is answered on the event loop, eth_getBalance on a worker thread
+    batch = [
+        req("eth_chainId", id_=1),
+        req("eth_getBalance", ["0x" + "00" * 20, "latest"], id_=2),
+        req("eth_sendRawTransaction", ["0x00"], id_=3),
+    ]
+    answer = http.post("/", json=batch).json()
+    assert [a["id"] for a in answer] == [1, 2, 3]
+    assert answer[1]["result"] == "0x0"
+    assert answer[2]["error"]["code"] == -32003
+
+
 def test_an_oversized_body_is_refused_with_413_and_a_json_rpc_error(http: TestClient) -> None:
     response = http.post("/", json=req("web3_sha3", ["0x" + "00" * 4096]))
     assert response.status_code == 413

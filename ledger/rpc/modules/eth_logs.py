@@ -6,7 +6,7 @@ from ledger.abc import LedgerAPI, LogFilter
 from ledger.exceptions import BlockNotFound
 from ledger.rpc import params as p
 from ledger.rpc.errors import InvalidParams, LimitExceeded, ResourceNotFound
-from ledger.rpc.format import Json, format_indexed_log
+from ledger.rpc.format import Json
 from ledger.rpc.registry import RPCModule, rpc_method
 from ledger.rpc.resolve import resolve_number
 from ledger.typing import BlockNumber
@@ -50,10 +50,11 @@ class EthLogs(RPCModule):
         log_filter = resolve_filter(self.ledger, spec)
         if log_filter is None:
             return []
-        logs = self.ledger.get_logs(log_filter)
+        # the index keeps each log as its JSON object: returned as stored, not re-formatted
+        logs = self.ledger.get_log_objects(log_filter, limit=MAX_LOGS)
         if len(logs) > MAX_LOGS:
             raise LimitExceeded(
                 f"query returned more than {MAX_LOGS} results; narrow the block range",
                 data={"limit": MAX_LOGS},
             )
-        return [format_indexed_log(log) for log in logs]
+        return logs
