@@ -20,7 +20,9 @@ from node.adapters import BlobPayloadStore
 from node.anchoring import drain_once
 from node.config import AnchorSettings
 from node.exceptions import NodeError
-from node.ingest import IngestServices, sweep_orphans
+from node.group_commit import GroupCommitter
+from node.ingest import IngestReceipt, IngestServices, sweep_orphans
+from node.ingest_group import SealedRecord, SealParts, commit_group
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import MerkleHash
@@ -54,6 +56,10 @@ class NodeService:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        #: Coalesces concurrent small-record ingests into groups (see :mod:`node.group_commit`).
+        self.committer: GroupCommitter[SealedRecord, IngestReceipt] = GroupCommitter(
+            self._commit_group
+        )
 
     # --- ingest side -----------------------------------------------------------------------
 
@@ -67,6 +73,16 @@ class NodeService:
     def ingest_services(self) -> IngestServices:
         p = self.parts
         return IngestServices(p.pseudonymizer, p.cipher, p.store, p.wrapper, self.outbox())
+
+    def seal_parts(self) -> SealParts:
+        p = self.parts
+        return SealParts(p.pseudonymizer, p.cipher, p.wrapper)
+
+    def _commit_group(self, records: list[SealedRecord]) -> list[IngestReceipt]:
+        """One group: one blob barrier, one outbox commit (runs in the leader's thread)."""
+        receipts = commit_group(store=self.parts.store, outbox=self.outbox(), records=records)
+        self.notify()
+        return receipts
 
     def notify(self) -> None:
         """Tell the drain thread new entries are pending (it may form a full batch early)."""

@@ -18,12 +18,12 @@ import contextlib
 import fcntl
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from node.abc import BlobStoreAPI
 from node.blobstore import cid as cidlib
-from node.blobstore import reader
+from node.blobstore import group, reader
 from node.blobstore.layout import build
 from node.blobstore.profile import DEFAULT_PROFILE, Profile
 from node.blobstore.writer import BlockWriter
@@ -125,6 +125,10 @@ class EmbeddedBlobStore(BlobStoreAPI):
             if pin:
                 self._pin_locked(root)
         return root
+
+    def put_many(self, payloads: Sequence[bytes], *, pin: bool = True) -> list[CID]:
+        """Group commit of small payloads: one durability barrier (see :mod:`.group`)."""
+        return group.put_many(self, payloads, pin=pin)
 
     def get(self, cid: CID) -> Iterator[bytes]:
         """Stream verified content; see :meth:`BlobStoreAPI.get`."""
