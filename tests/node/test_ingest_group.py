@@ -173,3 +173,28 @@ def test_ndjson_errors_name_the_line_and_limits_hold(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("node.ingest_bulk.MAX_BULK_RECORDS", 2)
     with pytest.raises(InvalidFhir, match="at most 2 records"):
         parse_ndjson(b"\n".join([obs(1), obs(2), obs(3)]))
+
+
+def test_cli_ingest_bulk_queues_a_file_and_refuses_a_bad_one_whole(
+    cfg: LoadedConfig, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from node.cli import app
+
+    runner = CliRunner()
+    good = tmp_path / "good.ndjson"
+    good.write_bytes(b"\n".join(obs(i) for i in range(5)))
+    args = ["ingest-bulk", str(good), "--config", str(cfg.path("node.json")), "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["created"] == 5
+    again = runner.invoke(app, args)
+    assert json.loads(again.output)["created"] == 0
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(obs(9) + b"\n{}")
+    refused = runner.invoke(app, ["ingest-bulk", str(bad), "--config", str(cfg.path("node.json"))])
+    assert refused.exit_code == 2 and "line 2" in refused.output
+    box = Outbox(cfg.outbox_path)
+    assert len(box.record_ids()) == 5  # nothing of the refused file
+    box.close()
