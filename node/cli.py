@@ -36,7 +36,6 @@ from node.exceptions import (
     UnknownRecord,
 )
 from node.ingest import IngestReceipt, ingest_dicom_study, ingest_fhir
-from node.ingest_bulk import ingest_payloads, parse_ndjson
 from node.outbox import Outbox
 from node.proof import RecordProof
 from node.proof_json import loads_proof
@@ -220,9 +219,10 @@ def ingest_bulk(
         _fail(f"cannot read {path}: {exc.strerror}")
     try:
         node = NodeService(open_parts(cfg))
-        payloads = parse_ndjson(data, patient_id=patient_id)
-        receipts = ingest_payloads(parts=node.seal_parts(), submit=node.committer.submit_many,
-                                   payloads=payloads)  # fmt: skip
+        try:
+            receipts = node.ingest_ndjson(data, patient_id=patient_id)
+        finally:
+            node.stop()
     except IngestError as exc:
         _fail(f"{type(exc).__name__}: {exc}")
     except NodeError as exc:

@@ -90,6 +90,8 @@ class NodeSettings(_Strict):
     anchor: AnchorSettings = Field(default_factory=AnchorSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: Worker processes that validate and seal bulk imports (0: in the node process).
+    ingest_workers: Annotated[int, Field(ge=0, le=64)] = 0
 
     @field_validator("rpc_url")
     @classmethod

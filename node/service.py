@@ -22,7 +22,9 @@ from node.config import AnchorSettings
 from node.exceptions import NodeError
 from node.group_commit import GroupCommitter
 from node.ingest import IngestReceipt, IngestServices, sweep_orphans
+from node.ingest_bulk import ingest_payloads, parse_ndjson
 from node.ingest_group import SealedRecord, SealParts, commit_group
+from node.ingest_pool import SealPool
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import MerkleHash
@@ -44,6 +46,7 @@ class NodeParts:
     wrapper: KeyWrapperAPI
     sink: AnchorSinkAPI | None
     anchor: AnchorSettings
+    seal_pool: SealPool | None = None
 
 
 class NodeService:
@@ -84,6 +87,16 @@ class NodeService:
         self.notify()
         return receipts
 
+    def ingest_ndjson(self, data: bytes, *, patient_id: str | None = None) -> list[IngestReceipt]:
+        """A bulk import (see :mod:`node.ingest_bulk`), on the seal pool's workers if any."""
+        pool = self.parts.seal_pool
+        if pool is None:
+            payloads = parse_ndjson(data, patient_id=patient_id)
+            return ingest_payloads(parts=self.seal_parts(), submit=self.committer.submit_many,
+                                   payloads=payloads)  # fmt: skip
+        payloads = pool.parse_ndjson(data, patient_id=patient_id)
+        return pool.ingest(payloads=payloads, submit=self.committer.submit_many)
+
     def notify(self) -> None:
         """Tell the drain thread new entries are pending (it may form a full batch early)."""
         self._wake.set()
@@ -113,6 +126,8 @@ class NodeService:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.parts.seal_pool is not None:
+            self.parts.seal_pool.close()
 
     def _fill(self, outbox: Outbox, settings: AnchorSettings) -> None:
         """Let a batch fill up: wait until ``batch_size`` are pending or ``interval_s`` passed."""

@@ -22,7 +22,6 @@ from node.exceptions import (
 )
 from node.fhir import parse_fhir
 from node.ingest import IngestReceipt, ingest_dicom_study
-from node.ingest_bulk import ingest_payloads, parse_ndjson
 from node.ingest_group import seal
 from node.proof_wire import encode_proof
 from node.records import describe, parse_record_id
@@ -95,9 +94,7 @@ async def post_fhir_bulk(
     raw = await read_limited(request, api.max_bulk_bytes)
 
     def work() -> list[IngestReceipt]:
-        payloads = parse_ndjson(raw, patient_id=patient_id)
-        return ingest_payloads(parts=node.seal_parts(), submit=node.committer.submit_many,
-                               payloads=payloads)  # fmt: skip
+        return node.ingest_ndjson(raw, patient_id=patient_id)
 
     try:
         receipts = await run_in_threadpool(work)

@@ -39,8 +39,7 @@ def obs(i: int, patient: str = "MRN-7") -> bytes:
     }).encode()  # fmt: skip
 
 
-@pytest.fixture
-def cfg(tmp_path: Path) -> LoadedConfig:
+def _config(tmp_path: Path, **extra: object) -> LoadedConfig:
     new_hospital_keystore(tmp_path / "keystore")
     (tmp_path / "secret.hex").write_text("cd" * 32)
     settings = NodeSettings.model_validate({
@@ -48,9 +47,15 @@ def cfg(tmp_path: Path) -> LoadedConfig:
         "consortium_secret": {"env": None, "file": "secret.hex"},
         "api": {"token_sha256": hashlib.sha256(API_TOKEN.encode()).hexdigest(),
                 "max_bulk_bytes": 64 * 1024},
+        **extra,
     })  # fmt: skip
     write_config(tmp_path / "node.json", settings)
     return load_config(tmp_path / "node.json")
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> LoadedConfig:
+    return _config(tmp_path)
 
 
 @pytest.fixture
@@ -198,3 +203,20 @@ def test_cli_ingest_bulk_queues_a_file_and_refuses_a_bad_one_whole(
     box = Outbox(cfg.outbox_path)
     assert len(box.record_ids()) == 5  # nothing of the refused file
     box.close()
+
+
+def test_bulk_on_worker_processes_seals_records_this_hospital_can_read(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, ingest_workers=1)
+    service = NodeService(open_parts(cfg))
+    try:
+        with pytest.raises(InvalidFhir, match="line 3"):
+            service.ingest_ndjson(b"\n".join([obs(1), obs(2), b'{"resourceType": "Nope"}']))
+        assert service.outbox().record_ids() == []
+        lines = [obs(i) for i in range(6)]
+        receipts = service.ingest_ndjson(b"\n".join(lines))
+        assert [r.created for r in receipts] == [True] * 6
+        for line, receipt in zip(lines, receipts, strict=True):
+            entry = service.outbox().entry(receipt.record_id)
+            assert _plaintext(cfg, service, entry) == parse_fhir(line).canonical
+    finally:
+        service.stop()
