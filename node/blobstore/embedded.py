@@ -23,7 +23,7 @@ from pathlib import Path
 
 from node.abc import BlobStoreAPI
 from node.blobstore import cid as cidlib
-from node.blobstore import group, reader
+from node.blobstore import reader
 from node.blobstore.layout import build
 from node.blobstore.profile import DEFAULT_PROFILE, Profile
 from node.blobstore.writer import BlockWriter
@@ -126,10 +126,6 @@ class EmbeddedBlobStore(BlobStoreAPI):
                 self._pin_locked(root)
         return root
 
-    def put_many(self, payloads: Sequence[bytes], *, pin: bool = True) -> list[CID]:
-        """Group commit of small payloads: one durability barrier (see :mod:`.group`)."""
-        return group.put_many(self, payloads, pin=pin)
-
     def get(self, cid: CID) -> Iterator[bytes]:
         """Stream verified content; see :meth:`BlobStoreAPI.get`."""
         return reader.walk(cidlib.normalize(cid), self._read_block)
@@ -205,3 +201,9 @@ class EmbeddedBlobStore(BlobStoreAPI):
                 continue  # a missing/corrupted node: keep what we can still reach
             stack.extend(cidlib.cid_text(link.cid) for link in node.links)
         return live
+
+    def put_many(self, payloads: Sequence[bytes], *, pin: bool = True) -> list[CID]:
+        """Group commit of small payloads: one durability barrier (:mod:`.small_blobs`)."""
+        from node.blobstore import small_blobs  # it uses this class: imported when needed
+
+        return small_blobs.put_many(self, payloads, pin=pin)

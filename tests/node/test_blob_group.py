@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from node.blobstore import group
+from node.blobstore import small_blobs as group
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.blobstore.profile import CIDV1_256K
 from node.exceptions import BlobStoreError
