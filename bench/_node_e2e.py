@@ -5,9 +5,10 @@ every record's batch is final on chain.
 
 The clock starts before the first request and stops when the node's outbox shows every
 record of the run in an ``anchored`` batch (the node notes that only once the chain has the
-batch root in a block, and our chain's blocks are final when committed). CPU seconds are read
-from ``/proc/<pid>/stat`` for the node and the chain process, and from ``os.times`` for this
-client process (which builds the request bodies before the clock starts).
+batch root in a block, and our chain's blocks are final when committed). CPU seconds are
+read from ``/proc/<pid>/stat`` for the node (with its worker processes) and the chain
+process, and from ``os.times`` for this client process (which builds the request bodies
+before the clock starts).
 """
 
 from __future__ import annotations
@@ -39,10 +40,28 @@ def obs(i: int) -> bytes:
     }).encode()  # fmt: skip
 
 
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            out.extend([int(child), *_descendants(int(child))])
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    """User + system CPU seconds so far of a process and its live descendants.
+
+    The descendants matter: with ``ingest_workers`` the node seals on child processes (which
+    live as long as the node, so none of their time is lost between two readings).
+    """
+    total = 0
+    for each in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
 
 
 class Progress:
