@@ -2,15 +2,20 @@
 
 Measured, in one run:
 
-- ``ingest``: small FHIR records/s through the production ingest path (RFC 8785, STREAM
-  AES-GCM, HPKE wrap, embedded blob store with fsync, outbox commit with fsync), one thread;
-- ``end_to_end``: records/s from the first ingest until the last record's batch is final on
-  chain, with the node's drain thread anchoring while ingest runs;
+- ``end_to_end``: small FHIR records/s through the real node process (``medledger node
+  run``, HTTP API, group commit) to on-chain finality, for NDJSON bulk imports of >= 10k
+  records and for concurrent single-record requests, with CPU seconds of the node, the chain
+  and the client process and the chain bytes per record (see :mod:`bench._node_e2e`);
+- ``growth``: the same bulk path at 1k, 10k and 100k records (the node's outbox grows);
+- ``ingest_stages``: milliseconds per small record of each ingest stage, alone: the
+  single-record path (one blob fsync, one outbox fsync per record) next to the group path
+  (``put_many`` and ``append_many`` per record in groups of 1,024);
+  the end-to-end bulk runs are made with sealing in the node process and on 2 worker
+  processes (``ingest_workers``); growth uses the faster of the two in the same run;
 - ``dicom``: MB/s of DICOM studies ingested (pydicom's bundled samples, re-UID'd);
 - ``anchoring``: records/s the chain side anchors when records are already queued
-  (synthetic entries appended in one transaction), and chain bytes per record (transaction
-  input + log topics and data, divided by records) for batch sizes 16, 256 and 4096;
-- ``growth``: the same at 1k, 10k and 100k queued records (batch 4096).
+  (synthetic entries appended in one transaction), and chain bytes per record for batch
+  sizes 16, 256 and 4096.
 
 The chain runs as its own process with 100 ms block interval; everything shares the 2 cores.
 """
@@ -21,29 +26,32 @@ import json
 import os
 import signal
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from hexbytes import HexBytes
 
+from bench import _node_e2e
 from node.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
 from node.bootstrap import current_public_key, open_blobs, open_parts, signing_account
-from node.config import AnchorSettings
+from node.config import AnchorSettings, load_config, write_config
 from node.dicom import read_study
 from node.entry import AnchorEntry, RecordKind
 from node.fhir import parse_fhir
-from node.ingest import ingest_dicom_study, ingest_fhir
+from node.ingest import ingest_dicom_study
+from node.ingest_group import SealParts, seal
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from tests.integration.node_service_proc import start_node_service
 from tests.integration.nodeproc import PASSPHRASE
 from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
 from tests.node.dicom_samples import derived_instance
 
-N_INGEST = int(os.environ.get("BENCH_NODE_INGEST", "400"))
+N_E2E = int(os.environ.get("BENCH_NODE_E2E", "20000"))
+N_SINGLES = int(os.environ.get("BENCH_NODE_SINGLES", "3000"))
 GROWTH = tuple(int(x) for x in os.environ.get("BENCH_NODE_GROWTH", "1000,10000,100000").split(","))
 
 
@@ -61,27 +69,6 @@ def _wait_anchored(outbox: Outbox, timeout: float = 600) -> None:
             return
         time.sleep(0.01)
     raise TimeoutError("records not anchored in time")
-
-
-def _ingest(env: ChainEnv, *, threads: int, offset: int) -> dict[str, Any]:
-    """Ingest ``N_INGEST`` records on ``threads`` threads (as concurrent API requests do)."""
-    cfg = env.config()
-    node = NodeService(open_parts(cfg))
-    per = N_INGEST // threads
-
-    def work(t: int) -> None:
-        services = node.ingest_services()
-        for i in range(per):
-            ingest_fhir(services=services, raw=_obs(offset + t * per + i))
-
-    start = time.perf_counter()
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    elapsed = time.perf_counter() - start
-    return {"records": per * threads, "threads": threads, "records_per_s": per * threads / elapsed}
 
 
 def _stages(env: ChainEnv) -> dict[str, float]:
@@ -107,33 +94,24 @@ def _stages(env: ChainEnv) -> dict[str, float]:
     outbox = Outbox(tmp_outbox := cfg.data_dir / "stages.sqlite")
     entries = _synthetic(n, 77)
     timed("outbox_append_fsync_ms", lambda i: outbox.append(entries[i][0]))
+    # The group path: the same work per record, durability shared by groups of 1,024.
+    group = 1024
+    seal_parts = SealParts(parts.pseudonymizer, parts.cipher, parts.wrapper)
+    payload = payloads[0]
+    start = time.perf_counter()
+    sealed = [seal(parts=seal_parts, kind=payload.kind, canonical=payload.canonical,
+                   local_patient_id=payload.patient_id) for _ in range(group)]  # fmt: skip
+    timings["seal_ms"] = (time.perf_counter() - start) / group * 1e3
+    for name, fn in (
+        ("group_put_many_ms", lambda: parts.store.put_many([r.ciphertext for r in sealed])),
+        ("group_append_many_ms", lambda: outbox.append_many(_synthetic(group, 78))),
+    ):
+        start = time.perf_counter()
+        fn()
+        timings[name] = (time.perf_counter() - start) / group * 1e3
     outbox.close()
     tmp_outbox.unlink()
     return timings
-
-
-def _end_to_end(env: ChainEnv) -> dict[str, Any]:
-    cfg = env.config()
-    node = NodeService(open_parts(cfg, account=signing_account(cfg, PASSPHRASE)))
-    node.start()
-    try:
-        services = node.ingest_services()
-        start = time.perf_counter()
-        for i in range(N_INGEST):
-            ingest_fhir(services=services, raw=_obs(10**6 + i))
-        ingested = time.perf_counter() - start
-        node.notify()
-        _wait_anchored(node.outbox())
-        total = time.perf_counter() - start
-    finally:
-        node.stop()
-    return {
-        "records": N_INGEST,
-        "batch_size": cfg.settings.anchor.batch_size,
-        "ingest_s": ingested,
-        "until_final_s": total,
-        "records_per_s": N_INGEST / total,
-    }
 
 
 def _dicom(env: ChainEnv, tmp: Path) -> dict[str, Any]:
@@ -218,24 +196,61 @@ def _anchor_queued(env: ChainEnv, tmp: Path, *, records: int, batch_size: int) -
     }
 
 
+def _with_workers(env: ChainEnv, workers: int) -> None:
+    """Rewrite the node's config with ``ingest_workers`` (processes that seal bulk imports)."""
+    settings = load_config(env.config_path).settings
+    write_config(env.config_path, settings.model_copy(update={"ingest_workers": workers}))
+
+
+def _through_processes(env: ChainEnv) -> dict[str, Any]:
+    """End to end in the node process, sealing in-process and on 2 worker processes.
+
+    The growth series then runs with whichever of the two was faster in this run.
+    """
+    runs: list[dict[str, Any]] = []
+    offset = 10**6
+    for workers in (0, 2):
+        _with_workers(env, workers)
+        node = start_node_service(env.config_path)
+        try:
+            runs.append({**_node_e2e.bulk(env, node, records=N_E2E, offset=offset),
+                         "ingest_workers": workers})  # fmt: skip
+            offset += 10**6
+            if workers == 0:
+                runs.append({**_node_e2e.singles(env, node, records=N_SINGLES, offset=offset),
+                             "ingest_workers": workers})  # fmt: skip
+                offset += 10**6
+        finally:
+            node.stop()
+    bulk_runs = [r for r in runs if r["path"] == "bulk NDJSON"]
+    best = max(bulk_runs, key=lambda r: r["records_per_s"])["ingest_workers"]
+    _with_workers(env, best)
+    node = start_node_service(env.config_path)
+    try:
+        growth = []
+        for n in GROWTH:
+            growth.append({**_node_e2e.bulk(env, node, records=n, offset=offset),
+                           "ingest_workers": best})  # fmt: skip
+            offset += 10**6
+    finally:
+        node.stop()
+    return {"end_to_end": runs, "growth": growth}
+
+
 def run() -> dict[str, Any]:
     os.environ[SECRET_ENV] = CONSORTIUM_SECRET
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         env = start_chain_env(tmp / "env", batch_size=4096, interval_s=0.2)
         try:
-            result: dict[str, Any] = {
-                "ingest": [_ingest(env, threads=t, offset=t * 10**7) for t in (1, 4)],
-                "ingest_stages": _stages(env),
-                "end_to_end": _end_to_end(env),
-            }
+            # The node process first: it and the in-process parts below sign with the same
+            # account, so they must not anchor at the same time.
+            result: dict[str, Any] = _through_processes(env)
+            result["ingest_stages"] = _stages(env)
             result["dicom"] = _dicom(env, tmp)
             result["anchoring"] = [
-                _anchor_queued(env, tmp, records=max(4 * bs, 4096), batch_size=bs)
-                for bs in (16, 256, 4096)
-            ]
-            result["growth"] = [
-                _anchor_queued(env, tmp, records=n, batch_size=4096) for n in GROWTH
+                _anchor_queued(env, tmp, records=records, batch_size=bs)
+                for bs, records in ((16, 1024), (256, 4096), (4096, 16384))
             ]
         finally:
             env.chain.stop(signal.SIGTERM)

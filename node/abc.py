@@ -13,7 +13,7 @@ A blob store holds ciphertext addressed by CID. Two backends implement :class:`B
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from node.cases.views import (
     CaseEvent,
@@ -55,6 +55,14 @@ class PayloadStoreAPI(ABC):
 
         Storing the same bytes twice is idempotent and returns the same CID.
         """
+
+    def put_many(self, ciphertexts: Sequence[bytes]) -> list[CID]:
+        """:meth:`put` for a group, CIDs in order; durable for all of them when it returns.
+
+        Stores that can share one durability barrier across the group override this (group
+        commit of small records); the default puts one after the other.
+        """
+        return [self.put(c) for c in ciphertexts]
 
     @abstractmethod
     def discard(self, cid: CID) -> None:
@@ -125,6 +133,14 @@ class BlobStoreAPI(ABC):
         same bytes always give the same CID. Pinned by default, as ``ipfs add`` does, so a
         garbage collection right after cannot remove the new blob.
         """
+
+    def put_many(self, payloads: Sequence[bytes], *, pin: bool = True) -> list[CID]:
+        """:meth:`put` for a group of small payloads held in memory; CIDs in order.
+
+        Every payload is durable (and pinned) when this returns. Backends that can share one
+        durability barrier across the group override this; the default puts one by one.
+        """
+        return [self.put([p], pin=pin) for p in payloads]
 
     @abstractmethod
     def get(self, cid: CID) -> Iterator[bytes]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -95,6 +96,19 @@ class BlobPayloadStore(PayloadStoreAPI):
         cid = self.blobs.put([ciphertext], pin=True)
         self._conn().execute("INSERT OR IGNORE INTO stored (cid) VALUES (?)", (cid,))
         return cid
+
+    def put_many(self, ciphertexts: Sequence[bytes]) -> list[CID]:
+        """Group commit: every ciphertext durable after one barrier (small records)."""
+        cids = self.blobs.put_many(ciphertexts, pin=True)
+        db = self._conn()
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT OR IGNORE INTO stored (cid) VALUES (?)", [(c,) for c in cids])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return cids
 
     def journal(self) -> set[CID]:
         """CIDs stored by ingest and not yet settled by :meth:`settle`."""

@@ -15,6 +15,7 @@ from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.config import LoadedConfig
 from node.exceptions import NodeConfigError
+from node.ingest_pool import SealPool
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts
 
@@ -47,6 +48,14 @@ def chain_client(config: LoadedConfig, account: LocalAccount | None = None) -> C
     return ChainClient(rpc_url=s.rpc_url, addresses=s.contracts, account=account)
 
 
+def _seal_pool(config: LoadedConfig) -> SealPool | None:
+    workers = config.settings.ingest_workers
+    if workers == 0:
+        return None
+    return SealPool(workers=workers, secret=config.consortium_secret(),
+                    public_key=current_public_key(config))  # fmt: skip
+
+
 def open_parts(config: LoadedConfig, *, account: LocalAccount | None = None) -> NodeParts:
     """Everything ingest needs; with ``account`` also the chain sink that anchors."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -62,4 +71,5 @@ def open_parts(config: LoadedConfig, *, account: LocalAccount | None = None) -> 
         wrapper=PublicKeyWrapper(current_public_key(config)),
         sink=sink,
         anchor=config.settings.anchor,
+        seal_pool=_seal_pool(config),
     )

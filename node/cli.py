@@ -198,6 +198,44 @@ def ingest(
     _emit(out, as_json, f"{verb} record {out['record_id']} ({out['kind']})")
 
 
+@app.command("ingest-bulk")
+def ingest_bulk(
+    path: Annotated[Path, typer.Argument(help="NDJSON file: one FHIR R4 resource per line.")],
+    config: ConfigOpt,
+    patient_id: Annotated[
+        str | None, typer.Option("--patient-id", help="Local patient id for every line.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Validate every line, then queue all records for anchoring in group commits.
+
+    One invalid line refuses the whole file (nothing is stored). Re-running an interrupted
+    import is safe: records already queued are reported as already present.
+    """
+    cfg = _config(config)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    try:
+        node = NodeService(open_parts(cfg))
+        try:
+            receipts = node.ingest_ndjson(data, patient_id=patient_id)
+        finally:
+            node.stop()
+    except IngestError as exc:
+        _fail(f"{type(exc).__name__}: {exc}")
+    except NodeError as exc:
+        _fail(str(exc))
+    created = sum(r.created for r in receipts)
+    out = {
+        "records": [{"record_id": r.record_id.hex(), "kind": r.kind.value, "cid": r.cid,
+                     "created": r.created} for r in receipts],
+        "created": created,
+    }  # fmt: skip
+    _emit(out, as_json, f"queued {created} records ({len(receipts) - created} already present)")
+
+
 @app.command()
 def records(config: ConfigOpt, as_json: JsonFlag = False) -> None:
     """List this node's records with their state and anchor."""

@@ -67,6 +67,8 @@ class ApiSettings(_Strict):
     token_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     max_fhir_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
     max_dicom_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024 * 1024
+    #: Limit of one NDJSON bulk import (``POST /records/fhir/bulk``), held in memory.
+    max_bulk_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024 * 1024
 
     def token_ok(self, token: str) -> bool:
         """Constant-time check of a presented bearer token against the stored hash."""
@@ -88,6 +90,8 @@ class NodeSettings(_Strict):
     anchor: AnchorSettings = Field(default_factory=AnchorSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: Worker processes that validate and seal bulk imports (0: in the node process).
+    ingest_workers: Annotated[int, Field(ge=0, le=64)] = 0
 
     @field_validator("rpc_url")
     @classmethod

@@ -20,7 +20,11 @@ from node.adapters import BlobPayloadStore
 from node.anchoring import drain_once
 from node.config import AnchorSettings
 from node.exceptions import NodeError
-from node.ingest import IngestServices, sweep_orphans
+from node.group_commit import GroupCommitter
+from node.ingest import IngestReceipt, IngestServices, sweep_orphans
+from node.ingest_bulk import ingest_payloads, parse_ndjson
+from node.ingest_group import SealedRecord, SealParts, commit_group
+from node.ingest_pool import SealPool
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import MerkleHash
@@ -42,6 +46,7 @@ class NodeParts:
     wrapper: KeyWrapperAPI
     sink: AnchorSinkAPI | None
     anchor: AnchorSettings
+    seal_pool: SealPool | None = None
 
 
 class NodeService:
@@ -54,6 +59,10 @@ class NodeService:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        #: Coalesces concurrent small-record ingests into groups (see :mod:`node.group_commit`).
+        self.committer: GroupCommitter[SealedRecord, IngestReceipt] = GroupCommitter(
+            self._commit_group
+        )
 
     # --- ingest side -----------------------------------------------------------------------
 
@@ -67,6 +76,26 @@ class NodeService:
     def ingest_services(self) -> IngestServices:
         p = self.parts
         return IngestServices(p.pseudonymizer, p.cipher, p.store, p.wrapper, self.outbox())
+
+    def seal_parts(self) -> SealParts:
+        p = self.parts
+        return SealParts(p.pseudonymizer, p.cipher, p.wrapper)
+
+    def _commit_group(self, records: list[SealedRecord]) -> list[IngestReceipt]:
+        """One group: one blob barrier, one outbox commit (runs in the leader's thread)."""
+        receipts = commit_group(store=self.parts.store, outbox=self.outbox(), records=records)
+        self.notify()
+        return receipts
+
+    def ingest_ndjson(self, data: bytes, *, patient_id: str | None = None) -> list[IngestReceipt]:
+        """A bulk import (see :mod:`node.ingest_bulk`), on the seal pool's workers if any."""
+        pool = self.parts.seal_pool
+        if pool is None:
+            payloads = parse_ndjson(data, patient_id=patient_id)
+            return ingest_payloads(parts=self.seal_parts(), submit=self.committer.submit_many,
+                                   payloads=payloads)  # fmt: skip
+        payloads = pool.parse_ndjson(data, patient_id=patient_id)
+        return pool.ingest(payloads=payloads, submit=self.committer.submit_many)
 
     def notify(self) -> None:
         """Tell the drain thread new entries are pending (it may form a full batch early)."""
@@ -97,6 +126,8 @@ class NodeService:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.parts.seal_pool is not None:
+            self.parts.seal_pool.close()
 
     def _fill(self, outbox: Outbox, settings: AnchorSettings) -> None:
         """Let a batch fill up: wait until ``batch_size`` are pending or ``interval_s`` passed."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ApiConfig, CurrentNode, require_token
-from node.api.schemas import ERRORS, NOT_FOUND, IngestResult, RecordStatus
+from node.api.schemas import ERRORS, NOT_FOUND, BulkIngestResult, IngestResult, RecordStatus
 from node.api.upload import read_limited, spool_limited
 from node.dicom import read_study
 from node.exceptions import (
@@ -20,7 +20,9 @@ from node.exceptions import (
     ProofFormatError,
     UnknownRecord,
 )
-from node.ingest import IngestReceipt, ingest_dicom_study, ingest_fhir
+from node.fhir import parse_fhir
+from node.ingest import IngestReceipt, ingest_dicom_study
+from node.ingest_group import seal
 from node.proof_wire import encode_proof
 from node.records import describe, parse_record_id
 from node.service import NodeService
@@ -56,14 +58,50 @@ async def post_fhir(
     raw = await read_limited(request, api.max_fhir_bytes)
 
     def work() -> IngestReceipt:
-        return ingest_fhir(services=node.ingest_services(), raw=raw, patient_id=patient_id)
+        payload = parse_fhir(raw, patient_id=patient_id)
+        sealed = seal(parts=node.seal_parts(), kind=payload.kind, canonical=payload.canonical,
+                      local_patient_id=payload.patient_id)  # fmt: skip
+        # Joins whatever other requests are committing: one fsync pair for the whole group.
+        return node.committer.submit(sealed)
 
     try:
         receipt = await run_in_threadpool(work)
     except IngestError as exc:
         raise _refused(exc) from None
-    node.notify()
     return _result(receipt)
+
+
+@router.post(
+    "/fhir/bulk",
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def post_fhir_bulk(
+    request: Request, node: CurrentNode, api: ApiConfig, patient_id: PatientId = None
+) -> BulkIngestResult:
+    """Ingest many FHIR R4 resources, one JSON per line (NDJSON), through group commit.
+
+    All lines are validated first; one invalid line refuses the whole import (422, naming
+    the line) and nothing is stored. 201 once every record is durably queued for anchoring;
+    re-sending an import is safe (records already queued come back with ``created: false``).
+    """
+    raw = await read_limited(request, api.max_bulk_bytes)
+
+    def work() -> list[IngestReceipt]:
+        return node.ingest_ndjson(raw, patient_id=patient_id)
+
+    try:
+        receipts = await run_in_threadpool(work)
+    except IngestError as exc:
+        raise _refused(exc) from None
+    results = [_result(r) for r in receipts]
+    return BulkIngestResult(records=results, created=sum(r.created for r in results))
 
 
 @router.post(

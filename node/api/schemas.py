@@ -21,6 +21,13 @@ class IngestResult(BaseModel):
     created: bool
 
 
+class BulkIngestResult(BaseModel):
+    """One result per NDJSON line with a record, in order."""
+
+    records: list[IngestResult]
+    created: int
+
+
 class AnchorOut(BaseModel):
     tx_hash: str
     block_number: int

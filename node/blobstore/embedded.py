@@ -22,7 +22,7 @@ import contextlib
 import fcntl
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from node.abc import BlobStoreAPI
@@ -216,3 +216,9 @@ class EmbeddedBlobStore(BlobStoreAPI):
                 continue  # a missing/corrupted node: keep what we can still reach
             stack.extend(cidlib.cid_text(link.cid) for link in node.links)
         return live
+
+    def put_many(self, payloads: Sequence[bytes], *, pin: bool = True) -> list[CID]:
+        """Group commit of small payloads: one durability barrier (:mod:`.small_blobs`)."""
+        from node.blobstore import small_blobs  # it uses this class: imported when needed
+
+        return small_blobs.put_many(self, payloads, pin=pin)

@@ -1,10 +1,11 @@
 """Exactly-once anchoring with real processes: ``kill -9`` the node while it ingests and anchors.
 
-A client posts records over HTTP while the node's drain thread anchors batches; the node
-process is killed with SIGKILL at random moments (some while requests are in flight, some
-after ingest stopped, while only anchoring runs), then restarted. In the end every
-acknowledged record is anchored, and every record's leaf appears in exactly one
-``BatchAnchored`` batch on chain (counted from the events and their manifests).
+Clients post records over HTTP (two posting single records, which the node coalesces into
+commit groups, one posting NDJSON bulk imports) while the node's drain thread anchors
+batches; the node process is killed with SIGKILL at random moments (some while requests
+are in flight, some after ingest stopped, while only anchoring runs), then restarted. In
+the end every acknowledged record is anchored, and every record's leaf appears in exactly
+one ``BatchAnchored`` batch on chain (counted from the events and their manifests).
 """
 
 from __future__ import annotations
@@ -49,24 +50,35 @@ def _record(n: int) -> bytes:
 
 
 class Poster(threading.Thread):
-    """Posts new records until stopped or the node dies; keeps the acknowledged ids."""
+    """Posts new records until stopped or the node dies; keeps the acknowledged ids.
 
-    def __init__(self, url_client: httpx.Client, start_at: int, acked: set[str]) -> None:
+    With ``bulk`` it posts NDJSON imports of ``bulk`` records (the group-commit path);
+    without, single records (which the node coalesces with other requests in flight).
+    """
+
+    def __init__(self, url_client: httpx.Client, start_at: int, acked: set[str],
+                 bulk: int = 0) -> None:  # fmt: skip
         super().__init__(daemon=True)
         self.http = url_client
         self.n = start_at
         self.acked = acked
+        self.bulk = bulk
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.is_set():
             try:
-                r = self.http.post("/records/fhir", content=_record(self.n))
+                if self.bulk:
+                    body = b"\n".join(_record(self.n + i) for i in range(self.bulk))
+                    r = self.http.post("/records/fhir/bulk", content=body)
+                else:
+                    r = self.http.post("/records/fhir", content=_record(self.n))
             except httpx.HTTPError:
                 return  # the node was killed mid-request: not acknowledged
-            self.n += 1
+            self.n += max(self.bulk, 1)
             if r.status_code == 201:
-                self.acked.add(r.json()["record_id"])
+                got = r.json()
+                self.acked.update(x["record_id"] for x in got.get("records", [got]))
 
 
 def test_kill9_during_ingest_and_anchoring_anchors_every_acknowledged_record_exactly_once(
@@ -79,21 +91,25 @@ def test_kill9_during_ingest_and_anchoring_anchors_every_acknowledged_record_exa
     open_at_kill = 0  # kills that interrupted a batch between forming and anchored
     for round_ in range(6):
         node = start_node_service(env.config_path)
-        poster = Poster(node.client(), counter, acked)
-        poster.start()
+        posters = [Poster(node.client(), counter + k * 10**6, acked) for k in range(2)]
+        posters.append(Poster(node.client(), counter + 2 * 10**6, acked, bulk=10))
+        for poster in posters:
+            poster.start()
         time.sleep(rng.uniform(0.3, 1.0))
         if round_ % 2 == 1:  # stop ingesting first: the kill lands while only anchoring runs
-            poster.halt.set()
-            poster.join(30)
+            for poster in posters:
+                poster.halt.set()
+                poster.join(30)
             time.sleep(rng.uniform(0.0, 0.3))
         node.kill9()
         kills += 1
         box = Outbox(env.config().outbox_path)
         open_at_kill += box.open_batch() is not None
         box.close()
-        poster.halt.set()
-        poster.join(30)
-        counter = poster.n + 1000  # never reuse content across rounds
+        for poster in posters:
+            poster.halt.set()
+            poster.join(30)
+        counter += 10**7  # never reuse content across rounds
     assert kills == 6 and len(acked) > 20
     assert open_at_kill >= 1, "no kill landed while a batch was on its way to the chain"
 
