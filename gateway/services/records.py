@@ -40,10 +40,11 @@ def serve(
     commitment, so the ``Repr-Digest`` sent here is the anchored hash, and a client can
     check it again.
     """
+    stream = cases.open_record(grants=grants, record=record)  # verified; NotFound outside
     info = next((r for r in cases.list_records(grants=grants) if r.record_id == record), None)
     if info is None:
+        stream.close()
         raise NotFound("no such record under this session's grants")
-    stream = cases.open_record(grants=grants, record=record)
     digest = base64.b64encode(info.content_hash).decode()
     return StreamingResponse(
         _chunks(stream),

@@ -18,7 +18,7 @@ from web3 import Web3
 
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
-from gateway.domain import GrantState, PhysicianStatus, Redemption
+from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
 from node import exceptions as node_errors
 from node.chain import ChainClient
@@ -74,6 +74,20 @@ class Web3ChainView(ChainViewAPI):
     def __init__(self, client: ChainClient, *, receipt_timeout_s: float = 30.0) -> None:
         self._client = client
         self._timeout = receipt_timeout_s
+        #: Found batch roots: final, so never re-read (absent ones always are).
+        self._batches: dict[bytes, BatchAnchor] = {}
+
+    def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
+        found = self._batches.get(root)
+        if found is not None:
+            return found
+        b = self._read(self._client.contract("Anchors").functions.getBatch(root))
+        hospital, count, block = str(b[0]), int(b[1]), int(b[3])
+        if hospital == ZERO_ADDRESS:
+            return None
+        found = BatchAnchor(HospitalAddress(Web3.to_checksum_address(hospital)), block, count)
+        self._batches[bytes(root)] = found
+        return found
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
