@@ -128,8 +128,8 @@ async def signin_session(
     body = _model(SessionRequest, {k: fields.get(k, "") for k in ("address", "nonce", "signature")})
     token, session = await run_in_threadpool(
         signin.open_session, role=AUDITOR, settings=settings, store=services.auditor_sessions,
-        check=auditor_check(trail), address=body.address, nonce=bytes.fromhex(body.nonce[2:]),
-        signature=bytes.fromhex(body.signature[2:]), now=services.clock(),
+        check=auditor_check(trail), address=body.address, nonce=body.nonce_bytes,
+        signature=body.signature_bytes, now=services.clock(),
     )  # fmt: skip
     response = RedirectResponse(_next(fields.get("next")), status_code=303)
     response.set_cookie(

@@ -65,11 +65,7 @@ def auditor_challenge(
         role=AUDITOR, settings=settings, store=services.auditor_sessions, address=body.address,
         now=services.clock(),
     )  # fmt: skip
-    return ChallengeResponse(
-        nonce="0x" + challenge.nonce.hex(),
-        message=challenge.message,
-        expires_at=challenge.expires_at,
-    )
+    return ChallengeResponse.of(challenge)
 
 
 @router.post(
@@ -85,8 +81,8 @@ def auditor_session(
         store=services.auditor_sessions,
         check=auditor_check(trail),
         address=body.address,
-        nonce=bytes.fromhex(body.nonce[2:]),
-        signature=bytes.fromhex(body.signature[2:]),
+        nonce=body.nonce_bytes,
+        signature=body.signature_bytes,
         now=services.clock(),
     )
     return AuditorSessionResponse(

@@ -23,11 +23,7 @@ def create_challenge(
         role=PHYSICIAN, settings=settings, store=services.sessions, address=body.address,
         now=services.clock(),
     )  # fmt: skip
-    return ChallengeResponse(
-        nonce="0x" + challenge.nonce.hex(),
-        message=challenge.message,
-        expires_at=challenge.expires_at,
-    )
+    return ChallengeResponse.of(challenge)
 
 
 @router.post("/session", response_model=SessionResponse, responses=errors(400, 401, 403))
@@ -41,8 +37,8 @@ def create_session(
         store=services.sessions,
         check=physician_check(settings=settings, chain=services.chain),
         address=body.address,
-        nonce=bytes.fromhex(body.nonce[2:]),
-        signature=bytes.fromhex(body.signature[2:]),
+        nonce=body.nonce_bytes,
+        signature=body.signature_bytes,
         now=services.clock(),
     )
     return SessionResponse(
