@@ -15,11 +15,13 @@ import hashlib
 from typing import Any
 
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
+from gateway.wiring.head_cache import HeadCache
 from node import exceptions as node_errors
 from node.chain import ChainClient
 
@@ -41,6 +43,10 @@ _REFUSALS: dict[str, type[refusals.GatewayError]] = {
     "PhysicianNotNamedInGrant": refusals.WrongPhysician,
     "RedemptionReplayed": refusals.TokenMismatch,
 }
+
+
+#: ``Grants.redeem`` uses ~91k gas (bench/gas.py); the limit leaves room for storage changes.
+REDEEM_GAS = 250_000
 
 
 def grant_number(grant: GrantId) -> int:
@@ -71,9 +77,13 @@ class Web3ChainView(ChainViewAPI):
         read-only, redemptions refused with ``ChainUnavailable``).
     """
 
-    def __init__(self, client: ChainClient, *, receipt_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, client: ChainClient, *, receipt_timeout_s: float = 30.0, head_max_age_s: float = 0.1
+    ) -> None:
         self._client = client
         self._timeout = receipt_timeout_s
+        #: Standing and grant reads, per head (see :mod:`gateway.wiring.head_cache`).
+        self._per_head = HeadCache(self._block_number, max_age_s=head_max_age_s)
         #: Found batch roots: final, so never re-read (absent ones always are).
         self._batches: dict[bytes, BatchAnchor] = {}
 
@@ -89,8 +99,23 @@ class Web3ChainView(ChainViewAPI):
         self._batches[bytes(root)] = found
         return found
 
+    def _block_number(self) -> int:
+        try:
+            return int(self._client.w3.eth.block_number)
+        except (OSError, Web3RPCError) as exc:
+            raise refusals.ChainUnavailable("the chain cannot be read") from exc
+
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
+    ) -> PhysicianStatus:
+        return self._per_head.get(("staff", hospital, physician),
+                                  lambda: self._physician_status(hospital, physician))  # fmt: skip
+
+    def grant_state(self, *, grant: GrantId) -> GrantState | None:
+        return self._per_head.get(("grant", bytes(grant)), lambda: self._grant_state(grant))
+
+    def _physician_status(
+        self, hospital: HospitalAddress, physician: PhysicianAddress
     ) -> PhysicianStatus:
         staff = self._read(self._client.contract("Consortium").functions.getStaff(physician))
         staff_hospital, role, status = str(staff[0]), int(staff[1]), int(staff[2])
@@ -106,7 +131,7 @@ class Web3ChainView(ChainViewAPI):
             return PhysicianStatus.SUSPENDED
         return PhysicianStatus.NOT_REGISTERED
 
-    def grant_state(self, *, grant: GrantId) -> GrantState | None:
+    def _grant_state(self, grant: GrantId) -> GrantState | None:
         g = self._read(self._client.contract("Grants").functions.getGrant(grant_number(grant)))
         referral_id, case_id, grantor, grantee, physician = g[0], g[1], g[2], g[3], g[4]
         expires_at, max_uses, uses, revoked, break_glass = g[6], g[7], g[8], g[9], g[10]
@@ -135,11 +160,13 @@ class Web3ChainView(ChainViewAPI):
             grant_number(grant), physician, redemption_nonce(token)
         )
         try:
-            tx_hash = self._client.send(fn)
+            # A fixed gas limit skips eth_estimateGas (a whole extra EVM run on the critical
+            # path); a refusal then shows as a failed receipt, explained by a dry run below.
+            tx_hash = self._client.send(fn, gas=REDEEM_GAS)
             receipt = self._client.wait(tx_hash, timeout_s=self._timeout)
         except node_errors.ContractReverted as exc:
             if exc.error is None and "reverted on chain" in str(exc):
-                raise refusals.ChainUnavailable("the redemption reverted on chain") from exc
+                raise self._why_reverted(fn) from exc
             raise refusal_for(exc) from exc
         except node_errors.TransactionTimeout as exc:
             raise refusals.ChainUnavailable("the redemption is not final yet") from exc
@@ -151,6 +178,16 @@ class Web3ChainView(ChainViewAPI):
             tx_hash=bytes(receipt["transactionHash"]),
             block_number=int(receipt["blockNumber"]),
         )
+
+    def _why_reverted(self, fn: Any) -> refusals.GatewayError:
+        """The refusal a reverted redemption stands for: the same call, dry-run now."""
+        try:
+            self._client.call(fn)
+        except node_errors.ContractReverted as exc:
+            return refusal_for(exc)
+        except node_errors.ChainError:
+            pass
+        return refusals.ChainUnavailable("the redemption reverted on chain")
 
     def _read(self, fn: Any) -> Any:
         try:
