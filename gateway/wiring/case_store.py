@@ -205,9 +205,13 @@ class NodeCaseStore(CaseStoreAPI):
         series: DicomUID | None = None,
         sop: DicomUID | None = None,
     ) -> Sequence[InstanceHeader]:
-        found = []
+        found, seen = [], set()
         for grant, s in self._studies_of(grants):
             for item in s.items:
+                uids = (item.study_uid, item.series_uid, item.sop_uid)
+                if uids in seen:  # the same study under several grants: listed once
+                    continue
+                seen.add(uids)
                 if ((study is not None and item.study_uid != study)
                         or (series is not None and item.series_uid != series)
                         or (sop is not None and item.sop_uid != sop)):  # fmt: skip

@@ -12,6 +12,7 @@ finalizes with the block, so a successful receipt is final.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from web3 import Web3
@@ -45,6 +46,8 @@ _REFUSALS: dict[str, type[refusals.GatewayError]] = {
 }
 
 
+#: A head jump longer than this (a long stall) re-reads everything instead of its logs.
+MAX_LOG_SPAN = 256
 #: ``Grants.redeem`` uses ~91k gas (bench/gas.py); the limit leaves room for storage changes.
 REDEEM_GAS = 250_000
 
@@ -83,7 +86,8 @@ class Web3ChainView(ChainViewAPI):
         self._client = client
         self._timeout = receipt_timeout_s
         #: Standing and grant reads, per head (see :mod:`gateway.wiring.head_cache`).
-        self._per_head = HeadCache(self._block_number, max_age_s=head_max_age_s)
+        self._per_head = HeadCache(self._block_number, max_age_s=head_max_age_s,
+                                   changes=self._changed)  # fmt: skip
         #: Found batch roots: final, so never re-read (absent ones always are).
         self._batches: dict[bytes, BatchAnchor] = {}
 
@@ -104,6 +108,33 @@ class Web3ChainView(ChainViewAPI):
             return int(self._client.w3.eth.block_number)
         except (OSError, Web3RPCError) as exc:
             raise refusals.ChainUnavailable("the chain cannot be read") from exc
+
+    def _changed(self, old: int, new: int) -> Callable[[Hashable], bool]:
+        """Cache keys the blocks ``(old, new]`` may have changed, from their event logs.
+
+        Every ``Grants`` event names its grant id (first topic): only those grants are
+        re-read. A ``Referrals`` event may end any grant's referral and a ``Consortium`` event
+        any physician's standing, so either drops that whole kind.
+        """
+        if new - old > MAX_LOG_SPAN:
+            return lambda _key: True
+        names = ("Grants", "Referrals", "Consortium")
+        grants, referrals, consortium = (self._client.contract(n).address for n in names)
+        params: Any = {"fromBlock": old + 1, "toBlock": new,
+                       "address": [grants, referrals, consortium]}  # fmt: skip
+        logs = self._client.w3.eth.get_logs(params)
+        touched = {int.from_bytes(bytes(log["topics"][1]), "big") for log in logs
+                   if log["address"] == grants and len(log["topics"]) > 1}  # fmt: skip
+        any_referral = any(log["address"] == referrals for log in logs)
+        any_member = any(log["address"] == consortium for log in logs)
+
+        def stale(key: Hashable) -> bool:
+            assert isinstance(key, tuple)
+            if key[0] == "grant":
+                return any_referral or grant_number(GrantId(key[1])) in touched
+            return any_member
+
+        return stale
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
