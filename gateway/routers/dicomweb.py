@@ -141,19 +141,19 @@ def search_instances(read: Read, query: Qido, scope: InSeries) -> Search:
 
 
 @router.get("/studies/{study}", **_RETRIEVE)
-def retrieve_study(read: Read, scope: InStudy) -> StreamingResponse:
+def retrieve_study(read: Read, scope: InStudy) -> Response:
     """Retrieve every instance of a study as multipart/related DICOM (WADO-RS)."""
     return dicomweb.retrieve(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}", **_RETRIEVE)
-def retrieve_series(read: Read, scope: InSeries) -> StreamingResponse:
+def retrieve_series(read: Read, scope: InSeries) -> Response:
     """Retrieve every instance of a series as multipart/related DICOM (WADO-RS)."""
     return dicomweb.retrieve(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}", **_RETRIEVE)
-def retrieve_instance(read: Read, scope: InInstance) -> StreamingResponse:
+def retrieve_instance(read: Read, scope: InInstance) -> Response:
     """Retrieve one instance as multipart/related DICOM (WADO-RS)."""
     return dicomweb.retrieve(reader=read, scope=scope)
 
