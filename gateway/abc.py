@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
     from gateway.domain import (
+        BatchAnchor,
         Challenge,
         GrantState,
         InstanceHeader,
@@ -67,6 +68,16 @@ class ChainViewAPI(ABC):
         ``PhysicianSuspended``), never as a generic failure; no finality within the
         implementation's timeout raises ``ChainUnavailable`` (503). Nothing is served
         before this returns.
+        """
+
+    @abstractmethod
+    def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
+        """Who anchored the Merkle batch ``root`` and in which block; ``None`` if nobody did.
+
+        A batch-anchored record is served only once its inclusion proof leads to a root
+        this returns, anchored by the record's grantor. A final anchor never changes (BFT
+        finality), so implementations may cache found roots for good, but must re-read an
+        absent one; ``ChainUnavailable`` if the chain cannot be read.
         """
 
 

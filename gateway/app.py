@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from gateway import access_log, openapi
+from gateway.audit.pages import router as audit_pages
 from gateway.audit.router import router as audit_api
 from gateway.container import Services
 from gateway.exceptions import GatewayError, IntegrityError
@@ -95,6 +96,7 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     app.include_router(dicomweb.router)
     app.include_router(audit.router)
     app.include_router(audit_api)
+    app.include_router(audit_pages)
     openapi.install(app)
     access_log.install()
     return app

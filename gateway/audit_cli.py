@@ -108,6 +108,13 @@ def _run(subject: Subject, ident: str, *, rpc: str, contracts: Path | None,
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+def _overrides(consortium: str | None, anchors: str | None, referrals: str | None,
+               grants: str | None) -> dict[str, str | None]:  # fmt: skip
+    """Contract addresses given on the command line, by contract name."""
+    return {"Consortium": consortium, "Anchors": anchors, "Referrals": referrals,
+            "Grants": grants}  # fmt: skip
+
+
 def _grant_id(ident: str) -> int:
     if not ident.isdigit() or not 0 < int(ident) < 2**256:
         _fail(EXIT_BAD_INPUT, "GRANT must be a positive decimal grant id")
@@ -160,12 +167,7 @@ def trace_record(
     fhir: Fhir = None,
 ) -> None:
     """A record's anchors, versions and its case's referrals, grants and accesses."""
-    overrides = {
-        "Consortium": consortium,
-        "Anchors": anchors,
-        "Referrals": referrals,
-        "Grants": grants,
-    }
+    overrides = _overrides(consortium, anchors, referrals, grants)
     _run("record", record, rpc=rpc, contracts=contracts, overrides=overrides,
          blob_store=blob_store, as_json=as_json, fhir=fhir, proof=_load_proof(proof))  # fmt: skip
 
@@ -184,12 +186,7 @@ def trace_case(
     fhir: Fhir = None,
 ) -> None:
     """Every chain event about a case: anchors, referrals, grants, accesses, break-glass."""
-    overrides = {
-        "Consortium": consortium,
-        "Anchors": anchors,
-        "Referrals": referrals,
-        "Grants": grants,
-    }
+    overrides = _overrides(consortium, anchors, referrals, grants)
     _run("case", case, rpc=rpc, contracts=contracts, overrides=overrides,
          blob_store=blob_store, as_json=as_json, fhir=fhir)  # fmt: skip
 
@@ -208,11 +205,6 @@ def trace_grant(
     fhir: Fhir = None,
 ) -> None:
     """A grant's issue or break-glass, every redemption, its revocation and its referral."""
-    overrides = {
-        "Consortium": consortium,
-        "Anchors": anchors,
-        "Referrals": referrals,
-        "Grants": grants,
-    }
+    overrides = _overrides(consortium, anchors, referrals, grants)
     _run("grant", grant, rpc=rpc, contracts=contracts, overrides=overrides,
          blob_store=blob_store, as_json=as_json, fhir=fhir)  # fmt: skip

@@ -10,7 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.container import Services
 from gateway.domain import Session
 from gateway.exceptions import MissingCredentials
-from gateway.services import auth
+from gateway.services import signin
+from gateway.services.auth import PHYSICIAN, physician_check
 from gateway.settings import GatewaySettings, get_settings
 from gateway.typing import GrantId, PhysicianAddress
 
@@ -33,10 +34,11 @@ def current_session(
 ) -> Session:
     if credentials is None:
         raise MissingCredentials("sign in first: Authorization: Bearer <session token>")
-    return auth.authenticate(
+    return signin.authenticate(
+        role=PHYSICIAN,
         settings=settings,
-        sessions=services.sessions,
-        chain=services.chain,
+        store=services.sessions,
+        check=physician_check(settings=settings, chain=services.chain),
         token=credentials.credentials,
         now=services.clock(),
     )

@@ -128,6 +128,24 @@ class IntegrityError(GatewayError):
     code = "integrity_failure"
 
 
+class ContentMismatch(IntegrityError):
+    """The ciphertext does not decrypt, or its plaintext does not re-hash to the anchor."""
+
+    code = "content_mismatch"
+
+
+class ProofInvalid(IntegrityError):
+    """The record's batch inclusion proof does not lead from its commitment to its root."""
+
+    code = "proof_invalid"
+
+
+class NotAnchored(IntegrityError):
+    """Nothing on chain commits to the record (root absent, or anchored by another party)."""
+
+    code = "not_anchored"
+
+
 # --- redeeming a grant: raised by the gateway's checks and by ChainViewAPI on a revert ----
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from gateway.address import checksummed
+from gateway.domain import Challenge
 from gateway.typing import PhysicianAddress
 
 
@@ -42,6 +43,11 @@ class ChallengeResponse(BaseModel):
     message: str = Field(description="Text to sign with EIP-191 personal_sign.")
     expires_at: float = Field(description="Seconds since the epoch.")
 
+    @classmethod
+    def of(cls, challenge: Challenge) -> ChallengeResponse:
+        return cls(nonce="0x" + challenge.nonce.hex(), message=challenge.message,
+                   expires_at=challenge.expires_at)  # fmt: skip
+
 
 class SessionRequest(BaseModel):
     address: Address
@@ -49,6 +55,14 @@ class SessionRequest(BaseModel):
     signature: str = Field(
         pattern=r"^0x[0-9a-fA-F]{130}$", description="65-byte r||s||v signature of the message."
     )
+
+    @property
+    def nonce_bytes(self) -> bytes:
+        return bytes.fromhex(self.nonce[2:])
+
+    @property
+    def signature_bytes(self) -> bytes:
+        return bytes.fromhex(self.signature[2:])
 
 
 class RedeemRequest(BaseModel):

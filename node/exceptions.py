@@ -241,6 +241,13 @@ class PeerUnavailable(CaseError):
     """Another hospital's node could not be reached or answered badly."""
 
 
+class RecordNotAnchored(CaseError):
+    """A record to be granted has nothing on chain yet (pending in the outbox, not batched).
+
+    A grantee could not check it against the chain, so the grant waits for its batch.
+    """
+
+
 class RecordKeyUnavailable(CaseError):
     """Our wrapped data key of the record does not unwrap.
 

@@ -12,14 +12,15 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.audit import signin
 from gateway.audit.deps import AuditorToken, CurrentAuditor, TrailDep
 from gateway.audit.fhir_export import to_bundle
 from gateway.audit.model import Trace
+from gateway.audit.signin import AUDITOR, auditor_check
 from gateway.deps import ServicesDep, SettingsDep
 from gateway.exceptions import BadRequest
 from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest
 from gateway.responses import errors
+from gateway.services import signin
 from medledger.web import SafeJSONRoute
 from node.exceptions import ProofError
 from node.proof import RecordProof
@@ -61,14 +62,10 @@ def auditor_challenge(
 ) -> ChallengeResponse:
     """Issue a single-use challenge for an auditor address to sign."""
     challenge = signin.issue_challenge(
-        settings=settings, store=services.auditor_sessions, auditor=body.address,
+        role=AUDITOR, settings=settings, store=services.auditor_sessions, address=body.address,
         now=services.clock(),
     )  # fmt: skip
-    return ChallengeResponse(
-        nonce="0x" + challenge.nonce.hex(),
-        message=challenge.message,
-        expires_at=challenge.expires_at,
-    )
+    return ChallengeResponse.of(challenge)
 
 
 @router.post(
@@ -79,12 +76,13 @@ def auditor_session(
 ) -> AuditorSessionResponse:
     """Exchange a signed challenge for an auditor session (the key must be a chain auditor)."""
     token, session = signin.open_session(
+        role=AUDITOR,
         settings=settings,
         store=services.auditor_sessions,
-        trail=trail,
-        auditor=body.address,
-        nonce=bytes.fromhex(body.nonce[2:]),
-        signature=bytes.fromhex(body.signature[2:]),
+        check=auditor_check(trail),
+        address=body.address,
+        nonce=body.nonce_bytes,
+        signature=body.signature_bytes,
         now=services.clock(),
     )
     return AuditorSessionResponse(
@@ -100,7 +98,8 @@ def auditor_sign_out(
 ) -> Response:
     """Sign out: the auditor token stops working at once."""
     del auditor  # authenticated above; the token names the session to end
-    services.auditor_sessions.end_session(signin.token_digest(settings=settings, token=token))
+    digest = signin.token_digest(role=AUDITOR, settings=settings, token=token)
+    services.auditor_sessions.end_session(digest)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

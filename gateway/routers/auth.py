@@ -7,7 +7,8 @@ from fastapi import APIRouter, Response, status
 from gateway.deps import CurrentSession, ServicesDep, SettingsDep
 from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest, SessionResponse
 from gateway.responses import errors
-from gateway.services import auth
+from gateway.services import signin
+from gateway.services.auth import PHYSICIAN, physician_check
 from medledger.web import SafeJSONRoute
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=SafeJSONRoute)
@@ -18,17 +19,11 @@ def create_challenge(
     body: ChallengeRequest, settings: SettingsDep, services: ServicesDep
 ) -> ChallengeResponse:
     """Issue a single-use, short-lived challenge for a physician address to sign."""
-    challenge = auth.issue_challenge(
-        settings=settings,
-        sessions=services.sessions,
-        physician=body.address,
+    challenge = signin.issue_challenge(
+        role=PHYSICIAN, settings=settings, store=services.sessions, address=body.address,
         now=services.clock(),
-    )
-    return ChallengeResponse(
-        nonce="0x" + challenge.nonce.hex(),
-        message=challenge.message,
-        expires_at=challenge.expires_at,
-    )
+    )  # fmt: skip
+    return ChallengeResponse.of(challenge)
 
 
 @router.post("/session", response_model=SessionResponse, responses=errors(400, 401, 403))
@@ -36,13 +31,14 @@ def create_session(
     body: SessionRequest, settings: SettingsDep, services: ServicesDep
 ) -> SessionResponse:
     """Exchange a signed challenge for a short-lived bearer session token."""
-    token, session = auth.open_session(
+    token, session = signin.open_session(
+        role=PHYSICIAN,
         settings=settings,
-        sessions=services.sessions,
-        chain=services.chain,
-        physician=body.address,
-        nonce=bytes.fromhex(body.nonce[2:]),
-        signature=bytes.fromhex(body.signature[2:]),
+        store=services.sessions,
+        check=physician_check(settings=settings, chain=services.chain),
+        address=body.address,
+        nonce=body.nonce_bytes,
+        signature=body.signature_bytes,
         now=services.clock(),
     )
     return SessionResponse(

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from gateway.deps import ReadableGrants, ServicesDep, SettingsDep
 from gateway.responses import errors
 from gateway.services import dicomweb
+from gateway.services.dicomweb import Reader, Scope
 from gateway.services.frames import parse_frame_list
 from gateway.services.qido import Level, QidoQuery, parse_query
 from gateway.typing import DicomUID
@@ -75,172 +76,107 @@ _METADATA: dict[str, Any] = {
 }
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/dicomweb"
+def reader(
+    request: Request, services: ServicesDep, grants: ReadableGrants, accept: Accept
+) -> Reader:
+    """The case store under the session's readable grants, and how the client reads."""
+    base = str(request.base_url).rstrip("/") + "/dicomweb"
+    return Reader(cases=services.cases, grants=grants, accept=accept, base_url=base)
+
+
+def study_scope(study: Study) -> Scope:
+    return Scope(study)
+
+
+def series_scope(study: Study, series: Series) -> Scope:
+    return Scope(study, series)
+
+
+def instance_scope(study: Study, series: Series, instance: Sop) -> Scope:
+    return Scope(study, series, instance)
+
+
+Read = Annotated[Reader, Depends(reader)]
+InStudy = Annotated[Scope, Depends(study_scope)]
+InSeries = Annotated[Scope, Depends(series_scope)]
+InInstance = Annotated[Scope, Depends(instance_scope)]
+Search = list[dict[str, Any]]
+ANYWHERE = Scope()
 
 
 @router.get("/studies", **_SEARCH)
-def search_studies(
-    request: Request, services: ServicesDep, grants: ReadableGrants, query: Qido, accept: Accept
-) -> list[dict[str, Any]]:
+def search_studies(read: Read, query: Qido) -> Search:
     """Search the studies this session may read (QIDO-RS)."""
-    return dicomweb.search_level(
-        cases=services.cases, grants=grants, level=Level.STUDY, query=query,
-        accept=accept, base_url=_base(request),
-    )  # fmt: skip
+    return dicomweb.search_level(reader=read, level=Level.STUDY, query=query, scope=ANYWHERE)
 
 
 @router.get("/series", **_SEARCH)
-def search_all_series(
-    request: Request, services: ServicesDep, grants: ReadableGrants, query: Qido, accept: Accept
-) -> list[dict[str, Any]]:
+def search_all_series(read: Read, query: Qido) -> Search:
     """Search every series this session may read (QIDO-RS)."""
-    return dicomweb.search_level(
-        cases=services.cases, grants=grants, level=Level.SERIES, query=query,
-        accept=accept, base_url=_base(request),
-    )  # fmt: skip
+    return dicomweb.search_level(reader=read, level=Level.SERIES, query=query, scope=ANYWHERE)
 
 
 @router.get("/instances", **_SEARCH)
-def search_all_instances(
-    request: Request, services: ServicesDep, grants: ReadableGrants, query: Qido, accept: Accept
-) -> list[dict[str, Any]]:
+def search_all_instances(read: Read, query: Qido) -> Search:
     """Search every instance this session may read (QIDO-RS)."""
-    return dicomweb.search_level(
-        cases=services.cases, grants=grants, level=Level.INSTANCE, query=query,
-        accept=accept, base_url=_base(request),
-    )  # fmt: skip
+    return dicomweb.search_level(reader=read, level=Level.INSTANCE, query=query, scope=ANYWHERE)
 
 
 @router.get("/studies/{study}/series", **_SEARCH)
-def search_series(
-    request: Request,
-    services: ServicesDep,
-    grants: ReadableGrants,
-    query: Qido,
-    accept: Accept,
-    study: Study,
-) -> list[dict[str, Any]]:
+def search_series(read: Read, query: Qido, scope: InStudy) -> Search:
     """Search the series of one study (QIDO-RS)."""
-    return dicomweb.search_level(
-        cases=services.cases, grants=grants, level=Level.SERIES, query=query,
-        accept=accept, base_url=_base(request), study=study,
-    )  # fmt: skip
+    return dicomweb.search_level(reader=read, level=Level.SERIES, query=query, scope=scope)
 
 
 @router.get("/studies/{study}/instances", **_SEARCH)
-def search_study_instances(
-    request: Request,
-    services: ServicesDep,
-    grants: ReadableGrants,
-    query: Qido,
-    accept: Accept,
-    study: Study,
-) -> list[dict[str, Any]]:
+def search_study_instances(read: Read, query: Qido, scope: InStudy) -> Search:
     """Search the instances of one study (QIDO-RS)."""
-    return dicomweb.search_level(
-        cases=services.cases, grants=grants, level=Level.INSTANCE, query=query,
-        accept=accept, base_url=_base(request), study=study,
-    )  # fmt: skip
+    return dicomweb.search_level(reader=read, level=Level.INSTANCE, query=query, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/instances", **_SEARCH)
-def search_instances(
-    request: Request,
-    services: ServicesDep,
-    grants: ReadableGrants,
-    query: Qido,
-    accept: Accept,
-    study: Study,
-    series: Series,
-) -> list[dict[str, Any]]:
+def search_instances(read: Read, query: Qido, scope: InSeries) -> Search:
     """Search the instances of one series (QIDO-RS)."""
-    return dicomweb.search_level(
-        cases=services.cases, grants=grants, level=Level.INSTANCE, query=query,
-        accept=accept, base_url=_base(request), study=study, series=series,
-    )  # fmt: skip
+    return dicomweb.search_level(reader=read, level=Level.INSTANCE, query=query, scope=scope)
 
 
 @router.get("/studies/{study}", **_RETRIEVE)
-def retrieve_study(
-    services: ServicesDep, grants: ReadableGrants, accept: Accept, study: Study
-) -> StreamingResponse:
+def retrieve_study(read: Read, scope: InStudy) -> Response:
     """Retrieve every instance of a study as multipart/related DICOM (WADO-RS)."""
-    return dicomweb.retrieve(cases=services.cases, grants=grants, accept=accept, study=study)
+    return dicomweb.retrieve(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}", **_RETRIEVE)
-def retrieve_series(
-    services: ServicesDep, grants: ReadableGrants, accept: Accept, study: Study, series: Series
-) -> StreamingResponse:
+def retrieve_series(read: Read, scope: InSeries) -> Response:
     """Retrieve every instance of a series as multipart/related DICOM (WADO-RS)."""
-    return dicomweb.retrieve(
-        cases=services.cases, grants=grants, accept=accept, study=study, series=series
-    )
+    return dicomweb.retrieve(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}", **_RETRIEVE)
-def retrieve_instance(
-    services: ServicesDep,
-    grants: ReadableGrants,
-    accept: Accept,
-    study: Study,
-    series: Series,
-    instance: Sop,
-) -> StreamingResponse:
+def retrieve_instance(read: Read, scope: InInstance) -> Response:
     """Retrieve one instance as multipart/related DICOM (WADO-RS)."""
-    return dicomweb.retrieve(
-        cases=services.cases, grants=grants, accept=accept,
-        study=study, series=series, sop=instance,
-    )  # fmt: skip
+    return dicomweb.retrieve(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", **_RETRIEVE)
-def retrieve_frames(
-    services: ServicesDep,
-    grants: ReadableGrants,
-    accept: Accept,
-    study: Study,
-    series: Series,
-    instance: Sop,
-    frames: FrameList,
-) -> Response:
+def retrieve_frames(read: Read, scope: InInstance, frames: FrameList) -> Response:
     """Retrieve frames' pixel data (1-based, comma-separated) as stored (WADO-RS)."""
-    return dicomweb.retrieve_frames(
-        cases=services.cases, grants=grants, accept=accept, study=study, series=series,
-        sop=instance, numbers=parse_frame_list(frames),
-    )  # fmt: skip
+    return dicomweb.retrieve_frames(reader=read, scope=scope, numbers=parse_frame_list(frames))
 
 
 @router.get("/studies/{study}/metadata", **_METADATA)
-def study_metadata(
-    services: ServicesDep, grants: ReadableGrants, accept: Accept, study: Study
-) -> list[dict[str, Any]]:
+def study_metadata(read: Read, scope: InStudy) -> Search:
     """Every instance header of a study as DICOM JSON, bulk data omitted (WADO-RS)."""
-    return dicomweb.metadata(cases=services.cases, grants=grants, accept=accept, study=study)
+    return dicomweb.metadata(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/metadata", **_METADATA)
-def series_metadata(
-    services: ServicesDep, grants: ReadableGrants, accept: Accept, study: Study, series: Series
-) -> list[dict[str, Any]]:
+def series_metadata(read: Read, scope: InSeries) -> Search:
     """Every instance header of a series as DICOM JSON, bulk data omitted (WADO-RS)."""
-    return dicomweb.metadata(
-        cases=services.cases, grants=grants, accept=accept, study=study, series=series
-    )
+    return dicomweb.metadata(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}/metadata", **_METADATA)
-def instance_metadata(
-    services: ServicesDep,
-    grants: ReadableGrants,
-    accept: Accept,
-    study: Study,
-    series: Series,
-    instance: Sop,
-) -> list[dict[str, Any]]:
+def instance_metadata(read: Read, scope: InInstance) -> Search:
     """One instance header as DICOM JSON, bulk data omitted (WADO-RS)."""
-    return dicomweb.metadata(
-        cases=services.cases, grants=grants, accept=accept,
-        study=study, series=series, sop=instance,
-    )  # fmt: skip
+    return dicomweb.metadata(reader=read, scope=scope)

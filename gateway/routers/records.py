@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from gateway.deps import ReadableGrants, ServicesDep
@@ -61,7 +61,7 @@ def list_records(services: ServicesDep, grants: ReadableGrants, case: Case) -> l
         **errors(401, 403, 404, 502),
     },
 )
-def get_record(services: ServicesDep, grants: ReadableGrants, record: Record) -> StreamingResponse:
+def get_record(services: ServicesDep, grants: ReadableGrants, record: Record) -> Response:
     """Fetch one record, re-hashed against its anchored commitment before a byte is sent."""
     return records.serve(
         cases=services.cases, grants=grants, record=RecordId(bytes.fromhex(record[2:]))

@@ -1,8 +1,14 @@
-"""DICOMweb over the case store: QIDO-RS search, WADO-RS retrieve and metadata."""
+"""DICOMweb over the case store: QIDO-RS search, WADO-RS retrieve and metadata.
+
+Every handler works on a :class:`Reader` (the case store, the session's readable grants,
+the request's ``Accept`` and base URL) and a :class:`Scope` (the UIDs of the request path,
+study → series → instance), so a level differs from another only by its scope.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from fastapi.responses import Response, StreamingResponse
@@ -18,78 +24,79 @@ from gateway.services.qido import Level, QidoQuery, search
 from gateway.typing import DicomUID, GrantId
 
 
-def search_level(
-    *,
-    cases: CaseStoreAPI,
-    grants: Collection[GrantId],
-    level: Level,
-    query: QidoQuery,
-    accept: str | None,
-    base_url: str,
-    study: DicomUID | None = None,
-    series: DicomUID | None = None,
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """What every DICOMweb request reads with."""
+
+    cases: CaseStoreAPI
+    grants: Collection[GrantId]
+    accept: str | None
+    base_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The UIDs a request path names, outermost first (``None`` below the path's level)."""
+
+    study: DicomUID | None = None
+    series: DicomUID | None = None
+    sop: DicomUID | None = None
+
+    @property
+    def depth(self) -> int:
+        """How many levels the path fixes (0: none, 1: study, 2: series, 3: instance)."""
+        return sum(uid is not None for uid in (self.study, self.series, self.sop))
+
+
+def search_level(*, reader: Reader, level: Level, query: QidoQuery, scope: Scope
+                 ) -> list[dict[str, Any]]:  # fmt: skip
     """QIDO-RS results at ``level`` under the path's UIDs (empty when nothing matches)."""
-    require_json(accept)
-    instances = cases.list_instances(grants=grants, study=study, series=series)
-    depth = 0 if study is None else 1 if series is None else 2
-    return search(instances=instances, level=level, query=query, depth=depth, base_url=base_url)
+    require_json(reader.accept)
+    instances = reader.cases.list_instances(grants=reader.grants, study=scope.study,
+                                            series=scope.series)  # fmt: skip
+    return search(instances=instances, level=level, query=query, depth=scope.depth,
+                  base_url=reader.base_url)  # fmt: skip
 
 
-def _instances(
-    cases: CaseStoreAPI,
-    grants: Collection[GrantId],
-    study: DicomUID,
-    series: DicomUID | None,
-    sop: DicomUID | None,
-) -> list[InstanceHeader]:
-    found = list(cases.list_instances(grants=grants, study=study, series=series, sop=sop))
+def _instances(reader: Reader, scope: Scope) -> list[InstanceHeader]:
+    found = list(reader.cases.list_instances(grants=reader.grants, study=scope.study,
+                                             series=scope.series, sop=scope.sop))  # fmt: skip
     if not found:
-        what = "instance" if sop else "series" if series else "study"
+        what = ("study", "series", "instance")[scope.depth - 1]
         raise NotFound(f"no such {what} under this session's grants")
     return found
 
 
-def retrieve(
-    *,
-    cases: CaseStoreAPI,
-    grants: Collection[GrantId],
-    accept: str | None,
-    study: DicomUID,
-    series: DicomUID | None = None,
-    sop: DicomUID | None = None,
-) -> StreamingResponse:
-    """WADO-RS: the instances as ``multipart/related; type="application/dicom"``, streamed."""
-    instances = _instances(cases, grants, study, series, sop)
-    require_multipart_dicom(accept, stored={h.transfer_syntax for h in instances})
+def _open(reader: Reader, header: InstanceHeader) -> BinaryIO:
+    return reader.cases.open_instance(grants=reader.grants, study=header.study_uid,
+                                      series=header.series_uid, sop=header.sop_uid)  # fmt: skip
 
-    def open_one(header: InstanceHeader) -> BinaryIO:
-        return cases.open_instance(
-            grants=grants, study=header.study_uid, series=header.series_uid, sop=header.sop_uid
-        )
 
-    first = open_one(instances[0])
+def retrieve(*, reader: Reader, scope: Scope) -> Response:
+    """WADO-RS: the instances as ``multipart/related; type="application/dicom"``.
+
+    Several instances are streamed, each opened (and verified) when its turn comes, so memory
+    stays flat for a large study. One instance is already verified in memory once opened:
+    it is sent in one piece, sparing the per-chunk thread handoffs of a streamed body.
+    """
+    instances = _instances(reader, scope)
+    require_multipart_dicom(reader.accept, stored={h.transfer_syntax for h in instances})
+    first = _open(reader, instances[0])
     boundary = new_boundary()
-    body = stream_parts(instances=instances, first=first, open_instance=open_one, boundary=boundary)
+    body = stream_parts(instances=instances, first=first, boundary=boundary,
+                        open_instance=lambda header: _open(reader, header))  # fmt: skip
+    if len(instances) == 1:
+        return Response(b"".join(body), media_type=content_type(boundary))
     return StreamingResponse(body, media_type=content_type(boundary))
 
 
-def retrieve_frames(
-    *,
-    cases: CaseStoreAPI,
-    grants: Collection[GrantId],
-    accept: str | None,
-    study: DicomUID,
-    series: DicomUID,
-    sop: DicomUID,
-    numbers: list[int],
-) -> Response:
+def retrieve_frames(*, reader: Reader, scope: Scope, numbers: list[int]) -> Response:
     """WADO-RS frames: the chosen frames' pixel data as stored, one part each."""
-    header = _instances(cases, grants, study, series, sop)[0]
+    header = _instances(reader, scope)[0]
     media_type = frames.media_type_for(header.transfer_syntax)
-    frames.require_frames_acceptable(accept, media_type=media_type, syntax=header.transfer_syntax)
-    stream = cases.open_instance(grants=grants, study=study, series=series, sop=sop)
-    found = frames.extract(stream=stream, numbers=numbers)
+    frames.require_frames_acceptable(reader.accept, media_type=media_type,
+                                     syntax=header.transfer_syntax)  # fmt: skip
+    found = frames.extract(stream=_open(reader, header), numbers=numbers)
     boundary = new_boundary()
     return Response(
         frames.body(frames=found, boundary=boundary),
@@ -97,15 +104,7 @@ def retrieve_frames(
     )
 
 
-def metadata(
-    *,
-    cases: CaseStoreAPI,
-    grants: Collection[GrantId],
-    accept: str | None,
-    study: DicomUID,
-    series: DicomUID | None = None,
-    sop: DicomUID | None = None,
-) -> list[dict[str, Any]]:
+def metadata(*, reader: Reader, scope: Scope) -> list[dict[str, Any]]:
     """WADO-RS metadata: each instance's header as DICOM JSON, bulk data omitted."""
-    require_json(accept)
-    return [to_dicom_json(h.dataset) for h in _instances(cases, grants, study, series, sop)]
+    require_json(reader.accept)
+    return [to_dicom_json(h.dataset) for h in _instances(reader, scope)]

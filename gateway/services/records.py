@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import io
 from collections.abc import Collection, Iterator
 from typing import BinaryIO
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from gateway.abc import CaseStoreAPI
 from gateway.domain import RecordInfo
@@ -31,22 +32,22 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
         stream.close()
 
 
-def serve(
-    *, cases: CaseStoreAPI, grants: Collection[GrantId], record: RecordId
-) -> StreamingResponse:
-    """Stream a record's verified plaintext with its media type and digest (RFC 9530).
+def serve(*, cases: CaseStoreAPI, grants: Collection[GrantId], record: RecordId) -> Response:
+    """A record's verified plaintext with its media type and digest (RFC 9530).
 
     ``open_record`` has already re-hashed the whole plaintext against the anchored
     commitment, so the ``Repr-Digest`` sent here is the anchored hash, and a client can
-    check it again.
+    check it again. Plaintext the store verified in memory goes out in one piece (no
+    per-chunk thread handoffs); a store that hands over a spooled file is streamed.
     """
+    stream = cases.open_record(grants=grants, record=record)  # verified; NotFound outside
     info = next((r for r in cases.list_records(grants=grants) if r.record_id == record), None)
     if info is None:
+        stream.close()
         raise NotFound("no such record under this session's grants")
-    stream = cases.open_record(grants=grants, record=record)
     digest = base64.b64encode(info.content_hash).decode()
-    return StreamingResponse(
-        _chunks(stream),
-        media_type=info.media_type,
-        headers={"Repr-Digest": f"sha-256=:{digest}:", "Content-Length": str(info.size)},
-    )
+    headers = {"Repr-Digest": f"sha-256=:{digest}:"}
+    if isinstance(stream, io.BytesIO):
+        return Response(stream.getvalue(), media_type=info.media_type, headers=headers)
+    headers["Content-Length"] = str(info.size)
+    return StreamingResponse(_chunks(stream), media_type=info.media_type, headers=headers)

@@ -86,9 +86,10 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
     trail = ChainAuditTrail(
         reader.w3, _deployment(config.settings.contracts), from_block=0, blobs=None
     )
+    chain = Web3ChainView(chain_client(config, account))
     return Services(
-        chain=Web3ChainView(chain_client(config, account)),
-        cases=NodeCaseStore(cases),
+        chain=chain,
+        cases=NodeCaseStore(cases, chain=chain),
         sessions=MemorySessionStore(),
         audit=trail,
         trail=trail,

@@ -1,40 +1,45 @@
 """The real :class:`~gateway.abc.CaseStoreAPI`: the cases granted to us, from our own node.
 
 The node's follower has replicated each received grant's sealed package and ciphertexts
-into the hospital's blob store; here a package is opened with the hospital's keyring and a
-record is decrypted into memory, re-hashed against the content hash the package names, and
-a single-record anchor on chain is checked to commit to that hash (the grantor's anchor,
-recomputed from the package's salt and pseudonym), all before a byte is handed over.
+into the hospital's blob store. On *every* release of bytes, here:
 
-Not checked yet: inclusion of a *batch-anchored* record in its grantor's batch (nodes
-anchor in batches; the package carries no Merkle proof and the batch manifest lives in
-the grantor's blob store). Such a record is served on the AEAD tag (bound to its record id
-and content hash) and the SHA-256 re-hash alone.
+1. the record's anchor is checked (:mod:`gateway.wiring.anchor_check`): its batch inclusion
+   proof must lead to a root the grantor anchored on chain (or, for a record anchored
+   alone, its record anchor must commit to it);
+2. the ciphertext is read from the blob store, its data key unwrapped, decrypted and the
+   plaintext re-hashed against the anchored content hash (a DICOM instance against its
+   hash in the study manifest, whose tree rebuilds the anchored study root).
 
-DICOM studies are anchored as one encrypted study manifest per study; their instances
-are opened and verified by :mod:`gateway.wiring.studies` (decrypted per request: fine for
-a demo's studies, a cache of verified headers is the next step for large ones).
+What is cached, and why that is safe: opened packages (keyed by their CID: content
+addressed, so immutable), study manifests once they rebuilt the anchored study root (keyed
+by package CID and record), instance headers and record sizes (keyed by the verified
+content hash). Bytes are never cached: a blob tampered with after a first read is refused
+on the next. Chain facts are cached by the chain view (found batch roots are final).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from pydicom.dataset import Dataset
 
-from gateway.abc import CaseStoreAPI
+from gateway.abc import CaseStoreAPI, ChainViewAPI
 from gateway.domain import InstanceHeader, RecordInfo
-from gateway.exceptions import IntegrityError, NotFound
+from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
 from gateway.typing import CaseId, DicomUID, GrantId, RecordId
+from gateway.wiring.anchor_check import check_anchored, refuse
 from gateway.wiring.chain_view import grant_number
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
+from keys.datakey import DataKey
 from keys.exceptions import KeysError
-from node.cases.access import check_anchor, granted_package
+from node.blobstore.cid import normalize
 from node.cases.crypto import open_record
-from node.cases.package import GrantPackage, PackageRecord
+from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord
+from node.cases.sealed import open_package
 from node.cases.service import CaseServices
 from node.entry import RecordKind
 from node.exceptions import NodeError
@@ -44,91 +49,153 @@ MEDIA_TYPES = {
     RecordKind.FHIR.value: "application/fhir+json",
     RecordKind.PRESCRIPTION.value: "application/fhir+json",
 }
+UIDs = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Granted:
+    """One received grant's opened package, and its DICOM instances once indexed."""
+
+    grant: GrantId
+    cid: str
+    package: GrantPackage
+
+
+@dataclass(frozen=True, slots=True)
+class _Study:
+    record: PackageRecord
+    dek: DataKey
+    items: tuple[StudyInstance, ...]
 
 
 class NodeCaseStore(CaseStoreAPI):
-    """Records of received grants, verified (hash and anchor) before they are released.
+    """Records of received grants, verified (anchor and hash) on every release.
 
-    ``services`` is the node's case service bundle opened read-side by the gateway (its
-    issuer unused: the gateway never signs tokens).
+    Parameters
+    ----------
+    services
+        The node's case services opened read-side (the issuer unused: a gateway never
+        signs tokens).
+    chain
+        The gateway's chain view, for batch roots.
     """
 
-    def __init__(self, services: CaseServices) -> None:
+    def __init__(self, services: CaseServices, *, chain: ChainViewAPI) -> None:
         self._services = services
+        self._chain = chain
+        self._lock = threading.Lock()
+        self._packages: dict[str, GrantPackage] = {}
+        self._studies: dict[tuple[str, bytes], _Study] = {}
+        self._headers: dict[bytes, Dataset] = {}
+        self._sizes: dict[bytes, int] = {}
 
-    def _package(self, grant: GrantId) -> GrantPackage | None:
-        try:
-            return granted_package(services=self._services, grant_id=grant_number(grant))
-        except (NodeError, KeysError):
-            return None
+    # --- packages ---------------------------------------------------------------------------
 
-    def _served(
-        self, grants: Collection[GrantId]
-    ) -> list[tuple[GrantId, GrantPackage, PackageRecord]]:
+    def _granted(self, grants: Collection[GrantId]) -> list[_Granted]:
         out = []
         for grant in sorted(set(grants)):
-            package = self._package(grant)
-            if package is None:
+            row = self._services.store.grant_row(grant_number(grant))
+            if row is None or row["direction"] != "received" or row["package_cid"] is None:
                 continue
-            out += [(grant, package, r) for r in package.records if r.kind in MEDIA_TYPES]
+            cid = str(row["package_cid"])
+            package = self._packages.get(cid) or self._open_package(cid, grant)
+            if package is not None:
+                out.append(_Granted(grant, cid, package))
         return out
 
-    def _plaintext(self, package: GrantPackage, record: PackageRecord) -> bytes:
+    def _open_package(self, cid: str, grant: GrantId) -> GrantPackage | None:
+        p = self._services
+        try:
+            data = b"".join(p.blobs.get(normalize(cid)))
+            if len(data) > MAX_PACKAGE_BYTES:
+                return None
+            package = open_package(data, p.keyring, grant_id=grant_number(grant))
+        except (NodeError, KeysError):
+            return None  # not replicated (yet), or not ours: nothing to serve under it
+        with self._lock:
+            self._packages[cid] = package
+        return package
+
+    def _check(self, granted: _Granted, record: PackageRecord) -> None:
+        check_anchored(record, grantor=granted.package.grantor, chain=self._chain,
+                       case_chain=self._services.chain)  # fmt: skip
+
+    # --- FHIR records -----------------------------------------------------------------------
+
+    def _plaintext(self, granted: _Granted, record: PackageRecord) -> bytes:
+        self._check(granted, record)
         p = self._services
         try:
             data = open_record(store=p.blobs, keyring=p.keyring, cid=record.cid,
                                record_id=record.record_id, content_hash=record.content_hash,
                                wrapped_key=record.wrapped_key)  # fmt: skip
         except (ValueError, KeysError, NodeError) as exc:
-            raise IntegrityError("the record does not match its anchored content hash") from exc
-        try:
-            single = p.chain.record_anchor(record.record_id)
-            anchored = single is None or check_anchor(
-                services=self._services, record=record, grantor=package.grantor
-            )
-        except NodeError as exc:
-            raise IntegrityError("the record's anchor cannot be checked") from exc
-        if not anchored:
-            raise IntegrityError("the record's anchor does not commit to its content")
+            raise refuse(
+                record, ContentMismatch("the record does not match its anchored content hash")
+            ) from exc
+        self._sizes[bytes(record.content_hash)] = len(data)
         return data
 
+    def _records(self, grants: Collection[GrantId]) -> list[tuple[_Granted, PackageRecord]]:
+        return [(g, r) for g in self._granted(grants) for r in g.package.records
+                if r.kind in MEDIA_TYPES]  # fmt: skip
+
     def list_records(self, *, grants: Collection[GrantId]) -> Sequence[RecordInfo]:
-        return [
-            RecordInfo(
-                record_id=RecordId(bytes(r.record_id)),
-                case_id=CaseId(package.case_id),
-                grant_id=grant,
-                media_type=MEDIA_TYPES[r.kind],
-                size=len(self._plaintext(package, r)),
+        out = []
+        for granted, r in self._records(grants):
+            size = self._sizes.get(bytes(r.content_hash))
+            if size is None:
+                size = len(self._plaintext(granted, r))
+            out.append(RecordInfo(
+                record_id=RecordId(bytes(r.record_id)), case_id=CaseId(granted.package.case_id),
+                grant_id=granted.grant, media_type=MEDIA_TYPES[r.kind], size=size,
                 content_hash=bytes(r.content_hash),
-            )
-            for grant, package, r in self._served(grants)
-        ]
+            ))  # fmt: skip
+        return out
 
     def open_record(self, *, grants: Collection[GrantId], record: RecordId) -> BinaryIO:
-        for _grant, package, r in self._served(grants):
+        for granted, r in self._records(grants):
             if bytes(r.record_id) == bytes(record):
-                return io.BytesIO(self._plaintext(package, r))
+                return io.BytesIO(self._plaintext(granted, r))
         raise NotFound("no such record under your grants")
 
-    def _instances(self, grants: Collection[GrantId]) -> list[_Instance]:
-        p = self._services
-        found = []
-        for grant in sorted(set(grants)):
-            package = self._package(grant)
-            if package is None:
-                continue
-            for record in package.records:
-                if record.kind != RecordKind.DICOM_STUDY.value:
-                    continue
+    # --- DICOM studies ----------------------------------------------------------------------
+
+    def _study(self, granted: _Granted, record: PackageRecord) -> _Study:
+        """The study's manifest, its anchor checked now and its tree checked once."""
+        self._check(granted, record)
+        key = (granted.cid, bytes(record.record_id))
+        study = self._studies.get(key)
+        if study is None:
+            p = self._services
+            try:
                 dek, items = study_instances(record, blobs=p.blobs, keyring=p.keyring)
-                for item in items:
-                    data = instance_bytes(record, item, dek=dek, blobs=p.blobs)
-                    found.append(_Instance(grant, item, data, header_of(data)))
-        found.sort(key=lambda i: (i.item.study_uid, i.item.series_uid,
-                                  int(getattr(i.header, "InstanceNumber", 0) or 0),
-                                  i.item.sop_uid))  # fmt: skip
-        return found
+            except IntegrityError as exc:
+                raise refuse(record, exc) from exc
+            study = _Study(record, dek, tuple(items))
+            with self._lock:
+                self._studies[key] = study
+        return study
+
+    def _studies_of(self, grants: Collection[GrantId]) -> list[tuple[GrantId, _Study]]:
+        return [(g.grant, self._study(g, r)) for g in self._granted(grants)
+                for r in g.package.records if r.kind == RecordKind.DICOM_STUDY.value]  # fmt: skip
+
+    def _bytes(self, study: _Study, item: StudyInstance) -> bytes:
+        try:
+            data = instance_bytes(study.record, item, dek=study.dek, blobs=self._services.blobs)
+        except ContentMismatch as exc:
+            raise refuse(study.record, exc) from exc
+        if item.sha256 not in self._headers:
+            self._headers[item.sha256] = header_of(data)
+        return data
+
+    def _header(self, study: _Study, item: StudyInstance) -> Dataset:
+        header = self._headers.get(item.sha256)
+        if header is None:
+            self._bytes(study, item)
+            header = self._headers[item.sha256]
+        return header
 
     def list_instances(
         self,
@@ -138,20 +205,28 @@ class NodeCaseStore(CaseStoreAPI):
         series: DicomUID | None = None,
         sop: DicomUID | None = None,
     ) -> Sequence[InstanceHeader]:
-        return [
-            InstanceHeader(
-                grant_id=i.grant,
-                study_uid=DicomUID(i.item.study_uid),
-                series_uid=DicomUID(i.item.series_uid),
-                sop_uid=DicomUID(i.item.sop_uid),
-                transfer_syntax=DicomUID(str(i.header.file_meta.TransferSyntaxUID)),
-                dataset=i.header,
-            )
-            for i in self._instances(grants)
-            if (study is None or i.item.study_uid == study)
-            and (series is None or i.item.series_uid == series)
-            and (sop is None or i.item.sop_uid == sop)
-        ]
+        found, seen = [], set()
+        for grant, s in self._studies_of(grants):
+            for item in s.items:
+                uids = (item.study_uid, item.series_uid, item.sop_uid)
+                if uids in seen:  # the same study under several grants: listed once
+                    continue
+                seen.add(uids)
+                if ((study is not None and item.study_uid != study)
+                        or (series is not None and item.series_uid != series)
+                        or (sop is not None and item.sop_uid != sop)):  # fmt: skip
+                    continue
+                header = self._header(s, item)
+                found.append(InstanceHeader(
+                    grant_id=grant, study_uid=DicomUID(item.study_uid),
+                    series_uid=DicomUID(item.series_uid), sop_uid=DicomUID(item.sop_uid),
+                    transfer_syntax=DicomUID(str(header.file_meta.TransferSyntaxUID)),
+                    dataset=header,
+                ))  # fmt: skip
+        found.sort(key=lambda h: (h.study_uid, h.series_uid,
+                                  int(getattr(h.dataset, "InstanceNumber", 0) or 0),
+                                  h.sop_uid))  # fmt: skip
+        return found
 
     def open_instance(
         self,
@@ -161,15 +236,8 @@ class NodeCaseStore(CaseStoreAPI):
         series: DicomUID,
         sop: DicomUID,
     ) -> BinaryIO:
-        for i in self._instances(grants):
-            if (i.item.study_uid, i.item.series_uid, i.item.sop_uid) == (study, series, sop):
-                return io.BytesIO(i.data)
+        for _grant, s in self._studies_of(grants):
+            for item in s.items:
+                if (item.study_uid, item.series_uid, item.sop_uid) == (study, series, sop):
+                    return io.BytesIO(self._bytes(s, item))
         raise NotFound("no such instance under your grants")
-
-
-@dataclass(frozen=True, slots=True)
-class _Instance:
-    grant: GrantId
-    item: StudyInstance
-    data: bytes
-    header: Dataset

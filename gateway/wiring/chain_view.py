@@ -12,14 +12,17 @@ finalizes with the block, so a successful receipt is final.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
-from gateway.domain import GrantState, PhysicianStatus, Redemption
+from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
+from gateway.wiring.head_cache import HeadCache
 from node import exceptions as node_errors
 from node.chain import ChainClient
 
@@ -41,6 +44,12 @@ _REFUSALS: dict[str, type[refusals.GatewayError]] = {
     "PhysicianNotNamedInGrant": refusals.WrongPhysician,
     "RedemptionReplayed": refusals.TokenMismatch,
 }
+
+
+#: A head jump longer than this (a long stall) re-reads everything instead of its logs.
+MAX_LOG_SPAN = 256
+#: ``Grants.redeem`` uses ~91k gas (bench/gas.py); the limit leaves room for storage changes.
+REDEEM_GAS = 250_000
 
 
 def grant_number(grant: GrantId) -> int:
@@ -71,12 +80,73 @@ class Web3ChainView(ChainViewAPI):
         read-only, redemptions refused with ``ChainUnavailable``).
     """
 
-    def __init__(self, client: ChainClient, *, receipt_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, client: ChainClient, *, receipt_timeout_s: float = 30.0, head_max_age_s: float = 0.1
+    ) -> None:
         self._client = client
         self._timeout = receipt_timeout_s
+        #: Standing and grant reads, per head (see :mod:`gateway.wiring.head_cache`).
+        self._per_head = HeadCache(self._block_number, max_age_s=head_max_age_s,
+                                   changes=self._changed)  # fmt: skip
+        #: Found batch roots: final, so never re-read (absent ones always are).
+        self._batches: dict[bytes, BatchAnchor] = {}
+
+    def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
+        found = self._batches.get(root)
+        if found is not None:
+            return found
+        b = self._read(self._client.contract("Anchors").functions.getBatch(root))
+        hospital, count, block = str(b[0]), int(b[1]), int(b[3])
+        if hospital == ZERO_ADDRESS:
+            return None
+        found = BatchAnchor(HospitalAddress(Web3.to_checksum_address(hospital)), block, count)
+        self._batches[bytes(root)] = found
+        return found
+
+    def _block_number(self) -> int:
+        try:
+            return int(self._client.w3.eth.block_number)
+        except (OSError, Web3RPCError) as exc:
+            raise refusals.ChainUnavailable("the chain cannot be read") from exc
+
+    def _changed(self, old: int, new: int) -> Callable[[Hashable], bool]:
+        """Cache keys the blocks ``(old, new]`` may have changed, from their event logs.
+
+        Every ``Grants`` event names its grant id (first topic): only those grants are
+        re-read. A ``Referrals`` event may end any grant's referral and a ``Consortium`` event
+        any physician's standing, so either drops that whole kind.
+        """
+        if new - old > MAX_LOG_SPAN:
+            return lambda _key: True
+        names = ("Grants", "Referrals", "Consortium")
+        grants, referrals, consortium = (self._client.contract(n).address for n in names)
+        params: Any = {"fromBlock": old + 1, "toBlock": new,
+                       "address": [grants, referrals, consortium]}  # fmt: skip
+        logs = self._client.w3.eth.get_logs(params)
+        touched = {int.from_bytes(bytes(log["topics"][1]), "big") for log in logs
+                   if log["address"] == grants and len(log["topics"]) > 1}  # fmt: skip
+        any_referral = any(log["address"] == referrals for log in logs)
+        any_member = any(log["address"] == consortium for log in logs)
+
+        def stale(key: Hashable) -> bool:
+            assert isinstance(key, tuple)
+            if key[0] == "grant":
+                return any_referral or grant_number(GrantId(key[1])) in touched
+            return any_member
+
+        return stale
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
+    ) -> PhysicianStatus:
+        return self._per_head.get(("staff", hospital, physician),
+                                  lambda: self._physician_status(hospital, physician))  # fmt: skip
+
+    def grant_state(self, *, grant: GrantId) -> GrantState | None:
+        return self._per_head.get(("grant", bytes(grant)), lambda: self._grant_state(grant))
+
+    def _physician_status(
+        self, hospital: HospitalAddress, physician: PhysicianAddress
     ) -> PhysicianStatus:
         staff = self._read(self._client.contract("Consortium").functions.getStaff(physician))
         staff_hospital, role, status = str(staff[0]), int(staff[1]), int(staff[2])
@@ -92,7 +162,7 @@ class Web3ChainView(ChainViewAPI):
             return PhysicianStatus.SUSPENDED
         return PhysicianStatus.NOT_REGISTERED
 
-    def grant_state(self, *, grant: GrantId) -> GrantState | None:
+    def _grant_state(self, grant: GrantId) -> GrantState | None:
         g = self._read(self._client.contract("Grants").functions.getGrant(grant_number(grant)))
         referral_id, case_id, grantor, grantee, physician = g[0], g[1], g[2], g[3], g[4]
         expires_at, max_uses, uses, revoked, break_glass = g[6], g[7], g[8], g[9], g[10]
@@ -121,11 +191,13 @@ class Web3ChainView(ChainViewAPI):
             grant_number(grant), physician, redemption_nonce(token)
         )
         try:
-            tx_hash = self._client.send(fn)
+            # A fixed gas limit skips eth_estimateGas (a whole extra EVM run on the critical
+            # path); a refusal then shows as a failed receipt, explained by a dry run below.
+            tx_hash = self._client.send(fn, gas=REDEEM_GAS)
             receipt = self._client.wait(tx_hash, timeout_s=self._timeout)
         except node_errors.ContractReverted as exc:
             if exc.error is None and "reverted on chain" in str(exc):
-                raise refusals.ChainUnavailable("the redemption reverted on chain") from exc
+                raise self._why_reverted(fn) from exc
             raise refusal_for(exc) from exc
         except node_errors.TransactionTimeout as exc:
             raise refusals.ChainUnavailable("the redemption is not final yet") from exc
@@ -137,6 +209,16 @@ class Web3ChainView(ChainViewAPI):
             tx_hash=bytes(receipt["transactionHash"]),
             block_number=int(receipt["blockNumber"]),
         )
+
+    def _why_reverted(self, fn: Any) -> refusals.GatewayError:
+        """The refusal a reverted redemption stands for: the same call, dry-run now."""
+        try:
+            self._client.call(fn)
+        except node_errors.ContractReverted as exc:
+            return refusal_for(exc)
+        except node_errors.ChainError:
+            pass
+        return refusals.ChainUnavailable("the redemption reverted on chain")
 
     def _read(self, fn: Any) -> Any:
         try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from gateway.exceptions import IntegrityError
+from gateway.exceptions import ContentMismatch, IntegrityError
 from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring
 from keys.exceptions import KeysError
@@ -68,7 +68,7 @@ def study_instances(
     for item in items:
         tree.setdefault(item.series_uid, {})[item.sop_uid] = item.sha256
     if not items or StudyTree(study_uid, tree).root != bytes(record.content_hash):
-        raise IntegrityError("the study manifest does not rebuild the anchored study root")
+        raise ContentMismatch("the study manifest does not rebuild the anchored study root")
     return dek, items
 
 
@@ -79,9 +79,9 @@ def instance_bytes(
     try:
         data = _decrypt(dek, blobs, item.cid, INSTANCE_AD + record.record_id + item.sha256)
     except (KeysError, NodeError, ValueError) as exc:
-        raise IntegrityError("a DICOM instance cannot be decrypted") from exc
+        raise ContentMismatch("a DICOM instance cannot be decrypted") from exc
     if hashlib.sha256(data).digest() != item.sha256:
-        raise IntegrityError("a DICOM instance does not match its hash in the study manifest")
+        raise ContentMismatch("a DICOM instance does not match its hash in the study manifest")
     return data
 
 

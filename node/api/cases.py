@@ -52,6 +52,7 @@ from node.exceptions import (
     NodeError,
     PeerUnavailable,
     RecordKeyUnavailable,
+    RecordNotAnchored,
     UnknownCase,
     UnknownRecord,
 )  # fmt: skip
@@ -100,7 +101,7 @@ def error_response(exc: NodeError) -> JSONResponse:
     status, name = 400, None
     if isinstance(exc, ContractReverted):
         status, name = 409, exc.error
-    elif isinstance(exc, RecordKeyUnavailable):
+    elif isinstance(exc, RecordKeyUnavailable | RecordNotAnchored):
         status = 409
     elif isinstance(exc, InvalidCaseInput):
         status = 422

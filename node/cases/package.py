@@ -6,7 +6,9 @@ are wrapped to the grantee's encryption key (HPKE, bound to the record id and ke
 the package as a whole is sealed too because content hashes, salts and pseudonyms would
 let anyone holding the blob test guesses of small records against the chain's anchors.
 The grant's on-chain ``scopeRoot`` is the Merkle root of the package's sorted record ids,
-so a package cannot name records the grant does not cover.
+so a package cannot name records the grant does not cover. A batch-anchored record carries
+its inclusion proof (:mod:`node.cases.inclusion`) so the grantee can check it against the
+batch root on chain; a record anchored alone (``Anchors.anchorRecord``) needs none.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from node.cases.ids import parse_address
+from node.cases.inclusion import BatchInclusion
 from node.entry import RecordKind
 from node.exceptions import GrantPackageError, InvalidCaseInput
 from node.fhir_json import canonical_bytes
@@ -47,12 +50,19 @@ class PackageRecord:
     #: ``node.entry.RecordKind`` value: a DICOM study's CID is its encrypted manifest, whose
     #: instance CIDs the grantee must replicate too.
     kind: str = "fhir"
+    #: The record's place in its anchor batch; ``None`` for a record anchored alone.
+    inclusion: BatchInclusion | None = None
 
-    def to_json(self) -> dict[str, str]:
-        return {"record_id": self.record_id.hex(), "cid": self.cid,
-                "content_hash": self.content_hash.hex(),
-                "wrapped_key": self.wrapped_key.hex(), "salt": self.salt.hex(),
-                "pseudonym": self.pseudonym.hex(), "kind": self.kind}  # fmt: skip
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "record_id": self.record_id.hex(), "cid": self.cid,
+            "content_hash": self.content_hash.hex(),
+            "wrapped_key": self.wrapped_key.hex(), "salt": self.salt.hex(),
+            "pseudonym": self.pseudonym.hex(), "kind": self.kind,
+        }  # fmt: skip
+        if self.inclusion is not None:
+            out["inclusion"] = self.inclusion.to_json()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,4 +149,5 @@ def _record(item: Any) -> PackageRecord:
         salt=_hex(item["salt"], 16),
         pseudonym=PatientPseudonym(_hex(item["pseudonym"], 32)),
         kind=RecordKind(_str(item["kind"])).value,
+        inclusion=None if "inclusion" not in item else BatchInclusion.from_json(item["inclusion"]),
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from keys.envelope import EncryptionPublicKey
 from node.cases.crypto import rewrap_for
+from node.cases.inclusion import BatchInclusion
 from node.cases.package import GrantPackage, PackageRecord
 from node.cases.sealed import seal_package
 from node.cases.service import CaseServices
-from node.exceptions import CaseError
+from node.exceptions import CaseError, RecordNotAnchored
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 
@@ -23,11 +24,20 @@ def wrap_records(services: CaseServices, record_ids: list[bytes],
                  recipient: EncryptionPublicKey) -> tuple[PackageRecord, ...]:  # fmt: skip
     """Each record's DEK unwrapped with our keyring and sealed to ``recipient``.
 
-    Runs before anything is sent on chain, so a record we cannot unwrap fails the grant early.
+    Runs before anything is sent on chain, so a record we cannot unwrap fails the grant early,
+    and so does a record with nothing on chain to check it against: one still pending in the
+    outbox (not batched yet) and not anchored alone either. A batched record carries its
+    inclusion proof (the batch's transaction may still be in flight: the grantee checks the
+    root on chain when it reads).
     """
     records = []
     for rid in record_ids:
         own = services.records.record(RecordId(rid))
+        if own.proof is None and services.chain.record_anchor(rid) is None:
+            raise RecordNotAnchored(
+                f"record {rid.hex()} is not anchored yet (pending in the outbox); "
+                "grant again once its batch is formed"
+            )
         sealed = rewrap_for(services.keyring, own.wrapped_key, record_id=rid, recipient=recipient)
         records.append(
             PackageRecord(
@@ -38,6 +48,7 @@ def wrap_records(services: CaseServices, record_ids: list[bytes],
                 salt=own.salt,
                 pseudonym=PatientPseudonym(own.pseudonym),
                 kind=own.kind,
+                inclusion=None if own.proof is None else BatchInclusion.from_proof(own.proof),
             )
         )
     return tuple(records)

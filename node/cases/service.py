@@ -15,6 +15,7 @@ from keys.tokens import TokenIssuer, TokenVerifier
 from node.abc import BlobStoreAPI, CaseChainAPI, RecordSourceAPI
 from node.cases.store import CaseStore
 from node.cases.views import OwnRecord
+from node.entry import RecordState
 from node.outbox import Outbox
 from node.typing import CID, RecordId
 
@@ -56,9 +57,12 @@ class OutboxRecords(RecordSourceAPI):
         return outbox
 
     def record(self, record_id: RecordId) -> OwnRecord:
-        entry = self._outbox().entry(record_id)  # raises UnknownRecord
+        outbox = self._outbox()
+        entry = outbox.entry(record_id)  # raises UnknownRecord
+        batched = outbox.state(record_id) is not RecordState.PENDING
         return OwnRecord(entry.cid, entry.content_hash, entry.wrapped_key, entry.salt,
-                         entry.pseudonym, entry.kind.value)  # fmt: skip
+                         entry.pseudonym, entry.kind.value,
+                         outbox.proof(record_id) if batched else None)  # fmt: skip
 
     def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
         self._outbox().replace_key(record_id, cid=cid, wrapped_key=wrapped_key)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.typing import ReferralStatus, Tier
+from node.proof import RecordProof
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,8 @@ class OwnRecord:
     pseudonym: bytes
     #: ``node.entry.RecordKind`` value (``fhir``, ``prescription``, ``dicom-study``).
     kind: str = "fhir"
+    #: The record's batch inclusion proof once the outbox batched it (``None`` while pending).
+    proof: RecordProof | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,14 @@ from typing import BinaryIO
 import pydicom
 
 from gateway.abc import AuditSourceAPI, CaseStoreAPI, ChainViewAPI
-from gateway.domain import GrantState, InstanceHeader, PhysicianStatus, RecordInfo, Redemption
+from gateway.domain import (
+    BatchAnchor,
+    GrantState,
+    InstanceHeader,
+    PhysicianStatus,
+    RecordInfo,
+    Redemption,
+)
 from gateway.exceptions import IntegrityError, NotFound
 from gateway.timeline import Timeline
 from gateway.typing import (
@@ -58,6 +65,7 @@ class TableChainView(ChainViewAPI):
     redemptions: list[Redemption] = field(default_factory=list)
     #: What the contract's re-check would revert with (a race the gateway's checks lost).
     revert_with: Exception | None = None
+    batches: dict[bytes, BatchAnchor] = field(default_factory=dict)
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
@@ -66,6 +74,9 @@ class TableChainView(ChainViewAPI):
 
     def grant_state(self, *, grant: GrantId) -> GrantState | None:
         return self.grants.get(grant)
+
+    def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
+        return self.batches.get(root)
 
     def record_redemption(
         self, *, grant: GrantId, physician: PhysicianAddress, token: str

@@ -1,28 +1,36 @@
-"""The auditor's case page, rendered by a real headless Chromium (Debian's ``chromium``).
+"""The auditor's case page and its browser sign-in, at the HTTP layer.
 
-The timeline comes from ``DictAuditSource``, standing in for the node's chain-event
-reader (another issue); the page, its HTML/CSS and the HTTP layer are under test.
+The timeline comes from ``DictAuditSource`` and the auditor role from ``TableAuditTrail``
+(in-process stand-ins for the chain readers, which have their own tests on real chains);
+the page, its escaping, the sign-in forms and the session cookie are under test. The page
+in a real Chromium, signed in as a real chain auditor, is ``audit/test_page_chromium.py``.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
-from PIL import Image
+from eth_account import Account
+from fastapi.testclient import TestClient
 
-from gateway.services.timeline_html import BACKGROUND, COLOURS
+from gateway.app import create_app
+from gateway.container import Services
+from gateway.memory import MemorySessionStore
 from gateway.timeline import Timeline, TimelineEvent
 from gateway.typing import CaseId
-from tests.gateway.conftest import Gateway
-from tests.gateway.server import serve
+from tests.gateway.audit.apps import sign_in
+from tests.gateway.audit.fakes import TableAuditTrail
+from tests.gateway.conftest import make_settings, sign
+from tests.gateway.fakes import DictAuditSource, FileCaseStore, TableChainView
 
 CASE = "0x" + "c4" * 32
-CHROMIUM = "/usr/bin/chromium"
+AUDITOR = Account.create()
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 KINDS = ["AnchorBatch", "ReferralInitiated", "ReferralAccepted", "GrantIssued"]
 KINDS += ["AccessRedeemed", "GrantRevoked"]
 HOSTILE = "<script>document.title='pwned'</script>"
@@ -45,84 +53,76 @@ def _timeline() -> Timeline:
 
 
 @pytest.fixture
-def audited(gateway: Gateway) -> Gateway:
-    gateway.audit.timelines[CaseId(bytes.fromhex(CASE[2:]))] = _timeline()
-    return gateway
+def audited() -> Iterator[TestClient]:
+    audit = DictAuditSource({CaseId(bytes.fromhex(CASE[2:])): _timeline()})
+    trail = TableAuditTrail(auditors={AUDITOR.address})
+    services = Services(chain=TableChainView(), cases=FileCaseStore(),
+                        sessions=MemorySessionStore(), audit=audit, trail=trail)  # fmt: skip
+    with TestClient(create_app(services=services, settings=make_settings())) as client:
+        yield client
 
 
-def _hex(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+def _bearer(client: TestClient) -> dict[str, str]:
+    response = sign_in(client, AUDITOR)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-def test_timeline_json_and_page_headers(audited: Gateway) -> None:
-    response = audited.client.get(f"/audit/cases/{CASE}/timeline")
+def test_timeline_json_and_page_headers(audited: TestClient) -> None:
+    headers = _bearer(audited)
+    response = audited.get(f"/audit/cases/{CASE}/timeline", headers=headers)
     assert response.status_code == 200
     assert [e["kind"] for e in response.json()["events"]] == KINDS
-    page = audited.client.get(f"/audit/cases/{CASE}")
+    page = audited.get(f"/audit/cases/{CASE}", headers=headers)
     assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert HOSTILE not in page.text and "&lt;script&gt;" in page.text
     assert "http" not in page.text.lower().replace("http-equiv", "")  # no external asset
 
 
-def test_unknown_case_is_not_found(audited: Gateway) -> None:
+def test_unknown_case_is_not_found(audited: TestClient) -> None:
+    headers = _bearer(audited)
     for path in [f"/audit/cases/0x{'00' * 32}", f"/audit/cases/0x{'00' * 32}/timeline"]:
-        response = audited.client.get(path)
+        response = audited.get(path, headers=headers)
         assert (response.status_code, response.json()["error"]) == (404, "not_found")
-    assert audited.client.get("/audit/cases/0x1234").status_code == 422
+    assert audited.get("/audit/cases/0x1234", headers=headers).status_code == 422
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[list[str]]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail("Debian chromium is missing: `make test` installs it (.venv/.chromium)")
-    profile = tmp_path / "profile"
-    yield [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--window-size=1200,800",
-    ]
+def test_browser_sign_in_sets_a_strict_cookie_that_opens_the_page(audited: TestClient) -> None:
+    page = f"/audit/cases/{CASE}"
+    assert audited.get(page).status_code == 401  # an API client: JSON, no redirect
+    form = audited.get(f"/audit/signin?next={page}")
+    assert f'name="next" value="{page}"' in form.text
+    assert "form-action 'self'" in form.headers["content-security-policy"]
+    step2 = audited.post("/audit/signin", content=f"address={AUDITOR.address}&next={page}",
+                         headers=FORM)  # fmt: skip
+    assert step2.status_code == 200, step2.text
+    message = html.unescape(re.search(r'<pre id="message">(.*?)</pre>', step2.text, re.S)[1])  # type: ignore[index]
+    nonce = re.search(r'name="nonce" value="(0x[0-9a-f]{64})"', step2.text)[1]  # type: ignore[index]
+    body = {"address": AUDITOR.address, "nonce": nonce, "signature": sign(AUDITOR, message),
+            "next": page}  # fmt: skip
+    done = audited.post("/audit/signin/session", content=urlencode(body), headers=FORM,
+                        follow_redirects=False)  # fmt: skip
+    assert (done.status_code, done.headers["location"]) == (303, page)
+    cookie = done.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/audit" in cookie
+    assert audited.get(page).status_code == 200  # the cookie jar now carries the session
+    audited.cookies.clear()
+    assert audited.get(page).status_code == 401
 
 
-@pytest.mark.integration
-def test_auditor_page_renders_the_timeline_in_chromium(
-    audited: Gateway, browser: list[str], tmp_path: Path
-) -> None:
-    shot = tmp_path / "case.png"
-    with serve(audited.app) as base:
-        url = f"{base}/audit/cases/{CASE}"
-        subprocess.run(
-            [*browser, f"--screenshot={shot}", url], check=True, capture_output=True, timeout=90
-        )
-        dom = subprocess.run(
-            [*browser, "--dump-dom", url], check=True, capture_output=True, timeout=90, text=True
-        ).stdout
-
-    # What the browser built: every event, in order, and the hostile text inert.
-    positions = [dom.index(f'data-kind="{kind}"') for kind in KINDS]
-    assert positions == sorted(positions)
-    assert "<title>Case 0xc4c4c4c4c4" in dom and "pwned" not in dom.split("</title>")[0]
-    assert "&lt;script&gt;" in dom
-
-    # What it painted: right size, not blank, and each event family's marker visible.
-    image = Image.open(shot).convert("RGB")
-    assert image.size == (1200, 800)
-    background = _hex(BACKGROUND)
-    assert image.getpixel((0, 0)) == background
-    counts = {rgb: n for n, rgb in image.getcolors(maxcolors=1200 * 800) or []}
-    assert counts.get(background, 0) < 0.6 * 1200 * 800  # far from blank
-    assert counts.get((255, 255, 255), 0) > 200_000  # the white timeline panel
-    for _fragment, colour in COLOURS:  # each family's marker (and heading) painted
-        assert counts.get(_hex(colour), 0) > 300, f"no {colour} marker painted"
-    # Down the marker column, the line and dots cover it: no background showing through.
-    column = image.crop((33, 140, 36, 600))
-    assert all(rgb != background for _, rgb in column.getcolors(maxcolors=10_000) or [])
+def test_sign_in_forms_refuse_junk_and_never_redirect_off_site(audited: TestClient) -> None:
+    for junk in [b"address=nope", b"%zz", b"a" * 5000, b"address=0x" + b"ab" * 20 + b"&x"]:
+        response = audited.post("/audit/signin", content=junk, headers=FORM)
+        assert (response.status_code, response.json()["error"]) == (400, "bad_request"), junk
+    outsider = Account.create()
+    step2 = audited.post("/audit/signin", content=f"address={outsider.address}", headers=FORM)
+    message = html.unescape(re.search(r'<pre id="message">(.*?)</pre>', step2.text, re.S)[1])  # type: ignore[index]
+    nonce = re.search(r'name="nonce" value="(0x[0-9a-f]{64})"', step2.text)[1]  # type: ignore[index]
+    body = {"address": outsider.address, "nonce": nonce, "signature": sign(outsider, message),
+            "next": ""}  # fmt: skip
+    refused = audited.post("/audit/signin/session", content=urlencode(body), headers=FORM,
+                           follow_redirects=False)  # fmt: skip
+    assert (refused.status_code, refused.json()["error"]) == (403, "not_auditor")
+    off_site = audited.get("/audit/signin?next=//evil.example")
+    assert off_site.status_code == 422  # the query's declared pattern

@@ -238,10 +238,11 @@ class World:
 
 
 @contextmanager
-def consortium(tmp: Path) -> Iterator[World]:
+def consortium(tmp: Path, *, extra_senders: tuple[str, ...] = ()) -> Iterator[World]:
+    """The world; ``extra_senders`` are also permitted by the genesis (e.g. staff accounts)."""
     hospitals = {n: make_hospital(n, tmp / n) for n in TIERS}
     deployer = Account.from_key(keccak(text="cases-deployer"))
-    addresses = [deployer.address, *(h.address for h in hospitals.values())]
+    addresses = [deployer.address, *(h.address for h in hospitals.values()), *extra_senders]
     with chain_for(addresses) as url:
         w3 = connect(url)
         founders = [

@@ -17,7 +17,13 @@ import typer
 from typer.testing import CliRunner
 
 from node.case_cli import TOKEN_ENV, parse_expiry, register
-from tests.integration.cases_world import API_TOKEN, World, consortium, fhir_observation
+from tests.integration.cases_world import (
+    API_TOKEN,
+    World,
+    anchor_record,
+    consortium,
+    fhir_observation,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -48,6 +54,7 @@ def test_refer_accept_grant_follow_and_revoke_from_the_command_line(world: World
     village, county = world["village"], world["county"]
     case = os.urandom(32).hex()
     receipt = village.ingest_fhir(fhir_observation(9.9))
+    anchor_record(village, receipt, bytes.fromhex(case), world.deployment, world.rpc_url)
     added = ok_json("case-add", case, receipt.record_id.hex(), "--api", village.url)
     assert added["added"] == 1
     ref = ok_json("refer", case, "--to", county.address, "--expires", "+2h",
@@ -73,7 +80,9 @@ def test_refer_accept_grant_follow_and_revoke_from_the_command_line(world: World
 def test_rekey_and_shred_from_the_command_line(world: World) -> None:
     village, county = world["village"], world["county"]
     case = os.urandom(32).hex()
-    record = village.ingest_fhir(fhir_observation(7.7)).record_id.hex()
+    receipt = village.ingest_fhir(fhir_observation(7.7))
+    anchor_record(village, receipt, bytes.fromhex(case), world.deployment, world.rpc_url)
+    record = receipt.record_id.hex()
     ok_json("case-add", case, record, "--api", village.url)
     ref = ok_json("refer", case, "--to", county.address, "--api", village.url)
     ok_json("accept", str(ref["referral_id"]), "--api", county.url)

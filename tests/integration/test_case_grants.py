@@ -66,7 +66,8 @@ def _attach(world: World, case: str, n: int) -> list[tuple[bytes, bytes]]:
     village = world["village"]
     originals = []
     for i in range(n):
-        raw = fhir_observation(12.5 + i + os.urandom(1)[0] / 1000)
+        # Distinct per call (the same content for the same patient is one record).
+        raw = fhir_observation(12.5 + i + int.from_bytes(os.urandom(4), "big") / 2**32)
         receipt = village.ingest_fhir(raw)
         anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
         originals.append((receipt.record_id, receipt.content_hash))
@@ -156,6 +157,8 @@ def test_granted_dicom_study_replicates_every_instance(world: World, tmp_path: P
     receipt = ingest_dicom_study(services=village.node.ingest_services(),
                                  study=read_study(tmp_path / "study"))  # fmt: skip
     case = _new_case()
+    # Anchored alone: a grant covers only records the grantee can check on chain.
+    anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
     body = {"record_ids": [receipt.record_id.hex()]}
     assert village.api("POST", f"/cases/{case}/records", json=body).status_code == 200
     referral = _refer(world, case)

@@ -8,36 +8,57 @@ The gateway's ``NodeCaseStore`` then reads from the county's own services. Nothi
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
 
 from gateway.domain import PhysicianStatus
-from gateway.exceptions import GrantRevoked, IntegrityError, NotFound, WrongHospital
+from gateway.exceptions import ContentMismatch, GrantRevoked, NotFound, WrongHospital
 from gateway.typing import GrantId, HospitalAddress, PhysicianAddress, RecordId
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.access import granted_package
+from node.cases.inclusion import BatchInclusion
 from node.chain import ChainClient
 from node.config import ContractAddresses
-from tests.integration.cases_world import World, consortium
+from node.merkle import ProofStep, Side, fold_path
+from node.typing import MerkleHash
+from tests.integration.cases_world import World, consortium, fhir_observation
+from tests.integration.gateway_flow import (
+    OPERATOR,
+    GatewayUnderTest,
+    gateway_of,
+    ingest_batched,
+    restore_package,
+    swap_package,
+    with_records,
+)
 from tests.integration.test_case_grants import _attach, _later, _new_case, _refer
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with consortium(tmp_path_factory.mktemp("gateway-store")) as w:
+    root = tmp_path_factory.mktemp("gateway-store")
+    with consortium(root, extra_senders=(OPERATOR.address,)) as w:
         yield w
 
 
 def _granted(world: World, n: int) -> tuple[GrantId, list[tuple[bytes, bytes]]]:
+    case = _new_case()
+    return _grant(world, case, _attach(world, case, n))
+
+
+def _grant(world: World, case: str, originals: list[tuple[bytes, bytes]]
+           ) -> tuple[GrantId, list[tuple[bytes, bytes]]]:  # fmt: skip
     village, county = world["village"], world["county"]
     assert county.follower is not None
-    case = _new_case()
-    originals = _attach(world, case, n)
     referral = _refer(world, case)
     assert county.api("POST", f"/referrals/{referral}/accept").status_code == 200
     resp = village.api("POST", "/grants", json={"case_id": case, "to": county.address,
@@ -50,7 +71,7 @@ def _granted(world: World, n: int) -> tuple[GrantId, list[tuple[bytes, bytes]]]:
 
 def test_records_of_a_received_grant_are_served_verified_and_scoped(world: World) -> None:
     grant, originals = _granted(world, 2)
-    store = NodeCaseStore(world["county"].svc)
+    store = NodeCaseStore(world["county"].svc, chain=_chain_view(world))
     listed = store.list_records(grants={grant})
     assert sorted(r.record_id for r in listed) == sorted(r for r, _ in originals)
     assert {r.content_hash for r in listed} == {h for _, h in originals}
@@ -67,7 +88,7 @@ def test_records_of_a_received_grant_are_served_verified_and_scoped(world: World
 def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
     grant, originals = _granted(world, 1)
     county = world["county"]
-    store = NodeCaseStore(county.svc)
+    store = NodeCaseStore(county.svc, chain=_chain_view(world))
     (record,) = granted_package(services=county.svc,
                                 grant_id=int.from_bytes(grant, "big")).records  # fmt: skip
     blobs = county.svc.blobs
@@ -77,7 +98,7 @@ def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
     data[len(data) // 2] ^= 0x01
     path.chmod(0o600)
     path.write_bytes(bytes(data))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ContentMismatch):
         store.open_record(grants={grant}, record=RecordId(originals[0][0]))
 
 
@@ -117,3 +138,92 @@ def test_contract_reverts_of_a_redemption_become_the_matching_refusals(world: Wo
     assert view.grant_state(grant=grant).revoked  # type: ignore[union-attr]
     with pytest.raises(GrantRevoked, match="GrantIsRevoked"):
         view.record_redemption(grant=grant, physician=physician, token="t2")
+
+
+def _batched_case(world: World, n: int) -> tuple[str, list[tuple[bytes, bytes]]]:
+    case = _new_case()
+    originals = ingest_batched(world, n)
+    resp = world["village"].api("POST", f"/cases/{case}/records",
+                                json={"record_ids": [r.hex() for r, _ in originals]})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    return case, originals
+
+
+def test_a_record_not_on_chain_yet_cannot_be_granted(world: World) -> None:
+    village = world["village"]
+    receipt = village.ingest_fhir(fhir_observation(99.5 + os.urandom(1)[0] / 1000))
+    case = _new_case()
+    resp = village.api("POST", f"/cases/{case}/records",
+                       json={"record_ids": [receipt.record_id.hex()]})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert village.api("POST", "/referrals", json={"case_id": case, "to": world["county"].address,
+                       "expires_at": _later(), "reason_code": 1}).status_code == 200  # fmt: skip
+    refused = village.api("POST", "/grants", json={"case_id": case, "to": world["county"].address,
+                          "expires_at": _later(600), "max_uses": 1})  # fmt: skip
+    assert refused.status_code == 409, refused.text
+    assert "not anchored yet" in refused.json()["detail"]
+
+
+def _fetch(gw: GatewayUnderTest, headers: dict[str, str], record: bytes) -> tuple[int, Any]:
+    resp = gw.client.get(f"/records/0x{record.hex()}", headers=headers)
+    if resp.status_code == 200:
+        return 200, resp.content
+    return resp.status_code, resp.json()["error"]
+
+
+def test_batch_anchored_records_are_proven_on_every_fetch_over_http(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redeem over HTTP, then: good proof → served; bad proofs and a bad blob → 502 + reason."""
+    county = world["county"]
+    case, originals = _batched_case(world, 2)
+    grant, _ = _grant(world, case, originals)
+    grant_no = int.from_bytes(grant, "big")
+    package = granted_package(services=county.svc, grant_id=grant_no)
+    assert all(r.inclusion is not None for r in package.records)  # batched: proofs carried
+    assert b"MRN-0001" not in package.to_bytes()  # the package carries no PHI in clear
+    token = str(county.svc.store.grant_row(grant_no)["token"])  # type: ignore[index]
+
+    gw = gateway_of(world, county)
+    headers = gw.sign_in()
+    redeemed = gw.client.post("/grants/redeem", json={"token": token}, headers=headers)
+    assert redeemed.status_code == 200, redeemed.text
+    (record, content_hash), other = originals[0], originals[1]
+    status, body = _fetch(gw, headers, record)
+    assert status == 200 and hashlib.sha256(body).digest() == content_hash
+
+    one = dataclasses.replace(package, records=tuple(
+        r for r in package.records if r.record_id == record))  # fmt: skip
+    mine = one.records[0].inclusion
+    assert mine is not None
+    flipped = bytes([mine.path[0].sibling[0] ^ 1]) + mine.path[0].sibling[1:]
+    tampered = dataclasses.replace(mine, path=(ProofStep(mine.path[0].side, MerkleHash(flipped)),
+                                               *mine.path[1:]))  # fmt: skip
+    # A proof of another batch: a third record's, anchored in a batch of its own.
+    ((third, _),) = ingest_batched(world, 1)
+    foreign = BatchInclusion.from_proof(world["village"].node.outbox().proof(third))  # type: ignore[union-attr]
+    # A self-consistent proof whose root nobody anchored.
+    nowhere = dataclasses.replace(mine, path=(ProofStep(Side.RIGHT, MerkleHash(os.urandom(32))),))
+    nowhere = dataclasses.replace(nowhere, batch_root=fold_path(mine.leaf, nowhere.path))
+    cases = [(tampered, "proof_invalid"), (foreign, "proof_invalid"), (nowhere, "not_anchored")]
+    for inclusion, code in cases:
+        original_cid = swap_package(county, grant_no, with_records(one, inclusion=inclusion))
+        assert _fetch(gw, headers, record) == (502, code)
+        restore_package(county, grant_no, original_cid)
+    assert [r.getMessage() for r in caplog.records if r.name == "gateway.integrity"][:1] == [
+        f"refused record {record.hex()}: proof_invalid (inclusion proof rejected: "
+        "the inclusion path does not lead to its batch root)"
+    ]
+    assert _fetch(gw, headers, record)[0] == 200  # the genuine package still serves
+
+    # The blob tampered with after a first, good read: refused on the next read.
+    blobs = county.svc.blobs
+    assert isinstance(blobs, EmbeddedBlobStore)
+    entry = next(r for r in package.records if r.record_id == other[0])
+    assert _fetch(gw, headers, other[0])[0] == 200
+    path: Path = blobs._block_path(entry.cid)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.chmod(0o600)
+    path.write_bytes(bytes(data))
+    assert _fetch(gw, headers, other[0]) == (502, "content_mismatch")

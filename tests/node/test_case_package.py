@@ -142,3 +142,44 @@ def test_package_record_fields_are_fixed_length() -> None:
     doc["records"][0]["salt"] = "00" * 15
     with pytest.raises(GrantPackageError):
         GrantPackage.from_bytes(json.dumps(doc).encode())
+
+
+def test_a_batched_records_inclusion_round_trips_and_verifies_only_for_its_record() -> None:
+    from dataclasses import replace
+
+    from node.cases.inclusion import BatchInclusion, verify_inclusion
+    from node.commitment import anchor_commitment
+    from node.exceptions import ProofMismatch
+    from node.merkle import MerkleTree
+    from node.proof import RecordProof
+
+    records = [_record() for _ in range(5)]
+    leaves = [anchor_commitment(salt=r.salt, record_id=r.record_id, pseudonym=r.pseudonym,
+                                content_hash=r.content_hash) for r in records]  # fmt: skip
+    tree = MerkleTree(leaves)
+    carried = []
+    for i, r in enumerate(records):
+        proof = RecordProof(r.record_id, r.pseudonym, r.content_hash, r.salt, tree.path(i))
+        carried.append(replace(r, inclusion=BatchInclusion.from_proof(proof)))
+    package = GrantPackage(1337, CONTRACT, 7, 3, os.urandom(32), GRANTOR, GRANTEE, 1,
+                           tuple(carried))  # fmt: skip
+    parsed = GrantPackage.from_bytes(package.to_bytes())
+    assert parsed == package
+    for r in parsed.records:
+        assert r.inclusion is not None
+        fields = {"record_id": r.record_id, "pseudonym": r.pseudonym,
+                  "content_hash": r.content_hash, "salt": r.salt}  # fmt: skip
+        assert verify_inclusion(r.inclusion, **fields) == tree.root
+        with pytest.raises(ProofMismatch):  # another content under the same proof
+            verify_inclusion(r.inclusion, **{**fields, "content_hash": os.urandom(32)})
+    a, b = parsed.records[0], parsed.records[1]
+    assert a.inclusion is not None and b.inclusion is not None
+    with pytest.raises(ProofMismatch):  # one record's proof does not prove another
+        verify_inclusion(b.inclusion, record_id=a.record_id, pseudonym=a.pseudonym,
+                         content_hash=a.content_hash, salt=a.salt)  # fmt: skip
+    import json
+
+    doc = json.loads(package.to_bytes())
+    doc["records"][0]["inclusion"]["path"][0]["side"] = "up"
+    with pytest.raises(GrantPackageError):
+        GrantPackage.from_bytes(json.dumps(doc).encode())

@@ -123,14 +123,29 @@ def test_fhir_export_is_a_valid_r4_bundle(client: TestClient, story: Story) -> N
     assert len(bundle.entry) == len(story.steps)
 
 
-def test_case_page_shows_the_chain_timeline(client: TestClient, story: Story) -> None:
-    """The existing auditor page now renders real chain events (AuditSourceAPI)."""
-    timeline = client.get(f"/audit/cases/0x{story.case.hex()}/timeline").json()
+def test_case_page_shows_the_chain_timeline_to_a_signed_in_auditor_only(
+    client: TestClient, story: Story
+) -> None:
+    """The auditor page renders real chain events (AuditSourceAPI), behind auditor sign-in."""
+    timeline_path, page_path = (
+        f"/audit/cases/0x{story.case.hex()}/timeline",
+        f"/audit/cases/0x{story.case.hex()}",
+    )
+    for path in (timeline_path, page_path):
+        refused = client.get(path)
+        assert (refused.status_code, refused.json()["error"]) == (401, "missing_credentials")
+    browser = client.get(page_path, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert browser.status_code == 303
+    assert browser.headers["location"] == f"/audit/signin?next={page_path}"
+    headers = _auditor(client, story)
+    timeline = client.get(timeline_path, headers=headers).json()
     assert [(e["kind"], e["tx"]) for e in timeline["events"]] == [
         (s.kind, s.tx) for s in story.steps
     ]
-    page = client.get(f"/audit/cases/0x{story.case.hex()}")
+    page = client.get(page_path, headers=headers)
     assert "BreakGlassAccess" in page.text and "reason code 9" in page.text
+    physician = sign_in(client, story.world.acct["doc_county"], prefix="/audit/auth")
+    assert physician.status_code == 403  # a physician's key is no auditor's
 
 
 def test_removed_auditor_is_refused_at_the_next_request(client: TestClient, story: Story) -> None:
