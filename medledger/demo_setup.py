@@ -3,9 +3,11 @@
 Everything is what an operator would run: ``consortium init``'s writer, the process table
 (``medledger.processes``) through :class:`~medledger.local.LocalConsortium`, the suite
 deployed by the manifest's deployer, staff registered by each hospital's own account.
-Demo-only choices, all throwaway: low KDF costs, a fixed passphrase, one validator (the
-multi-validator BFT is exercised by its own tests), and the gateway operators added to
-the genesis's permitted senders (they send the redemption transactions).
+Every hospital validates: four BFT validators on loopback, each hospital's node and
+gateway on its own validator's JSON-RPC, with ``consortium init``'s short loopback
+timeouts (``--fast-consensus``, written into each ``ledger.json``). Demo-only choices, all
+throwaway: low KDF costs, a fixed passphrase, and the gateway operators added to the
+genesis's permitted senders (they send the redemption transactions).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+from web3.logs import DISCARD
 
 from contracts.deploy import connect, contract_at
 from contracts.tx import send
@@ -64,6 +68,8 @@ class DemoConsortium:
     manifest: Manifest
     operators: dict[str, LocalAccount]
     physicians: dict[str, LocalAccount] = field(default_factory=dict)
+    #: A regulator's key: voted in as the consortium's auditor, never a member or staff.
+    auditor: LocalAccount = field(default_factory=Account.create)
 
     def hospital(self, tier: str) -> HospitalEntry:
         return next(h for h in self.manifest.hospitals if h.tier == tier)
@@ -75,7 +81,7 @@ class DemoConsortium:
 
 def write_consortium(directory: Path) -> DemoConsortium:
     """``consortium init`` for the four tiers, plus an operator keystore per hospital."""
-    plans = plan_hospitals(4, tiers=TIERS, base_port=free_base_port(), validators=1)
+    plans = plan_hospitals(4, tiers=TIERS, base_port=free_base_port())
     manifest = init_consortium(directory, plans, passphrase=PASSPHRASE, network=Network.loopback,
                                fast_consensus=True, kdf=DEMO_KDF)  # fmt: skip
     operators = {}
@@ -107,12 +113,17 @@ def deploy_suite_of(demo: DemoConsortium) -> dict[str, str]:
     return addresses
 
 
-def register_staff(demo: DemoConsortium) -> list[str]:
-    """Each hospital registers its gateway operator; county and tertiary their physician."""
+def _consortium(demo: DemoConsortium) -> Contract:
     w3 = connect(demo.manifest.hospitals[0].rpc_url, timeout_s=30.0)
-    consortium = contract_at(
+    return contract_at(
         w3, "Consortium", w3.to_checksum_address(demo.manifest.contracts["consortium"])
     )
+
+
+def register_staff(demo: DemoConsortium) -> list[str]:
+    """Each hospital registers its gateway operator; county and tertiary their physician."""
+    consortium = _consortium(demo)
+    w3 = consortium.w3
     done = []
     for h in demo.manifest.hospitals:
         hospital = unlock(demo.directory, h, PASSPHRASE)
@@ -124,3 +135,22 @@ def register_staff(demo: DemoConsortium) -> list[str]:
             send(w3, hospital, consortium.functions.registerStaff(account.address, role, licence))
             done.append(f"{h.slug}: {'physician' if role == ROLE_PHYSICIAN else 'operator'}")
     return done
+
+
+def elect_auditor(demo: DemoConsortium) -> str:
+    """The village clinic proposes the auditor's key; members vote until the vote carries."""
+    consortium = _consortium(demo)
+    w3 = consortium.w3
+    members = [unlock(demo.directory, h, PASSPHRASE) for h in demo.manifest.hospitals]
+    receipt = send(w3, members[0], consortium.functions.proposeAuditor(demo.auditor.address, True))
+    created = consortium.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+    proposal = int(created[0]["args"]["proposalId"])
+    voters = 1
+    for member in members[1:]:
+        if consortium.functions.isAuditor(demo.auditor.address).call():
+            break
+        send(w3, member, consortium.functions.vote(proposal))
+        voters += 1
+    if not consortium.functions.isAuditor(demo.auditor.address).call():
+        raise RuntimeError(f"proposal {proposal} did not make the key an auditor")
+    return f"proposal {proposal} carried with {voters} of {len(members)} members' votes"
