@@ -2,11 +2,12 @@
 
 Four hospitals (village clinic, township health centre, county hospital, tertiary
 hospital) are written by ``consortium init`` into a temporary directory and started from
-the process table (ledger, nodes, gateways: the same commands docker-compose runs). A case
-is then referred from the village clinic up to the county hospital and read there by a
-physician through the county gateway. Every step is printed as it runs; a step that fails
-stops the story and the exit code is 1. Steps not built yet are listed as such, never run
-as if they were.
+the process table (a BFT validator, a node and a gateway per hospital: the same commands
+docker-compose runs). A case is then referred from the village clinic up to the county
+hospital and read there by a physician through the county gateway; a batched record's
+inclusion proof is checked against the chain and an auditor traces the case. Every step
+is printed as it runs; a step that fails stops the story and the exit code is 1. Steps not
+built yet are listed as such, never run as if they were.
 """
 
 from __future__ import annotations
@@ -106,10 +107,10 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
         plan: list[tuple[str, Callable[[], str]]] = [
             ("start 4 BFT validators, one per hospital", lambda: _start(local, "ledger")),
             ("deploy the contracts", lambda: f"{len(deploy_suite_of(demo))} contracts"),
+            ("launch every hospital's node and gateway", lambda: _launch(local, "node", "gateway")),
             ("register operators and physicians", lambda: f"{len(register_staff(demo))} staff"),
             ("members vote a regulator's key in as auditor", lambda: elect_auditor(demo)),
-            ("start the nodes", lambda: _start(local, "node")),
-            ("start the gateways", lambda: _start(local, "gateway")),
+            ("nodes and gateways answer their healthchecks", lambda: _healthy(local)),
             ("village clinic ingests FHIR records, a prescription, a CT study",
              lambda: flow.ingest(story)),
             ("a batched record's inclusion proof verifies against the chain",
@@ -144,6 +145,18 @@ def _start(local: LocalConsortium, name: str) -> str:
     proc = process(name)
     local.start(proc)
     return ", ".join(proc.health_url(h.ports) for h in local.hospitals(proc))
+
+
+def _launch(local: LocalConsortium, *names: str) -> str:
+    """Start processes that need nothing of each other; the next steps run meanwhile."""
+    urls = [url for name in names for url in local.launch(process(name))]
+    return f"{len(urls)} processes starting (as compose starts them: together)"
+
+
+def _healthy(local: LocalConsortium) -> str:
+    ready: list[str] = []
+    local.wait_healthy(on_ready=lambda h, p: ready.append(p.health_url(h.ports)))
+    return ", ".join(ready)
 
 
 def _serve(console: Console, demo: DemoConsortium, auditor_page: str) -> None:
