@@ -90,7 +90,9 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
         elapsed = time.monotonic() - started
         results.append(StepResult(name, ok, detail, round(elapsed, 2)))
         mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-        console.print(f"{mark} {name} [dim]({elapsed:.1f} s)[/dim]\n    {detail}", highlight=False)
+        # soft_wrap: the terminal wraps long lines, so URLs and ids stay whole to copy
+        console.print(f"{mark} {name} [dim]({elapsed:.1f} s)[/dim]\n    {detail}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
         return ok
 
     holder: dict[str, DemoConsortium] = {}
@@ -161,8 +163,8 @@ def _healthy(local: LocalConsortium) -> str:
 
 def _serve(console: Console, demo: DemoConsortium, auditor_page: str) -> None:
     for h in demo.manifest.hospitals:
-        console.print(f"  {h.name:<26} gateway {h.gateway_url}/docs")
-    console.print(f"  auditor page of the case    {auditor_page}")
+        console.print(f"  {h.name:<26} gateway {h.gateway_url}/docs", soft_wrap=True)
+    console.print(f"  {'auditor page of the case':<26} {auditor_page}", soft_wrap=True)
     console.print("Serving until Ctrl-C.")
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
