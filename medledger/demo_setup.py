@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,19 +39,37 @@ TIERS = ("village", "township", "county", "tertiary")
 #: ``Role`` values of ``contracts/src/Types.sol``.
 ROLE_PHYSICIAN, ROLE_OPERATOR = 1, 2
 OPERATOR_DIR = "operator"
+#: Where demo ports are drawn from: above the well-known and common service ports, below
+#: the ephemeral range (see :func:`free_base_port`).
+LOWEST_PORT = 20_000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 #: Gas of a vote, enough for the one that executes an AddAuditor proposal.
 VOTE_GAS = 400_000
 
 
 def free_base_port(span: int = 40) -> int:
-    """A base port whose next ``span`` ports were free a moment ago (loopback only)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + span < 65000 and all(_free(base + i) for i in range(span)):
+    """A base port whose next ``span`` ports were free a moment ago (loopback only).
+
+    Drawn below the kernel's ephemeral range: a port inside it can be taken, between this
+    check and the process's bind, as the source port of any outgoing connection on the
+    machine (the validators dial each other, healthchecks poll), which made a validator
+    fail to bind now and then.
+    """
+    low = _ephemeral_low()
+    for _ in range(200):
+        base = random.randrange(LOWEST_PORT, low - span)
+        if all(_free(base + i) for i in range(span)):
             return base
-    raise RuntimeError("no free range of loopback ports")
+    raise RuntimeError(f"no free range of {span} loopback ports below {low}")
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux's default where unreadable)."""
+    try:
+        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+    return low if low > LOWEST_PORT + 1000 else 32768
 
 
 def _free(port: int) -> bool:
