@@ -1,23 +1,21 @@
 """The one ``medledger`` command line; each package contributes its own sub-commands.
 
-Sub-command groups are imported lazily by name so that ``medledger --help`` stays fast and a
-broken optional backend in one package cannot take the whole CLI down.
+Sub-command groups are imported by name, and :func:`main` imports only the group being run:
+every hospital process is ``medledger <group> run``, and importing every group (py-evm,
+pydicom, FastAPI, ...) for each of them cost seconds of start-up per process. ``app`` (the
+whole tree, for ``--help``, the docs and the tests) is built on first access. A broken
+optional backend in one package cannot take the whole CLI down.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
+import ledger  # noqa: F401  - selects eth-hash's fast keccak backend before anything hashes
 from medledger import __version__, allocator
-
-app = typer.Typer(
-    name="medledger",
-    help="Blockchain-backed record sharing for a medical consortium.",
-    no_args_is_help=True,
-    add_completion=False,
-)
 
 # (command name, module path, attribute): each module exposes a Typer app.
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -29,6 +27,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("gateway", "gateway.cli", "app"),
     ("consortium", "medledger.consortium.cli", "app"),
 )
+DEMO = "demo"
 
 
 def _version(value: bool) -> None:
@@ -37,7 +36,6 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -46,19 +44,50 @@ def _root(
     """Operate a hospital node, manage keys, audit records."""
 
 
-for _name, _module, _attr in SUBCOMMANDS:
-    try:
-        _sub = getattr(importlib.import_module(_module), _attr)
-    except ModuleNotFoundError as exc:
-        if exc.name != _module:
-            raise
-        continue  # that package has no CLI yet
-    app.add_typer(_sub, name=_name)
+def build(only: str | None = None) -> typer.Typer:
+    """The command tree: every group, or only the group (or ``demo``) named ``only``."""
+    root = typer.Typer(
+        name="medledger",
+        help="Blockchain-backed record sharing for a medical consortium.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    root.callback()(_root)
+    for name, module, attr in SUBCOMMANDS:
+        if only is not None and name != only:
+            continue
+        try:
+            sub = getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue  # that package has no CLI yet
+        root.add_typer(sub, name=name)
+    if only in (None, DEMO):
+        root.command(DEMO)(importlib.import_module("medledger.demo").demo)
+    return root
 
-app.command("demo")(importlib.import_module("medledger.demo").demo)
+
+_full: list[typer.Typer] = []
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``medledger.cli.app``: the whole tree, built once on first access."""
+    if name != "app":
+        raise AttributeError(name)
+    if not _full:
+        _full.append(build())
+    return _full[0]
+
+
+def _group(argv: list[str]) -> str | None:
+    """The group the command line runs, if it names one (``--version``/``--help`` do not)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    known = {name for name, _, _ in SUBCOMMANDS} | {DEMO}
+    return first if first in known else None
 
 
 def main() -> None:
     """Entry point of the ``medledger`` console script."""
     allocator.tune()  # process-wide, so before any command runs (see medledger.allocator)
-    app()
+    build(_group(sys.argv[1:]))()

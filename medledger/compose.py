@@ -54,6 +54,8 @@ def _medledger_base(*, build: bool = False) -> dict[str, Any]:
 
 
 def _setup_services(plans: tuple[HospitalPlan, ...]) -> dict[str, Any]:
+    validators = sum(plan.validator for plan in plans)
+    fewer = ["--validators", str(validators)] if validators < len(plans) else []
     return {
         "consortium-init": {
             **_medledger_base(build=True),
@@ -68,6 +70,7 @@ def _setup_services(plans: tuple[HospitalPlan, ...]) -> dict[str, Any]:
                 "--network",
                 "compose",
                 "--if-missing",
+                *fewer,
             ],
             "volumes": [f"consortium:{CONSORTIUM_ROOT}"],
         },
@@ -76,9 +79,11 @@ def _setup_services(plans: tuple[HospitalPlan, ...]) -> dict[str, Any]:
             "restart": _no(),
             "command": ["consortium", "deploy", "--dir", CONSORTIUM_ROOT],
             "volumes": [f"consortium:{CONSORTIUM_ROOT}:ro"],
-            # A 4-validator chain commits only with a quorum up: wait for every ledger.
+            # A BFT chain commits only with a quorum up: wait for every validator's ledger.
             "depends_on": {
-                f"{plan.slug}-ledger": {"condition": "service_healthy"} for plan in plans
+                f"{plan.slug}-ledger": {"condition": "service_healthy"}
+                for plan in plans
+                if plan.validator
             },
         },
     }
@@ -88,6 +93,8 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
     home = f"{CONSORTIUM_ROOT}/{plan.slug}"
     services: dict[str, Any] = {}
     for proc in HOSPITAL_PROCESSES:
+        if proc.validators_only and not plan.validator:
+            continue  # as on loopback (medledger.local): its node uses a validator's RPC
         volumes = [f"consortium:{CONSORTIUM_ROOT}:ro"]
         if proc.name in STATE_VOLUMES:
             kind = STATE_VOLUMES[proc.name]
@@ -123,14 +130,18 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
     return services
 
 
-def compose_document(count: int = HOSPITALS) -> dict[str, Any]:
-    """The compose project as a plain dict (what the YAML file holds)."""
-    plans = plan_hospitals(count, validators=count)
+def compose_document(count: int = HOSPITALS, validators: int | None = None) -> dict[str, Any]:
+    """The compose project as a plain dict (what the YAML file holds).
+
+    Every hospital validates unless ``validators`` says how many (the first ones) do, as
+    ``consortium init --validators`` plans them.
+    """
+    plans = plan_hospitals(count, validators=validators)
     services = _setup_services(plans)
     volumes: dict[str, Any] = {"consortium": {}}
     for plan in plans:
         services |= _hospital_services(plan)
-        for kind in ("chain", "node-data", "ipfs"):
+        for kind in ("chain", "node-data", "ipfs") if plan.validator else ("node-data", "ipfs"):
             volumes[f"{plan.slug}-{kind}"] = {}
     return {"name": "medledger", "services": services, "volumes": volumes}
 

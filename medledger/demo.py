@@ -2,11 +2,12 @@
 
 Four hospitals (village clinic, township health centre, county hospital, tertiary
 hospital) are written by ``consortium init`` into a temporary directory and started from
-the process table (ledger, nodes, gateways: the same commands docker-compose runs). A case
-is then referred from the village clinic up to the county hospital and read there by a
-physician through the county gateway. Every step is printed as it runs; a step that fails
-stops the story and the exit code is 1. Steps not built yet are listed as such, never run
-as if they were.
+the process table (a BFT validator, a node and a gateway per hospital: the same commands
+docker-compose runs). A case is then referred from the village clinic up to the county
+hospital and read there by a physician through the county gateway; a batched record's
+inclusion proof is checked against the chain and an auditor traces the case. Every step
+is printed as it runs; a step that fails stops the story and the exit code is 1. Steps not
+built yet are listed as such, never run as if they were.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from medledger.demo_setup import (
     PASSPHRASE,
     DemoConsortium,
     deploy_suite_of,
+    elect_auditor,
     register_staff,
     write_consortium,
 )
@@ -36,7 +38,6 @@ from medledger.processes import process
 
 #: Shown, never run: what the story does not cover yet.
 NOT_IMPLEMENTED = (
-    "auditor signs in at a gateway (the trace above was read straight from the chain)",
 )
 
 
@@ -86,7 +87,9 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
         elapsed = time.monotonic() - started
         results.append(StepResult(name, ok, detail, round(elapsed, 2)))
         mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-        console.print(f"{mark} {name} [dim]({elapsed:.1f} s)[/dim]\n    {detail}", highlight=False)
+        # soft_wrap: the terminal wraps long lines, so URLs and ids stay whole to copy
+        console.print(f"{mark} {name} [dim]({elapsed:.1f} s)[/dim]\n    {detail}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
         return ok
 
     holder: dict[str, DemoConsortium] = {}
@@ -101,13 +104,16 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
     story = flow.Story(demo)
     with LocalConsortium(root, passphrase=PASSPHRASE) as local:
         plan: list[tuple[str, Callable[[], str]]] = [
-            ("start the ledger", lambda: _start(local, "ledger")),
+            ("start 4 BFT validators, one per hospital", lambda: _start(local, "ledger")),
             ("deploy the contracts", lambda: f"{len(deploy_suite_of(demo))} contracts"),
+            ("launch every hospital's node and gateway", lambda: _launch(local, "node", "gateway")),
             ("register operators and physicians", lambda: f"{len(register_staff(demo))} staff"),
-            ("start the nodes", lambda: _start(local, "node")),
-            ("start the gateways", lambda: _start(local, "gateway")),
+            ("members vote a regulator's key in as auditor", lambda: elect_auditor(demo)),
+            ("nodes and gateways answer their healthchecks", lambda: _healthy(local)),
             ("village clinic ingests FHIR records, a prescription, a CT study",
              lambda: flow.ingest(story)),
+            ("a batched record's inclusion proof verifies against the chain",
+             lambda: flow.batch_inclusion(story)),
             ("village clinic refers the case to the county hospital", lambda: flow.refer(story)),
             ("county hospital accepts the referral", lambda: flow.accept(story)),
             ("village clinic grants the county hospital access", lambda: flow.grant(story)),
@@ -119,7 +125,10 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
             ("tertiary hospital is refused without a referral",
              lambda: flow.tertiary_refused(story)),
             ("village clinic revokes the grant; reads stop at once", lambda: flow.revoke(story)),
-            ("auditor traces the case from chain events", lambda: flow.audit(story)),
+            ("auditor signs in with the registered auditor key",
+             lambda: flow.auditor_sign_in(story)),
+            ("auditor traces the case and the batched record at a gateway",
+             lambda: flow.audit(story)),
         ]  # fmt: skip
         for name, action in plan:
             if not step(name, action):
@@ -127,7 +136,7 @@ def _run(root: Path, console: Console, *, serve: bool) -> list[StepResult]:
         for name in NOT_IMPLEMENTED:
             console.print(f"[yellow]-[/yellow] not implemented yet: {name}", highlight=False)
         if serve:
-            _serve(console, demo)
+            _serve(console, demo, flow.auditor_page(story))
     return results
 
 
@@ -137,9 +146,22 @@ def _start(local: LocalConsortium, name: str) -> str:
     return ", ".join(proc.health_url(h.ports) for h in local.hospitals(proc))
 
 
-def _serve(console: Console, demo: DemoConsortium) -> None:
+def _launch(local: LocalConsortium, *names: str) -> str:
+    """Start processes that need nothing of each other; the next steps run meanwhile."""
+    urls = [url for name in names for url in local.launch(process(name))]
+    return f"{len(urls)} processes starting (as compose starts them: together)"
+
+
+def _healthy(local: LocalConsortium) -> str:
+    ready: list[str] = []
+    local.wait_healthy(on_ready=lambda h, p: ready.append(p.health_url(h.ports)))
+    return ", ".join(ready)
+
+
+def _serve(console: Console, demo: DemoConsortium, auditor_page: str) -> None:
     for h in demo.manifest.hospitals:
-        console.print(f"  {h.name:<26} gateway {h.gateway_url}/docs")
+        console.print(f"  {h.name:<26} gateway {h.gateway_url}/docs", soft_wrap=True)
+    console.print(f"  {'auditor page of the case':<26} {auditor_page}", soft_wrap=True)
     console.print("Serving until Ctrl-C.")
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

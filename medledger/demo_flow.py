@@ -1,66 +1,35 @@
 """The demo's referral story, told through the public interfaces only.
 
 Hospitals act through their node's HTTP API (what a hospital information system calls),
-the physician through the county gateway's HTTP API, the auditor through the audit trail
-(``gateway.audit``) reading the chain. Sample records are synthetic; the DICOM study is
-pydicom's bundled test file (nothing is downloaded).
+the physician through the county gateway's HTTP API, the auditor through a gateway's audit
+API, an inclusion proof through ``medledger node verify``. Sample records are synthetic;
+the DICOM study is pydicom's bundled test file (see ``medledger.demo_data``).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
+import subprocess
+import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pydicom
 from eth_account.messages import encode_defunct
-from web3 import Web3
+from eth_account.signers.local import LocalAccount
 
-from contracts.deploy import Deployment, connect
-from gateway.audit.trail import ChainAuditTrail
+from medledger.demo_data import ct_path, sample_fhir, sample_study_zip
 from medledger.demo_setup import DemoConsortium
 
-PATIENT = {"system": "urn:demo:village-clinic:mrn", "value": "DEMO-0001"}
 #: Bounded waits: anchoring and replication take a few blocks (~100 ms each).
 WAIT_S = 60.0
 
 
 class StepFailed(Exception):
     """A demo step did not do what it shows; the message says what happened instead."""
-
-
-def sample_fhir() -> list[bytes]:
-    """Two observations and a prescription of one synthetic patient."""
-    subject = {"reference": "Patient/demo", "identifier": PATIENT}
-    obs = [
-        {"resourceType": "Observation", "status": "final", "subject": subject,
-         "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-         "valueQuantity": {"value": value, "unit": unit}}
-        for code, value, unit in (("718-7", 9.1, "g/dL"), ("8480-6", 162, "mm[Hg]"))
-    ]  # fmt: skip
-    rx = {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-          "subject": subject,
-          "medicationCodeableConcept": {"text": "amlodipine 5 mg tablet"},
-          "dosageInstruction": [{"text": "one tablet daily"}]}  # fmt: skip
-    return [json.dumps(r).encode() for r in [*obs, rx]]
-
-
-def sample_study_zip() -> bytes:
-    """Pydicom's bundled CT test instance, zipped as a one-instance study."""
-    from pydicom.data import get_testdata_file
-
-    path = get_testdata_file("CT_small.dcm")
-    if path is None:
-        raise StepFailed("pydicom's test file CT_small.dcm is not installed")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.write(str(path), "CT_small.dcm")
-    return buf.getvalue()
 
 
 @dataclass
@@ -77,6 +46,9 @@ class Story:
     session: str = ""
     #: Record ids as the gateway names them (read before the revocation).
     read_ids: list[str] = field(default_factory=list)
+    #: A batch-anchored record's inclusion proof (JSON form), from the village node.
+    proof: dict[str, Any] = field(default_factory=dict)
+    auditor_session: str = ""
 
     def node(self, tier: str, method: str, path: str, **kw: Any) -> Any:
         h = self.demo.hospital(tier)
@@ -87,9 +59,13 @@ class Story:
             raise StepFailed(f"{h.slug} node {method} {path}: {resp.status_code} {resp.text[:300]}")
         return resp.json()
 
-    def gateway(self, tier: str, method: str, path: str, **kw: Any) -> httpx.Response:
+    def gateway(
+        self, tier: str, method: str, path: str, *, bearer: str | None = None, **kw: Any
+    ) -> httpx.Response:
+        """A request to ``tier``'s gateway, with the physician's session unless ``bearer``."""
         h = self.demo.hospital(tier)
-        headers = {"Authorization": f"Bearer {self.session}"} if self.session else {}
+        token = self.session if bearer is None else bearer
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.request(method, h.gateway_url.rstrip("/") + path, headers=headers,
                              timeout=120, **kw)  # fmt: skip
 
@@ -103,6 +79,11 @@ def ingest(story: Story) -> str:
     story.record_ids.append(out["record_id"])
     _wait_anchored(story)
     return f"{len(story.record_ids)} records anchored (2 observations, 1 prescription, 1 CT study)"
+
+
+def record_id(raw: str) -> str:
+    """``0x``-prefixed lowercase hex, the form the gateways' paths take."""
+    return "0x" + raw.lower().removeprefix("0x")
 
 
 def _wait_anchored(story: Story) -> None:
@@ -153,16 +134,22 @@ def _wait_replicated(story: Story) -> None:
     raise StepFailed(f"grant not replicated to the county node within {WAIT_S:.0f} s")
 
 
-def sign_in(story: Story) -> str:
-    physician = story.demo.physicians["county"]
-    resp = story.gateway("county", "POST", "/auth/challenge", json={"address": physician.address})
+def _signed_session(story: Story, tier: str, prefix: str, account: LocalAccount) -> httpx.Response:
+    """Ask ``tier``'s gateway for a challenge under ``prefix``, sign it, open a session."""
+    resp = story.gateway(tier, "POST", f"{prefix}/auth/challenge", bearer="",
+                         json={"address": account.address})  # fmt: skip
     if resp.status_code != 200:
         raise StepFailed(f"challenge: {resp.status_code} {resp.text[:300]}")
     challenge = resp.json()
-    signed = physician.sign_message(encode_defunct(text=challenge["message"]))
-    resp = story.gateway("county", "POST", "/auth/session", json={
-        "address": physician.address, "nonce": challenge["nonce"],
+    signed = account.sign_message(encode_defunct(text=challenge["message"]))
+    return story.gateway(tier, "POST", f"{prefix}/auth/session", bearer="", json={
+        "address": account.address, "nonce": challenge["nonce"],
         "signature": "0x" + bytes(signed.signature).hex()})  # fmt: skip
+
+
+def sign_in(story: Story) -> str:
+    physician = story.demo.physicians["county"]
+    resp = _signed_session(story, "county", "", physician)
     if resp.status_code != 200:
         raise StepFailed(f"session: {resp.status_code} {resp.text[:300]}")
     story.session = resp.json()["token"]
@@ -205,27 +192,9 @@ def tertiary_refused(story: Story) -> str:
     raise StepFailed("the tertiary hospital was granted access without a referral")
 
 
-def audit(story: Story) -> str:
-    m = story.demo.manifest
-    c = Web3.to_checksum_address
-    a = m.contracts
-    dep = Deployment(consortium=c(a["consortium"]), anchors=c(a["anchors"]),
-                     referrals=c(a["referrals"]), grants=c(a["grants"]))  # fmt: skip
-    trail = ChainAuditTrail(connect(m.hospitals[0].rpc_url), dep)
-    trace = trail.trace_case(case=bytes.fromhex(story.case_id[2:]))
-    names = sorted({e.kind for e in trace.events})
-    needed = {"ReferralInitiated", "ReferralAccepted", "GrantIssued", "AccessRedeemed",
-              "GrantRevoked"}  # fmt: skip
-    missing = needed - {str(n) for n in names}
-    if missing:
-        raise StepFailed(f"the case's trace lacks {sorted(missing)}; it has {names}")
-    return f"{len(trace.events)} chain events: " + ", ".join(str(n) for n in names)
-
-
 def read_study(story: Story) -> str:
     """QIDO-RS search, then WADO-RS retrieve, with dicomweb-client (a DICOMweb viewer's view)."""
     from dicomweb_client.api import DICOMwebClient
-    from pydicom.data import get_testdata_file
 
     h = story.demo.hospital("county")
     client = DICOMwebClient(url=h.gateway_url.rstrip("/") + "/dicomweb",
@@ -236,7 +205,7 @@ def read_study(story: Story) -> str:
     study, series, sop = (str(found[0][tag]["Value"][0]) for tag in ("0020000D", "0020000E",
                                                                        "00080018"))  # fmt: skip
     instance = client.retrieve_instance(study, series, sop)
-    original = pydicom.dcmread(str(get_testdata_file("CT_small.dcm")))
+    original = pydicom.dcmread(ct_path())
     if instance.PixelData != original.PixelData:
         raise StepFailed("the retrieved CT instance's pixels differ from the ingested study")
     size = f"{instance.Rows}x{instance.Columns}"
@@ -254,3 +223,84 @@ def revoke(story: Story) -> str:
     if record.status_code != 404:
         raise StepFailed(f"after revocation a record read answered {record.status_code}")
     return "revoked on chain; the county gateway lists nothing and refuses the record (404)"
+
+
+def batch_inclusion(story: Story) -> str:
+    """A batch-anchored record's proof, checked by ``medledger node verify`` elsewhere.
+
+    The proof comes from the village node's API; the check runs against the *tertiary*
+    hospital's validator, a replica the village clinic does not control.
+    """
+    batches: dict[str, list[str]] = {}
+    for rid in story.record_ids:
+        anchor = story.node("village", "GET", f"/records/{rid}")["anchor"]
+        batches.setdefault(anchor["tx_hash"], []).append(rid)
+    batch = max(batches.values(), key=len)
+    story.proof = story.node("village", "GET", f"/records/{batch[0]}/proof")
+    proof_file = story.demo.directory / "inclusion-proof.json"
+    proof_file.write_text(json.dumps(story.proof))
+    tertiary = story.demo.hospital("tertiary")
+    argv = ["node", "verify", str(proof_file), "--rpc", tertiary.rpc_url,
+            "--anchors", story.demo.manifest.contracts["anchors"], "--json"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "medledger", *argv], capture_output=True,
+                          text=True, timeout=WAIT_S, check=False)  # fmt: skip
+    if done.returncode != 0:
+        raise StepFailed(f"medledger node verify: exit {done.returncode} {done.stdout[-300:]}")
+    out = json.loads(done.stdout)
+    if out.get("verified") is not True:
+        raise StepFailed(f"medledger node verify did not verify: {out}")
+    steps, block = len(story.proof["batch_path"]), out["block_number"]
+    return (f"record {record_id(batch[0])[:12]}… is one of a batch of {len(batch)} records "
+            f"(Merkle root 0x{out['root'][:10]}…, {steps}-step proof); `medledger node verify` "
+            f"against the tertiary hospital's validator: verified, in block {block}")  # fmt: skip
+
+
+#: Any member's gateway serves the audit API; the tertiary one has no part in the case.
+AUDIT_TIER = "tertiary"
+
+
+def auditor_sign_in(story: Story) -> str:
+    """Proof of possession of the registered auditor key at a gateway's audit API.
+
+    A physician's key, signing the same kind of challenge, is refused: the auditor role is
+    read from ``Consortium.isAuditor`` on chain.
+    """
+    refused = _signed_session(story, AUDIT_TIER, "/audit", story.demo.physicians["county"])
+    if refused.status_code != 403:
+        raise StepFailed(f"a physician's key got {refused.status_code} from the audit sign-in")
+    resp = _signed_session(story, AUDIT_TIER, "/audit", story.demo.auditor)
+    if resp.status_code != 200:
+        raise StepFailed(f"auditor session: {resp.status_code} {resp.text[:300]}")
+    story.auditor_session = resp.json()["token"]
+    return (f"auditor {story.demo.auditor.address[:10]}… signed in at the tertiary gateway "
+            f"(a physician's key was refused: {refused.status_code})")  # fmt: skip
+
+
+def auditor_page(story: Story) -> str:
+    """The auditor's web page of the case (the case's timeline)."""
+    return f"{story.demo.hospital(AUDIT_TIER).gateway_url.rstrip('/')}/audit/cases/{story.case_id}"
+
+
+def audit(story: Story) -> str:
+    """The auditor traces the case, and the batched record with its inclusion proof."""
+    bearer = story.auditor_session
+    resp = story.gateway(AUDIT_TIER, "GET", f"/audit/cases/{story.case_id}/trace", bearer=bearer)
+    if resp.status_code != 200:
+        raise StepFailed(f"case trace: {resp.status_code} {resp.text[:300]}")
+    events = resp.json()["events"]
+    kinds = sorted({e["kind"] for e in events})
+    needed = {"ReferralInitiated", "ReferralAccepted", "GrantIssued", "AccessRedeemed",
+              "GrantRevoked"}  # fmt: skip
+    if needed - set(kinds):
+        raise StepFailed(f"the case's trace lacks {sorted(needed - set(kinds))}; it has {kinds}")
+    record = record_id(story.proof["record_id"])
+    resp = story.gateway(AUDIT_TIER, "POST", f"/audit/records/{record}/trace", bearer=bearer,
+                         json={"proof": story.proof})  # fmt: skip
+    if resp.status_code != 200:
+        raise StepFailed(f"record trace: {resp.status_code} {resp.text[:300]}")
+    check = resp.json()["proof"]
+    if not check or check["matches"] is not True:
+        raise StepFailed(f"the auditor's check of the inclusion proof failed: {check}")
+    return (f"case trace: {len(events)} chain events ({', '.join(kinds)}); batched "
+            f"record {record[:12]}…: proof matches the batch anchored in block "
+            f"{check['batch_block']}; auditor page: {auditor_page(story)}")  # fmt: skip

@@ -1,9 +1,11 @@
 """Generate the reference docs: ``python -m medledger.docs [--check]``.
 
 ``docs/cli.md`` is written from the Typer tree of ``medledger`` (every group, command,
-argument and option with its help) and ``docs/openapi-gateway.json`` from the gateway's
-FastAPI app, so the reference cannot drift from the code: the tests fail when the committed
-files differ from what this writes (``--check`` does the same for CI and humans).
+argument and option with its help), ``docs/openapi-gateway.json`` and
+``docs/openapi-node.json`` from the gateway's and the node's FastAPI apps, and the README's
+reference section (``medledger.docs_readme``) from both, so the reference cannot drift from
+the code: the tests fail when the committed files differ from what this writes (``--check``
+does the same for CI and humans).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import typer
 ROOT = Path(__file__).resolve().parents[1]
 CLI_DOC = ROOT / "docs" / "cli.md"
 OPENAPI_DOC = ROOT / "docs" / "openapi-gateway.json"
+NODE_OPENAPI_DOC = ROOT / "docs" / "openapi-node.json"
+README = ROOT / "README.md"
 
 
 # Typer vendors its own click; its objects are read by duck typing (``Any``) here.
@@ -90,8 +94,38 @@ def gateway_openapi() -> str:
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
 
 
+def node_openapi() -> str:
+    """The node's OpenAPI document, with the case routers ``node run`` mounts."""
+    from node.api.app import create_app
+    from node.api.cases import case_routers
+    from node.config import ApiSettings
+
+    unserved = cast(Any, None)  # building the schema calls no service
+    app = create_app(unserved, api=ApiSettings(), routers=case_routers(unserved, unserved))
+    return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
+
+
+def readme_with_reference(readme: str) -> str:
+    """``readme`` with its generated command and route index brought up to date."""
+    from medledger.cli import app
+    from medledger.docs_readme import section, with_section
+
+    apis = [
+        ("Gateway API (physicians, DICOMweb viewers, auditors)", "docs/openapi-gateway.json",
+         json.loads(gateway_openapi())),
+        ("Node API (the hospital's HIS and PACS; peers deliver grants here)",
+         "docs/openapi-node.json", json.loads(node_openapi())),
+    ]  # fmt: skip
+    return with_section(readme, section(root=typer.main.get_command(app), apis=apis))
+
+
 def outputs() -> dict[Path, str]:
-    return {CLI_DOC: cli_markdown(), OPENAPI_DOC: gateway_openapi()}
+    return {
+        CLI_DOC: cli_markdown(),
+        OPENAPI_DOC: gateway_openapi(),
+        NODE_OPENAPI_DOC: node_openapi(),
+        README: readme_with_reference(README.read_text(encoding="utf-8")),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

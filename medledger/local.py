@@ -35,15 +35,18 @@ class LocalConsortium:
         self.manifest = load_manifest(directory)
         self._env = {"MEDLEDGER_PASSPHRASE": passphrase}
         self.running: list[tuple[str, Process, subprocess.Popen[bytes]]] = []
+        #: Launched, not yet seen healthy.
+        self._starting: list[tuple[HospitalEntry, Process, subprocess.Popen[bytes]]] = []
 
     def hospitals(self, proc: Process | None = None) -> list[HospitalEntry]:
         """Members that run ``proc`` (a candidate runs nothing until it is admitted).
 
-        Only validators run a ledger: one that cannot validate has nothing to follow with
-        yet, so its node uses a validator's JSON-RPC (see its ``node.json``).
+        A validators-only process (the ledger) runs at validating members only: one that
+        cannot validate has nothing to follow with yet, so its node uses a validator's
+        JSON-RPC (see its ``node.json``).
         """
         members = [h for h in self.manifest.hospitals if h.status != "candidate"]
-        if proc is not None and proc.name == "ledger":
+        if proc is not None and proc.validators_only:
             return [h for h in members if h.validator]
         return members
 
@@ -56,13 +59,38 @@ class LocalConsortium:
         on_ready: Callable[[HospitalEntry, Process], None] = lambda _h, _p: None,
     ) -> None:
         """Start ``proc`` for every hospital (or those in ``only``), then wait until healthy."""
+        self.launch(proc, only=only)
+        self.wait_healthy(timeout_s=timeout_s, on_ready=on_ready)
+
+    def launch(self, proc: Process, *, only: Iterable[str] | None = None) -> list[str]:
+        """Start ``proc`` for every hospital (or those in ``only``) without waiting.
+
+        Processes that do not depend on each other start together this way (compose starts
+        the nodes and gateways together too); :meth:`wait_healthy` waits for them. Returns
+        the health URLs to be waited for.
+        """
         wanted = [h for h in self.hospitals(proc) if only is None or h.slug in set(only)]
-        started = []
         for hospital in wanted:
             child = launch(self.directory / hospital.directory, proc, env=self._env)
             self.running.append((hospital.slug, proc, child))
-            started.append((hospital, child))
-        for hospital, child in started:
+            self._starting.append((hospital, proc, child))
+        return [proc.health_url(h.ports) for h in wanted]
+
+    def wait_healthy(
+        self,
+        *,
+        timeout_s: float = START_TIMEOUT_S,
+        on_ready: Callable[[HospitalEntry, Process], None] = lambda _h, _p: None,
+    ) -> None:
+        """Wait until every launched process answers its healthcheck, in launch order.
+
+        Raises
+        ------
+        ProcessFailed
+            A process exited (with the tail of its log) or stayed unhealthy.
+        """
+        starting, self._starting = self._starting, []
+        for hospital, proc, child in starting:
             self._wait(hospital, proc, child, timeout_s)
             on_ready(hospital, proc)
 

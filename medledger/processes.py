@@ -41,6 +41,8 @@ class Process:
     health_path: str = "/"
     #: The module that provides the command (checked by the tests against the CLI tree).
     module: str = ""
+    #: Run only at validating hospitals (the others' nodes use a validator's JSON-RPC).
+    validators_only: bool = False
 
     def health_url(self, ports: PortsLike) -> str:
         port = getattr(ports, self.port)
@@ -58,6 +60,7 @@ HOSPITAL_PROCESSES: tuple[Process, ...] = (
         health="jsonrpc",
         port="rpc",
         module="ledger.cli",
+        validators_only=True,
     ),
     Process(
         name="node",

@@ -188,3 +188,55 @@ def test_configs_written_by_the_init_service_name_only_services_of_the_file(
         }
         for proc, (path, volume) in mounts.items():
             assert f"{volume}:{path}" in services[f"{hospital.slug}-{proc}"]["volumes"]
+
+
+def _runs(doc: dict[str, Any], proc_name: str) -> set[str]:
+    """Slugs of the hospitals that have a ``<slug>-<proc>`` service in ``doc``."""
+    return {
+        name.removesuffix(f"-{proc_name}")
+        for name in doc["services"]
+        if name.endswith(f"-{proc_name}") and not name.startswith("consortium-")
+    }
+
+
+def test_demo_and_compose_start_the_same_processes_at_the_same_hospitals(tmp_path: Path) -> None:
+    """The demo's consortium (every hospital a validator) launched by ``LocalConsortium``
+    runs each process of the table at exactly the hospitals the compose file does."""
+    from medledger.demo_setup import write_consortium
+    from medledger.local import LocalConsortium
+
+    demo = write_consortium(tmp_path / "demo")
+    local = LocalConsortium(demo.directory, passphrase="unused: nothing is launched")
+    doc = _load()
+    for proc in HOSPITAL_PROCESSES:
+        assert {h.slug for h in local.hospitals(proc)} == _runs(doc, proc.name), proc.name
+    assert all(h.validator for h in demo.manifest.hospitals)
+
+
+def test_a_non_validating_hospital_runs_no_ledger_in_compose_as_on_loopback(
+    tmp_path: Path,
+) -> None:
+    """With 3 of 4 validating, compose and ``LocalConsortium`` agree on who runs what, the
+    file is still valid, and the fourth hospital's node names a validator's ledger service."""
+    from medledger.consortium.manifest import load_manifest
+    from medledger.local import LocalConsortium
+    from node.config import load_config
+    from tests.medledger.conftest import FAST_KDF, run_cli
+
+    doc = compose.compose_document(4, validators=3)
+    assert list(jsonschema.Draft202012Validator(_schema()).iter_errors(doc)) == []
+    argv = [a.replace("/consortium", str(tmp_path / "c")) for a in
+            doc["services"]["consortium-init"]["command"]]  # fmt: skip
+    assert argv[-2:] == ["--validators", "3"]
+    code, _, err = run_cli([*argv, *FAST_KDF])
+    assert code == 0, err
+    local = LocalConsortium(tmp_path / "c", passphrase="unused: nothing is launched")
+    for proc in HOSPITAL_PROCESSES:
+        assert {h.slug for h in local.hospitals(proc)} == _runs(doc, proc.name), proc.name
+    tertiary = plan_hospitals(4)[3].slug
+    assert f"{tertiary}-ledger" not in doc["services"]
+    assert f"{tertiary}-chain" not in doc["volumes"]
+    assert len(doc["services"]["consortium-deploy"]["depends_on"]) == 3
+    entry = next(h for h in load_manifest(tmp_path / "c").hospitals if h.slug == tertiary)
+    rpc_host = load_config(tmp_path / "c" / entry.directory / "node.json").settings.rpc_url
+    assert rpc_host.removeprefix("http://").split(":")[0] in doc["services"]

@@ -22,6 +22,12 @@ def test_committed_gateway_openapi_is_current() -> None:
     )
 
 
+def test_committed_node_openapi_is_current() -> None:
+    assert docs.NODE_OPENAPI_DOC.read_text() == docs.node_openapi(), (
+        "docs/openapi-node.json is stale: run python -m medledger.docs"
+    )
+
+
 def test_cli_reference_covers_every_command_of_the_tree() -> None:
     text = docs.cli_markdown()
     for command in ("consortium init", "consortium add-member", "keys new", "ledger run"):
@@ -44,3 +50,28 @@ def test_check_mode_reports_a_stale_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert stale.read_text() == "# old\n"
     assert docs.main([]) == 0
     assert docs.main(["--check"]) == 0
+
+
+def test_committed_readme_reference_index_is_current() -> None:
+    assert docs.README.read_text() == docs.readme_with_reference(docs.README.read_text()), (
+        "README.md's generated reference is stale: run python -m medledger.docs"
+    )
+
+
+def test_readme_index_lists_every_command_and_both_apis_routes() -> None:
+    text = docs.readme_with_reference(docs.README.read_text())
+    for command in ("demo", "consortium init", "node verify", "gateway run", "ledger run"):
+        assert f"| `medledger {command}` |" in text
+    assert "| `POST /audit/auth/session` |" in text  # gateway
+    assert "| `POST /records/fhir` |" in text  # node
+
+
+def test_only_the_marked_readme_section_is_rewritten() -> None:
+    from medledger.docs_readme import BEGIN, END, MissingMarkers, with_section
+
+    readme = f"intro\n{BEGIN}\nold index\n{END}\noutro\n"
+    assert with_section(readme, f"{BEGIN}\nnew\n{END}") == f"intro\n{BEGIN}\nnew\n{END}\noutro\n"
+    with pytest.raises(MissingMarkers):
+        with_section("no markers here\n", f"{BEGIN}\nnew\n{END}")
+    with pytest.raises(MissingMarkers):
+        with_section(f"{END}\n{BEGIN}\n", f"{BEGIN}\nnew\n{END}")
