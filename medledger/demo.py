@@ -37,8 +37,7 @@ from medledger.local import LocalConsortium
 from medledger.processes import process
 
 #: Shown, never run: what the story does not cover yet.
-NOT_IMPLEMENTED = (
-)
+NOT_IMPLEMENTED = ()
 
 
 @dataclass
