@@ -15,6 +15,7 @@ from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.passphrase import read_passphrase
 from medledger.consortium.cli_chain import add_member, backup_cmd, deploy_cmd
 from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit
+from medledger.consortium.cli_staff import app as staff_app
 from medledger.consortium.cli_up import up
 from medledger.consortium.hospital import Kdf
 from medledger.consortium.layout import (
@@ -95,3 +96,4 @@ app.command("deploy")(deploy_cmd)
 app.command("add-member")(add_member)
 app.command("backup")(backup_cmd)
 app.command("up")(up)
+app.add_typer(staff_app)

@@ -21,3 +21,11 @@ class ManifestError(ConsortiumError):
 
 class AdmissionError(ConsortiumError):
     """The admission vote could not be carried out (the message says which step and why)."""
+
+
+class StaffError(AdmissionError):
+    """A staff transaction was refused by the ``Consortium`` contract or could not be sent."""
+
+
+class StaffInputError(ConsortiumError):
+    """Bad staff input (role, licence, address) caught before anything is sent."""

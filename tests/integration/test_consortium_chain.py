@@ -15,10 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 
 from contracts.deploy import connect, contract_at
 from contracts.typing import MemberStatus, Tier
 from medledger.consortium.manifest import load_manifest
+from medledger.consortium.staff import licence_hash
 from medledger.healthcheck import check
 from medledger.local import LocalConsortium
 from medledger.processes import log_path, process
@@ -242,3 +244,45 @@ def test_up_starts_ledgers_contracts_nodes_and_gateways(
     assert check("jsonrpc", result["ready"][0]["url"]) is not None
     slug = load_manifest(out).hospitals[0].slug
     assert log_path(out / slug, process("ledger")).stat().st_size > 0
+
+
+def test_a_hospital_registers_suspends_and_reinstates_its_own_staff(consortium: Path) -> None:
+    """``consortium staff``: the village clinic manages its staff; the county cannot."""
+    run_cli(["consortium", "deploy", "--dir", str(consortium)])
+    village = ["--dir", str(consortium), "--hospital", "village-clinic", "--json"]
+    county = ["--dir", str(consortium), "--hospital", "county-hospital", "--json"]
+    operator, physician = Account.create().address, Account.create().address
+    code, out, err = run_cli(["consortium", "staff", "register", operator, "--role", "operator",
+                              *village])  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["role"] == "operator"
+    assert json.loads(out)["status"] == "active"
+    code, _, err = run_cli(["consortium", "staff", "register", physician, "--role", "physician",
+                            *village])  # fmt: skip
+    assert code == 2
+    assert "needs --licence" in err
+    code, out, err = run_cli(["consortium", "staff", "register", physician, "--role", "physician",
+                              "--licence", "GP-12345", *village])  # fmt: skip
+    assert code == 0, err
+    registered = json.loads(out)
+    salt = bytes.fromhex(registered["salt"][2:])
+    assert registered["licence_hash"] == "0x" + licence_hash("GP-12345", salt=salt)[0].hex()
+    assert "GP-12345" not in out  # only the salted hash is shown or sent
+    code, out, err = run_cli(["consortium", "staff", "suspend", physician, *village])
+    assert code == 0, err
+    assert json.loads(out)["status"] == "suspended"
+    code, _, err = run_cli(["consortium", "staff", "suspend", physician, *village])
+    assert code == 4
+    assert "UnexpectedStaffStatus" in err
+    code, _, err = run_cli(["consortium", "staff", "reinstate", physician, *county])
+    assert code == 4
+    assert "NotYourStaff" in err
+    code, out, err = run_cli(["consortium", "staff", "reinstate", physician, *village])
+    assert code == 0, err
+    code, out, err = run_cli(["consortium", "staff", "list", *village])
+    assert code == 0, err
+    listed = {r["account"]: (r["role"], r["status"]) for r in json.loads(out)["staff"]}
+    assert listed[operator] == ("operator", "active")
+    assert listed[physician] == ("physician", "active")
+    code, out, _ = run_cli(["consortium", "staff", "list", *county])
+    assert operator not in {r["account"] for r in json.loads(out)["staff"]}
