@@ -44,17 +44,16 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from pydicom.uid import generate_uid
 
-from keys.keystore import Keystore
 from medledger.consortium.layout import Network, plan_hospitals
 from medledger.consortium.writer import init_consortium
 from medledger.demo_setup import (
     DEMO_KDF,
-    OPERATOR_DIR,
     PASSPHRASE,
     DemoConsortium,
     _permit,
     deploy_suite_of,
     free_base_port,
+    operator_accounts,
     register_staff,
 )
 from medledger.local import LocalConsortium
@@ -71,12 +70,7 @@ def _consortium(root: Path) -> DemoConsortium:
                            validators=1)  # fmt: skip
     manifest = init_consortium(root, plans, passphrase=PASSPHRASE, network=Network.loopback,
                                fast_consensus=True, kdf=DEMO_KDF)  # fmt: skip
-    operators = {}
-    for h in manifest.hospitals:
-        store = Keystore.create(root / h.directory / OPERATOR_DIR, PASSPHRASE,
-                                scrypt_n=DEMO_KDF.scrypt_n,
-                                pbkdf2_iterations=DEMO_KDF.pbkdf2_iterations)  # fmt: skip
-        operators[h.tier] = store.load_signing_key(PASSPHRASE).account
+    operators = operator_accounts(root, manifest)  # written by init_consortium
     _permit(root, manifest, [a.address for a in operators.values()])
     return DemoConsortium(root, manifest, operators, {"county": Account.create()})
 

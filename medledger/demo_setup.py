@@ -13,7 +13,6 @@ which the chain's permissions follow.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import socket
 from dataclasses import dataclass, field
@@ -26,19 +25,19 @@ from web3.logs import DISCARD
 
 from contracts.deploy import connect, contract_at
 from contracts.tx import send, submit, wait
+from contracts.typing import Role
 from keys.keystore import Keystore
 from medledger.consortium.chain import deploy, unlock
-from medledger.consortium.hospital import Kdf
+from medledger.consortium.hospital import OPERATOR_DIR, Kdf
 from medledger.consortium.layout import Network, plan_hospitals
 from medledger.consortium.manifest import HospitalEntry, Manifest
+from medledger.consortium.staff import licence_hash, register_operators
 from medledger.consortium.writer import init_consortium
 
 PASSPHRASE = "medledger-demo-throwaway-passphrase"
 DEMO_KDF = Kdf(scrypt_n=2**4, pbkdf2_iterations=1000)
 TIERS = ("village", "township", "county", "tertiary")
-#: ``Role`` values of ``contracts/src/Types.sol``.
-ROLE_PHYSICIAN, ROLE_OPERATOR = 1, 2
-OPERATOR_DIR = "operator"
+ROLE_PHYSICIAN = int(Role.PHYSICIAN)
 #: Where demo ports are drawn from: above the well-known and common service ports, below
 #: the ephemeral range (see :func:`free_base_port`).
 LOWEST_PORT = 20_000
@@ -101,18 +100,18 @@ class DemoConsortium:
 
 
 def write_consortium(directory: Path) -> DemoConsortium:
-    """``consortium init`` for the four tiers, plus an operator keystore per hospital."""
+    """``consortium init`` for the four tiers (which writes each hospital's operator keystore)."""
     plans = plan_hospitals(4, tiers=TIERS, base_port=free_base_port())
     manifest = init_consortium(directory, plans, passphrase=PASSPHRASE, network=Network.loopback,
                                fast_consensus=True, kdf=DEMO_KDF)  # fmt: skip
-    operators = {}
-    for h in manifest.hospitals:
-        store = Keystore.create(directory / h.directory / OPERATOR_DIR, PASSPHRASE,
-                                scrypt_n=DEMO_KDF.scrypt_n,
-                                pbkdf2_iterations=DEMO_KDF.pbkdf2_iterations)  # fmt: skip
-        operators[h.tier] = store.load_signing_key(PASSPHRASE).account
     physicians = {tier: Account.create() for tier in ("county", "tertiary")}
-    return DemoConsortium(directory, manifest, operators, physicians)
+    return DemoConsortium(directory, manifest, operator_accounts(directory, manifest), physicians)
+
+
+def operator_accounts(directory: Path, manifest: Manifest) -> dict[str, LocalAccount]:
+    """Each hospital's gateway operator, by tier, from the keystore ``consortium init`` wrote."""
+    return {h.tier: Keystore.open(directory / h.directory / OPERATOR_DIR)
+            .load_signing_key(PASSPHRASE).account for h in manifest.hospitals}  # fmt: skip
 
 
 def deploy_suite_of(demo: DemoConsortium) -> dict[str, str]:
@@ -130,25 +129,28 @@ def _consortium(demo: DemoConsortium) -> Contract:
 
 
 def register_staff(demo: DemoConsortium) -> list[str]:
-    """Each hospital registers its gateway operator; county and tertiary their physician.
+    """Each hospital registers its gateway operator, then county and tertiary a physician.
 
-    Every transaction is sent before any is waited for (each hospital numbers its own),
-    so they commit together in a block or two instead of one block each.
+    The operators go through ``consortium deploy``'s own code (``register_operators``).
+    The physicians' transactions are sent before any is waited for (each hospital numbers
+    its own), so they commit together in a block instead of one block each.
     """
     consortium = _consortium(demo)
     w3 = consortium.w3
-    sent, done = [], []
+    operators = register_operators(
+        consortium, directory=demo.directory, manifest=demo.manifest, passphrase=PASSPHRASE
+    )
+    done = [f"{slug}: operator" for slug in operators]
+    sent = []
     for h in demo.manifest.hospitals:
+        if h.tier not in demo.physicians:
+            continue
         hospital = unlock(demo.directory, h, PASSPHRASE)
-        staff = [(demo.operators[h.tier], ROLE_OPERATOR)]
-        if h.tier in demo.physicians:
-            staff.append((demo.physicians[h.tier], ROLE_PHYSICIAN))
-        nonce = w3.eth.get_transaction_count(hospital.address)
-        for i, (account, role) in enumerate(staff):
-            licence = hashlib.sha256(f"demo-licence:{account.address}".encode()).digest()
-            call = consortium.functions.registerStaff(account.address, role, licence)
-            sent.append(submit(w3, hospital, call, nonce=nonce + i))
-            done.append(f"{h.slug}: {'physician' if role == ROLE_PHYSICIAN else 'operator'}")
+        account = demo.physicians[h.tier]
+        licence, _salt = licence_hash(f"demo-licence:{account.address}")
+        call = consortium.functions.registerStaff(account.address, ROLE_PHYSICIAN, licence)
+        sent.append(submit(w3, hospital, call))
+        done.append(f"{h.slug}: physician")
     for tx_hash in sent:
         wait(w3, tx_hash)
     return done

@@ -72,7 +72,7 @@ HOSPITAL_PROCESSES: tuple[Process, ...] = (
     ),
     Process(
         name="gateway",
-        argv=("gateway", "run", "--env-file", "gateway.env"),
+        argv=("gateway", "run", "--env-file", "gateway.env", "--operator-keystore", "operator"),
         health="http",
         port="gateway",
         health_path="/openapi.json",

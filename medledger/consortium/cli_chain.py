@@ -17,6 +17,7 @@ from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_err
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.hospital import Kdf
 from medledger.consortium.manifest import load_manifest
+from medledger.consortium.staff import register_operators
 
 DirOpt = Annotated[Path, typer.Option("--dir", help="The consortium directory (init --out).")]
 RpcOpt = Annotated[
@@ -25,18 +26,29 @@ RpcOpt = Annotated[
 
 
 def deploy_cmd(directory: DirOpt, rpc: RpcOpt = None, as_json: JsonFlag = False) -> None:
-    """Deploy Anchors, Referrals and Grants around the genesis Consortium (idempotent)."""
+    """Deploy the contracts, then each hospital registers its gateway operator (idempotent).
+
+    Anchors, Referrals and Grants go around the genesis Consortium.
+    """
     with clean_errors():
         manifest = load_manifest(directory)
         first = manifest.hospitals[0]
         w3 = client(rpc or first.rpc_url)
-        account = unlock(directory, first, read_passphrase())
-        addresses, deployed = deploy(w3, manifest, account)
+        secret = read_passphrase()
+        addresses, deployed = deploy(w3, manifest, unlock(directory, first, secret))
+        operators = register_operators(
+            consortium_contract(w3, manifest),
+            directory=directory,
+            manifest=manifest,
+            passphrase=secret,
+        )
     verb = "deployed" if deployed else "already deployed"
     emit(
-        {"deployed": deployed, "contracts": addresses},
+        {"deployed": deployed, "contracts": addresses, "operators_registered": operators},
         as_json,
-        [f"contracts {verb}:"] + [f"  {k:<10} {v}" for k, v in addresses.items()],
+        [f"contracts {verb}:"]
+        + [f"  {k:<10} {v}" for k, v in addresses.items()]
+        + [f"gateway operators registered: {', '.join(operators) or 'none needed'}"],
     )
 
 

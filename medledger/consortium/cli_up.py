@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 
 from keys.passphrase import read_passphrase
-from medledger.consortium.chain import client, deploy, unlock
+from medledger.consortium.chain import client, consortium_contract, deploy, unlock
 from medledger.consortium.cli_common import JsonFlag, clean_errors, emit
 from medledger.consortium.manifest import HospitalEntry
+from medledger.consortium.staff import register_operators
 from medledger.local import LocalConsortium
 from medledger.processes import HOSPITAL_PROCESSES, Process
 
@@ -51,7 +52,11 @@ def up(
                 local.start(proc, on_ready=note)
                 if proc.name == "ledger":
                     first = local.manifest.hospitals[0]
-                    deploy(client(first.rpc_url), local.manifest, unlock(directory, first, secret))
+                    w3 = client(first.rpc_url)
+                    deploy(w3, local.manifest, unlock(directory, first, secret))
+                    register_operators(consortium_contract(w3, local.manifest),
+                                       directory=directory, manifest=local.manifest,
+                                       passphrase=secret)  # fmt: skip
             emit({"ready": ready, "not_available": skipped}, as_json,
                  [f"not available yet: {', '.join(skipped)}"] if skipped else [])  # fmt: skip
             if exit_when_ready:

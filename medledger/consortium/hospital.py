@@ -3,6 +3,8 @@
 Layout (paths relative to the directory, which the processes use as working directory)::
 
     keystore/            signing (validator + member account), p2p, encryption v1 (keys/)
+    operator/            the gateway operator's own keystore: the account that sends
+                         redemptions, registered as this hospital's staff by ``deploy``
     genesis.json         the chain's genesis (identical in every hospital)
     ledger.json          ``medledger ledger run --config ledger.json``
     node.json            ``medledger node run --config node.json``
@@ -37,6 +39,8 @@ from node.config import (
 )
 
 KEYSTORE_DIR = "keystore"
+#: The gateway operator's keystore (``gateway run --operator-keystore operator``).
+OPERATOR_DIR = "operator"
 SIGNING_FILE = f"{KEYSTORE_DIR}/signing.json"
 CHAIN_DIR = "chain"
 NODE_DATA_DIR = "node-data"
@@ -73,14 +77,27 @@ class SharedFiles:
 
 
 def create_keystore(directory: Path, *, passphrase: str, kdf: Kdf) -> Keystore:
-    """The hospital's keystore (keys/ creates every key; files 0600 in 0700 dirs)."""
+    """The hospital's keystore and its gateway operator's (keys/; 0600 files in 0700 dirs).
+
+    The operator has an account of its own so the gateway, a network-facing process,
+    never holds the hospital's member key: the hospital can suspend it without a vote.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    return Keystore.create(
-        directory / KEYSTORE_DIR,
-        passphrase,
-        scrypt_n=kdf.scrypt_n,
-        pbkdf2_iterations=kdf.pbkdf2_iterations,
-    )
+    for sub in (OPERATOR_DIR, KEYSTORE_DIR):
+        store = Keystore.create(
+            directory / sub,
+            passphrase,
+            scrypt_n=kdf.scrypt_n,
+            pbkdf2_iterations=kdf.pbkdf2_iterations,
+        )
+    return store
+
+
+def operator_address(directory: Path) -> str:
+    """The gateway operator's account, from its keystore's public metadata ("" if none)."""
+    if not (directory / OPERATOR_DIR).is_dir():
+        return ""
+    return str(Keystore.open(directory / OPERATOR_DIR).export_public()["signing_address"])
 
 
 def write_configs(
@@ -128,6 +145,7 @@ def write_configs(
         validator=plan.validator,
         directory=directory.name,
         signing_address=public["signing_address"],
+        operator_address=operator_address(directory),
         p2p_address=public["p2p"]["address"],
         p2p_public_key=public["p2p"]["public_key"],
         encryption_public_key=public["encryption"]["public_key"],

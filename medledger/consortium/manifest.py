@@ -45,6 +45,8 @@ class HospitalEntry(_Strict):
     validator: bool
     directory: str
     signing_address: str
+    #: The gateway operator's account, registered as the hospital's staff by ``deploy``.
+    operator_address: str = ""
     p2p_address: str
     p2p_public_key: str
     encryption_public_key: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -21,7 +22,9 @@ from web3.types import TxReceipt
 from contracts.exceptions import ContractsError, TransactionFailed
 from contracts.tx import send
 from contracts.typing import Role, StaffStatus
+from medledger.consortium.chain import unlock
 from medledger.consortium.exceptions import StaffError, StaffInputError
+from medledger.consortium.manifest import Manifest
 
 #: Roles ``registerStaff`` accepts, by their CLI names.
 ROLES = {"physician": Role.PHYSICIAN, "operator": Role.OPERATOR}
@@ -126,3 +129,27 @@ def list_staff(contract: Contract, *, hospital: str) -> list[StaffRow]:
         return [row(contract, a) for a in accounts]
     except Web3Exception as exc:
         raise StaffError(f"reading the staff failed: {exc}") from None
+
+
+def register_operators(
+    contract: Contract, *, directory: Path, manifest: Manifest, passphrase: str
+) -> list[str]:
+    """Each active hospital registers its gateway operator (``init`` wrote its keystore).
+
+    Idempotent, like ``deploy`` which calls it: an operator already registered by its
+    hospital is left alone, so re-running (the compose ``consortium-deploy`` service runs
+    on every ``up``) sends nothing. Returns the slugs whose operator was registered now.
+    """
+    done = []
+    for entry in manifest.hospitals:
+        if not entry.operator_address:
+            continue  # a consortium written before operators had keystores
+        hospital = contract.functions.getStaff(entry.operator_address).call()[0]
+        if hospital == entry.signing_address:
+            continue
+        if not contract.functions.isActiveMember(entry.signing_address).call():
+            continue  # a candidate registers its operator once admitted (next deploy)
+        account = unlock(directory, entry, passphrase)
+        register(contract, hospital=account, account=entry.operator_address, role=Role.OPERATOR)
+        done.append(entry.slug)
+    return done

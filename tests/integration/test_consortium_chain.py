@@ -94,9 +94,13 @@ def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: P
     assert other.eth.get_code(manifest.contracts["consortium"]) == w3.eth.get_code(
         manifest.contracts["consortium"]
     )
+    assert result["operators_registered"] == [h.slug for h in manifest.hospitals]
+    for h in manifest.hospitals:  # each gateway's operator, registered by its own hospital
+        assert contract.functions.isActiveOperator(h.signing_address, h.operator_address).call()
     again_code, again, _ = run_cli(["consortium", "deploy", "--dir", str(consortium), "--json"])
     assert again_code == 0
     assert json.loads(again)["deployed"] is False
+    assert json.loads(again)["operators_registered"] == []
 
 
 def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path) -> None:

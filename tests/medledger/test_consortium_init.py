@@ -89,6 +89,28 @@ def test_keystore_holds_signing_p2p_and_encryption_keys(consortium_dir: Path) ->
     assert store.load_signing_key(PASSPHRASE).address == hospital.signing_address
 
 
+def test_each_hospital_has_its_own_encrypted_gateway_operator_keystore(
+    consortium_dir: Path,
+) -> None:
+    """The gateway signs redemptions with ``operator/``, never the hospital's member key."""
+    manifest = load_manifest(consortium_dir)
+    seen = set()
+    for hospital in manifest.hospitals:
+        root = consortium_dir / hospital.slug / "operator"
+        store = Keystore.open(root)
+        assert store.export_public()["signing_address"] == hospital.operator_address
+        assert hospital.operator_address != hospital.signing_address
+        assert _mode(root) == 0o700
+        files = [p for p in root.rglob("*") if p.is_file()]
+        assert files and all(_mode(p) == 0o600 for p in files)
+        key = store.load_signing_key(PASSPHRASE)
+        assert key.address == hospital.operator_address
+        for path in files:  # encrypted at rest: the raw private key appears in no file
+            assert key.account.key.hex() not in path.read_bytes().hex()
+        seen.add(hospital.operator_address)
+    assert len(seen) == len(manifest.hospitals)
+
+
 def test_secrets_are_private_files_and_absent_from_the_manifest(consortium_dir: Path) -> None:
     manifest_text = (consortium_dir / "consortium.json").read_text()
     secret_one = load_manifest(consortium_dir).hospitals[0].slug
