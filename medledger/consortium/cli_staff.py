@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from web3 import Web3
 from web3.contract import Contract
 
 from keys.passphrase import read_passphrase
@@ -49,6 +50,13 @@ def _contract(directory: Path, slug: str, rpc: str | None) -> tuple[Contract, Ho
     return consortium_contract(client(rpc or entry.rpc_url), manifest), entry
 
 
+def _address(value: str) -> str:
+    """Checked before any key is unlocked or the chain is asked."""
+    if not Web3.is_address(value):
+        raise StaffInputError(f"{value!r} is not an account address (0x and 40 hex digits)")
+    return Web3.to_checksum_address(value)
+
+
 def _digest(licence: str | None, licence_hex: str | None) -> tuple[bytes, str | None]:
     if licence is not None and licence_hex is not None:
         raise StaffInputError("give --licence or --licence-hash, not both")
@@ -82,6 +90,7 @@ def register_cmd(
 ) -> None:
     """Register ADDRESS as a physician (licence required) or gateway operator of HOSPITAL."""
     with clean_errors():
+        address = _address(address)
         kind = parse_role(role)
         digest, salt = _digest(licence, licence_hex)
         if kind.name == "PHYSICIAN" and not any(digest):
@@ -100,6 +109,7 @@ def register_cmd(
 def _change(verb: str, address: str, directory: Path, hospital: str, rpc: str | None,
             as_json: bool) -> None:  # fmt: skip
     with clean_errors():
+        address = _address(address)
         contract, entry = _contract(directory, hospital, rpc)
         account = unlock(directory, entry, read_passphrase())
         action = suspend if verb == "suspended" else reinstate
