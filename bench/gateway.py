@@ -50,7 +50,6 @@ from medledger.demo_setup import (
     DEMO_KDF,
     PASSPHRASE,
     DemoConsortium,
-    _permit,
     deploy_suite_of,
     free_base_port,
     operator_accounts,
@@ -71,7 +70,6 @@ def _consortium(root: Path) -> DemoConsortium:
     manifest = init_consortium(root, plans, passphrase=PASSPHRASE, network=Network.loopback,
                                fast_consensus=True, kdf=DEMO_KDF)  # fmt: skip
     operators = operator_accounts(root, manifest)  # written by init_consortium
-    _permit(root, manifest, [a.address for a in operators.values()])
     return DemoConsortium(root, manifest, operators, {"county": Account.create()})
 
 
