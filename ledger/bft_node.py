@@ -27,6 +27,11 @@
   measured execution speed (:mod:`ledger.p2p.block_budget`), so it arrives in time.
 - **No empty blocks.** A height starts when there is a transaction to include, or when a
   peer's message for it arrives (a peer had transactions).
+- **Peers follow the chain.** The links accepted and dialed are the validators in force at
+  the next height plus configured peers the chain never listed (a bootstrap peer not yet
+  seen admitted while syncing); a validator the chain removed is dropped even if
+  configured. A newly admitted one is dialed back at the endpoint it announces in its
+  hello (``ledger.p2p.transport``): the contract's endpoint is the node's HTTP API.
 - **Evidence** of equivocation is logged as one structured line and appended to
   ``evidence.jsonl`` in the data directory (message hashes and signatures only).
 """
@@ -102,8 +107,10 @@ class BftNode:
         data_dir: Path,
         timeouts: TimeoutConfig,
         gossip_s: float = 0.5,
+        announce: str = "",
     ) -> None:
         self.ledger = ledger
+        self._configured = frozenset(peers)
         self._signer = KeySigner(key)
         self._node_key = NodeKey(key)
         self._listen = listen
@@ -142,6 +149,7 @@ class BftNode:
             peers=peers,
             handler=self._on_frame,
             on_connect=self._on_connect,
+            announce=announce,
         )
         self.sync = BlockSync(
             ledger=ledger,
@@ -180,6 +188,7 @@ class BftNode:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
+        self._refresh_peers()
         await self.transport.start(*self._listen)
         self.listening.set()
         log.info(
@@ -425,7 +434,18 @@ class BftNode:
         self._after_commit()
         self.transport.broadcast(Kind.STATUS, codec.encode_status(block.number))
 
+    def _refresh_peers(self) -> None:
+        """Allow the validators of the next height (see the module docstring)."""
+        height = self.ledger.head().block_number + 1
+        listed: set[Address] = set()
+        for start, members in self.ledger.validator_changes():
+            if start <= height:
+                listed.update(members)
+        current = set(self.ledger.validators_at(height))
+        self.transport.allow(current | (self._configured - listed))
+
     def _after_commit(self) -> None:
+        self._refresh_peers()
         self._forget_proposed_blocks(self.ledger.head().block_number)
         self._ahead.clear()
         self._executed.clear()
@@ -457,6 +477,7 @@ class BftNode:
         is the block just imported, or they will never be decided); the others go.
         """
         head = self.ledger.head().block_number
+        self._refresh_peers()
         self._executed = {v: e for v, e in self._executed.items() if e[0].number > head}
         self._invalid.clear()
         self.driver = self._new_driver()

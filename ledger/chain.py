@@ -197,6 +197,10 @@ class Ledger(ChainReads):
         """The validators whose precommits finalize block ``height`` (known up to head + 1)."""
         return self._history.at(height)
 
+    def validator_changes(self) -> list[tuple[int, Members]]:
+        """``(height, validators)`` from genesis on: each set and the height it starts at."""
+        return self._history.points()
+
     def close(self) -> None:
         with self._lock:
             if self._closed:

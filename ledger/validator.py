@@ -37,6 +37,7 @@ class ValidatorNode(ProducingLedger):
             data_dir=data_dir,
             timeouts=settings.timeouts.config(),
             gossip_s=settings.gossip_ms / 1000,
+            announce=settings.announce(),
         )
         self._loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()

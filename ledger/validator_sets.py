@@ -86,6 +86,10 @@ class ValidatorHistory:
         self._heights.append(height)
         self._members.append(tuple(sorted(members)))
 
+    def points(self) -> list[tuple[int, Members]]:
+        """The genesis set (at height 1) and every change point, in height order."""
+        return list(zip(self._heights, self._members, strict=True))
+
     def changes(self) -> list[tuple[int, Members]]:
         """Every change point after genesis, in height order."""
         return list(zip(self._heights[1:], self._members[1:], strict=True))

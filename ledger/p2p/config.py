@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledger.config import HexAddress, address_bytes
 from ledger.consensus.types import TimeoutConfig
+from ledger.p2p.endpoints import BadEndpoint, format_endpoint, parse_endpoint
 from ledger.p2p.transport import Endpoint
 from ledger.typing import Address
 
@@ -49,6 +50,26 @@ class P2PSettings(BaseModel):
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     #: How often a stalled height re-sends its messages and everyone its status.
     gossip_ms: Annotated[int, Field(ge=20)] = 500
+    #: ``host:port`` the other validators dial to reach this one, announced in our hellos
+    #: (a validator admitted later is dialed back there); default ``host:port``. Needed
+    #: when ``host`` is a wildcard or a NAT sits between validators.
+    advertise: str | None = None
+
+    @field_validator("advertise")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_endpoint(value)
+            except BadEndpoint as exc:
+                raise ValueError(str(exc)) from None
+            if not value.isascii() or len(value) > 255:
+                raise ValueError("advertise is at most 255 ASCII characters")
+        return value
+
+    def announce(self) -> str:
+        """What our hellos announce (see ``advertise``)."""
+        return self.advertise or format_endpoint(self.host, self.port)
 
     def endpoints(self) -> dict[Address, Endpoint]:
         return {

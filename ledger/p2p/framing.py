@@ -59,6 +59,8 @@ class Session:
         self.key = key
         self.peer = peer
         self.session_id = session_id
+        #: The ``host:port`` an initiating peer said it listens on ("" if none or outgoing).
+        self.announced = ""
         self._send_seq = 0
         self._recv_seq = 0
 

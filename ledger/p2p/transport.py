@@ -5,6 +5,13 @@ the links others dialed to it. Two one-way links per pair avoid deciding which o
 simultaneous connections survives. A dial that fails is retried with exponential backoff
 (capped); a link whose peer stops reading is dropped (bounded write buffer) and redialed.
 A peer that sends a bad frame is disconnected; it may reconnect (it authenticated).
+
+**Who is a peer** can change while the node runs (:meth:`Transport.allow`): the validator
+set is read from the chain, and an admission or a removal changes it at a height boundary.
+The links of a peer no longer allowed are closed and its hellos refused from then on. A
+newly allowed peer is dialed at the endpoint configured for it or, failing that, at the
+endpoint it announced in its own signed hello when it dialed us (:mod:`.endpoints`); a
+peer unknown to both is dialed as soon as it connects.
 """
 
 from __future__ import annotations
@@ -12,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from ledger.p2p.endpoints import BadEndpoint, dial_target
 from ledger.p2p.exceptions import P2PError
 from ledger.p2p.framing import MAX_FRAME, Kind, Session, read_raw
 from ledger.p2p.handshake import initiate, respond
@@ -42,7 +50,11 @@ class Endpoint:
 
 
 class Transport:
-    """Authenticated links to ``peers``; ``handler`` is called for each checked frame."""
+    """Authenticated links to ``peers``; ``handler`` is called for each checked frame.
+
+    ``announce`` (``host:port``) goes in our hellos so that a peer that does not have us in
+    its configuration can dial us back once it allows our key.
+    """
 
     def __init__(
         self,
@@ -52,38 +64,101 @@ class Transport:
         peers: Mapping[Address, Endpoint],
         handler: Handler,
         on_connect: ConnectHandler | None = None,
+        announce: str = "",
     ) -> None:
         self._key = key
         self._chain_id = chain_id
+        self._announce = announce
+        #: Where each peer listens: configured, then learned from announcements.
         self._peers = {a: e for a, e in peers.items() if a != key.address}
+        #: Keys whose hellos are accepted and whom we dial (read live by the handshake).
+        self._allowed: set[Address] = set(self._peers)
         self._handler = handler
         self._on_connect = on_connect
         self._out: dict[Address, tuple[Session, asyncio.StreamWriter]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._dialers: dict[Address, asyncio.Task[None]] = {}
         self._server: asyncio.Server | None = None
-        self._inbound: set[asyncio.StreamWriter] = set()
+        self._inbound: dict[asyncio.StreamWriter, Address | None] = {}
         self._accepting: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> frozenset[Address]:
         return frozenset(self._out)
 
+    @property
+    def allowed(self) -> frozenset[Address]:
+        return frozenset(self._allowed)
+
+    def endpoint(self, peer: Address) -> Endpoint | None:
+        """Where ``peer`` is dialed (configured or announced), if known."""
+        return self._peers.get(peer)
+
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._accept, host, port, limit=MAX_FRAME)
-        for peer in self._peers:
-            self._tasks.append(asyncio.create_task(self._dial_forever(peer)))
+        for peer in sorted(self._allowed):
+            self._ensure_dialer(peer)
+
+    def allow(self, peers: Collection[Address]) -> None:
+        """Make ``peers`` the keys we accept and dial; drop the links of the others."""
+        wanted = set(peers) - {self._key.address}
+        for peer in self._allowed - wanted:
+            log.info("peer 0x%s is no longer allowed; dropping its links", peer.hex())
+            self._drop(peer)
+        added = wanted - self._allowed
+        self._allowed = wanted
+        for peer in sorted(added):
+            log.info("peer 0x%s allowed", peer.hex())
+            self._ensure_dialer(peer)
+
+    def _drop(self, peer: Address) -> None:
+        dialer = self._dialers.pop(peer, None)
+        if dialer is not None:
+            dialer.cancel()
+        link = self._out.pop(peer, None)
+        if link is not None:
+            link[1].close()
+        for writer, source in list(self._inbound.items()):
+            if source == peer:
+                writer.close()
+
+    def _ensure_dialer(self, peer: Address) -> None:
+        """Dial ``peer`` (allowed, endpoint known) unless a dialer already runs for it."""
+        if self._server is None or peer not in self._allowed or peer not in self._peers:
+            return
+        running = self._dialers.get(peer)
+        if running is None or running.done():
+            self._dialers[peer] = asyncio.create_task(self._dial_forever(peer))
+
+    def _learn(self, session: Session, writer: asyncio.StreamWriter) -> None:
+        """Record where an allowed peer that dialed us listens, and dial it back."""
+        if not session.announced:
+            return
+        remote = writer.get_extra_info("peername")
+        try:
+            host, port = dial_target(session.announced, str(remote[0]) if remote else "")
+        except BadEndpoint as exc:
+            log.warning("peer 0x%s announced a bad endpoint: %s", session.peer.hex(), exc)
+            return
+        endpoint = Endpoint(session.peer, host, port)
+        if self._peers.get(session.peer) != endpoint:
+            log.info("peer 0x%s listens on %s:%d", session.peer.hex(), host, port)
+            self._peers[session.peer] = endpoint
+        self._ensure_dialer(session.peer)
 
     async def close(self) -> None:
-        for task in self._tasks:
+        server, self._server = self._server, None  # no dialer starts from here on
+        tasks = list(self._dialers.values())
+        self._dialers.clear()
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for _, writer in self._out.values():
             writer.close()
         self._out.clear()
-        if self._server is not None:
-            self._server.close()
+        if server is not None:
+            server.close()
         for writer in list(self._inbound):
             writer.close()
         for task in list(self._accepting):
@@ -116,9 +191,9 @@ class Transport:
             self.send(peer, kind, payload)
 
     async def _dial_forever(self, peer: Address) -> None:
-        endpoint = self._peers[peer]
         delay = BACKOFF_START
-        while True:
+        while peer in self._allowed:
+            endpoint = self._peers[peer]  # an announcement may have moved it
             try:
                 reader, writer = await asyncio.open_connection(
                     endpoint.host, endpoint.port, limit=MAX_FRAME
@@ -129,7 +204,14 @@ class Transport:
                 continue
             try:
                 session = await asyncio.wait_for(
-                    initiate(reader, writer, key=self._key, chain_id=self._chain_id, expected=peer),
+                    initiate(
+                        reader,
+                        writer,
+                        key=self._key,
+                        chain_id=self._chain_id,
+                        expected=peer,
+                        announce=self._announce,
+                    ),
                     HANDSHAKE_TIMEOUT,
                 )
             except (P2PError, OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
@@ -138,6 +220,9 @@ class Transport:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
+            if peer not in self._allowed:
+                writer.close()
+                return
             delay = BACKOFF_START
             self._out[peer] = (session, writer)
             log.info("link to 0x%s up", peer.hex())
@@ -155,13 +240,13 @@ class Transport:
         task = asyncio.current_task()
         if task is not None:
             self._accepting.add(task)
-        self._inbound.add(writer)
+        self._inbound[writer] = None
         try:
             await self._serve(reader, writer)
         except asyncio.CancelledError:
             pass  # shutting down
         finally:
-            self._inbound.discard(writer)
+            self._inbound.pop(writer, None)
             if task is not None:
                 self._accepting.discard(task)
             writer.close()
@@ -169,12 +254,18 @@ class Transport:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             session = await asyncio.wait_for(
-                respond(reader, writer, key=self._key, chain_id=self._chain_id, known=self._peers),
+                respond(
+                    reader, writer, key=self._key, chain_id=self._chain_id, known=self._allowed
+                ),
                 HANDSHAKE_TIMEOUT,
             )
         except (P2PError, OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
             log.warning("refused an incoming link: %s", exc)
             return
+        if session.peer not in self._allowed:
+            return  # removed while its handshake was in flight
+        self._inbound[writer] = session.peer
+        self._learn(session, writer)
         try:
             await self._receive(session, reader)
         except (P2PError, OSError, asyncio.IncompleteReadError) as exc:
