@@ -2,14 +2,18 @@
 
 The candidate gets the consortium's shared files (genesis, pseudonym secret, swarm key,
 contract addresses) from an existing member's directory and the next free ports; the
-manifest lists it as ``candidate`` until the vote admits it.
+manifest lists it as ``candidate`` until the vote admits it. A validating candidate's
+``ledger.json`` lists the validators in force and itself as p2p peers
+(:mod:`medledger.consortium.validators`).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
+from ledger.p2p.config import PeerSettings, TimeoutSettings
 from medledger.consortium.exceptions import LayoutError, OutputExists
 from medledger.consortium.hospital import (
     SECRET_FILE,
@@ -30,7 +34,9 @@ from medledger.consortium.layout import (
 from medledger.consortium.manifest import MANIFEST, HospitalEntry, Manifest, dump_manifest
 
 
-def plan_candidate(manifest: Manifest, *, tier: str, name: str | None) -> HospitalPlan:
+def plan_candidate(
+    manifest: Manifest, *, tier: str, name: str | None, validator: bool = False
+) -> HospitalPlan:
     """The next hospital: a fresh slug for its tier and the next block of ports."""
     if tier not in SLUGS:
         raise LayoutError(f"unknown tier {tier!r}; choose from {', '.join(SLUGS)}")
@@ -48,7 +54,7 @@ def plan_candidate(manifest: Manifest, *, tier: str, name: str | None) -> Hospit
         name=name or DISPLAY_NAMES[tier] + ("" if n == 1 else f" {n}"),
         tier=tier,
         ports=Ports(**{k: base + off for k, off in PORT_OFFSETS.items()}),
-        validator=False,
+        validator=validator,
     )
 
 
@@ -65,15 +71,28 @@ def shared_from(directory: Path, manifest: Manifest) -> SharedFiles:
 
 
 def create_candidate(
-    directory: Path, manifest: Manifest, plan: HospitalPlan, *, passphrase: str, kdf: Kdf
+    directory: Path,
+    manifest: Manifest,
+    plan: HospitalPlan,
+    *,
+    passphrase: str,
+    kdf: Kdf,
+    validators: tuple[PeerSettings, ...] = (),
+    timeouts: TimeoutSettings | None = None,
 ) -> HospitalEntry:
+    """Write the candidate's keystore and configs; a validator's p2p peers are ``validators``."""
     home = directory / plan.slug
     if home.exists():
         raise OutputExists(f"{home} exists; refusing to overwrite keys")
     store = create_keystore(home, passphrase=passphrase, kdf=kdf)
-    entry = write_configs(
-        home, plan, store, network=manifest.network, shared=shared_from(directory, manifest)
-    )
+    shared = shared_from(directory, manifest)
+    if plan.validator:
+        host, port = plan.p2p_endpoint(manifest.network).rsplit(":", 1)
+        own = PeerSettings(
+            address=str(store.export_public()["signing_address"]), host=host, port=int(port)
+        )
+        shared = replace(shared, peers=(*validators, own), timeouts=timeouts or shared.timeouts)
+    entry = write_configs(home, plan, store, network=manifest.network, shared=shared)
     return entry.model_copy(update={"status": "candidate"})
 
 

@@ -9,6 +9,7 @@ import typer
 
 from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.passphrase import read_passphrase
+from ledger.p2p.config import PeerSettings, TimeoutSettings
 from medledger.consortium.admission import Tally, admit
 from medledger.consortium.backup import backup_hospital
 from medledger.consortium.candidate import create_candidate, plan_candidate, save_manifest
@@ -18,6 +19,7 @@ from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.hospital import Kdf
 from medledger.consortium.manifest import load_manifest
 from medledger.consortium.staff import register_operators
+from medledger.consortium.validators import consensus_timeouts, current_validators, peer_of
 
 DirOpt = Annotated[Path, typer.Option("--dir", help="The consortium directory (init --out).")]
 RpcOpt = Annotated[
@@ -56,6 +58,14 @@ def add_member(
     directory: DirOpt,
     tier: Annotated[str, typer.Option(help="village, township, county or tertiary.")],
     name: Annotated[str | None, typer.Option(help="Display name (public, on chain).")] = None,
+    validator: Annotated[
+        bool,
+        typer.Option(
+            "--validator/--no-validator",
+            help="Admit it as a validator: it seals blocks from the block after the vote; "
+            "its ledger.json lists the validators in force as p2p peers.",
+        ),
+    ] = False,
     rpc: RpcOpt = None,
     scrypt_n: ScryptN = DEFAULT_SCRYPT_N,
     pbkdf2_iterations: Pbkdf2 = DEFAULT_PBKDF2_ITERATIONS,
@@ -64,7 +74,9 @@ def add_member(
     """Create a candidate hospital's keys and configs, then walk its admission vote.
 
     The first active member proposes; the others vote in manifest order until the
-    threshold carries. All keystores of a local consortium share one passphrase.
+    threshold carries. All keystores of a local consortium share one passphrase. With
+    ``--validator`` the running validators need no change: they dial the newcomer back
+    once the chain counts it (at the endpoint its hello announces).
     """
     lines: list[str] = []
 
@@ -82,13 +94,21 @@ def add_member(
         active = [h for h in members if contract.functions.isActiveMember(h.signing_address).call()]
         if not active:
             raise AdmissionError("no active member in the manifest can propose")
-        plan = plan_candidate(manifest, tier=tier.lower(), name=name)
+        plan = plan_candidate(manifest, tier=tier.lower(), name=name, validator=validator)
+        peers: tuple[PeerSettings, ...] = ()
+        timeouts: TimeoutSettings | None = None
+        if validator:  # checked before any file is written
+            running = current_validators(members, contract.functions.validators().call())
+            peers = tuple(peer_of(v) for v in running)
+            timeouts = consensus_timeouts(directory, running)
         candidate = create_candidate(
             directory,
             manifest,
             plan,
             passphrase=secret,
             kdf=Kdf(scrypt_n=scrypt_n, pbkdf2_iterations=pbkdf2_iterations),
+            validators=peers,
+            timeouts=timeouts,
         )
         manifest = manifest.model_copy(update={"hospitals": [*manifest.hospitals, candidate]})
         save_manifest(directory, manifest)
@@ -106,7 +126,19 @@ def add_member(
             save_manifest(directory, manifest)
     outcome = "admitted" if tally.executed else "not carried (votes missing)"
     lines.append(f"proposal {tally.proposal_id}: {outcome}; member status {tally.status}")
-    emit({"candidate": candidate.model_dump(mode="json"), **tally.as_dict()}, as_json, lines)
+    if validator:
+        lines.append(
+            f"validator from the block after the vote; p2p {candidate.p2p_endpoint}, peers "
+            + ", ".join(f"{p.host}:{p.port}" for p in peers)
+        )
+        lines.append(f"start it: medledger ledger run --config {directory / plan.slug}/ledger.json")
+    data = {
+        "candidate": candidate.model_dump(mode="json"),
+        "validator": validator,
+        "peers": [p.model_dump(mode="json") for p in peers],
+        **tally.as_dict(),
+    }
+    emit(data, as_json, lines)
     if not tally.executed:
         raise typer.Exit(1)
 

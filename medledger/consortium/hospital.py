@@ -114,7 +114,7 @@ def write_configs(
             validator_keystore=SIGNING_FILE,
             data_dir=plan.state_dir(network, CHAIN_DIR),
             rpc=RPCSettings(host=listen, port=plan.ports.rpc),
-            p2p=_p2p(plan, listen, shared),
+            p2p=_p2p(plan, listen, shared, network),
         ),
     )
     for sub in (CHAIN_DIR, NODE_DATA_DIR, BLOB_DIR):
@@ -157,12 +157,20 @@ def write_configs(
     )
 
 
-def _p2p(plan: HospitalPlan, listen: str, shared: SharedFiles) -> P2PSettings | None:
+def _p2p(
+    plan: HospitalPlan, listen: str, shared: SharedFiles, network: Network
+) -> P2PSettings | None:
     """A validator of a multi-validator chain listens for and dials every validator."""
     if not plan.validator or len(shared.peers) < 2:
         return None
     return P2PSettings(
-        host=listen, port=plan.ports.p2p, peers=list(shared.peers), timeouts=shared.timeouts
+        host=listen,
+        port=plan.ports.p2p,
+        peers=list(shared.peers),
+        timeouts=shared.timeouts,
+        # announced in hellos: a validator admitted later is dialed back there (under
+        # compose the listen host is a wildcard, the service name is what peers resolve)
+        advertise=plan.p2p_endpoint(network),
     )
 
 
