@@ -1,8 +1,9 @@
-"""The admission vote: a member proposes a candidate, active members vote until it carries.
+"""Membership votes: a member proposes, active members vote until the proposal carries.
 
-``Consortium.proposeAdmission`` counts the proposer's approval; each ``vote`` adds one;
-the vote that reaches ``required`` (the threshold share of active members, rounded up)
-admits the candidate in the same transaction. Every step is recorded as a tally row.
+``Consortium.proposeAdmission`` (or ``proposeValidatorFlag``) counts the proposer's
+approval; each ``vote`` adds one; the vote that reaches ``required`` (the threshold share
+of active members, rounded up) executes the proposal in the same transaction. Every step
+is recorded as a tally row.
 """
 
 from __future__ import annotations
@@ -78,7 +79,6 @@ def admit(
     AdmissionError
         A step reverted (with the contract's custom error name) or the chain failed.
     """
-    tally = Tally()
     receipt = _send(
         contract.functions.proposeAdmission(
             candidate.signing_address,
@@ -92,9 +92,53 @@ def admit(
         "proposeAdmission",
         contract,
     )
+    tally = carry(contract, receipt, proposer=proposer, voters=voters, on_step=on_step)
+    status = MemberStatus(contract.functions.statusOf(candidate.signing_address).call())
+    tally.status = status.name.lower()
+    return tally
+
+
+def set_validator_flag(
+    contract: Contract,
+    *,
+    member: str,
+    validator: bool,
+    proposer: LocalAccount,
+    voters: list[LocalAccount],
+    on_step: Callable[[Tally], None] = lambda _t: None,
+) -> Tally:
+    """Propose flagging ``member`` as validator (or not); ``voters`` vote until it carries.
+
+    Raises
+    ------
+    AdmissionError
+        A step reverted (with the contract's custom error name) or the chain failed.
+    """
+    receipt = _send(
+        contract.functions.proposeValidatorFlag(member, validator),
+        proposer,
+        "proposeValidatorFlag",
+        contract,
+    )
+    tally = carry(contract, receipt, proposer=proposer, voters=voters, on_step=on_step)
+    status = MemberStatus(contract.functions.statusOf(member).call())
+    tally.status = status.name.lower()
+    return tally
+
+
+def carry(
+    contract: Contract,
+    receipt: TxReceipt,
+    *,
+    proposer: LocalAccount,
+    voters: list[LocalAccount],
+    on_step: Callable[[Tally], None],
+) -> Tally:
+    """Vote on the proposal ``receipt`` opened until it executes or ``voters`` run out."""
+    tally = Tally()
     created = contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
     if not created:
-        raise AdmissionError("proposeAdmission emitted no ProposalCreated event")
+        raise AdmissionError("the proposal emitted no ProposalCreated event")
     tally.proposal_id = int(created[0]["args"]["proposalId"])
     _record(tally, contract, proposer.address)
     on_step(tally)
@@ -104,6 +148,4 @@ def admit(
         _send(contract.functions.vote(tally.proposal_id), voter, "vote", contract)
         _record(tally, contract, voter.address)
         on_step(tally)
-    status = MemberStatus(contract.functions.statusOf(candidate.signing_address).call())
-    tally.status = status.name.lower()
     return tally

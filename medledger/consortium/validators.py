@@ -15,12 +15,13 @@ from pathlib import Path
 
 from eth_utils.address import to_checksum_address
 
-from ledger.cli.nodeconf import load_node_config
+from ledger.cli.nodeconf import load_node_config, write_node_config
 from ledger.exceptions import ConfigError
-from ledger.p2p.config import PeerSettings, TimeoutSettings
+from ledger.p2p.config import P2PSettings, PeerSettings, TimeoutSettings
 from ledger.p2p.endpoints import BadEndpoint, parse_endpoint
 from medledger.consortium.exceptions import AdmissionError, ManifestError
-from medledger.consortium.manifest import HospitalEntry
+from medledger.consortium.layout import Network
+from medledger.consortium.manifest import HospitalEntry, Manifest
 
 
 def current_validators(
@@ -76,3 +77,37 @@ def consensus_timeouts(directory: Path, validators: Sequence[HospitalEntry]) -> 
             "--validators 2 or more"
         )
     return config.p2p.timeouts
+
+
+def listen_host(network: Network) -> str:
+    """Where a hospital's ledger binds (as ``HospitalPlan.listen_host``)."""
+    return "127.0.0.1" if network is Network.loopback else "0.0.0.0"
+
+
+def enable_p2p(
+    directory: Path,
+    manifest: Manifest,
+    entry: HospitalEntry,
+    *,
+    validators: Sequence[PeerSettings],
+    timeouts: TimeoutSettings,
+) -> None:
+    """Give ``entry``'s ``ledger.json`` a p2p section: ``validators`` and itself as peers.
+
+    The rest of the file is kept. Raises ``ManifestError`` for an unreadable config.
+    """
+    path = directory / entry.directory / "ledger.json"
+    try:
+        config, _ = load_node_config(path)
+    except ConfigError as exc:
+        raise ManifestError(str(exc)) from None
+    own = peer_of(entry)
+    peers = [p for p in validators if p.address.lower() != own.address.lower()] + [own]
+    p2p = P2PSettings(
+        host=listen_host(manifest.network),
+        port=own.port,
+        peers=peers,
+        timeouts=timeouts,
+        advertise=entry.p2p_endpoint,
+    )
+    write_node_config(path, config.model_copy(update={"p2p": p2p}))

@@ -133,3 +133,24 @@ def test_a_hospital_admitted_as_validator_by_cli_vote_syncs_and_its_seals_keep_t
         assert _address(newcomer["signing_address"]) in {s.validator for s in commit.seals}
         verify_commit(commit, members, int(w3.eth.chain_id), height=last)
     wait_until(lambda: _head(new_url) >= last, 20, "the newcomer to commit the blocks it sealed")
+
+    # The stopped founder is voted out of the validator set by the CLI: from the next block
+    # the three running validators are the whole set and seal on their own.
+    stopped = founders[2]
+    code, out, err = run_cli(
+        ["consortium", "set-validator", "--dir", str(directory), "--member", stopped.slug,
+         "--off", "--json"]
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["executed"] is True
+    assert load_manifest(directory).hospital(stopped.slug).validator is False
+    flagged_off = w3.eth.block_number
+    after = _rpc(first.rpc_url, "medledger_getValidators", hex(flagged_off + 1))
+    assert len(after) == 3 and stopped.signing_address.lower() not in after
+    receipt = send(w3, account, consortium.functions.setEndpoint(first.node_url))
+    commit = _commit(first.rpc_url, int(receipt["blockNumber"]))
+    verify_commit(commit, tuple(_address(a) for a in after), int(w3.eth.chain_id))
+    code, _, err = run_cli(
+        ["consortium", "set-validator", "--dir", str(directory), "--member", stopped.slug, "--off"]
+    )
+    assert code == 4 and "is not a validator" in err  # refused before any transaction

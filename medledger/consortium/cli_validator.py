@@ -1,0 +1,91 @@
+"""``consortium set-validator``: flag an admitted member as validator, or unflag it, by vote.
+
+The change counts from the block after the vote (``ledger.validator_sets``). Flagging on
+also gives the member's ``ledger.json`` a p2p section listing the validators in force, so
+its ledger, started on it, joins them (they dial it back once the chain counts it);
+flagging off drops it from every validator's links at that height (its ledger may keep
+running: it follows the chain without sealing).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from eth_utils.address import to_checksum_address
+
+from keys.passphrase import read_passphrase
+from medledger.consortium.admission import Tally, set_validator_flag
+from medledger.consortium.candidate import save_manifest
+from medledger.consortium.chain import client, consortium_contract, unlock
+from medledger.consortium.cli_chain import DirOpt, RpcOpt
+from medledger.consortium.cli_common import JsonFlag, clean_errors, emit
+from medledger.consortium.exceptions import AdmissionError
+from medledger.consortium.manifest import load_manifest
+from medledger.consortium.validators import (
+    consensus_timeouts,
+    current_validators,
+    enable_p2p,
+    peer_of,
+)
+
+
+def set_validator(
+    directory: DirOpt,
+    member: Annotated[str, typer.Option(help="The member's slug (as in consortium.json).")],
+    on: Annotated[
+        bool, typer.Option("--on/--off", help="Make it a validator (--on) or stop (--off).")
+    ] = True,
+    rpc: RpcOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Vote a member's validator flag on or off (the first active member proposes)."""
+
+    def show(tally: Tally) -> None:
+        last = tally.votes[-1]
+        if not as_json:
+            typer.echo(f"  vote by {last['voter']}: {last['yes']}/{last['required']}")
+
+    with clean_errors():
+        manifest = load_manifest(directory)
+        entry = manifest.hospital(member)
+        w3 = client(rpc or manifest.hospitals[0].rpc_url)
+        contract = consortium_contract(w3, manifest)
+        if not contract.functions.isActiveMember(entry.signing_address).call():
+            raise AdmissionError(f"{member} is not an active member")
+        members = [h for h in manifest.hospitals if h.status != "candidate"]
+        running = current_validators(members, contract.functions.validators().call())
+        address = to_checksum_address(entry.signing_address)
+        if (address in {to_checksum_address(v.signing_address) for v in running}) == on:
+            raise AdmissionError(f"{member} is {'already' if on else 'not'} a validator")
+        if not on and len(running) == 1:
+            raise AdmissionError(f"{member} is the only validator; flag another one first")
+        timeouts = consensus_timeouts(directory, running)  # checked before any vote
+        active = [h for h in members if contract.functions.isActiveMember(h.signing_address).call()]
+        secret = read_passphrase()
+        accounts = [unlock(directory, h, secret) for h in active]
+        if not as_json:
+            typer.echo(f"validator flag of {member} ({address}) -> {on}; voting:")
+        tally = set_validator_flag(
+            contract,
+            member=address,
+            validator=on,
+            proposer=accounts[0],
+            voters=accounts[1:],
+            on_step=show,
+        )
+        if tally.executed:
+            if on:
+                peers = [peer_of(v) for v in running]
+                enable_p2p(directory, manifest, entry, validators=peers, timeouts=timeouts)
+            updated = entry.model_copy(update={"validator": on})
+            hospitals = [updated if h.slug == member else h for h in manifest.hospitals]
+            save_manifest(directory, manifest.model_copy(update={"hospitals": hospitals}))
+    outcome = "carried" if tally.executed else "not carried (votes missing)"
+    lines = [f"proposal {tally.proposal_id}: {outcome}"]
+    if tally.executed:
+        lines.append(f"{member} {'validates' if on else 'stops validating'} after that block")
+    data = {"member": member, "address": address, "validator": on, **tally.as_dict()}
+    emit(data, as_json, lines)
+    if not tally.executed:
+        raise typer.Exit(1)
