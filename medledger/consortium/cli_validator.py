@@ -3,8 +3,9 @@
 The change counts from the block after the vote (``ledger.validator_sets``). Flagging on
 also gives the member's ``ledger.json`` a p2p section listing the validators in force, so
 its ledger, started on it, joins them (they dial it back once the chain counts it);
-flagging off drops it from every validator's links at that height (its ledger may keep
-running: it follows the chain without sealing).
+flagging off drops it from every validator's links at that height: its ledger is cut
+off, so its ``node.json`` is pointed at a remaining validator's JSON-RPC, as a member that
+never validated has it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from medledger.consortium.validators import (
     current_validators,
     enable_p2p,
     peer_of,
+    use_validator_rpc,
 )
 
 
@@ -75,10 +77,15 @@ def set_validator(
             on_step=show,
         )
         if tally.executed:
+            update: dict[str, object] = {"validator": on}
             if on:
                 peers = [peer_of(v) for v in running]
                 enable_p2p(directory, manifest, entry, validators=peers, timeouts=timeouts)
-            updated = entry.model_copy(update={"validator": on})
+            else:
+                rpc_url = next(v.rpc_url for v in running if v.slug != member)
+                use_validator_rpc(directory, entry, rpc_url)
+                update["rpc_url"] = rpc_url
+            updated = entry.model_copy(update=update)
             hospitals = [updated if h.slug == member else h for h in manifest.hospitals]
             save_manifest(directory, manifest.model_copy(update={"hospitals": hospitals}))
     outcome = "carried" if tally.executed else "not carried (votes missing)"

@@ -22,6 +22,8 @@ from ledger.p2p.endpoints import BadEndpoint, parse_endpoint
 from medledger.consortium.exceptions import AdmissionError, ManifestError
 from medledger.consortium.layout import Network
 from medledger.consortium.manifest import HospitalEntry, Manifest
+from node.config import load_config, write_config
+from node.exceptions import NodeConfigError
 
 
 def current_validators(
@@ -111,3 +113,18 @@ def enable_p2p(
         advertise=entry.p2p_endpoint,
     )
     write_node_config(path, config.model_copy(update={"p2p": p2p}))
+
+
+def use_validator_rpc(directory: Path, entry: HospitalEntry, rpc_url: str) -> None:
+    """Point ``entry``'s node at ``rpc_url``: a member that stopped validating is cut off.
+
+    The validators drop its ledger's links at the height its flag goes off, so that ledger
+    no longer follows the chain; its node reads and writes through a validator's JSON-RPC,
+    as a member that never validated does. Raises ``ManifestError`` for a bad ``node.json``.
+    """
+    path = directory / entry.directory / "node.json"
+    try:
+        loaded = load_config(path)
+    except NodeConfigError as exc:
+        raise ManifestError(str(exc)) from None
+    write_config(path, loaded.settings.model_copy(update={"rpc_url": rpc_url}))

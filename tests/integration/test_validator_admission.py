@@ -144,6 +144,8 @@ def test_a_hospital_admitted_as_validator_by_cli_vote_syncs_and_its_seals_keep_t
     assert code == 0, err
     assert json.loads(out)["executed"] is True
     assert load_manifest(directory).hospital(stopped.slug).validator is False
+    node_json = json.loads((directory / stopped.directory / "node.json").read_text())
+    assert node_json["rpc_url"] == first.rpc_url  # its own ledger is cut off now
     flagged_off = w3.eth.block_number
     after = _rpc(first.rpc_url, "medledger_getValidators", hex(flagged_off + 1))
     assert len(after) == 3 and stopped.signing_address.lower() not in after

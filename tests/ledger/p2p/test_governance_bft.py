@@ -135,3 +135,46 @@ async def test_an_admitted_validator_seals_from_the_next_height_and_sync_verifie
             fresh.close()
     finally:
         await cluster.close()
+
+
+async def test_a_validator_flagged_off_is_dropped_from_every_validators_links(
+    tmp_path: Path,
+) -> None:
+    """All four configure each other; the chain's vote overrides the config files."""
+    genesis = governed_genesis(
+        [
+            Founder(V0, Tier.VILLAGE_CLINIC, validator=True),
+            Founder(V1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True),
+            Founder(V2, Tier.COUNTY_HOSPITAL, validator=True),
+            Founder(NEWCOMER, Tier.TERTIARY_HOSPITAL, validator=True),
+        ]
+    )
+    cluster = Cluster(tmp_path, n=4, genesis=genesis)
+    txs = Txs(cluster)
+    leaver = address_bytes(NEWCOMER)
+    try:
+        nodes = [cluster.start(i) for i in range(4)]
+        for _ in range(200):  # bounded: the full mesh comes up
+            if all(len(n.transport.connected) == 3 for n in nodes):
+                break
+            await asyncio.sleep(0.05)
+        assert leaver in nodes[0].transport.connected
+        target = to_checksum_address(address(NEWCOMER))
+        await txs.mine(0, V0, "proposeValidatorFlag", target, False)
+        await txs.mine(1, V1, "vote", 1)
+        flagged = await txs.mine(2, V2, "vote", 1)  # 3 of 4: carried
+        assert cluster.ledgers[0] is not None
+        assert leaver not in cluster.ledgers[0].validators_at(flagged + 1)
+        for _ in range(100):
+            if all(leaver not in n.transport.connected for n in nodes[:3]):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # it keeps redialing (its config lists them): refused
+        for node in nodes[:3]:
+            assert leaver not in node.transport.allowed
+            assert leaver not in node.transport.connected
+        assert nodes[3].transport.connected == frozenset()
+        await cluster.stop(3)  # cut off, it cannot follow any more (mine() waits for all)
+        await txs.mine(0, V0, "setEndpoint", "http://127.0.0.1:10")  # the three go on alone
+    finally:
+        await cluster.close()
