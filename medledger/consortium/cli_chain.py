@@ -87,10 +87,12 @@ def add_member(
 
     with clean_errors():
         manifest = load_manifest(directory)
+        members = [h for h in manifest.hospitals if h.status != "candidate"]
+        if validator:  # a consortium founded with one validator cannot take a second
+            consensus_timeouts(directory, [h for h in members if h.validator])
         secret = read_passphrase()
         w3 = client(rpc or manifest.hospitals[0].rpc_url)
         contract = consortium_contract(w3, manifest)
-        members = [h for h in manifest.hospitals if h.status != "candidate"]
         active = [h for h in members if contract.functions.isActiveMember(h.signing_address).call()]
         if not active:
             raise AdmissionError("no active member in the manifest can propose")

@@ -66,6 +66,8 @@ def consensus_timeouts(directory: Path, validators: Sequence[HospitalEntry]) -> 
         When that validator's ledger runs without p2p: a consortium founded with one
         validator runs a single-node chain that cannot take a second validator.
     """
+    if not validators:
+        raise AdmissionError("consortium.json lists no validator")
     first = validators[0]
     path = directory / first.directory / "ledger.json"
     try:
