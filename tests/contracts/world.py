@@ -28,6 +28,7 @@ from contracts.errors import decode_revert
 from contracts.tx import revert_data, submit, wait
 from contracts.typing import Role, Tier
 from tests.contracts.backends import Chain
+from tests.devchain import register_staff
 
 #: Account roles, in key order. Hospitals: village, township, county (x2), tertiary.
 NAMES = (
@@ -237,18 +238,9 @@ def build_world(chain: Chain, *, voting_period_s: int = 86400) -> World:
         referrals=contract_at(w3, "Referrals", dep.referrals),
         grants=contract_at(w3, "Grants", dep.grants),
     )
-    # Queued together (one block on our chain); each hospital sends from its own account,
-    # so nonces are tracked per hospital.
-    nonces: dict[str, int] = {}
-    hashes = []
-    for staff, (hospital, role) in STAFF.items():
-        if hospital not in nonces:
-            nonces[hospital] = w3.eth.get_transaction_count(acct[hospital].address, "pending")
-        fn = world.consortium.functions.registerStaff(
-            world.addr(staff), int(role), licence_hash(staff)
-        )
-        hashes.append(submit(w3, acct[hospital], fn, gas=TEST_GAS, nonce=nonces[hospital]))
-        nonces[hospital] += 1
-    for h in hashes:
-        wait(w3, h)
+    register_staff(
+        w3,
+        world.consortium,
+        [(acct[h], world.addr(s), role, licence_hash(s)) for s, (h, role) in STAFF.items()],
+    )
     return world

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -48,7 +44,7 @@ from node.config import AnchorSettings, ApiSettings, ContractAddresses
 from node.ingest import IngestReceipt, ingest_fhir
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
-from tests.contracts.backends import CHAIN_ID, _stop, _wait_listening, _wait_ready, free_port
+from tests.devchain import CHAIN_ID, dev_chain, free_port
 
 PASSPHRASE = "cases-test-passphrase"
 API_TOKEN = "operator-token-for-tests-0123456789"
@@ -144,41 +140,8 @@ def make_hospital(name: str, root: Path) -> Hospital:
 @contextmanager
 def chain_for(addresses: list[str]) -> Iterator[str]:
     """``medledger ledger run`` from a genesis that funds and permits ``addresses``."""
-    from ledger.cli.keystore import write_keystore
-    from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
-    from ledger.config import Genesis, PermittedAccount, dump_genesis
-
-    with tempfile.TemporaryDirectory(prefix="medledger-cases-chain-") as tmp:
-        conf_dir = Path(tmp) / "config"
-        conf_dir.mkdir()
-        config = NodeConfig(rpc=RPCSettings(port=0))
-        validator = write_keystore(
-            conf_dir / config.validator_keystore, keccak(text="cases-validator"), PASSPHRASE
-        )
-        genesis = Genesis(
-            chain_id=CHAIN_ID,
-            validators=[validator],
-            accounts=[
-                PermittedAccount(address=a, kind="other", balance=10**24)
-                for a in [validator, *addresses]
-            ],
-            block_interval_ms=50,
-        )
-        (conf_dir / config.genesis).write_text(dump_genesis(genesis), encoding="utf-8")
-        write_node_config(conf_dir / "node.json", config)
-        log_path = Path(tmp) / "node.log"
-        cmd = [sys.executable, "-m", "medledger", "ledger", "run", "--config"]
-        cmd += [str(conf_dir / "node.json"), "--data-dir", str(Path(tmp) / "data")]
-        cmd += ["--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
-        env = {**os.environ, "MEDLEDGER_PASSPHRASE": PASSPHRASE}
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            url = _wait_listening(log_path, proc)
-            _wait_ready(url, proc)
-            yield url
-        finally:
-            _stop(proc)
+    with dev_chain(addresses, name="cases", passphrase=PASSPHRASE) as url:
+        yield url
 
 
 def wire(h: Hospital, rpc_url: str, deployment: Deployment, start_block: int) -> None:

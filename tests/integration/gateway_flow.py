@@ -21,7 +21,6 @@ from eth_utils.crypto import keccak
 from fastapi.testclient import TestClient
 
 from contracts.deploy import connect, contract_at
-from contracts.tx import send
 from contracts.typing import Role
 from gateway.app import create_app
 from gateway.container import Services
@@ -35,7 +34,8 @@ from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.config import ContractAddresses
 from node.entry import RecordState
-from tests.contracts.backends import CHAIN_ID
+from tests import devchain
+from tests.devchain import CHAIN_ID
 from tests.gateway.conftest import make_settings, sign
 from tests.gateway.fakes import DictAuditSource
 from tests.integration.cases_world import Hospital, World, fhir_observation
@@ -94,10 +94,12 @@ def register_staff(world: World, hospital: Hospital) -> tuple[LocalAccount, Loca
     operator = OPERATOR
     w3 = connect(world.rpc_url)
     consortium = contract_at(w3, "Consortium", world.deployment.consortium)
-    for account, role in ((physician, Role.PHYSICIAN), (operator, Role.OPERATOR)):
-        licence = os.urandom(32)
-        send(w3, hospital.signing.account,
-             consortium.functions.registerStaff(account.address, int(role), licence))  # fmt: skip
+    staff = ((physician, Role.PHYSICIAN), (operator, Role.OPERATOR))
+    devchain.register_staff(
+        w3,
+        consortium,
+        [(hospital.signing.account, a.address, role, os.urandom(32)) for a, role in staff],
+    )
     return physician, operator
 
 

@@ -26,7 +26,7 @@ from node.cases.replicate import BlockFetcher, fetch_bytes
 from node.cases.sealed import open_package
 from node.cases.store import CaseStore
 from node.exceptions import BlobNotFound, ChainRefused, GrantPackageError
-from tests.contracts.backends import CHAIN_ID
+from tests.devchain import CHAIN_ID
 from tests.integration.cases_world import (
     World,
     anchor_record,
