@@ -24,6 +24,7 @@ async def _handshake(
     known: set[Address],
     expected: Address | None = None,
     chain_i: int = CHAIN,
+    announce: str = "",
 ) -> tuple[Session | BaseException, Session | BaseException]:
     """Run both ends over a real TCP connection on loopback; return each end's outcome."""
     done: asyncio.Future[Session | BaseException] = asyncio.get_running_loop().create_future()
@@ -49,6 +50,7 @@ async def _handshake(
                 key=initiator,
                 chain_id=chain_i,
                 expected=expected or responder.address,
+                announce=announce,
             ),
             5,
         )
@@ -68,6 +70,20 @@ async def test_two_configured_validators_authenticate_each_other() -> None:
     assert mine.session_id == theirs.session_id
     kind, payload = theirs.open(await _frame(mine.seal(Kind.STATUS, b"\x01")))
     assert (kind, payload) == (Kind.STATUS, b"\x01")
+
+
+@pytest.mark.asyncio
+async def test_the_initiator_announces_where_it_listens_inside_the_signed_transcript() -> None:
+    mine, theirs = await _handshake(A, B, known={A.address}, announce="10.0.0.7:30303")
+    assert isinstance(mine, Session) and isinstance(theirs, Session)
+    assert theirs.announced == "10.0.0.7:30303" and mine.announced == ""
+    assert mine.session_id == theirs.session_id
+
+
+@pytest.mark.asyncio
+async def test_an_oversize_announcement_is_refused_before_anything_is_sent() -> None:
+    mine, _ = await _handshake(A, B, known={A.address}, announce="h" * 250 + ":30303")
+    assert isinstance(mine, HandshakeRefused)
 
 
 async def _frame(data: bytes) -> bytes:
