@@ -43,6 +43,29 @@ def free_ports(n: int) -> list[int]:
     raise RuntimeError("no free ports")
 
 
+def free_port_block(span: int) -> int:
+    """A base port with ``base .. base + span - 1`` free, below the ephemeral range.
+
+    For ``consortium init --base-port``: a base picked by binding port 0 lies in the
+    kernel's ephemeral range, where outgoing connections (of this and of concurrent test
+    runs) may take the ports above it before the processes bind them.
+    """
+    for _ in range(200):
+        base = random.randrange(20_000, 32_000 - span)
+        if all(_bindable(port) for port in range(base, base + span)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class Consortium:
     """``ledger init --validators n`` in ``directory``, p2p ports made free, fast timeouts."""
 

@@ -24,6 +24,7 @@ from medledger.consortium.staff import licence_hash
 from medledger.healthcheck import check
 from medledger.local import LocalConsortium
 from medledger.processes import log_path, process
+from tests.integration.bft_cluster import free_port_block
 from tests.medledger.conftest import FAST_KDF, PASSPHRASE, run_cli
 
 pytestmark = pytest.mark.integration
@@ -50,7 +51,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalConsortiu
             str(out),
             "--fast-consensus",
             "--base-port",
-            str(_free_port()),
+            str(free_port_block(60)),  # 4 hospitals and the one add-member admits
             *FAST_KDF,
         ]
     )

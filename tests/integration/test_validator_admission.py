@@ -13,7 +13,6 @@ the quorum), so the chain's progress proves its seals are counted.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,10 @@ from medledger.consortium.chain import unlock
 from medledger.consortium.manifest import load_manifest
 from medledger.local import LocalConsortium
 from medledger.processes import process
-from tests.integration.bft_cluster import wait_until
+from tests.integration.bft_cluster import free_port_block, wait_until
 from tests.medledger.conftest import FAST_KDF, PASSPHRASE, run_cli
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -48,7 +40,7 @@ def three(tmp_path: Path) -> Iterator[LocalConsortium]:
     out = tmp_path / "c"
     code, _, err = run_cli(
         ["consortium", "init", "--hospitals", "3", "--out", str(out), "--fast-consensus",
-         "--base-port", str(_free_port()), *FAST_KDF]
+         "--base-port", str(free_port_block(40)), *FAST_KDF]
     )  # fmt: skip
     assert code == 0, err
     with LocalConsortium(out, passphrase=PASSPHRASE) as local:
