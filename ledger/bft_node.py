@@ -78,6 +78,7 @@ from ledger.p2p.checkpoint import CheckpointFile
 from ledger.p2p.exceptions import FrameError
 from ledger.p2p.framing import Kind
 from ledger.p2p.keys import NodeKey
+from ledger.p2p.peers import allowed_peers
 from ledger.p2p.sync import BlockSync
 from ledger.p2p.transport import Endpoint, Transport
 from ledger.seal import decode_commit
@@ -435,14 +436,14 @@ class BftNode:
         self.transport.broadcast(Kind.STATUS, codec.encode_status(block.number))
 
     def _refresh_peers(self) -> None:
-        """Allow the validators of the next height (see the module docstring)."""
-        height = self.ledger.head().block_number + 1
-        listed: set[Address] = set()
-        for start, members in self.ledger.validator_changes():
-            if start <= height:
-                listed.update(members)
-        current = set(self.ledger.validators_at(height))
-        self.transport.allow(current | (self._configured - listed))
+        """Link with the validators of the next height (:mod:`ledger.p2p.peers`)."""
+        self.transport.allow(
+            allowed_peers(
+                history=self.ledger.validator_changes(),
+                height=self.ledger.head().block_number + 1,
+                configured=self._configured,
+            )
+        )
 
     def _after_commit(self) -> None:
         self._refresh_peers()

@@ -15,6 +15,7 @@ import pytest
 from ledger.p2p.endpoints import BadEndpoint, dial_target, parse_endpoint
 from ledger.p2p.framing import Kind
 from ledger.p2p.keys import NodeKey
+from ledger.p2p.peers import allowed_peers
 from ledger.p2p.transport import Endpoint, Transport
 from ledger.typing import Address
 from tests.ledger.p2p.cluster import free_ports
@@ -98,3 +99,23 @@ def test_announced_endpoints_are_host_port_and_a_wildcard_means_the_connection_s
     for bad in ("no-port", "host:0", "host:70000", "::1:80", "a b:80", "[nope]:80", "h:x"):
         with pytest.raises(BadEndpoint):
             parse_endpoint(bad)
+
+
+V = [Address(bytes([i]) * 20) for i in range(1, 6)]
+
+
+def test_the_chain_decides_who_links_and_unlisted_configured_peers_bootstrap() -> None:
+    # genesis: v0..v2; v3 admitted from height 10; v2 flagged off from height 20
+    history = [(1, V[:3]), (10, V[:4]), (20, [V[0], V[1], V[3]])]
+    configured = {V[0], V[1], V[2], V[3], V[4]}  # v4: a bootstrap peer never listed
+    # v3 is not listed yet at height 1: still a bootstrap peer, like v4
+    assert allowed_peers(history=history, height=1, configured=configured) == set(V)
+    assert allowed_peers(history=history, height=10, configured=()) == set(V[:4])
+    # v2 was removed: dropped although configured; v4 never listed: still allowed
+    assert allowed_peers(history=history, height=25, configured=configured) == {
+        V[0],
+        V[1],
+        V[3],
+        V[4],
+    }
+    assert allowed_peers(history=history, height=9, configured=()) == set(V[:3])
