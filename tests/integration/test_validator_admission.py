@@ -148,3 +148,19 @@ def test_a_hospital_admitted_as_validator_by_cli_vote_syncs_and_its_seals_keep_t
         ["consortium", "set-validator", "--dir", str(directory), "--member", stopped.slug, "--off"]
     )
     assert code == 4 and "is not a validator" in err  # refused before any transaction
+
+    # Voted back on and restarted: the others accept its key again and it catches up.
+    code, out, err = run_cli(
+        ["consortium", "set-validator", "--dir", str(directory), "--member", stopped.slug,
+         "--on", "--json"]
+    )  # fmt: skip
+    assert code == 0, err
+    flagged_on = w3.eth.block_number
+    assert len(_rpc(first.rpc_url, "medledger_getValidators", hex(flagged_on + 1))) == 4
+    three.manifest = load_manifest(directory)
+    three.start(process("ledger"), only=[stopped.slug])
+    wait_until(lambda: _head(stopped.rpc_url) >= flagged_on, 30, "the returning validator")
+    assert (
+        _rpc(stopped.rpc_url, "eth_getBlockByNumber", hex(flagged_on), False)["hash"]
+        == (_rpc(first.rpc_url, "eth_getBlockByNumber", hex(flagged_on), False)["hash"])
+    )

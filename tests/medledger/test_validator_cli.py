@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ledger.cli.nodeconf import load_node_config
+from medledger.consortium.manifest import load_manifest
+from medledger.consortium.validators import consensus_timeouts, enable_p2p, peer_of
+from medledger.consortium.writer import FAST_TIMEOUTS
 from tests.medledger.conftest import FAST_KDF, run_cli
 
 
@@ -62,3 +66,31 @@ def test_set_validator_names_an_unknown_member(tmp_path: Path) -> None:
     assert code == 0, err
     code, _, err = run_cli(["consortium", "set-validator", "--dir", str(out), "--member", "nope"])
     assert code == 2 and "no hospital 'nope'" in err
+
+
+def test_a_member_flagged_on_gets_a_p2p_section_listing_the_validators_and_itself(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "c"
+    code, _, err = run_cli(
+        ["consortium", "init", "--hospitals", "3", "--validators", "2", "--fast-consensus",
+         "--out", str(out), *FAST_KDF]
+    )  # fmt: skip
+    assert code == 0, err
+    manifest = load_manifest(out)
+    validators, member = manifest.hospitals[:2], manifest.hospitals[2]
+    assert json.loads((out / member.directory / "ledger.json").read_text())["p2p"] is None
+    timeouts = consensus_timeouts(out, validators)
+    assert timeouts == FAST_TIMEOUTS
+    enable_p2p(
+        out, manifest, member, validators=[peer_of(v) for v in validators], timeouts=timeouts
+    )
+    config, _ = load_node_config(out / member.directory / "ledger.json")
+    assert config.p2p is not None
+    assert [p.address for p in config.p2p.peers] == [
+        h.signing_address for h in (*validators, member)
+    ]
+    assert config.p2p.port == member.ports.p2p and config.p2p.host == "127.0.0.1"
+    assert config.p2p.announce() == member.p2p_endpoint
+    assert config.p2p.timeouts == FAST_TIMEOUTS
+    assert config.validator_keystore == "keystore/signing.json"  # the rest is kept
