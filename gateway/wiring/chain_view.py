@@ -16,13 +16,13 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from web3 import Web3
-from web3.exceptions import Web3RPCError
 
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
 from gateway.wiring.head_cache import HeadCache
+from gateway.wiring.rpc import RawReader
 from node import exceptions as node_errors
 from node.chain import ChainClient
 
@@ -84,6 +84,8 @@ class Web3ChainView(ChainViewAPI):
         self, client: ChainClient, *, receipt_timeout_s: float = 30.0, head_max_age_s: float = 0.1
     ) -> None:
         self._client = client
+        #: Hot-path reads, one round trip each (see :mod:`gateway.wiring.rpc`).
+        self._reads = RawReader(client)
         self._timeout = receipt_timeout_s
         #: Standing and grant reads, per head (see :mod:`gateway.wiring.head_cache`).
         self._per_head = HeadCache(self._block_number, max_age_s=head_max_age_s,
@@ -95,19 +97,16 @@ class Web3ChainView(ChainViewAPI):
         found = self._batches.get(root)
         if found is not None:
             return found
-        b = self._read(self._client.contract("Anchors").functions.getBatch(root))
+        (b,) = self._reads.call("Anchors", "getBatch", bytes(root))
         hospital, count, block = str(b[0]), int(b[1]), int(b[3])
-        if hospital == ZERO_ADDRESS:
+        if hospital.lower() == ZERO_ADDRESS:
             return None
         found = BatchAnchor(HospitalAddress(Web3.to_checksum_address(hospital)), block, count)
         self._batches[bytes(root)] = found
         return found
 
     def _block_number(self) -> int:
-        try:
-            return int(self._client.w3.eth.block_number)
-        except (OSError, Web3RPCError) as exc:
-            raise refusals.ChainUnavailable("the chain cannot be read") from exc
+        return self._reads.block_number()
 
     def _changed(self, old: int, new: int) -> Callable[[Hashable], bool]:
         """Cache keys the blocks ``(old, new]`` may have changed, from their event logs.
@@ -119,14 +118,13 @@ class Web3ChainView(ChainViewAPI):
         if new - old > MAX_LOG_SPAN:
             return lambda _key: True
         names = ("Grants", "Referrals", "Consortium")
-        grants, referrals, consortium = (self._client.contract(n).address for n in names)
-        params: Any = {"fromBlock": old + 1, "toBlock": new,
-                       "address": [grants, referrals, consortium]}  # fmt: skip
-        logs = self._client.w3.eth.get_logs(params)
-        touched = {int.from_bytes(bytes(log["topics"][1]), "big") for log in logs
-                   if log["address"] == grants and len(log["topics"]) > 1}  # fmt: skip
-        any_referral = any(log["address"] == referrals for log in logs)
-        any_member = any(log["address"] == consortium for log in logs)
+        grants, referrals, consortium = (self._client.contract(n).address.lower() for n in names)
+        logs = self._reads.logs(from_block=old + 1, to_block=new,
+                                addresses=[grants, referrals, consortium])  # fmt: skip
+        touched = {int(str(log["topics"][1]), 16) for log in logs
+                   if str(log["address"]).lower() == grants and len(log["topics"]) > 1}  # fmt: skip
+        any_referral = any(str(log["address"]).lower() == referrals for log in logs)
+        any_member = any(str(log["address"]).lower() == consortium for log in logs)
 
         def stale(key: Hashable) -> bool:
             assert isinstance(key, tuple)
@@ -148,13 +146,13 @@ class Web3ChainView(ChainViewAPI):
     def _physician_status(
         self, hospital: HospitalAddress, physician: PhysicianAddress
     ) -> PhysicianStatus:
-        staff = self._read(self._client.contract("Consortium").functions.getStaff(physician))
+        (staff,) = self._reads.call("Consortium", "getStaff", physician)
         staff_hospital, role, status = str(staff[0]), int(staff[1]), int(staff[2])
         if staff_hospital.lower() != hospital.lower() or role != _ROLE_PHYSICIAN:
             return PhysicianStatus.NOT_REGISTERED
-        consortium = self._client.contract("Consortium")
-        if status == _STAFF_ACTIVE and self._read(
-            consortium.functions.isActivePhysician(hospital, physician)
+        if (
+            status == _STAFF_ACTIVE
+            and self._reads.call("Consortium", "isActivePhysician", hospital, physician)[0]
         ):
             return PhysicianStatus.ACTIVE
         if status in (_STAFF_ACTIVE, _STAFF_SUSPENDED):
@@ -163,15 +161,17 @@ class Web3ChainView(ChainViewAPI):
         return PhysicianStatus.NOT_REGISTERED
 
     def _grant_state(self, grant: GrantId) -> GrantState | None:
-        g = self._read(self._client.contract("Grants").functions.getGrant(grant_number(grant)))
+        (g,) = self._reads.call("Grants", "getGrant", grant_number(grant))
         referral_id, case_id, grantor, grantee, physician = g[0], g[1], g[2], g[3], g[4]
         expires_at, max_uses, uses, revoked, break_glass = g[6], g[7], g[8], g[9], g[10]
-        if str(grantor) == ZERO_ADDRESS:
+        if str(grantor).lower() == ZERO_ADDRESS:
             return None
         referral_active = bool(break_glass) or bool(
-            self._read(self._client.contract("Referrals").functions.isActive(int(referral_id)))
+            self._reads.call("Referrals", "isActive", int(referral_id))[0]
         )
-        named = None if str(physician) == ZERO_ADDRESS else Web3.to_checksum_address(physician)
+        named = (
+            None if str(physician).lower() == ZERO_ADDRESS else Web3.to_checksum_address(physician)
+        )
         return GrantState(
             grant_id=grant,
             case_id=CaseId(bytes(case_id)),
@@ -219,9 +219,3 @@ class Web3ChainView(ChainViewAPI):
         except node_errors.ChainError:
             pass
         return refusals.ChainUnavailable("the redemption reverted on chain")
-
-    def _read(self, fn: Any) -> Any:
-        try:
-            return self._client.call(fn)
-        except node_errors.ChainError as exc:
-            raise refusals.ChainUnavailable("the chain cannot be read") from exc
