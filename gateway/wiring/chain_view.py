@@ -12,16 +12,17 @@ finalizes with the block, so a successful receipt is final.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Hashable
 from typing import Any
 
+from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
-from gateway.wiring.head_cache import HeadCache
+from gateway.wiring.head_cache import STALE, HeadCache, Update
+from gateway.wiring.log_changes import Watched, block_changes
 from gateway.wiring.rpc import RawReader
 from node import exceptions as node_errors
 from node.chain import ChainClient
@@ -90,6 +91,7 @@ class Web3ChainView(ChainViewAPI):
         #: Standing and grant reads, per head (see :mod:`gateway.wiring.head_cache`).
         self._per_head = HeadCache(self._block_number, max_age_s=head_max_age_s,
                                    changes=self._changed)  # fmt: skip
+        self._watch: Watched | None = None
         #: Found batch roots: final, so never re-read (absent ones always are).
         self._batches: dict[bytes, BatchAnchor] = {}
 
@@ -108,31 +110,34 @@ class Web3ChainView(ChainViewAPI):
     def _block_number(self) -> int:
         return self._reads.block_number()
 
-    def _changed(self, old: int, new: int) -> Callable[[Hashable], bool]:
-        """Cache keys the blocks ``(old, new]`` may have changed, from their event logs.
+    def _changed(self, old: int, new: int) -> Update:
+        """What the blocks ``(old, new]`` did to cached reads, from their event logs.
 
-        Every ``Grants`` event names its grant id (first topic): only those grants are
-        re-read. A ``Referrals`` event may end any grant's referral and a ``Consortium`` event
-        any physician's standing, so either drops that whole kind.
+        See :mod:`gateway.wiring.log_changes`: a grant named only by its redemptions is
+        updated in place, one named by any other ``Grants`` event is re-read, and a
+        ``Referrals`` or ``Consortium`` event drops that whole kind.
         """
         if new - old > MAX_LOG_SPAN:
-            return lambda _key: True
-        names = ("Grants", "Referrals", "Consortium")
-        grants, referrals, consortium = (self._client.contract(n).address.lower() for n in names)
-        logs = self._reads.logs(from_block=old + 1, to_block=new,
-                                addresses=[grants, referrals, consortium])  # fmt: skip
-        touched = {int(str(log["topics"][1]), 16) for log in logs
-                   if str(log["address"]).lower() == grants and len(log["topics"]) > 1}  # fmt: skip
-        any_referral = any(str(log["address"]).lower() == referrals for log in logs)
-        any_member = any(str(log["address"]).lower() == consortium for log in logs)
+            return lambda _key, _value: STALE
+        watched = self._watched()
+        logs = self._reads.logs(
+            from_block=old + 1,
+            to_block=new,
+            addresses=[watched.grants, watched.referrals, watched.consortium],
+        )
+        return block_changes(logs, watched=watched)
 
-        def stale(key: Hashable) -> bool:
-            assert isinstance(key, tuple)
-            if key[0] == "grant":
-                return any_referral or grant_number(GrantId(key[1])) in touched
-            return any_member
-
-        return stale
+    def _watched(self) -> Watched:
+        if self._watch is None:
+            grants = self._client.contract("Grants")
+            topic = event_abi_to_log_topic(grants.events.AccessRedeemed.abi)
+            self._watch = Watched(
+                grants=grants.address.lower(),
+                referrals=self._client.contract("Referrals").address.lower(),
+                consortium=self._client.contract("Consortium").address.lower(),
+                redeemed_topic="0x" + topic.hex(),
+            )
+        return self._watch
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
