@@ -11,10 +11,11 @@ into the hospital's blob store. On *every* release of bytes, here:
    hash in the study manifest, whose tree rebuilds the anchored study root).
 
 What is cached, and why that is safe: opened packages (keyed by their CID: content
-addressed, so immutable), study manifests once they rebuilt the anchored study root (keyed
-by package CID and record), instance headers and record sizes (keyed by the verified
-content hash). Bytes are never cached: a blob tampered with after a first read is refused
-on the next. Chain facts are cached by the chain view (found batch roots are final).
+addressed, so immutable) and the data keys unwrapped from them, study manifests once they
+rebuilt the anchored study root (keyed by package CID and record), instance headers and
+record sizes (keyed by the verified content hash). Bytes are never cached: a blob
+tampered with after a first read is refused on the next. Chain facts are cached by the
+chain view (found batch roots are final).
 """
 
 from __future__ import annotations
@@ -33,16 +34,18 @@ from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
 from gateway.typing import CaseId, DicomUID, GrantId, RecordId
 from gateway.wiring.anchor_check import check_anchored, refuse
 from gateway.wiring.chain_view import grant_number
+from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
 from node.blobstore.cid import normalize
-from node.cases.crypto import open_record
+from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord
 from node.cases.sealed import open_package
 from node.cases.service import CaseServices
 from node.entry import RecordKind
 from node.exceptions import NodeError
+from node.ingest import PAYLOAD_AD
 
 #: What each record kind is served as (FHIR resources and prescriptions are FHIR JSON).
 MEDIA_TYPES = {
@@ -86,6 +89,7 @@ class NodeCaseStore(CaseStoreAPI):
         self._lock = threading.Lock()
         self._packages: dict[str, GrantPackage] = {}
         self._studies: dict[tuple[str, bytes], _Study] = {}
+        self._keys: dict[tuple[str, bytes], DataKey] = {}
         self._headers: dict[bytes, Dataset] = {}
         self._sizes: dict[bytes, int] = {}
 
@@ -122,17 +126,30 @@ class NodeCaseStore(CaseStoreAPI):
 
     # --- FHIR records -----------------------------------------------------------------------
 
+    def _data_key(self, granted: _Granted, record: PackageRecord) -> DataKey:
+        """The record's unwrapped data key, kept per opened package (as a study's is)."""
+        key = (granted.cid, bytes(record.record_id))
+        dek = self._keys.get(key)
+        if dek is None:
+            try:
+                dek = self._services.keyring.unwrap(
+                    record.wrapped_key, record_id=dek_binding(record.record_id)
+                )
+            except KeysError as exc:
+                raise refuse(record, ContentMismatch("the record's key does not unwrap")) from exc
+            with self._lock:
+                self._keys[key] = dek
+        return dek
+
     def _plaintext(self, granted: _Granted, record: PackageRecord) -> bytes:
         self._check(granted, record)
-        p = self._services
+        aad = PAYLOAD_AD + record.record_id + record.content_hash
         try:
-            data = open_record(store=p.blobs, keyring=p.keyring, cid=record.cid,
-                               record_id=record.record_id, content_hash=record.content_hash,
-                               wrapped_key=record.wrapped_key)  # fmt: skip
-        except (ValueError, KeysError, NodeError) as exc:
-            raise refuse(
-                record, ContentMismatch("the record does not match its anchored content hash")
-            ) from exc
+            data = verified_plaintext(blobs=self._services.blobs, cid=record.cid,
+                                      dek=self._data_key(granted, record), aad=aad,
+                                      sha256=record.content_hash, what="the record")  # fmt: skip
+        except ContentMismatch as exc:
+            raise refuse(record, exc) from exc
         self._sizes[bytes(record.content_hash)] = len(data)
         return data
 
