@@ -51,6 +51,8 @@ _REFUSALS: dict[str, type[refusals.GatewayError]] = {
 MAX_LOG_SPAN = 256
 #: ``Grants.redeem`` uses ~91k gas (bench/gas.py); the limit leaves room for storage changes.
 REDEEM_GAS = 250_000
+#: Receipt poll interval while a redemption waits to be final (blocks come every ~100 ms).
+RECEIPT_POLL_S = 0.01
 
 
 def grant_number(grant: GrantId) -> int:
@@ -199,20 +201,24 @@ class Web3ChainView(ChainViewAPI):
             # A fixed gas limit skips eth_estimateGas (a whole extra EVM run on the critical
             # path); a refusal then shows as a failed receipt, explained by a dry run below.
             tx_hash = self._client.send(fn, gas=REDEEM_GAS)
-            receipt = self._client.wait(tx_hash, timeout_s=self._timeout)
         except node_errors.ContractReverted as exc:
-            if exc.error is None and "reverted on chain" in str(exc):
-                raise self._why_reverted(fn) from exc
             raise refusal_for(exc) from exc
-        except node_errors.TransactionTimeout as exc:
-            raise refusals.ChainUnavailable("the redemption is not final yet") from exc
         except node_errors.ChainError as exc:
             raise refusals.ChainUnavailable(f"the chain cannot be written: {exc}") from exc
+        try:
+            # Raw polls (one round trip, no web3 formatting) at a short interval: the
+            # receipt is waited for on every redemption's critical path.
+            succeeded, block = self._reads.wait(tx_hash, timeout_s=self._timeout,
+                                                poll_s=RECEIPT_POLL_S)  # fmt: skip
+        except TimeoutError as exc:
+            raise refusals.ChainUnavailable("the redemption is not final yet") from exc
+        if not succeeded:
+            raise self._why_reverted(fn)
         return Redemption(
             grant_id=grant,
             physician=physician,
-            tx_hash=bytes(receipt["transactionHash"]),
-            block_number=int(receipt["blockNumber"]),
+            tx_hash=bytes(tx_hash),
+            block_number=block,
         )
 
     def _why_reverted(self, fn: Any) -> refusals.GatewayError:

@@ -7,12 +7,14 @@ formatters, ABI lookups), which a loaded validator and a 2-core machine turn int
 milliseconds per read (``bench/gateway.py``). Here a read is the call data (the
 function's selector and ABI-encoded arguments, types resolved once per function), one
 ``eth_call`` posted through the same web3 provider (its HTTP session, no middleware) and
-an ``eth_abi`` decode. Only reads go this way; transactions still go through
-:class:`node.chain.ChainClient` (signing, nonces, decoded reverts).
+an ``eth_abi`` decode. Only reads go this way (and the receipt polls of a redemption);
+transactions are still signed and sent by :class:`node.chain.ChainClient` (nonces,
+decoded reverts).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,3 +104,25 @@ class RawReader:
         if not isinstance(result, list):
             raise ChainUnavailable("unreadable eth_getLogs answer")
         return result
+
+    def receipt(self, tx_hash: bytes) -> tuple[bool, int] | None:
+        """``(succeeded, block number)`` of a mined transaction, ``None`` while pending."""
+        result = self._request("eth_getTransactionReceipt", ["0x" + bytes(tx_hash).hex()])
+        if result is None:
+            return None
+        try:
+            return int(str(result["status"]), 16) == 1, int(str(result["blockNumber"]), 16)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ChainUnavailable("unreadable transaction receipt") from exc
+
+    def wait(self, tx_hash: bytes, *, timeout_s: float, poll_s: float) -> tuple[bool, int]:
+        """:meth:`receipt`, polled every ``poll_s`` until mined.
+
+        Raises :class:`TimeoutError` after ``timeout_s`` (the loop is bounded by it).
+        """
+        deadline = time.monotonic() + timeout_s
+        while (found := self.receipt(tx_hash)) is None:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no receipt for 0x{bytes(tx_hash).hex()}")
+            time.sleep(poll_s)
+        return found
