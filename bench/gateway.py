@@ -9,6 +9,9 @@ and a DICOM study with one ~512 KB instance (generated with pydicom from its bun
 case to the county hospital and issues grants (one per redemption measured); the county's
 follower replicates them.
 
+Each redemption starts at a random offset within a block interval (as physicians arrive),
+not phase-locked to the block schedule by the measuring loop's own period.
+
 Measured, in the same run, first with the gateway otherwise idle and then while a second OS
 process (``bench._gateway_load``: two keep-alive readers, bounded in time and count) reads
 the same record and instance from the same gateway under its own session:
@@ -27,6 +30,7 @@ import base64
 import io
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -62,6 +66,7 @@ N_REDEEM = int(os.environ.get("BENCH_GATEWAY_REDEEM", "15"))
 N_FETCH = int(os.environ.get("BENCH_GATEWAY_FETCH", "60"))
 LOAD_SECONDS = float(os.environ.get("BENCH_GATEWAY_LOAD_S", "120"))
 WAIT_S = 120.0
+BLOCK_INTERVAL_S = 0.1
 
 
 def _consortium(root: Path) -> DemoConsortium:
@@ -183,7 +188,13 @@ def _ms(values: list[float]) -> dict[str, float]:
 
 def _redeem(bench: Bench, gw: httpx.Client, tokens: list[str], record: str) -> dict[str, Any]:
     posts, firsts = [], []
+    phase = random.Random(6)
     for token in tokens:
+        # A redemption waits for the next block (every 100 ms). Back-to-back redemptions
+        # would start at whatever offset from the last block the loop's own period gives,
+        # the same for all of them; physicians arrive at random, so each one starts at a
+        # random offset within a block interval.
+        time.sleep(phase.uniform(0.0, BLOCK_INTERVAL_S))
         start = time.perf_counter()
         bench.ok(gw.post("/grants/redeem", json={"token": token}))
         posts.append(time.perf_counter() - start)
@@ -219,6 +230,7 @@ def _measure(bench: Bench, gw: httpx.Client, tokens: list[str], paths: dict[str,
 
 
 def run() -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="medledger-bench-gw-") as tmp:
         root = Path(tmp) / "consortium"
         demo = _consortium(root)
@@ -269,6 +281,11 @@ def run() -> dict[str, Any]:
             "record_bytes": sizes["record"],
             "instance_bytes": sizes["instance"],
             "cores": os.cpu_count(),
+            "redemption_start": "random offset within a block interval",
+            "load_average_1m": {
+                "before": round(load_before, 2),
+                "after": round(os.getloadavg()[0], 2),
+            },
         },
         "idle": idle,
         "under_load": loaded,
