@@ -13,15 +13,14 @@ into the hospital's blob store. On *every* release of bytes, here:
 What is cached, and why that is safe: opened packages (keyed by their CID: content
 addressed, so immutable) and the data keys unwrapped from them, study manifests once they
 rebuilt the anchored study root (keyed by package CID and record), instance headers and
-record sizes (keyed by the verified content hash). Bytes are never cached: a blob
-tampered with after a first read is refused on the next. Chain facts are cached by the
-chain view (found batch roots are final).
+record sizes (keyed by the verified content hash), each in a bounded LRU memo. Bytes are
+never cached: a blob tampered with after a first read is refused on the next. Chain facts
+are cached by the chain view (found batch roots are final, bounded too).
 """
 
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -33,6 +32,7 @@ from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
 from gateway.typing import CaseId, DicomUID, GrantId, RecordId
 from gateway.wiring.anchor_check import check_anchored, refuse
+from gateway.wiring.bounded import BoundedMemo
 from gateway.wiring.chain_view import grant_number
 from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
@@ -86,12 +86,11 @@ class NodeCaseStore(CaseStoreAPI):
     def __init__(self, services: CaseServices, *, chain: ChainViewAPI) -> None:
         self._services = services
         self._chain = chain
-        self._lock = threading.Lock()
-        self._packages: dict[str, GrantPackage] = {}
-        self._studies: dict[tuple[str, bytes], _Study] = {}
-        self._keys: dict[tuple[str, bytes], DataKey] = {}
-        self._headers: dict[bytes, Dataset] = {}
-        self._sizes: dict[bytes, int] = {}
+        self._packages: BoundedMemo[str, GrantPackage] = BoundedMemo()
+        self._studies: BoundedMemo[tuple[str, bytes], _Study] = BoundedMemo()
+        self._keys: BoundedMemo[tuple[str, bytes], DataKey] = BoundedMemo()
+        self._headers: BoundedMemo[bytes, Dataset] = BoundedMemo()
+        self._sizes: BoundedMemo[bytes, int] = BoundedMemo()
 
     # --- packages ---------------------------------------------------------------------------
 
@@ -116,9 +115,7 @@ class NodeCaseStore(CaseStoreAPI):
             package = open_package(data, p.keyring, grant_id=grant_number(grant))
         except (NodeError, KeysError):
             return None  # not replicated (yet), or not ours: nothing to serve under it
-        with self._lock:
-            self._packages[cid] = package
-        return package
+        return self._packages.put(cid, package)
 
     def _check(self, granted: _Granted, record: PackageRecord) -> None:
         check_anchored(record, grantor=granted.package.grantor, chain=self._chain,
@@ -137,8 +134,7 @@ class NodeCaseStore(CaseStoreAPI):
                 )
             except KeysError as exc:
                 raise refuse(record, ContentMismatch("the record's key does not unwrap")) from exc
-            with self._lock:
-                self._keys[key] = dek
+            self._keys.put(key, dek)
         return dek
 
     def _plaintext(self, granted: _Granted, record: PackageRecord) -> bytes:
@@ -150,7 +146,7 @@ class NodeCaseStore(CaseStoreAPI):
                                       sha256=record.content_hash, what="the record")  # fmt: skip
         except ContentMismatch as exc:
             raise refuse(record, exc) from exc
-        self._sizes[bytes(record.content_hash)] = len(data)
+        self._sizes.put(bytes(record.content_hash), len(data))
         return data
 
     def _records(self, grants: Collection[GrantId]) -> list[tuple[_Granted, PackageRecord]]:
@@ -190,8 +186,7 @@ class NodeCaseStore(CaseStoreAPI):
             except IntegrityError as exc:
                 raise refuse(record, exc) from exc
             study = _Study(record, dek, tuple(items))
-            with self._lock:
-                self._studies[key] = study
+            self._studies.put(key, study)
         return study
 
     def _studies_of(self, grants: Collection[GrantId]) -> list[tuple[GrantId, _Study]]:
@@ -203,15 +198,14 @@ class NodeCaseStore(CaseStoreAPI):
             data = instance_bytes(study.record, item, dek=study.dek, blobs=self._services.blobs)
         except ContentMismatch as exc:
             raise refuse(study.record, exc) from exc
-        if item.sha256 not in self._headers:
-            self._headers[item.sha256] = header_of(data)
+        if self._headers.get(item.sha256) is None:
+            self._headers.put(item.sha256, header_of(data))
         return data
 
     def _header(self, study: _Study, item: StudyInstance) -> Dataset:
         header = self._headers.get(item.sha256)
         if header is None:
-            self._bytes(study, item)
-            header = self._headers[item.sha256]
+            header = self._headers.put(item.sha256, header_of(self._bytes(study, item)))
         return header
 
     def list_instances(

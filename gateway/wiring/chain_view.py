@@ -21,6 +21,7 @@ from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
+from gateway.wiring.bounded import BoundedMemo
 from gateway.wiring.head_cache import STALE, HeadCache, Update
 from gateway.wiring.log_changes import Watched, block_changes
 from gateway.wiring.rpc import RawReader
@@ -95,10 +96,10 @@ class Web3ChainView(ChainViewAPI):
                                    changes=self._changed)  # fmt: skip
         self._watch: Watched | None = None
         #: Found batch roots: final, so never re-read (absent ones always are).
-        self._batches: dict[bytes, BatchAnchor] = {}
+        self._batches: BoundedMemo[bytes, BatchAnchor] = BoundedMemo()
 
     def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
-        found = self._batches.get(root)
+        found = self._batches.get(bytes(root))
         if found is not None:
             return found
         (b,) = self._reads.call("Anchors", "getBatch", bytes(root))
@@ -106,8 +107,7 @@ class Web3ChainView(ChainViewAPI):
         if hospital.lower() == ZERO_ADDRESS:
             return None
         found = BatchAnchor(HospitalAddress(Web3.to_checksum_address(hospital)), block, count)
-        self._batches[bytes(root)] = found
-        return found
+        return self._batches.put(bytes(root), found)
 
     def _block_number(self) -> int:
         return self._reads.block_number()
