@@ -1,10 +1,14 @@
 """The second OS process of ``bench/gateway.py``: concurrent readers against one gateway.
 
-``python -m bench._gateway_load URL TOKEN SECONDS MAX_REQUESTS STOP_FILE PATH...`` runs two
-reader threads, each fetching the given paths round-robin (whole bodies) with its own
+``python -m bench._gateway_load URL TOKEN SECONDS MAX_REQUESTS STOP_FILE RATE PATH...`` runs
+two reader threads, each fetching the given paths round-robin (whole bodies) with its own
 keep-alive connection, until ``SECONDS`` have passed, ``MAX_REQUESTS`` were made in all or
-``STOP_FILE`` exists (bounded both ways, it stops by itself). Prints one JSON line:
-requests, bytes, errors, seconds, requests/s.
+``STOP_FILE`` exists (bounded both ways, it stops by itself). ``RATE`` 0: each reader sends
+its next request as soon as the last one is answered (the most a gateway will take from
+two clients; a faster gateway gets more load). ``RATE`` > 0: requests are due at that many
+per second in all, each reader waiting for its next due time (a reader that falls behind
+sends at once; still two in flight at most), so two gateways can be compared under the
+same offered load. Prints one JSON line: requests, bytes, errors, seconds, requests/s.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ THREADS = 2
 
 def main(argv: list[str]) -> int:
     url, token, seconds, most = argv[0], argv[1], float(argv[2]), int(argv[3])
-    stop, paths = Path(argv[4]), argv[5:]
+    stop, rate, paths = Path(argv[4]), float(argv[5]), argv[6:]
+    period = THREADS / rate if rate > 0 else 0.0  # per reader
     headers = {"Authorization": f"Bearer {token}", "Accept": "*/*"}
     lock = threading.Lock()
     totals = {"requests": 0, "bytes": 0, "errors": 0}
@@ -31,7 +36,11 @@ def main(argv: list[str]) -> int:
     def reader(offset: int) -> None:
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
             i = offset
+            due = time.monotonic() + offset * period / THREADS
             while time.monotonic() < deadline and not stop.exists():
+                if period:
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    due += period
                 with lock:
                     if totals["requests"] >= most:
                         return

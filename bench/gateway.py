@@ -9,9 +9,16 @@ and a DICOM study with one ~512 KB instance (generated with pydicom from its bun
 case to the county hospital and issues grants (one per redemption measured); the county's
 follower replicates them.
 
+Each redemption starts at a random offset within a block interval (as physicians arrive),
+not phase-locked to the block schedule by the measuring loop's own period.
+
 Measured, in the same run, first with the gateway otherwise idle and then while a second OS
 process (``bench._gateway_load``: two keep-alive readers, bounded in time and count) reads
-the same record and instance from the same gateway under its own session:
+the same record and instance from the same gateway under its own session: ``under_load``
+as fast as the gateway answers them (closed loop: a faster gateway takes more load, and
+the chain on the same two cores gets less CPU), ``under_paced_load`` at a fixed offered
+rate (``BENCH_GATEWAY_LOAD_RATE``, 50 req/s) so that two versions compare under the same
+load:
 
 - ``redeem``: token POST → on-chain redemption final (the gateway answers only then) →
   first byte of the first record, and the POST alone, p50/p99 (ms);
@@ -27,6 +34,7 @@ import base64
 import io
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -61,7 +69,11 @@ from medledger.processes import process
 N_REDEEM = int(os.environ.get("BENCH_GATEWAY_REDEEM", "15"))
 N_FETCH = int(os.environ.get("BENCH_GATEWAY_FETCH", "60"))
 LOAD_SECONDS = float(os.environ.get("BENCH_GATEWAY_LOAD_S", "120"))
+#: Offered rate (req/s) of the paced load; main took 46.9 req/s from the closed loop on a
+#: loaded machine, so 50 is a load both old and new gateways are measured under.
+PACED_RATE = float(os.environ.get("BENCH_GATEWAY_LOAD_RATE", "50"))
 WAIT_S = 120.0
+BLOCK_INTERVAL_S = 0.1
 
 
 def _consortium(root: Path) -> DemoConsortium:
@@ -183,7 +195,13 @@ def _ms(values: list[float]) -> dict[str, float]:
 
 def _redeem(bench: Bench, gw: httpx.Client, tokens: list[str], record: str) -> dict[str, Any]:
     posts, firsts = [], []
+    phase = random.Random(6)
     for token in tokens:
+        # A redemption waits for the next block (every 100 ms). Back-to-back redemptions
+        # would start at whatever offset from the last block the loop's own period gives,
+        # the same for all of them; physicians arrive at random, so each one starts at a
+        # random offset within a block interval.
+        time.sleep(phase.uniform(0.0, BLOCK_INTERVAL_S))
         start = time.perf_counter()
         bench.ok(gw.post("/grants/redeem", json={"token": token}))
         posts.append(time.perf_counter() - start)
@@ -218,7 +236,27 @@ def _measure(bench: Bench, gw: httpx.Client, tokens: list[str], paths: dict[str,
     }
 
 
+def _loaded(bench: Bench, gw: httpx.Client, tokens: list[str], paths: dict[str, str],
+            sizes: dict[str, int], *, load_args: tuple[str, float, Path]
+            ) -> tuple[dict[str, Any], Any]:  # fmt: skip
+    """``_measure`` while the second process reads (closed loop if rate is 0, else paced)."""
+    token, rate, stop = load_args
+    load = subprocess.Popen(
+        [sys.executable, "-m", "bench._gateway_load", bench.gateway_url, token,
+         str(LOAD_SECONDS), "100000", str(stop), str(rate), paths["record"], paths["instance"]],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)  # let the readers get going
+        measured = _measure(bench, gw, tokens, paths, sizes)
+    finally:
+        stop.touch()
+        out, _ = load.communicate(timeout=LOAD_SECONDS + 60)
+    return measured, json.loads(out.strip().splitlines()[-1]) if out.strip() else None
+
+
 def run() -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="medledger-bench-gw-") as tmp:
         root = Path(tmp) / "consortium"
         demo = _consortium(root)
@@ -231,7 +269,7 @@ def run() -> dict[str, Any]:
             bench = Bench(demo)
             record_id, _study_id, instance_size = bench.ingest()
             bench.refer()
-            tokens = [bench.grant() for _ in range(2 * N_REDEEM + 1)]
+            tokens = [bench.grant() for _ in range(3 * N_REDEEM + 1)]
             physician = demo.physicians["county"]
             gw, load_gw = bench.session(physician), bench.session(physician)
             bench.ok(load_gw.post("/grants/redeem", json={"token": tokens.pop()}))
@@ -247,20 +285,12 @@ def run() -> dict[str, Any]:
             record_size = int(bench.ok(gw.get(f"/cases/{bench.case}/records"))[0]["size"])
             sizes = {"record": record_size, "instance": instance_size}
             idle = _measure(bench, gw, tokens[: N_REDEEM - 1], paths, sizes)
-            stop = Path(tmp) / "stop-load"
-            load = subprocess.Popen(
-                [sys.executable, "-m", "bench._gateway_load", bench.gateway_url,
-                 str(load_gw.headers["Authorization"]).split()[1], str(LOAD_SECONDS), "100000",
-                 str(stop), paths["record"], paths["instance"]],
-                stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            try:
-                time.sleep(1.0)  # let the readers get going
-                loaded = _measure(bench, gw, tokens[N_REDEEM - 1 :], paths, sizes)
-            finally:
-                stop.touch()
-                out, _ = load.communicate(timeout=LOAD_SECONDS + 60)
-            loader = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
+            token = str(load_gw.headers["Authorization"]).split()[1]
+            second, third = tokens[N_REDEEM - 1 : 2 * N_REDEEM - 1], tokens[2 * N_REDEEM - 1 :]
+            closed_loop = (token, 0.0, Path(tmp) / "stop-1")
+            loaded, loader = _loaded(bench, gw, second, paths, sizes, load_args=closed_loop)
+            at_rate = (token, PACED_RATE, Path(tmp) / "stop-2")
+            paced, paced_loader = _loaded(bench, gw, third, paths, sizes, load_args=at_rate)
     return {
         "setup": {
             "hospitals": 2,
@@ -269,10 +299,17 @@ def run() -> dict[str, Any]:
             "record_bytes": sizes["record"],
             "instance_bytes": sizes["instance"],
             "cores": os.cpu_count(),
+            "redemption_start": "random offset within a block interval",
+            "load_average_1m": {
+                "before": round(load_before, 2),
+                "after": round(os.getloadavg()[0], 2),
+            },
         },
         "idle": idle,
         "under_load": loaded,
         "load_process": loader,
+        "under_paced_load": paced,
+        "paced_load_process": {**(paced_loader or {}), "offered_per_s": PACED_RATE},
         "targets": {"redeem_p50_ms": 300, "instance_fetch_p50_ms": 20},
         "note": "measured on a 2-core machine shared with other jobs; idle and loaded in the "
         "same run",

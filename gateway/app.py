@@ -76,9 +76,8 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     """
     app = FastAPI(title="medledger gateway", version="0.1.0", description=DESCRIPTION)
     app.state.services = services
-    if settings is not None:
-        app.dependency_overrides[get_settings] = lambda: settings
     effective = settings or get_settings()
+    app.state.settings = effective
     if effective.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -12,25 +12,40 @@ from gateway.domain import Session
 from gateway.exceptions import MissingCredentials
 from gateway.services import signin
 from gateway.services.auth import PHYSICIAN, physician_check
-from gateway.settings import GatewaySettings, get_settings
+from gateway.settings import GatewaySettings
 from gateway.typing import GrantId, PhysicianAddress
 
+# The two below are ``async`` on purpose: FastAPI runs a plain ``def`` dependency in the
+# thread pool, a round trip through a worker thread (and the GIL) per dependency and per
+# request, for what is an attribute read (bench/gateway.py).
 
-def get_services(request: Request) -> Services:
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+async def app_settings(request: Request) -> GatewaySettings:
+    """The app's settings, fixed by ``create_app``.
+
+    Not a ``dependency_overrides`` entry: FastAPI re-analyses an overriding callable's
+    signature (``get_dependant``, pydantic schemas) on every request that uses it.
+    """
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(app_settings)]
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 _bearer = HTTPBearer(auto_error=False, description="Session token from POST /auth/session.")
 
 
-def current_session(
-    settings: SettingsDep,
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _session(
+    settings: GatewaySettings, services: Services, credentials: HTTPAuthorizationCredentials | None
 ) -> Session:
     if credentials is None:
         raise MissingCredentials("sign in first: Authorization: Bearer <session token>")
@@ -44,6 +59,12 @@ def current_session(
     )
 
 
+def current_session(
+    settings: SettingsDep, services: ServicesDep, credentials: Credentials
+) -> Session:
+    return _session(settings, services, credentials)
+
+
 CurrentSession = Annotated[Session, Depends(current_session)]
 
 
@@ -55,9 +76,14 @@ CurrentPhysician = Annotated[PhysicianAddress, Depends(current_physician)]
 
 
 def readable_grants(
-    session: CurrentSession, settings: SettingsDep, services: ServicesDep
+    settings: SettingsDep, services: ServicesDep, credentials: Credentials
 ) -> frozenset[GrantId]:
-    """The session's redeemed grants that are still readable (not revoked, not expired)."""
+    """The session's redeemed grants that are still readable (not revoked, not expired).
+
+    Authenticates the session itself rather than depending on :func:`current_session`:
+    one worker-thread hop per read request instead of two (both may read the chain).
+    """
+    session = _session(settings, services, credentials)
     now = services.clock()
     readable = set()
     for grant in session.grants:

@@ -11,16 +11,16 @@ into the hospital's blob store. On *every* release of bytes, here:
    hash in the study manifest, whose tree rebuilds the anchored study root).
 
 What is cached, and why that is safe: opened packages (keyed by their CID: content
-addressed, so immutable), study manifests once they rebuilt the anchored study root (keyed
-by package CID and record), instance headers and record sizes (keyed by the verified
-content hash). Bytes are never cached: a blob tampered with after a first read is refused
-on the next. Chain facts are cached by the chain view (found batch roots are final).
+addressed, so immutable) and the data keys unwrapped from them, study manifests once they
+rebuilt the anchored study root (keyed by package CID and record), instance headers and
+record sizes (keyed by the verified content hash), each in a bounded LRU memo. Bytes are
+never cached: a blob tampered with after a first read is refused on the next. Chain facts
+are cached by the chain view (found batch roots are final, bounded too).
 """
 
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -32,17 +32,20 @@ from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
 from gateway.typing import CaseId, DicomUID, GrantId, RecordId
 from gateway.wiring.anchor_check import check_anchored, refuse
+from gateway.wiring.bounded import BoundedMemo
 from gateway.wiring.chain_view import grant_number
+from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
 from node.blobstore.cid import normalize
-from node.cases.crypto import open_record
+from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord
 from node.cases.sealed import open_package
 from node.cases.service import CaseServices
 from node.entry import RecordKind
 from node.exceptions import NodeError
+from node.ingest import PAYLOAD_AD
 
 #: What each record kind is served as (FHIR resources and prescriptions are FHIR JSON).
 MEDIA_TYPES = {
@@ -83,11 +86,11 @@ class NodeCaseStore(CaseStoreAPI):
     def __init__(self, services: CaseServices, *, chain: ChainViewAPI) -> None:
         self._services = services
         self._chain = chain
-        self._lock = threading.Lock()
-        self._packages: dict[str, GrantPackage] = {}
-        self._studies: dict[tuple[str, bytes], _Study] = {}
-        self._headers: dict[bytes, Dataset] = {}
-        self._sizes: dict[bytes, int] = {}
+        self._packages: BoundedMemo[str, GrantPackage] = BoundedMemo()
+        self._studies: BoundedMemo[tuple[str, bytes], _Study] = BoundedMemo()
+        self._keys: BoundedMemo[tuple[str, bytes], DataKey] = BoundedMemo()
+        self._headers: BoundedMemo[bytes, Dataset] = BoundedMemo()
+        self._sizes: BoundedMemo[bytes, int] = BoundedMemo()
 
     # --- packages ---------------------------------------------------------------------------
 
@@ -112,9 +115,7 @@ class NodeCaseStore(CaseStoreAPI):
             package = open_package(data, p.keyring, grant_id=grant_number(grant))
         except (NodeError, KeysError):
             return None  # not replicated (yet), or not ours: nothing to serve under it
-        with self._lock:
-            self._packages[cid] = package
-        return package
+        return self._packages.put(cid, package)
 
     def _check(self, granted: _Granted, record: PackageRecord) -> None:
         check_anchored(record, grantor=granted.package.grantor, chain=self._chain,
@@ -122,18 +123,30 @@ class NodeCaseStore(CaseStoreAPI):
 
     # --- FHIR records -----------------------------------------------------------------------
 
+    def _data_key(self, granted: _Granted, record: PackageRecord) -> DataKey:
+        """The record's unwrapped data key, kept per opened package (as a study's is)."""
+        key = (granted.cid, bytes(record.record_id))
+        dek = self._keys.get(key)
+        if dek is None:
+            try:
+                dek = self._services.keyring.unwrap(
+                    record.wrapped_key, record_id=dek_binding(record.record_id)
+                )
+            except KeysError as exc:
+                raise refuse(record, ContentMismatch("the record's key does not unwrap")) from exc
+            self._keys.put(key, dek)
+        return dek
+
     def _plaintext(self, granted: _Granted, record: PackageRecord) -> bytes:
         self._check(granted, record)
-        p = self._services
+        aad = PAYLOAD_AD + record.record_id + record.content_hash
         try:
-            data = open_record(store=p.blobs, keyring=p.keyring, cid=record.cid,
-                               record_id=record.record_id, content_hash=record.content_hash,
-                               wrapped_key=record.wrapped_key)  # fmt: skip
-        except (ValueError, KeysError, NodeError) as exc:
-            raise refuse(
-                record, ContentMismatch("the record does not match its anchored content hash")
-            ) from exc
-        self._sizes[bytes(record.content_hash)] = len(data)
+            data = verified_plaintext(blobs=self._services.blobs, cid=record.cid,
+                                      dek=self._data_key(granted, record), aad=aad,
+                                      sha256=record.content_hash, what="the record")  # fmt: skip
+        except ContentMismatch as exc:
+            raise refuse(record, exc) from exc
+        self._sizes.put(bytes(record.content_hash), len(data))
         return data
 
     def _records(self, grants: Collection[GrantId]) -> list[tuple[_Granted, PackageRecord]]:
@@ -173,8 +186,7 @@ class NodeCaseStore(CaseStoreAPI):
             except IntegrityError as exc:
                 raise refuse(record, exc) from exc
             study = _Study(record, dek, tuple(items))
-            with self._lock:
-                self._studies[key] = study
+            self._studies.put(key, study)
         return study
 
     def _studies_of(self, grants: Collection[GrantId]) -> list[tuple[GrantId, _Study]]:
@@ -186,15 +198,14 @@ class NodeCaseStore(CaseStoreAPI):
             data = instance_bytes(study.record, item, dek=study.dek, blobs=self._services.blobs)
         except ContentMismatch as exc:
             raise refuse(study.record, exc) from exc
-        if item.sha256 not in self._headers:
-            self._headers[item.sha256] = header_of(data)
+        if self._headers.get(item.sha256) is None:
+            self._headers.put(item.sha256, header_of(data))
         return data
 
     def _header(self, study: _Study, item: StudyInstance) -> Dataset:
         header = self._headers.get(item.sha256)
         if header is None:
-            self._bytes(study, item)
-            header = self._headers[item.sha256]
+            header = self._headers.put(item.sha256, header_of(self._bytes(study, item)))
         return header
 
     def list_instances(

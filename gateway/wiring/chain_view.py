@@ -12,17 +12,19 @@ finalizes with the block, so a successful receipt is final.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Hashable
 from typing import Any
 
+from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
-from web3.exceptions import Web3RPCError
 
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
-from gateway.wiring.head_cache import HeadCache
+from gateway.wiring.bounded import BoundedMemo
+from gateway.wiring.head_cache import STALE, HeadCache, Update
+from gateway.wiring.log_changes import Watched, block_changes
+from gateway.wiring.rpc import RawReader
 from node import exceptions as node_errors
 from node.chain import ChainClient
 
@@ -50,6 +52,8 @@ _REFUSALS: dict[str, type[refusals.GatewayError]] = {
 MAX_LOG_SPAN = 256
 #: ``Grants.redeem`` uses ~91k gas (bench/gas.py); the limit leaves room for storage changes.
 REDEEM_GAS = 250_000
+#: Receipt poll interval while a redemption waits to be final (blocks come every ~100 ms).
+RECEIPT_POLL_S = 0.01
 
 
 def grant_number(grant: GrantId) -> int:
@@ -84,57 +88,58 @@ class Web3ChainView(ChainViewAPI):
         self, client: ChainClient, *, receipt_timeout_s: float = 30.0, head_max_age_s: float = 0.1
     ) -> None:
         self._client = client
+        #: Hot-path reads, one round trip each (see :mod:`gateway.wiring.rpc`).
+        self._reads = RawReader(client)
         self._timeout = receipt_timeout_s
         #: Standing and grant reads, per head (see :mod:`gateway.wiring.head_cache`).
         self._per_head = HeadCache(self._block_number, max_age_s=head_max_age_s,
                                    changes=self._changed)  # fmt: skip
+        self._watch: Watched | None = None
         #: Found batch roots: final, so never re-read (absent ones always are).
-        self._batches: dict[bytes, BatchAnchor] = {}
+        self._batches: BoundedMemo[bytes, BatchAnchor] = BoundedMemo()
 
     def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
-        found = self._batches.get(root)
+        found = self._batches.get(bytes(root))
         if found is not None:
             return found
-        b = self._read(self._client.contract("Anchors").functions.getBatch(root))
+        (b,) = self._reads.call("Anchors", "getBatch", bytes(root))
         hospital, count, block = str(b[0]), int(b[1]), int(b[3])
-        if hospital == ZERO_ADDRESS:
+        if hospital.lower() == ZERO_ADDRESS:
             return None
         found = BatchAnchor(HospitalAddress(Web3.to_checksum_address(hospital)), block, count)
-        self._batches[bytes(root)] = found
-        return found
+        return self._batches.put(bytes(root), found)
 
     def _block_number(self) -> int:
-        try:
-            return int(self._client.w3.eth.block_number)
-        except (OSError, Web3RPCError) as exc:
-            raise refusals.ChainUnavailable("the chain cannot be read") from exc
+        return self._reads.block_number()
 
-    def _changed(self, old: int, new: int) -> Callable[[Hashable], bool]:
-        """Cache keys the blocks ``(old, new]`` may have changed, from their event logs.
+    def _changed(self, old: int, new: int) -> Update:
+        """What the blocks ``(old, new]`` did to cached reads, from their event logs.
 
-        Every ``Grants`` event names its grant id (first topic): only those grants are
-        re-read. A ``Referrals`` event may end any grant's referral and a ``Consortium`` event
-        any physician's standing, so either drops that whole kind.
+        See :mod:`gateway.wiring.log_changes`: a grant named only by its redemptions is
+        updated in place, one named by any other ``Grants`` event is re-read, and a
+        ``Referrals`` or ``Consortium`` event drops that whole kind.
         """
         if new - old > MAX_LOG_SPAN:
-            return lambda _key: True
-        names = ("Grants", "Referrals", "Consortium")
-        grants, referrals, consortium = (self._client.contract(n).address for n in names)
-        params: Any = {"fromBlock": old + 1, "toBlock": new,
-                       "address": [grants, referrals, consortium]}  # fmt: skip
-        logs = self._client.w3.eth.get_logs(params)
-        touched = {int.from_bytes(bytes(log["topics"][1]), "big") for log in logs
-                   if log["address"] == grants and len(log["topics"]) > 1}  # fmt: skip
-        any_referral = any(log["address"] == referrals for log in logs)
-        any_member = any(log["address"] == consortium for log in logs)
+            return lambda _key, _value: STALE
+        watched = self._watched()
+        logs = self._reads.logs(
+            from_block=old + 1,
+            to_block=new,
+            addresses=[watched.grants, watched.referrals, watched.consortium],
+        )
+        return block_changes(logs, watched=watched)
 
-        def stale(key: Hashable) -> bool:
-            assert isinstance(key, tuple)
-            if key[0] == "grant":
-                return any_referral or grant_number(GrantId(key[1])) in touched
-            return any_member
-
-        return stale
+    def _watched(self) -> Watched:
+        if self._watch is None:
+            grants = self._client.contract("Grants")
+            topic = event_abi_to_log_topic(grants.events.AccessRedeemed.abi)
+            self._watch = Watched(
+                grants=grants.address.lower(),
+                referrals=self._client.contract("Referrals").address.lower(),
+                consortium=self._client.contract("Consortium").address.lower(),
+                redeemed_topic="0x" + topic.hex(),
+            )
+        return self._watch
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
@@ -148,13 +153,13 @@ class Web3ChainView(ChainViewAPI):
     def _physician_status(
         self, hospital: HospitalAddress, physician: PhysicianAddress
     ) -> PhysicianStatus:
-        staff = self._read(self._client.contract("Consortium").functions.getStaff(physician))
+        (staff,) = self._reads.call("Consortium", "getStaff", physician)
         staff_hospital, role, status = str(staff[0]), int(staff[1]), int(staff[2])
         if staff_hospital.lower() != hospital.lower() or role != _ROLE_PHYSICIAN:
             return PhysicianStatus.NOT_REGISTERED
-        consortium = self._client.contract("Consortium")
-        if status == _STAFF_ACTIVE and self._read(
-            consortium.functions.isActivePhysician(hospital, physician)
+        if (
+            status == _STAFF_ACTIVE
+            and self._reads.call("Consortium", "isActivePhysician", hospital, physician)[0]
         ):
             return PhysicianStatus.ACTIVE
         if status in (_STAFF_ACTIVE, _STAFF_SUSPENDED):
@@ -163,15 +168,17 @@ class Web3ChainView(ChainViewAPI):
         return PhysicianStatus.NOT_REGISTERED
 
     def _grant_state(self, grant: GrantId) -> GrantState | None:
-        g = self._read(self._client.contract("Grants").functions.getGrant(grant_number(grant)))
+        (g,) = self._reads.call("Grants", "getGrant", grant_number(grant))
         referral_id, case_id, grantor, grantee, physician = g[0], g[1], g[2], g[3], g[4]
         expires_at, max_uses, uses, revoked, break_glass = g[6], g[7], g[8], g[9], g[10]
-        if str(grantor) == ZERO_ADDRESS:
+        if str(grantor).lower() == ZERO_ADDRESS:
             return None
         referral_active = bool(break_glass) or bool(
-            self._read(self._client.contract("Referrals").functions.isActive(int(referral_id)))
+            self._reads.call("Referrals", "isActive", int(referral_id))[0]
         )
-        named = None if str(physician) == ZERO_ADDRESS else Web3.to_checksum_address(physician)
+        named = (
+            None if str(physician).lower() == ZERO_ADDRESS else Web3.to_checksum_address(physician)
+        )
         return GrantState(
             grant_id=grant,
             case_id=CaseId(bytes(case_id)),
@@ -194,20 +201,24 @@ class Web3ChainView(ChainViewAPI):
             # A fixed gas limit skips eth_estimateGas (a whole extra EVM run on the critical
             # path); a refusal then shows as a failed receipt, explained by a dry run below.
             tx_hash = self._client.send(fn, gas=REDEEM_GAS)
-            receipt = self._client.wait(tx_hash, timeout_s=self._timeout)
         except node_errors.ContractReverted as exc:
-            if exc.error is None and "reverted on chain" in str(exc):
-                raise self._why_reverted(fn) from exc
             raise refusal_for(exc) from exc
-        except node_errors.TransactionTimeout as exc:
-            raise refusals.ChainUnavailable("the redemption is not final yet") from exc
         except node_errors.ChainError as exc:
             raise refusals.ChainUnavailable(f"the chain cannot be written: {exc}") from exc
+        try:
+            # Raw polls (one round trip, no web3 formatting) at a short interval: the
+            # receipt is waited for on every redemption's critical path.
+            succeeded, block = self._reads.wait(tx_hash, timeout_s=self._timeout,
+                                                poll_s=RECEIPT_POLL_S)  # fmt: skip
+        except TimeoutError as exc:
+            raise refusals.ChainUnavailable("the redemption is not final yet") from exc
+        if not succeeded:
+            raise self._why_reverted(fn)
         return Redemption(
             grant_id=grant,
             physician=physician,
-            tx_hash=bytes(receipt["transactionHash"]),
-            block_number=int(receipt["blockNumber"]),
+            tx_hash=bytes(tx_hash),
+            block_number=block,
         )
 
     def _why_reverted(self, fn: Any) -> refusals.GatewayError:
@@ -219,9 +230,3 @@ class Web3ChainView(ChainViewAPI):
         except node_errors.ChainError:
             pass
         return refusals.ChainUnavailable("the redemption reverted on chain")
-
-    def _read(self, fn: Any) -> Any:
-        try:
-            return self._client.call(fn)
-        except node_errors.ChainError as exc:
-            raise refusals.ChainUnavailable("the chain cannot be read") from exc

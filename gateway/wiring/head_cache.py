@@ -8,9 +8,11 @@ and the head itself is re-read at most every ``max_age_s`` (the block interval):
 chain is seen within one block interval plus one block, as
 :meth:`gateway.abc.ChainViewAPI.physician_status` allows.
 
-When the head moves, ``changes(old, new)`` says which keys the blocks in between may have
-changed (the chain view reads the contracts' event logs of those blocks, one indexed
-``eth_getLogs``), and only those are dropped; without it, or when it fails, all are.
+When the head moves, ``changes(old, new)`` says what the blocks in between did to each
+cached value (the chain view reads the contracts' event logs of those blocks, one indexed
+``eth_getLogs``): unchanged values are kept, values the logs fully account for are updated
+(a grant's redemption only counts one use), every other value the blocks may have touched
+is dropped; without ``changes``, or when it fails, all are.
 """
 
 from __future__ import annotations
@@ -21,8 +23,19 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 T = TypeVar("T")
-#: Which cached keys the blocks ``(old, new]`` may have changed.
-Changes = Callable[[int, int], Callable[[Hashable], bool]]
+
+
+class _Stale:
+    """The marker a :data:`Changes` answer returns for a value to drop."""
+
+
+#: Returned by an ``Update`` for a value the new blocks may have changed in unknown ways.
+STALE = _Stale()
+#: The value of a key valid after the blocks ``(old, new]`` (the cached one, an updated
+#: one, or :data:`STALE`).
+Update = Callable[[Hashable, object], object]
+#: What the blocks ``(old, new]`` did to cached values.
+Changes = Callable[[int, int], Update]
 #: Entries kept at most; the oldest head's entries go first (a new head empties the cache).
 MAX_ENTRIES = 4096
 
@@ -56,22 +69,25 @@ class HeadCache:
         head = self._read_head()  # outside the lock: a slow RPC must not serialize readers
         with self._lock:
             old = self._head
-        stale = self._stale(old, head) if head != old else None
+        update = self._update(old, head) if head != old else None
         with self._lock:
-            if stale is not None and self._head == old:
-                for key in [k for k in self._values if stale(k)]:
-                    del self._values[key]
+            if update is not None and self._head == old:
+                try:
+                    kept = {k: update(k, v) for k, v in self._values.items()}
+                except Exception:  # an update that cannot tell: drop everything
+                    kept = {}
+                self._values = {k: v for k, v in kept.items() if v is not STALE}
                 self._head = head
             self._seen_at = now
             return self._head
 
-    def _stale(self, old: int, new: int) -> Callable[[Hashable], bool]:
+    def _update(self, old: int, new: int) -> Update:
         if self._changes is None or old < 0:
-            return lambda _key: True
+            return _drop
         try:
             return self._changes(old, new)
         except Exception:  # any failure to tell: drop everything, stay correct
-            return lambda _key: True
+            return _drop
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value of ``key`` at the current head, computing it if absent."""
@@ -84,3 +100,7 @@ class HeadCache:
             if self._head == head and len(self._values) < MAX_ENTRIES:
                 self._values[key] = value
         return value
+
+
+def _drop(_key: Hashable, _value: object) -> object:
+    return STALE

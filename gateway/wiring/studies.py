@@ -9,7 +9,6 @@ against the manifest's hash and only then parsed or handed over.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from gateway.exceptions import ContentMismatch, IntegrityError
+from gateway.wiring.plaintext import verified_plaintext
 from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring
 from keys.exceptions import KeysError
@@ -75,14 +75,10 @@ def study_instances(
 def instance_bytes(
     record: PackageRecord, item: StudyInstance, *, dek: DataKey, blobs: BlobStoreAPI
 ) -> bytes:
-    """One instance's Part 10 bytes, decrypted and re-hashed against the manifest."""
-    try:
-        data = _decrypt(dek, blobs, item.cid, INSTANCE_AD + record.record_id + item.sha256)
-    except (KeysError, NodeError, ValueError) as exc:
-        raise ContentMismatch("a DICOM instance cannot be decrypted") from exc
-    if hashlib.sha256(data).digest() != item.sha256:
-        raise ContentMismatch("a DICOM instance does not match its hash in the study manifest")
-    return data
+    """One instance's Part 10 bytes, decrypted and re-hashed (one pass) against the manifest."""
+    return verified_plaintext(blobs=blobs, cid=item.cid, dek=dek, sha256=item.sha256,
+                              aad=INSTANCE_AD + record.record_id + item.sha256,
+                              what="a DICOM instance")  # fmt: skip
 
 
 def header_of(data: bytes) -> pydicom.Dataset:

@@ -6,7 +6,9 @@ thing under test; ``Web3ChainView`` uses it against real chains in tests/integra
 
 from __future__ import annotations
 
-from gateway.wiring.head_cache import HeadCache
+from collections.abc import Hashable
+
+from gateway.wiring.head_cache import STALE, HeadCache
 
 
 class Chain:
@@ -45,7 +47,11 @@ def test_a_new_head_drops_only_what_its_blocks_changed() -> None:
 
     def changes(old: int, new: int):  # type: ignore[no-untyped-def]
         spans.append((old, new))
-        return lambda key: key == "g1"  # the blocks' logs named grant 1 only
+
+        def update(key: Hashable, value: object) -> object:
+            return STALE if key == "g1" else value  # the blocks' logs named grant 1 only
+
+        return update
 
     cache = HeadCache(chain.read_head, max_age_s=0.1, changes=changes, clock=lambda: chain.now)
     reads: list[str] = []
@@ -66,3 +72,36 @@ def test_a_new_head_drops_only_what_its_blocks_changed() -> None:
     assert cache.get("g2", lambda: state("g2")) == "g2@103"
     chain.head, chain.now = 104, 2.0
     assert cache.get("g2", lambda: state("g2")) == "g2@104"  # cannot tell: re-read all
+
+
+def test_a_new_head_can_update_a_value_its_blocks_fully_explain() -> None:
+    chain = Chain()
+
+    def counted(old: int, new: int):  # type: ignore[no-untyped-def]
+        def update(key: Hashable, value: object) -> object:
+            return f"{value}+{new - old}"  # say, new - old uses were counted
+
+        return update
+
+    cache = HeadCache(chain.read_head, max_age_s=0.1, changes=counted, clock=lambda: chain.now)
+    reads: list[str] = []
+
+    def read(value: str) -> str:
+        reads.append(value)
+        return value
+
+    assert cache.get("g1", lambda: read("uses")) == "uses"
+    chain.head, chain.now = 102, 1.0
+    assert cache.get("g1", lambda: read("reread")) == "uses+2"
+    assert reads == ["uses"]  # updated from the logs, not read again
+
+    def failing(old: int, new: int):  # type: ignore[no-untyped-def]
+        def update(key: object, value: object) -> object:
+            raise KeyError(key)
+
+        return update
+
+    cache = HeadCache(chain.read_head, max_age_s=0.1, changes=failing, clock=lambda: chain.now)
+    assert cache.get("g1", lambda: "first") == "first"
+    chain.head, chain.now = 103, 2.0
+    assert cache.get("g1", lambda: "reread") == "reread"  # an update that fails drops all
