@@ -33,7 +33,7 @@ _pool: list[mmap.mmap] = []
 _pool_lock = threading.Lock()
 
 
-def _take(size: int) -> mmap.mmap:
+def take(size: int) -> mmap.mmap:
     with _pool_lock:
         for i, buf in enumerate(_pool):
             if len(buf) >= size:
@@ -41,7 +41,7 @@ def _take(size: int) -> mmap.mmap:
     return mmap.mmap(-1, size)  # anonymous mappings are page-aligned
 
 
-def _give(buf: mmap.mmap) -> None:
+def give(buf: mmap.mmap) -> None:
     with _pool_lock:
         if len(_pool) < MAX_POOLED:
             _pool.append(buf)
@@ -77,7 +77,7 @@ class DirectWriter:
         writes the block again through the page cache.
         """
         size = len(data)
-        buf = _take(size)
+        buf = take(size)
         try:
             buf[:size] = data
             with memoryview(buf)[:size] as view:
@@ -90,5 +90,5 @@ class DirectWriter:
             self._enabled = False
             return False
         finally:
-            _give(buf)
+            give(buf)
         return True
