@@ -72,9 +72,7 @@ class EmbeddedBlobStore(BlobStoreAPI):
         self.packs_dir = self.root / "packs"
         self.packs_dir.mkdir(exist_ok=True)
         (self.root / "lock").touch(exist_ok=True)
-        self.index = PackIndex(self.root / "index.sqlite")
-        if not durable:
-            self.index.db.execute("PRAGMA synchronous=OFF")
+        self.index = PackIndex(self.root / "index.sqlite", durable=durable)
         self._reader = PackReader(self.packs_dir)
         with self._locked(fcntl.LOCK_SH):
             packgc.cut_torn_tails(self.packs_dir, self.index)

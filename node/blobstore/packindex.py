@@ -46,10 +46,14 @@ class Location(NamedTuple):
 
 
 class PackIndex:
-    """Thread-safe access to the index database at ``path`` (created if missing)."""
+    """Thread-safe access to the index database at ``path`` (created if missing).
 
-    def __init__(self, path: Path) -> None:
+    ``durable=False`` (throwaway stores) turns the commit-time fsync off.
+    """
+
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         self._path = path
+        self._synchronous = "FULL" if durable else "OFF"
         self._local = threading.local()
         self.db.executescript(_SCHEMA)
 
@@ -60,7 +64,7 @@ class PackIndex:
         if db is None:
             db = sqlite3.connect(self._path, timeout=60, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            db.execute(f"PRAGMA synchronous={self._synchronous}")
             self._local.db = db
         return db
 
