@@ -158,6 +158,10 @@ class CorruptedBlock(BlobStoreError):
     """
 
 
+class UnsupportedStoreFormat(BlobStoreError):
+    """A directory holds a blob store of another on-disk format (or something else)."""
+
+
 class CIDMismatch(BlobStoreError):
     """The CID a backend reports differs from the CID we computed for the same bytes."""
 

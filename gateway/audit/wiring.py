@@ -30,8 +30,8 @@ def open_blob_store(spec: str) -> BlobStoreAPI:
     if spec.startswith(("http://", "https://")):
         return KuboBlobStore(spec)
     path = Path(spec)
-    if not (path / "blocks").is_dir():
-        raise BadDeployment(f"{spec} is not an embedded blob store (no blocks/ directory)")
+    if not (path / "FORMAT").is_file():
+        raise BadDeployment(f"{spec} is not an embedded blob store (no FORMAT file)")
     return EmbeddedBlobStore(path)
 
 

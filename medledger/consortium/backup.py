@@ -8,8 +8,8 @@ the copy in place. Each kind of state is copied the way its engine makes consist
   validator's consensus checkpoint, written by atomic rename) are copied as they are.
 - ``node-data/*.sqlite`` (outbox, ingest journal): SQLite's online backup API (what the
   ``sqlite3`` shell's ``.backup`` does), never a raw file copy of a live WAL database.
-- ``blobs/`` (embedded store): block files are immutable and appear by atomic rename, so a
-  plain copy of ``blocks/`` and ``pins/`` is consistent; ``tmp/`` is skipped.
+- ``blobs/`` (embedded store): :func:`node.blobstore.snapshot.copy_store` (its index with
+  SQLite's backup API, then its append-only packs, under the store's shared lock).
 - keystore, configs and secret files: copied with their modes (0600/0700 stay so).
 """
 
@@ -24,8 +24,10 @@ import lmdb
 
 from medledger.consortium.exceptions import ConsortiumError, OutputExists
 from medledger.consortium.hospital import BLOB_DIR, CHAIN_DIR, KEYSTORE_DIR, NODE_DATA_DIR
+from node.blobstore.snapshot import copy_store
+from node.exceptions import NodeError
 
-#: Never copied: the ledger's process lock and in-flight blob writes.
+#: Never copied: the ledger's process locks.
 _SKIP = {"LOCK", "lock", "tmp"}
 
 
@@ -36,7 +38,7 @@ class BackupReport:
     files: list[str] = field(default_factory=list)
     chain: bool = False
     sqlite: list[str] = field(default_factory=list)
-    blobs: int = 0
+    blobs: int = 0  # pack files of the blob store
 
 
 def _copy_lmdb(source: Path, target: Path) -> None:
@@ -58,10 +60,6 @@ def _copy_sqlite(source: Path, target: Path) -> None:
         src.close()
         dst.close()
     target.chmod(0o600)
-
-
-def _ignore(_directory: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in _SKIP}
 
 
 def backup_hospital(home: Path, dest: Path) -> BackupReport:
@@ -102,10 +100,8 @@ def backup_hospital(home: Path, dest: Path) -> BackupReport:
             report.sqlite.append(db.name)
     except (lmdb.Error, sqlite3.Error) as exc:
         raise ConsortiumError(f"backup failed: {exc}") from None
-    blobs = home / BLOB_DIR
-    if blobs.is_dir():
-        shutil.copytree(blobs, dest / BLOB_DIR, ignore=_ignore)
-        report.blobs = sum(1 for p in (dest / BLOB_DIR).rglob("*") if p.is_file())
-    else:
-        (dest / BLOB_DIR).mkdir(mode=0o700)
+    try:
+        report.blobs = copy_store(home / BLOB_DIR, dest / BLOB_DIR)
+    except (OSError, sqlite3.Error, NodeError) as exc:
+        raise ConsortiumError(f"backup of the blob store failed: {exc}") from None
     return report

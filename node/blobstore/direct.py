@@ -1,4 +1,4 @@
-"""Write whole, aligned blocks with ``O_DIRECT``: straight from a reused buffer to the disk.
+"""Page-aligned buffers, reused, for ``O_DIRECT`` writes of whole aligned blocks.
 
 A buffered write copies the block into freshly allocated page-cache pages. On the VM this
 project is measured on, first-touching fresh memory is the most expensive part of a write
@@ -9,23 +9,18 @@ address, file offset and length aligned to the device's block size; blocks that 
 multiple of :data:`ALIGN` (a file's last leaf, dag-pb nodes) take the buffered path. The
 durability protocol does not change: the data is on the device when ``write`` returns, and
 the caller's ``fsync`` still persists the file's metadata and flushes the device cache.
-
-Filesystems without ``O_DIRECT`` (tmpfs, some network filesystems) refuse it at ``open``
-with ``EINVAL``, devices needing a larger alignment refuse the ``write``; either way the
-writer stops trying and everything goes buffered.
+The pack writer (:mod:`node.blobstore.packfile`) uses these buffers; it falls back to
+buffered writes where ``O_DIRECT`` is refused (tmpfs at ``open``, devices needing a larger
+alignment at ``write``, both with ``EINVAL``).
 """
 
 from __future__ import annotations
 
-import errno
 import mmap
-import os
 import threading
-from pathlib import Path
 
 #: Alignment of buffer address and length; 4096 covers 512- and 4096-byte devices.
 ALIGN = 4096
-_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 #: Aligned buffers kept for the next writes (and the next puts): a fresh buffer costs a page
 #: fault per 4 KiB on first touch, 1 MiB of them about as much as writing the block.
 MAX_POOLED = 8
@@ -33,7 +28,7 @@ _pool: list[mmap.mmap] = []
 _pool_lock = threading.Lock()
 
 
-def _take(size: int) -> mmap.mmap:
+def take(size: int) -> mmap.mmap:
     with _pool_lock:
         for i, buf in enumerate(_pool):
             if len(buf) >= size:
@@ -41,54 +36,9 @@ def _take(size: int) -> mmap.mmap:
     return mmap.mmap(-1, size)  # anonymous mappings are page-aligned
 
 
-def _give(buf: mmap.mmap) -> None:
+def give(buf: mmap.mmap) -> None:
     with _pool_lock:
         if len(_pool) < MAX_POOLED:
             _pool.append(buf)
             return
     buf.close()
-
-
-class DirectWriter:
-    """``O_DIRECT`` writes from page-aligned ``mmap`` buffers, reused across writes."""
-
-    def __init__(self) -> None:
-        self._enabled = _O_DIRECT != 0
-
-    def usable(self, size: int) -> bool:
-        """Whether a block of ``size`` bytes can be written directly."""
-        return self._enabled and size > 0 and size % ALIGN == 0
-
-    def open(self, path: Path) -> int | None:
-        """Create ``path`` for direct writing, or None if this filesystem refuses it."""
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_DIRECT, 0o644)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-            self._enabled = False
-            return None
-
-    def write(self, fd: int, data: bytes) -> bool:
-        """Copy ``data`` into an aligned buffer and write all of it to ``fd``.
-
-        Returns False, and stops using direct I/O, if the device refuses the write
-        (``EINVAL``: its alignment needs are larger than :data:`ALIGN`); the caller then
-        writes the block again through the page cache.
-        """
-        size = len(data)
-        buf = _take(size)
-        try:
-            buf[:size] = data
-            with memoryview(buf)[:size] as view:
-                done = 0
-                while done < size:
-                    done += os.write(fd, view[done:])  # direct I/O writes whole blocks
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-            self._enabled = False
-            return False
-        finally:
-            _give(buf)
-        return True

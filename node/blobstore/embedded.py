@@ -1,19 +1,25 @@
-"""The embedded backend: blocks as files on local disk, named by CID.
+"""The embedded backend: blocks appended to pack files, found through a SQLite index.
 
-Layout under ``root``: ``blocks/<2 chars>/<cid>`` (sharded so no directory grows huge),
-``pins/<cid>`` (one empty file per pinned root), ``tmp/`` (blocks being written), ``lock``.
+Layout under ``root`` (see :mod:`node.blobstore.storeformat` for the ``FORMAT`` marker):
+``packs/<id>.pack`` (append-only, rolled at :data:`~node.blobstore.packfile.ROLL_BYTES`),
+``index.sqlite`` (CID -> pack, offset, length; the pins; each pack's committed size), ``lock``.
 
-Crash safety: a block is written to ``tmp/``, flushed with ``fsync`` and only then renamed into
-``blocks/`` (``rename`` is atomic on POSIX), so a reader never sees a half-written block under
-its final name; the touched directories are fsynced before ``put`` returns. ``put`` does this
-for a batch of blocks at a time (:mod:`node.blobstore.groupcommit`), so the disk's write-back
-overlaps the hashing and encryption and many ``fsync`` calls share one journal commit. A
-crash leaves at most unnamed files in ``tmp/`` (deleted by :meth:`EmbeddedBlobStore.gc`) and
-whole blocks no pin refers to (collected like any unpinned block). A block file whose bytes
-were damaged later is still refused by ``get``, which re-hashes every block.
+Why packs: a file per 1 MiB block paid a create + write + fsync per block (and a pin file
+per record), capping puts at the disk's per-file fsync rate; appending to one file pays one
+fsync per put (or per group of small blobs, :meth:`EmbeddedBlobStore.put_many`).
 
-Concurrency: ``put``/``pin`` hold a shared ``flock`` and ``gc`` an exclusive one, so a
-collection can never delete the blocks of a put that has not pinned yet.
+Crash safety, in this order for every put:
+
+1. the blocks are appended past the pack's committed size and the pack is ``fsync``-ed;
+2. one index transaction names them, moves the committed size and adds the pin.
+
+A crash before 2 leaves only unnamed bytes past the committed size (a torn tail), cut off
+when the store is opened or the pack next claimed; no index entry ever points at bytes that
+were not durable. ``get`` re-hashes every block anyway, so bytes damaged later are refused.
+
+Concurrency: ``put``/``pin`` hold a shared ``flock`` on ``lock`` and ``gc`` an exclusive one,
+so a collection (which drops and moves blocks) never runs under a put that has not pinned
+yet; concurrent puts append to different packs (:mod:`node.blobstore.packfile`).
 """
 
 from __future__ import annotations
@@ -21,18 +27,22 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from node.abc import BlobStoreAPI
 from node.blobstore import cid as cidlib
-from node.blobstore import reader
-from node.blobstore.groupcommit import GroupCommitWriter
+from node.blobstore import packgc, reader, storeformat
 from node.blobstore.layout import build
+from node.blobstore.packfile import PackAppender, PackReader
+from node.blobstore.packindex import Location, PackIndex
 from node.blobstore.profile import DEFAULT_PROFILE, Profile
 from node.exceptions import BlobNotFound, BlobStoreError
 from node.typing import CID
+
+#: A group larger than this many bytes is refused by :meth:`EmbeddedBlobStore.put_many`:
+#: group commit is for small blobs held in memory; large ones stream through ``put``.
+MAX_GROUP_BYTES = 256 * 1024 * 1024
 
 
 class EmbeddedBlobStore(BlobStoreAPI):
@@ -41,11 +51,11 @@ class EmbeddedBlobStore(BlobStoreAPI):
     Parameters
     ----------
     root
-        Directory of the store (created if missing).
+        Directory of the store (created if missing; refused if it holds another format).
     profile
         Import profile used by :meth:`put`; reading works for any profile.
     durable
-        ``fsync`` each block before it becomes visible (turn off only for throwaway stores).
+        ``fsync`` packs and the index (turn off only for throwaway stores).
     """
 
     def __init__(
@@ -58,14 +68,16 @@ class EmbeddedBlobStore(BlobStoreAPI):
         self.root = Path(root)
         self.profile = profile
         self._durable = durable
-        self._blocks = self.root / "blocks"
-        self._pins = self.root / "pins"
-        self._tmp = self.root / "tmp"
-        for directory in (self._blocks, self._pins, self._tmp):
-            directory.mkdir(parents=True, exist_ok=True)
+        storeformat.ensure(self.root)
+        self.packs_dir = self.root / "packs"
+        self.packs_dir.mkdir(exist_ok=True)
         (self.root / "lock").touch(exist_ok=True)
+        self.index = PackIndex(self.root / "index.sqlite", durable=durable)
+        self._reader = PackReader(self.packs_dir)
+        with self._locked(fcntl.LOCK_SH):
+            packgc.cut_torn_tails(self.packs_dir, self.index)
 
-    # -- locking and files ---------------------------------------------------------------
+    # -- locking and blocks --------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self, mode: int) -> Iterator[None]:
@@ -76,149 +88,116 @@ class EmbeddedBlobStore(BlobStoreAPI):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _block_path(self, cid: CID) -> Path:
-        return self._blocks / cid[-3:-1] / cid
+    def _appender(self) -> PackAppender:
+        return PackAppender(self.packs_dir, self.index, durable=self._durable)
 
-    def _write_atomic(self, final: Path, data: bytes) -> None:
-        tmp = self._tmp / f"{final.name}.{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    def read_block(self, cid: CID) -> bytes:
+        """Raw, unverified bytes of a block: one index lookup and one ``pread``."""
+        where = self.index.locate(cid)
+        if where is None:
+            raise BlobNotFound(f"block {cid} is not in the store")
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if self._durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, final)
-
-    def _fsync_dir(self, directory: Path) -> None:
-        if self._durable:
-            fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-    def _read_block(self, cid: CID) -> bytes:
-        try:
-            return self._block_path(cid).read_bytes()
-        except FileNotFoundError:
-            raise BlobNotFound(f"block {cid} is not in the store") from None
+            return self._reader.read(cid, where)
+        except BlobNotFound:
+            # a gc in another process compacted its pack away after our lookup: look again
+            moved = self.index.locate(cid)
+            if moved is None or moved == where:
+                raise
+            return self._reader.read(cid, moved)
 
     # -- BlobStoreAPI --------------------------------------------------------------------
 
     def put(self, source: Iterable[bytes], *, pin: bool = True) -> CID:
         """Import ``source`` with the store's profile; see :meth:`BlobStoreAPI.put`.
 
-        Blocks become durable and visible in batches (:mod:`node.blobstore.groupcommit`);
-        when this returns, every block is fsynced under its final name, the directories
-        holding those names are fsynced, and then the root is pinned.
+        Blocks are appended as the builder emits them (written on worker threads while the
+        caller keeps encrypting and hashing); when this returns the packs are fsynced and one
+        committed index transaction names every block and the pin.
         """
-        shards: set[Path] = set()
-        with (
-            self._locked(fcntl.LOCK_SH),
-            GroupCommitWriter(self._tmp, durable=self._durable) as writer,
-        ):
+        with self._locked(fcntl.LOCK_SH), self._appender() as appender:
+            named: dict[CID, Location] = {}
+            index = self.index
 
             def store(cid: CID, codec: int, block: bytes) -> None:
-                path = self._block_path(cid)
-                if path.exists():
-                    # content-addressed: the same name always holds the same bytes; its
-                    # directory is fsynced with ours in case a concurrent put just named it
-                    writer.sync_dir(path.parent)
-                    return
-                if path.parent not in shards:
-                    with contextlib.suppress(FileExistsError):
-                        path.parent.mkdir()
-                        writer.sync_dir(self._blocks)  # the new shard's own name
-                    shards.add(path.parent)
-                writer.add(path, block)
+                if cid in named or index.locate(cid) is not None:
+                    return  # content-addressed: an indexed name already holds these bytes
+                named[cid] = appender.append(block)
 
             root = build(source, profile=self.profile, sink=store)
-            writer.finish()
-            if pin:
-                self._pin_locked(root)
+            sizes = appender.finish()
+            index.commit(blocks=named.items(), sizes=sizes, pins=[root] if pin else [])
         return root
+
+    def put_many(self, payloads: Sequence[bytes], *, pin: bool = True) -> list[CID]:
+        """Small payloads as a group: one append, one ``fsync``, one index transaction.
+
+        Same CIDs as :meth:`put` gives each payload alone; all or nothing as far as the
+        caller is concerned (a failure leaves at most a torn tail, cut off later).
+        """
+        if sum(len(p) for p in payloads) > MAX_GROUP_BYTES:
+            raise BlobStoreError(f"a group of small blobs holds at most {MAX_GROUP_BYTES} bytes")
+        blocks: dict[CID, bytes] = {}
+        roots: list[CID] = []
+        for payload in payloads:
+
+            def keep(cid: CID, codec: int, block: bytes) -> None:
+                blocks.setdefault(cid, block)
+
+            roots.append(build([payload], profile=self.profile, sink=keep))
+        with self._locked(fcntl.LOCK_SH):
+            new = [c for c in blocks if self.index.locate(c) is None]
+            pins = [] if not pin else [r for r in dict.fromkeys(roots)]
+            if not new and all(self.index.is_pinned(r) for r in pins):
+                return roots  # nothing to write, nothing to pin
+            with self._appender() as appender:
+                locations = appender.append_group([blocks[c] for c in new]) if new else []
+                sizes = appender.finish()
+                self.index.commit(blocks=zip(new, locations, strict=True), sizes=sizes, pins=pins)
+        return roots
 
     def get(self, cid: CID) -> Iterator[bytes]:
         """Stream verified content; see :meth:`BlobStoreAPI.get`."""
-        return reader.walk(cidlib.normalize(cid), self._read_block)
+        return reader.walk(cidlib.normalize(cid), self.read_block)
 
     def block(self, cid: CID) -> bytes:
         """One raw block, verified against its CID."""
-        return reader.verified_block(cidlib.normalize(cid), self._read_block)[1]
+        return reader.verified_block(cidlib.normalize(cid), self.read_block)[1]
 
     def has(self, cid: CID) -> bool:
-        """Whether the root block is present."""
-        return self._block_path(cidlib.normalize(cid)).is_file()
+        """Whether the root block is indexed."""
+        return self.index.locate(cidlib.normalize(cid)) is not None
 
     def size(self, cid: CID) -> int:
         """Content size from the (verified) root block."""
-        return reader.content_size(cidlib.normalize(cid), self._read_block)
+        return reader.content_size(cidlib.normalize(cid), self.read_block)
 
     def pin(self, cid: CID) -> None:
         """Pin ``cid``; every block under it must be present (checked by walking the DAG)."""
         cid = cidlib.normalize(cid)
         with self._locked(fcntl.LOCK_SH):
-            for _ in reader.walk(cid, self._read_block):
+            for _ in reader.walk(cid, self.read_block):
                 pass  # a pin on an incomplete or corrupted DAG would be a false promise
-            self._pin_locked(cid)
-
-    def _pin_locked(self, cid: CID) -> None:
-        path = self._pins / cid
-        if not path.exists():
-            self._write_atomic(path, b"")
-            self._fsync_dir(self._pins)
+            self.index.commit(blocks=(), sizes={}, pins=[cid])
 
     def unpin(self, cid: CID) -> None:
         """Drop the pin on ``cid``; the blocks stay until :meth:`gc`."""
-        cid = cidlib.normalize(cid)
-        try:
-            (self._pins / cid).unlink()
-        except FileNotFoundError:
-            raise BlobNotFound(f"{cid} is not pinned") from None
-        self._fsync_dir(self._pins)
+        if not self.index.unpin(cidlib.normalize(cid)):
+            raise BlobNotFound(f"{cid} is not pinned")
 
     def pins(self) -> set[CID]:
         """Directly pinned roots."""
-        return {CID(p.name) for p in self._pins.iterdir()}
+        return self.index.pins()
 
     def gc(self) -> int:
-        """Delete unreachable blocks and leftovers of crashed writers."""
+        """Drop unreachable blocks, compact packs left mostly dead; see :mod:`.packgc`."""
         with self._locked(fcntl.LOCK_EX):
-            live = self._reachable()
-            deleted = 0
-            for shard in self._blocks.iterdir():
-                for block in shard.iterdir():
-                    if block.name not in live:
-                        block.unlink()
-                        deleted += 1
-            for leftover in self._tmp.iterdir():
-                leftover.unlink()  # no writer holds the lock, so these are from a crash
-        return deleted
+            return packgc.collect(self)
 
-    def _reachable(self) -> set[str]:
-        live: set[str] = set()
-        stack = [str(p) for p in self.pins()]
-        while stack:
-            cid = CID(stack.pop())
-            if cid in live:
-                continue
-            live.add(cid)
-            codec, _ = cidlib.parse(cid)
-            if codec != cidlib.DAG_PB:
-                continue
-            try:
-                _, block = reader.verified_block(cid, self._read_block)
-                node = reader.decode_node(cid, block)
-            except BlobStoreError:
-                continue  # a missing/corrupted node: keep what we can still reach
-            stack.extend(cidlib.cid_text(link.cid) for link in node.links)
-        return live
+    def close(self) -> None:
+        """Close this thread's index connection and the pack descriptors."""
+        self._reader.close()
+        self.index.close()
 
-    def put_many(self, payloads: Sequence[bytes], *, pin: bool = True) -> list[CID]:
-        """Group commit of small payloads: one durability barrier (:mod:`.small_blobs`)."""
-        from node.blobstore import small_blobs  # it uses this class: imported when needed
-
-        return small_blobs.put_many(self, payloads, pin=pin)
+    def forget_pack(self, pack: int) -> None:
+        """Release this store's descriptor of a deleted pack (used by :mod:`.packgc`)."""
+        self._reader.forget(pack)

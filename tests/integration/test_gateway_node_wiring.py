@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +40,7 @@ from tests.integration.gateway_flow import (
     with_records,
 )
 from tests.integration.test_case_grants import _attach, _later, _new_case, _refer
+from tests.node.pack_damage import flip_byte
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +93,7 @@ def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
                                 grant_id=int.from_bytes(grant, "big")).records  # fmt: skip
     blobs = county.svc.blobs
     assert isinstance(blobs, EmbeddedBlobStore)
-    path: Path = blobs._block_path(record.cid)  # the block file on disk
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    path.chmod(0o600)
-    path.write_bytes(bytes(data))
+    flip_byte(blobs, record.cid)  # one bit of the block, in its pack file on disk
     with pytest.raises(ContentMismatch):
         store.open_record(grants={grant}, record=RecordId(originals[0][0]))
 
@@ -221,9 +217,5 @@ def test_batch_anchored_records_are_proven_on_every_fetch_over_http(
     assert isinstance(blobs, EmbeddedBlobStore)
     entry = next(r for r in package.records if r.record_id == other[0])
     assert _fetch(gw, headers, other[0])[0] == 200
-    path: Path = blobs._block_path(entry.cid)
-    data = bytearray(path.read_bytes())
-    data[-1] ^= 0x01
-    path.chmod(0o600)
-    path.write_bytes(bytes(data))
+    flip_byte(blobs, entry.cid)
     assert _fetch(gw, headers, other[0]) == (502, "content_mismatch")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from medledger.consortium.backup import backup_hospital
 from medledger.consortium.manifest import load_manifest
+from node.blobstore.embedded import EmbeddedBlobStore
 from tests.medledger.conftest import run_cli
 
 
@@ -18,10 +19,9 @@ def test_live_sqlite_blobs_and_secrets_are_copied(consortium_dir: Path, tmp_path
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS t (v INTEGER)")
     db.execute("INSERT INTO t VALUES (42)")  # committed, still only in the WAL
-    (home / "blobs" / "blocks" / "ab").mkdir(parents=True, exist_ok=True)
-    (home / "blobs" / "blocks" / "ab" / "bafyexample").write_bytes(b"block")
-    (home / "blobs" / "tmp").mkdir(exist_ok=True)
-    (home / "blobs" / "tmp" / "half-written").write_bytes(b"partial")
+    blobs = EmbeddedBlobStore(home / "blobs", durable=False)
+    kept = blobs.put([b"ciphertext"])
+    blobs.put([b"unpinned"], pin=False)
     (home / "chain" / "consensus.checkpoint").write_bytes(b"cp")
     (home / "chain" / "LOCK").write_bytes(b"")
     try:
@@ -32,8 +32,9 @@ def test_live_sqlite_blobs_and_secrets_are_copied(consortium_dir: Path, tmp_path
     assert report.sqlite == ["outbox.sqlite"]
     rows = sqlite3.connect(copy / "node-data" / "outbox.sqlite").execute("SELECT v FROM t")
     assert rows.fetchall() == [(42,)]
-    assert (copy / "blobs" / "blocks" / "ab" / "bafyexample").read_bytes() == b"block"
-    assert not (copy / "blobs" / "tmp").exists()
+    assert report.blobs == 1
+    restored = EmbeddedBlobStore(copy / "blobs")
+    assert restored.pins() == {kept} and b"".join(restored.get(kept)) == b"ciphertext"
     assert (copy / "chain" / "consensus.checkpoint").read_bytes() == b"cp"
     assert not (copy / "chain" / "LOCK").exists()
     for name in ("consortium.secret", "gateway.env", "node-api.token", "swarm.key"):

@@ -8,6 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from medledger.cli import app
+from node.blobstore.embedded import EmbeddedBlobStore
+from tests.node.pack_damage import flip_byte
 
 HELLO_CID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
 runner = CliRunner()
@@ -48,8 +50,10 @@ def test_get_of_a_corrupted_blob_exits_4_and_leaves_no_output_file(tmp_path: Pat
     f.write_bytes(b"x" * 3_000_000)
     store = tmp_path / "store"
     cid = runner.invoke(app, ["blob", "put", "--store", str(store), str(f)]).stdout.strip()
-    for block in (store / "blocks").rglob("bafkrei*"):
-        block.write_bytes(block.read_bytes()[:-1] + b"y")
+    opened = EmbeddedBlobStore(store)
+    for leaf in [c for c in opened.index.all_cids() if c.startswith("bafkrei")]:
+        flip_byte(opened, leaf)
+    opened.close()
     out = tmp_path / "back.bin"
     got = runner.invoke(app, ["blob", "get", "--store", str(store), cid, "--out", str(out)])
     assert got.exit_code == 4

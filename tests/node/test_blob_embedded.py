@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from node.abc import BlobStoreAPI
 from node.blobstore.embedded import EmbeddedBlobStore
+from node.blobstore.packfile import pack_path
+from node.exceptions import CorruptedBlock
 from node.typing import CID
 from tests.node.blob_suite import BlobStoreSuite
+from tests.node.pack_damage import flip_byte
 
 
 class TestEmbeddedBlobStore(BlobStoreSuite):
@@ -19,10 +23,7 @@ class TestEmbeddedBlobStore(BlobStoreSuite):
 
     def corrupt_block(self, store: BlobStoreAPI, cid: CID) -> None:
         assert isinstance(store, EmbeddedBlobStore)
-        path = store.root / "blocks" / cid[-3:-1] / cid
-        raw = bytearray(path.read_bytes())
-        raw[len(raw) // 2] ^= 0x01
-        path.write_bytes(bytes(raw))
+        flip_byte(store, cid)
 
 
 def test_store_reopened_from_disk_still_serves_and_pins(tmp_path: Path) -> None:
@@ -32,10 +33,11 @@ def test_store_reopened_from_disk_still_serves_and_pins(tmp_path: Path) -> None:
     assert b"".join(again.get(cid)) == b"persisted"
 
 
-def test_truncated_block_is_refused(tmp_path: Path) -> None:
+def test_a_block_cut_short_by_a_truncated_pack_is_refused(tmp_path: Path) -> None:
     store = EmbeddedBlobStore(tmp_path)
     cid = store.put([b"x" * 1000])
-    path = tmp_path / "blocks" / cid[-3:-1] / cid
-    path.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(Exception, match="does not match its hash"):
+    where = store.index.locate(cid)
+    assert where is not None
+    os.truncate(pack_path(store.packs_dir, where.pack), where.offset + 500)
+    with pytest.raises(CorruptedBlock, match="does not match its hash"):
         b"".join(store.get(cid))

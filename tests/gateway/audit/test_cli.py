@@ -17,9 +17,11 @@ from fhir.resources.R4B.bundle import Bundle
 from typer.testing import CliRunner
 
 from gateway.audit_cli import app
+from node.blobstore.embedded import EmbeddedBlobStore
 from node.proof_json import proof_to_json
 from tests.contracts.backends import free_port
 from tests.gateway.audit.story import Story
+from tests.node.pack_damage import forget
 
 runner = CliRunner()
 
@@ -79,7 +81,7 @@ def test_tampered_blob_store_fails_with_exit_4(
     copy = tmp_path / "blobs"
     shutil.copytree(story.blobs.root, copy)
     victim = story.cids[story.record_v1]
-    next(p for p in (copy / "blocks").rglob(victim)).unlink()
+    forget(EmbeddedBlobStore(copy, durable=False), victim)
     code, out, err = _trace(story, contracts_file, "record", "0x" + story.record_v1.hex(), "--json",
                             "--blob-store", str(copy))  # fmt: skip
     assert code == 4 and "check failed" in err

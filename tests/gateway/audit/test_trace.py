@@ -16,6 +16,7 @@ from node.blobstore.embedded import EmbeddedBlobStore
 from node.proof import AnchorInfo, RecordProof
 from node.typing import TxHash
 from tests.gateway.audit.story import BREAK_GLASS_REASON, Step, Story
+from tests.node.pack_damage import flip_byte, forget
 
 
 def _steps(trace: Trace) -> list[Step]:
@@ -141,12 +142,8 @@ def test_tampered_and_missing_ciphertexts_are_reported(
     shutil.copytree(story.blobs.root, copy)
     damaged = EmbeddedBlobStore(copy, durable=False)
     v1, v2 = story.cids[story.record_v1], story.cids[story.record_v2]
-    block_v1 = next(p for p in (copy / "blocks").rglob(v1))
-    data = block_v1.read_bytes()
-    # Flip every bit of the last byte: overwriting it with a constant is a
-    # no-op whenever the ciphertext already ends in that byte (1 run in 256).
-    block_v1.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
-    next(p for p in (copy / "blocks").rglob(v2)).unlink()
+    flip_byte(damaged, v1)
+    forget(damaged, v2)
     trail.blobs = damaged
     trace = trail.trace_record(record=story.record_v2, check_ciphertext=True)
     statuses = {c.cid: c.status for c in trace.ciphertext or []}
