@@ -82,6 +82,15 @@ class KeyWrapperAPI(ABC):
         The result names the key version it was wrapped to, so rotation can re-wrap it.
         """
 
+    def for_group(self) -> KeyWrapperAPI:
+        """A wrapper for one group of records sealed together (bulk ingest), used then dropped.
+
+        Wrappers that can share their public-key step across a group override this (see
+        :mod:`keys.envelope_group`); every key it wraps must unwrap like one from :meth:`wrap`.
+        The default is this wrapper itself.
+        """
+        return self
+
 
 # --- anchoring: the chain side -------------------------------------------------------------
 

@@ -49,8 +49,8 @@ def _parse_chunk(lines: list[tuple[int, bytes]], patient_id: str | None) -> list
 
 
 def _seal_chunk(payloads: list[FhirPayload]) -> list[SealedRecord]:
-    parts = _WORKER
-    assert parts is not None, "worker not initialized"
+    assert _WORKER is not None, "worker not initialized"
+    parts = _WORKER.for_group()
     return [seal(parts=parts, kind=p.kind, canonical=p.canonical, local_patient_id=p.patient_id)
             for p in payloads]  # fmt: skip
 

@@ -102,9 +102,32 @@ class Outbox:
         """:meth:`append` for many entries in one transaction (one fsync: group commit).
 
         All or nothing: after a crash either every entry is in the outbox or none is.
+
+        The common case (every entry new) is two ``executemany`` statements; if any entry
+        is already held (a retried import, the same content twice in one group), the batch
+        insert is rolled back to a savepoint and the entries go one by one through
+        :meth:`_insert`, which says which record each one became.
         """
+        if not items:
+            return []
         with self._tx() as db:
-            return [self._insert(db, entry, blobs) for entry, blobs in items]
+            db.execute("SAVEPOINT append_many")
+            cur = db.executemany(
+                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(e.record_id, e.kind.value, e.pseudonym, e.content_hash, e.salt, e.cid,
+                  e.wrapped_key) for e, _ in items],
+            )  # fmt: skip
+            if cur.rowcount != len(items):
+                db.execute("ROLLBACK TO append_many")
+                db.execute("RELEASE append_many")
+                return [self._insert(db, entry, blobs) for entry, blobs in items]
+            db.execute("RELEASE append_many")
+            db.executemany(
+                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
+                [(cid, e.record_id) for e, blobs in items for cid in {e.cid, *blobs}],
+            )
+            return [(e.record_id, True) for e, _ in items]
 
     def _insert(
         self, db: sqlite3.Connection, entry: AnchorEntry, blobs: Iterable[CID]

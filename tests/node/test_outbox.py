@@ -53,6 +53,28 @@ def test_appended_entry_survives_reopening_and_same_content_is_one_record(tmp_pa
     box.close()
 
 
+def test_append_many_of_new_entries_and_of_a_mix_with_held_ones_says_which_were_created(
+    outbox: Outbox,
+) -> None:
+    rng = random.Random(7)
+    first = [_entry(rng) for _ in range(5)]
+    extra = CID("bafk-instance")
+    assert outbox.append_many([(e, [extra] if i == 0 else []) for i, e in enumerate(first)]) == [
+        (e.record_id, True) for e in first
+    ]
+    assert outbox.is_referenced(extra) and outbox.is_referenced(CID("bafk-x"))
+    fresh = _entry(rng)
+    same_content = AnchorEntry(RecordId(rng.randbytes(32)), fresh.kind, fresh.pseudonym,
+                               fresh.content_hash, rng.randbytes(16), CID("z"), b"w")  # fmt: skip
+    mixed = [(first[2], ()), (fresh, ()), (same_content, ()), (first[0], ())]
+    assert outbox.append_many(mixed) == [
+        (first[2].record_id, False), (fresh.record_id, True), (fresh.record_id, False),
+        (first[0].record_id, False),
+    ]  # fmt: skip
+    assert len(outbox.record_ids()) == 6
+    assert not outbox.is_referenced(CID("z"))
+
+
 def test_pending_record_has_no_proof_and_unknown_record_is_named(outbox: Outbox) -> None:
     e = _entry(random.Random(2))
     outbox.append(e)
