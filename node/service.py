@@ -19,6 +19,7 @@ from node.abc import AnchorSinkAPI, KeyWrapperAPI, PayloadCipherAPI
 from node.adapters import BlobPayloadStore
 from node.anchoring import drain_once
 from node.config import AnchorSettings
+from node.entry import BatchAnchor
 from node.exceptions import NodeError
 from node.group_commit import GroupCommitter
 from node.ingest import IngestReceipt, IngestServices, sweep_orphans
@@ -132,7 +133,7 @@ class NodeService:
     def _fill(self, outbox: Outbox, settings: AnchorSettings) -> None:
         """Let a batch fill up: wait until ``batch_size`` are pending or ``interval_s`` passed."""
         deadline = time.monotonic() + settings.interval_s
-        while not self._stop.is_set() and outbox.open_batch() is None:
+        while not self._stop.is_set() and outbox.open_batch_head() is None:
             left = deadline - time.monotonic()
             if left <= 0 or outbox.pending_count() >= settings.batch_size:
                 return
@@ -160,6 +161,7 @@ class NodeService:
         assert sink is not None
         outbox = Outbox(self.parts.outbox_path)
         settings = self.parts.anchor
+        batch: BatchAnchor | None = None
         try:
             while not self._stop.is_set():
                 self._fill(outbox, settings)
@@ -171,6 +173,7 @@ class NodeService:
                         sink=sink,
                         max_batch_size=settings.batch_size,
                         resubmit_after=settings.resubmit_after_s,
+                        current=batch,
                     )
                     self.last_error = None
                 except NodeError as exc:
