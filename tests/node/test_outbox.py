@@ -177,6 +177,26 @@ def test_batch_in_flight_is_resubmitted_only_after_the_grace_period(outbox: Outb
     assert drain(outbox=outbox, sink=chain, max_batch_size=8, max_rounds=5) == 0
 
 
+def test_the_drain_follows_its_own_batch_and_rechecks_one_it_was_not_following(
+    outbox: Outbox,
+) -> None:
+    rng = random.Random(8)
+    for _ in range(3):
+        outbox.append(_entry(rng))
+    chain = LosingChain()
+    batch = drain_once(outbox=outbox, sink=chain, max_batch_size=8)
+    assert batch is not None and outbox.open_batch_head() == (batch.batch_id, batch.root)
+    outbox._db.execute(
+        "UPDATE entries SET salt = ? WHERE batch_id = ?", (bytes(16), batch.batch_id)
+    )
+    # following its own batch, the drain does not re-read the members ...
+    assert drain_once(outbox=outbox, sink=chain, max_batch_size=8, current=batch) == batch
+    # ... but a batch it was not following (a restart) is checked against its members
+    stale = BatchAnchor(batch.batch_id, MerkleHash(bytes(32)), batch.commitments)
+    with pytest.raises(OutboxError, match="corrupt"):
+        drain_once(outbox=outbox, sink=chain, max_batch_size=8, current=stale)
+
+
 def test_open_batch_carries_its_commitments_and_detects_a_tampered_member(outbox: Outbox) -> None:
     rng = random.Random(7)
     entries = [_entry(rng) for _ in range(5)]
