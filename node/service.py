@@ -95,8 +95,7 @@ class NodeService:
             payloads = parse_ndjson(data, patient_id=patient_id)
             return ingest_payloads(parts=self.seal_parts(), submit=self.committer.submit_many,
                                    payloads=payloads)  # fmt: skip
-        payloads = pool.parse_ndjson(data, patient_id=patient_id)
-        return pool.ingest(payloads=payloads, submit=self.committer.submit_many)
+        return pool.ingest_ndjson(data, patient_id=patient_id, submit=self.committer.submit_many)
 
     def notify(self) -> None:
         """Tell the drain thread new entries are pending (it may form a full batch early)."""
@@ -117,6 +116,8 @@ class NodeService:
         if self.parts.sink is None:
             raise NodeError("this node has no chain sink; it cannot anchor")
         self.sweep()
+        if self.parts.seal_pool is not None:
+            self.parts.seal_pool.warm()
         self._stop.clear()
         self._thread = threading.Thread(target=self._drain_loop, name="anchor-drain", daemon=True)
         self._thread.start()
