@@ -60,9 +60,19 @@ class PayloadStoreAPI(ABC):
         """:meth:`put` for a group, CIDs in order; durable for all of them when it returns.
 
         Stores that can share one durability barrier across the group override this (group
-        commit of small records); the default puts one after the other.
+        commit of small records); the default puts one after the other. All or nothing for
+        the caller: if it raises, no CID was returned, so what it stored must not stay
+        pinned (the default discards it; an override may leave it to the start-up sweep).
         """
-        return [self.put(c) for c in ciphertexts]
+        cids: list[CID] = []
+        try:
+            for ciphertext in ciphertexts:
+                cids.append(self.put(ciphertext))
+        except BaseException:
+            for cid in cids:  # fresh ciphertexts (random data keys): no record holds them
+                self.discard(cid)
+            raise
+        return cids
 
     @abstractmethod
     def discard(self, cid: CID) -> None:
