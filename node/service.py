@@ -32,6 +32,9 @@ from node.typing import MerkleHash
 
 log = logging.getLogger(__name__)
 
+#: Groups committing at once: a group commit mostly waits on fsync (blob store barrier,
+#: outbox commit), so a second one overlaps that wait (see :mod:`node.group_commit`).
+COMMITS_IN_FLIGHT = 2
 #: How often an in-flight batch is looked up on chain (blocks come every ~100 ms).
 POLL_S = 0.02
 
@@ -62,7 +65,7 @@ class NodeService:
         self.last_error: str | None = None
         #: Coalesces concurrent small-record ingests into groups (see :mod:`node.group_commit`).
         self.committer: GroupCommitter[SealedRecord, IngestReceipt] = GroupCommitter(
-            self._commit_group
+            self._commit_group, max_in_flight=COMMITS_IN_FLIGHT
         )
 
     # --- ingest side -----------------------------------------------------------------------
