@@ -32,9 +32,11 @@ from node.typing import MerkleHash
 
 log = logging.getLogger(__name__)
 
-#: Groups committing at once: a group commit mostly waits on fsync (blob store barrier,
-#: outbox commit), so a second one overlaps that wait (see :mod:`node.group_commit`).
-COMMITS_IN_FLIGHT = 2
+#: Groups committing at once (see :mod:`node.group_commit`). A group commit mostly waits on
+#: the disk, so a second one could overlap that wait; measured with the blob store's
+#: ``syncfs`` barrier, 2 was slower than 1 (two whole-file-system flushes at once) in two
+#: interleaved pairs of runs. Worth re-measuring once the blob store's barrier changes.
+COMMITS_IN_FLIGHT = 1
 #: How often an in-flight batch is looked up on chain (blocks come every ~100 ms).
 POLL_S = 0.02
 
