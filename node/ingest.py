@@ -200,6 +200,7 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
         dek = services.cipher.new_data_key()
         series: dict[str, list[dict[str, str]]] = {}
         group: list[tuple[DicomInstance, bytes]] = []
+        held = 0  # ciphertext bytes in ``group``
 
         def put_group() -> None:
             cids = stored.put_many([ciphertext for _, ciphertext in group])
@@ -211,12 +212,12 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
 
         for inst, data in study.instance_bytes():
             ad = INSTANCE_AD + record_id + inst.content_hash
-            group.append((inst, services.cipher.encrypt(data_key=dek, plaintext=data,
-                                                        associated_data=ad)))  # fmt: skip
-            if len(group[-1][1]) > DICOM_GROUP_ITEM_BYTES or (
-                sum(len(c) for _, c in group) >= DICOM_GROUP_BYTES
-            ):
+            ciphertext = services.cipher.encrypt(data_key=dek, plaintext=data, associated_data=ad)
+            group.append((inst, ciphertext))
+            held += len(ciphertext)
+            if len(ciphertext) > DICOM_GROUP_ITEM_BYTES or held >= DICOM_GROUP_BYTES:
                 put_group()
+                held = 0
         if group:
             put_group()
         manifest = canonical_bytes({
