@@ -7,11 +7,12 @@ Measured, in one run:
   records and for concurrent single-record requests, with CPU seconds of the node, the chain
   and the client process and the chain bytes per record (see :mod:`bench._node_e2e`);
 - ``growth``: the same bulk path at 1k, 10k and 100k records (the node's outbox grows);
-- ``ingest_stages``: milliseconds per small record of each ingest stage, alone: the
-  single-record path (one blob fsync, one outbox fsync per record) next to the group path
-  (``put_many`` and ``append_many`` per record in groups of 1,024);
-  the end-to-end bulk runs are made with sealing in the node process and on 2 worker
-  processes (``ingest_workers``); growth uses the faster of the two in the same run;
+- ``ingest_stages``: milliseconds per small record of each ingest stage, alone (parse,
+  validate, canonicalize, hash, pseudonym, encrypt, group wrap, blob ``put_many``, outbox
+  ``append_many``, ``form_batch``) and the blob store's share of their sum (see
+  :mod:`bench._node_stages`); the end-to-end bulk runs are made with sealing in the node
+  process and on 2 worker processes (``ingest_workers``); growth uses the faster of the two
+  in the same run;
 - ``dicom``: MB/s of DICOM studies ingested (pydicom's bundled samples, re-UID'd);
 - ``anchoring``: records/s the chain side anchors when records are already queued
   (synthetic entries appended in one transaction), and chain bytes per record for batch
@@ -32,15 +33,13 @@ from typing import Any
 
 from hexbytes import HexBytes
 
-from bench import _node_e2e
+from bench import _node_e2e, _node_stages
 from node.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
 from node.bootstrap import current_public_key, open_blobs, open_parts, signing_account
 from node.config import AnchorSettings, load_config, write_config
 from node.dicom import read_study
 from node.entry import AnchorEntry, RecordKind
-from node.fhir import parse_fhir
 from node.ingest import ingest_dicom_study
-from node.ingest_group import SealParts, seal
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
@@ -69,49 +68,6 @@ def _wait_anchored(outbox: Outbox, timeout: float = 600) -> None:
             return
         time.sleep(0.01)
     raise TimeoutError("records not anchored in time")
-
-
-def _stages(env: ChainEnv) -> dict[str, float]:
-    """Milliseconds per small record of each ingest stage, timed alone (where the time goes)."""
-    cfg = env.config()
-    parts = open_parts(cfg)
-    n = 100
-    raws = [_obs(5 * 10**7 + i) for i in range(n)]
-    timings: dict[str, float] = {}
-
-    def timed(name: str, fn: Any) -> list[Any]:
-        start = time.perf_counter()
-        out = [fn(i) for i in range(n)]
-        timings[name] = (time.perf_counter() - start) / n * 1e3
-        return out
-
-    payloads = timed("parse_validate_canonicalize_ms", lambda i: parse_fhir(raws[i]))
-    dek = parts.cipher.new_data_key()
-    cts = timed("encrypt_ms", lambda i: parts.cipher.encrypt(
-        data_key=dek, plaintext=payloads[i].canonical, associated_data=b"ad"))  # fmt: skip
-    timed("wrap_hpke_ms", lambda i: parts.wrapper.wrap(dek, associated_data=b"ad" * 16))
-    timed("blob_put_fsync_ms", lambda i: parts.store.put(cts[i]))
-    outbox = Outbox(tmp_outbox := cfg.data_dir / "stages.sqlite")
-    entries = _synthetic(n, 77)
-    timed("outbox_append_fsync_ms", lambda i: outbox.append(entries[i][0]))
-    # The group path: the same work per record, durability shared by groups of 1,024.
-    group = 1024
-    seal_parts = SealParts(parts.pseudonymizer, parts.cipher, parts.wrapper)
-    payload = payloads[0]
-    start = time.perf_counter()
-    sealed = [seal(parts=seal_parts, kind=payload.kind, canonical=payload.canonical,
-                   local_patient_id=payload.patient_id) for _ in range(group)]  # fmt: skip
-    timings["seal_ms"] = (time.perf_counter() - start) / group * 1e3
-    for name, fn in (
-        ("group_put_many_ms", lambda: parts.store.put_many([r.ciphertext for r in sealed])),
-        ("group_append_many_ms", lambda: outbox.append_many(_synthetic(group, 78))),
-    ):
-        start = time.perf_counter()
-        fn()
-        timings[name] = (time.perf_counter() - start) / group * 1e3
-    outbox.close()
-    tmp_outbox.unlink()
-    return timings
 
 
 def _dicom(env: ChainEnv, tmp: Path) -> dict[str, Any]:
@@ -246,7 +202,7 @@ def run() -> dict[str, Any]:
             # The node process first: it and the in-process parts below sign with the same
             # account, so they must not anchor at the same time.
             result: dict[str, Any] = _through_processes(env)
-            result["ingest_stages"] = _stages(env)
+            result["ingest_stages"] = _node_stages.stages(env.config())
             result["dicom"] = _dicom(env, tmp)
             result["anchoring"] = [
                 _anchor_queued(env, tmp, records=records, batch_size=bs)

@@ -8,6 +8,10 @@ unwrap. HPKE itself binds the recipient public key (it is in the KEM context).
 Wire form of a wrapped key (version 1, 85 bytes)::
 
     format u8 = 1 | key_version u32 BE | enc (32) | AES-256-GCM(DEK) with tag (48)
+
+Bulk ingest wraps in format 2 (:mod:`keys.envelope_group`: one HPKE seal per group of
+records); :meth:`EncryptionKeyring.unwrap` reads both formats, and every re-wrap (rotation,
+grants) writes format 1.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from keys._primitives import HPKE_ENC_SIZE, TAG_SIZE, hpke_open, hpke_seal
 from keys.abc import KeyringAPI
 from keys.datakey import DATA_KEY_SIZE, DataKey
+from keys.envelope_group import GroupWrappedKey, GroupWrapper, open_group_wrapped
 from keys.exceptions import DecryptionError, InvalidKey, MalformedWrappedKey, UnwrapError
 from keys.typing import KeyVersion, RecordId
 
@@ -109,6 +114,17 @@ class EncryptionPublicKey:
         info = _info(record_id, self.version)
         return WrappedKey(self.version, hpke_seal(self._key, bytes(dek), info=info))
 
+    def group_wrapper(self) -> GroupWrapper:
+        """A wrapper for one group of records: one HPKE seal (of a fresh KEK) for all of them."""
+        return GroupWrapper(self.version, self._key)
+
+
+def parse_wrapped(data: bytes) -> WrappedKey | GroupWrappedKey:
+    """Either wire form (format 1 or 2), told apart by the format byte."""
+    if isinstance(data, bytes) and data[:1] == bytes([GroupWrappedKey.FORMAT]):
+        return GroupWrappedKey.from_bytes(data)
+    return WrappedKey.from_bytes(data)
+
 
 class EncryptionKeyring(KeyringAPI):
     """All versions of one hospital's X25519 private key, newest used for new wraps.
@@ -149,19 +165,26 @@ class EncryptionKeyring(KeyringAPI):
     def wrap(self, dek: DataKey, *, record_id: RecordId | bytes) -> WrappedKey:
         return self.public_key().wrap(dek, record_id=record_id)
 
-    def unwrap(self, wrapped: WrappedKey | bytes, *, record_id: RecordId | bytes) -> DataKey:
+    def unwrap(
+        self, wrapped: WrappedKey | GroupWrappedKey | bytes, *, record_id: RecordId | bytes
+    ) -> DataKey:
+        """Either format; every failure is the same opaque :class:`UnwrapError`."""
         try:
             if isinstance(wrapped, bytes):
-                wrapped = WrappedKey.from_bytes(wrapped)
+                wrapped = parse_wrapped(wrapped)
             key = self._keys.get(wrapped.key_version)
             if key is None:
                 raise UnwrapError("unwrap failed")
+            if isinstance(wrapped, GroupWrappedKey):
+                return open_group_wrapped(key, wrapped, record_id=record_id)
             material = hpke_open(key, wrapped.sealed, info=_info(record_id, wrapped.key_version))
             return DataKey(material)
         except (DecryptionError, MalformedWrappedKey, InvalidKey, ValueError):
             raise UnwrapError("unwrap failed") from None
 
-    def rewrap(self, wrapped: WrappedKey | bytes, *, record_id: RecordId | bytes) -> WrappedKey:
+    def rewrap(
+        self, wrapped: WrappedKey | GroupWrappedKey | bytes, *, record_id: RecordId | bytes
+    ) -> WrappedKey:
         return self.wrap(self.unwrap(wrapped, record_id=record_id), record_id=record_id)
 
     def with_new_version(self, key: X25519PrivateKey | None = None) -> EncryptionKeyring:

@@ -60,9 +60,19 @@ class PayloadStoreAPI(ABC):
         """:meth:`put` for a group, CIDs in order; durable for all of them when it returns.
 
         Stores that can share one durability barrier across the group override this (group
-        commit of small records); the default puts one after the other.
+        commit of small records); the default puts one after the other. All or nothing for
+        the caller: if it raises, no CID was returned, so what it stored must not stay
+        pinned (the default discards it; an override may leave it to the start-up sweep).
         """
-        return [self.put(c) for c in ciphertexts]
+        cids: list[CID] = []
+        try:
+            for ciphertext in ciphertexts:
+                cids.append(self.put(ciphertext))
+        except BaseException:
+            for cid in cids:  # fresh ciphertexts (random data keys): no record holds them
+                self.discard(cid)
+            raise
+        return cids
 
     @abstractmethod
     def discard(self, cid: CID) -> None:
@@ -81,6 +91,15 @@ class KeyWrapperAPI(ABC):
 
         The result names the key version it was wrapped to, so rotation can re-wrap it.
         """
+
+    def for_group(self) -> KeyWrapperAPI:
+        """A wrapper for one group of records sealed together (bulk ingest), used then dropped.
+
+        Wrappers that can share their public-key step across a group override this (see
+        :mod:`keys.envelope_group`); every key it wraps must unwrap like one from :meth:`wrap`.
+        The default is this wrapper itself.
+        """
+        return self
 
 
 # --- anchoring: the chain side -------------------------------------------------------------

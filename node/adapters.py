@@ -16,6 +16,7 @@ from pathlib import Path
 from keys.abc import KeyringAPI
 from keys.datakey import DataKey
 from keys.envelope import EncryptionPublicKey
+from keys.envelope_group import GroupWrapper
 from keys.stream import decrypt_stream, encrypt_stream
 from node.abc import BlobStoreAPI, KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.exceptions import BlobNotFound
@@ -53,6 +54,9 @@ class KeyringWrapper(KeyWrapperAPI):
     def unwrap(self, wrapped: bytes, *, associated_data: bytes) -> bytes:
         return bytes(self._keyring.unwrap(wrapped, record_id=associated_data))
 
+    def for_group(self) -> KeyWrapperAPI:
+        return GroupKeyWrapper(self._keyring.public_key().group_wrapper())
+
 
 class PublicKeyWrapper(KeyWrapperAPI):
     """Wraps to one public encryption key version: ingest needs no private key at all."""
@@ -62,6 +66,23 @@ class PublicKeyWrapper(KeyWrapperAPI):
 
     def wrap(self, data_key: bytes, *, associated_data: bytes) -> bytes:
         return self._public.wrap(DataKey(data_key), record_id=associated_data).to_bytes()
+
+    def for_group(self) -> KeyWrapperAPI:
+        return GroupKeyWrapper(self._public.group_wrapper())
+
+
+class GroupKeyWrapper(KeyWrapperAPI):
+    """Wraps the data keys of one ingest group under one fresh KEK (format 2 wraps).
+
+    One HPKE seal (one X25519) per group instead of per record; the keyring unwraps each
+    record's key alone, so grants, rotation and shredding are unchanged.
+    """
+
+    def __init__(self, group: GroupWrapper) -> None:
+        self._group = group
+
+    def wrap(self, data_key: bytes, *, associated_data: bytes) -> bytes:
+        return self._group.wrap(DataKey(data_key), record_id=associated_data).to_bytes()
 
 
 class BlobPayloadStore(PayloadStoreAPI):

@@ -23,6 +23,7 @@ def drain_once(
     max_batch_size: int,
     resubmit_after: float = RESUBMIT_AFTER_S,
     now: Callable[[], float] = time.time,
+    current: BatchAnchor | None = None,
 ) -> BatchAnchor | None:
     """Advance the oldest unanchored batch (forming one from pending entries if none).
 
@@ -33,8 +34,18 @@ def drain_once(
     seconds have passed since it was sent (a transaction lost with a crashed validator's
     mempool). A re-submission that races the first transaction is refused on chain, see
     :class:`~node.abc.AnchorSinkAPI`.
+
+    ``current`` is the batch the caller got from its previous call: if it is still the
+    oldest open batch it is used as is, sparing a re-read of its members and a rebuild of
+    its tree (they were checked when it was formed or first read, and a batch's members
+    never change).
     """
-    batch = outbox.open_batch() or outbox.form_batch(max_batch_size)
+    head = outbox.open_batch_head()
+    if current is not None and head == (current.batch_id, current.root):
+        batch: BatchAnchor | None = current
+    else:
+        opened = outbox.open_batch() if head is not None else None
+        batch = opened or outbox.form_batch(max_batch_size)
     if batch is None:
         return None
     anchor = sink.lookup(batch.root)

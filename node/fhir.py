@@ -59,24 +59,50 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def _validate(doc: dict[str, Any], where: str) -> None:
+def _model(doc: dict[str, Any], where: str) -> tuple[str, Any]:
     rtype = doc.get("resourceType")
     if not isinstance(rtype, str):
         raise InvalidFhir(f"{where}: resourceType is missing")
     try:
-        model = get_fhir_model_class(rtype)
+        return rtype, get_fhir_model_class(rtype)
     except ValueError:
         raise UnsupportedFhirResource(f"{where}: unknown FHIR resourceType {rtype!r}") from None
-    if rtype == "Bundle":
-        for i, entry in enumerate(doc.get("entry") or []):
-            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                _validate(entry["resource"], f"entry[{i}]")
+
+
+def _entries(doc: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, e["resource"]) for i, e in enumerate(doc.get("entry") or [])
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict)]  # fmt: skip
+
+
+def _validate(doc: dict[str, Any], where: str) -> None:
+    """Validate with the resource's model, then the rules ``fhir.resources`` leaves out.
+
+    A Bundle's model validates its entries' resources too, so a Bundle is validated once
+    (the cheapest correct call); only when it fails are the entries validated one by one,
+    so the message names the failing entry.
+    """
+    rtype, model = _model(doc, where)
     try:
         model.model_validate(doc)
     except ValidationError as exc:
+        if rtype == "Bundle":
+            for i, resource in _entries(doc):
+                _validate(resource, f"entry[{i}]")
         raise InvalidFhir(f"{where} ({rtype}) is not valid FHIR R4: {_describe(exc)}") from None
     except (KeyError, TypeError, AttributeError):
+        if rtype == "Bundle":
+            for i, resource in _entries(doc):
+                _validate(resource, f"entry[{i}]")
         raise InvalidFhir(f"{where} ({rtype}) has a malformed structure") from None
+    _check_rules(doc, where)
+
+
+def _check_rules(doc: dict[str, Any], where: str) -> None:
+    """What the models do not check: required value sets (and the same for every entry)."""
+    rtype, _ = _model(doc, where)
+    if rtype == "Bundle":
+        for i, resource in _entries(doc):
+            _check_rules(resource, f"entry[{i}]")
     if rtype == "MedicationRequest":
         if doc.get("status") not in MEDICATION_REQUEST_STATUS:
             raise InvalidFhir(f"{where}: MedicationRequest.status is not in its required value set")

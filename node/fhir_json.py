@@ -27,11 +27,13 @@ MAX_FHIR_BYTES = 16 * 1024 * 1024
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise InvalidFhir(f"duplicate JSON key {key!r}")
-        obj[key] = value
+    obj = dict(pairs)  # built in C; a shorter dict means a key came twice
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidFhir(f"duplicate JSON key {key!r}")
+            seen.add(key)
     return obj
 
 
@@ -54,6 +56,8 @@ def _check_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
     ``py_ecc`` raises to 100,000 on import: in a node process a deeply nested document would
     overflow the C stack and kill the process instead of raising ``RecursionError``.
     """
+    if text.count("[") + text.count("{") <= limit:
+        return  # cannot nest deeper than it has brackets (those inside strings included)
     depth = 0
     for match in _TOKENS.finditer(text):
         char = match.group()

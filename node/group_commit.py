@@ -10,6 +10,12 @@ commit; alone, a caller commits its item at once (no waiting for a timer).
 
 A failed commit fails every item of its group (none of them is acknowledged); items queued
 behind it are unaffected.
+
+With ``max_in_flight > 1`` that many groups may be committing at once (each led by its own
+caller): when a commit mostly waits on the disk (an fsync, a blob store barrier), a second
+group overlaps its wait instead of queueing behind it. The commit function must then be
+safe to run concurrently (the node's is: the outbox serializes writers and says which of two
+equal records won).
 """
 
 from __future__ import annotations
@@ -43,16 +49,20 @@ class GroupCommitter(Generic[T, R]):
         thread, one group at a time.
     max_group
         Most items in one group (bounds memory and the latency of the first item).
+    max_in_flight
+        Most groups committing at the same time.
     """
 
-    def __init__(self, commit: Callable[[list[T]], list[R]], *, max_group: int = 2048) -> None:
-        if max_group < 1:
-            raise ValueError("a group holds at least one item")
+    def __init__(self, commit: Callable[[list[T]], list[R]], *, max_group: int = 2048,
+                 max_in_flight: int = 1) -> None:  # fmt: skip
+        if max_group < 1 or max_in_flight < 1:
+            raise ValueError("a group holds at least one item; at least one group commits")
         self._commit = commit
         self._max = max_group
+        self._max_in_flight = max_in_flight
         self._cond = threading.Condition()
         self._queue: deque[_Slot[T, R]] = deque()
-        self._busy = False
+        self._in_flight = 0
         self.groups = 0  # committed groups, for tests and stats
 
     def submit(self, item: T) -> R:
@@ -69,7 +79,8 @@ class GroupCommitter(Generic[T, R]):
         with self._cond:
             self._queue.extend(slots)
             while not all(s.done for s in slots):
-                if self._busy:
+                # queue empty: our items are in a group someone else is committing
+                if self._in_flight >= self._max_in_flight or not self._queue:
                     self._cond.wait()
                     continue
                 self._lead()
@@ -81,7 +92,7 @@ class GroupCommitter(Generic[T, R]):
     def _lead(self) -> None:
         """Commit the next group; called and returns with the condition's lock held."""
         group = [self._queue.popleft() for _ in range(min(self._max, len(self._queue)))]
-        self._busy = True
+        self._in_flight += 1
         self._cond.release()
         try:
             try:
@@ -97,6 +108,6 @@ class GroupCommitter(Generic[T, R]):
             self._cond.acquire()
             for slot in group:
                 slot.done = True
-            self._busy = False
+            self._in_flight -= 1
             self.groups += 1
             self._cond.notify_all()

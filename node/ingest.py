@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from node.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
-from node.dicom import DicomStudy
+from node.dicom import DicomInstance, DicomStudy
 from node.entry import AnchorEntry, RecordKind
 from node.exceptions import OutboxError, PatientUnresolved
 from node.fhir import parse_fhir
@@ -41,6 +41,11 @@ PAYLOAD_AD = b"medledger:payload:v1\x00"
 INSTANCE_AD = b"medledger:dicom-instance-payload:v1\x00"
 MANIFEST_AD = b"medledger:dicom-manifest:v1\x00"
 DEK_AD = b"medledger:dek:v1\x00"
+#: A study's encrypted instances are stored in groups of up to this many bytes (one
+#: durability barrier per group, not per instance; a CT study can be gigabytes, so never all
+#: of it in memory at once), and an instance larger than the item limit closes its group.
+DICOM_GROUP_BYTES = 32 * 1024 * 1024
+DICOM_GROUP_ITEM_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,11 @@ class _Stored:
         cid = self.store.put(ciphertext)
         self.cids.append(cid)
         return cid
+
+    def put_many(self, ciphertexts: list[bytes]) -> list[CID]:
+        cids = self.store.put_many(ciphertexts)
+        self.cids.extend(cids)
+        return cids
 
     def discard_all(self) -> None:
         """Discard what no committed record references.
@@ -171,7 +181,9 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
 
     Each instance is encrypted on its own (so one can be fetched and proven alone) under the
     study's one data key; an encrypted manifest (UIDs, instance hashes, CIDs) is the
-    record's CID; the record's content hash is the study root.
+    record's CID; the record's content hash is the study root. Instances are stored with
+    :meth:`PayloadStoreAPI.put_many` in groups (:data:`DICOM_GROUP_BYTES`): the blob store's
+    durability barrier per instance was most of the time of a study of small instances.
     """
     local_id = patient_id or study.patient_id
     if local_id is None:
@@ -187,13 +199,27 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
     with _all_or_nothing(services) as stored:
         dek = services.cipher.new_data_key()
         series: dict[str, list[dict[str, str]]] = {}
+        group: list[tuple[DicomInstance, bytes]] = []
+        held = 0  # ciphertext bytes in ``group``
+
+        def put_group() -> None:
+            cids = stored.put_many([ciphertext for _, ciphertext in group])
+            for (inst, _), cid in zip(group, cids, strict=True):
+                series.setdefault(inst.series_uid, []).append(
+                    {"sop_uid": inst.sop_uid, "sha256": inst.content_hash.hex(), "cid": cid}
+                )
+            group.clear()
+
         for inst, data in study.instance_bytes():
             ad = INSTANCE_AD + record_id + inst.content_hash
-            cid = stored.put(services.cipher.encrypt(data_key=dek, plaintext=data,
-                                                     associated_data=ad))  # fmt: skip
-            series.setdefault(inst.series_uid, []).append(
-                {"sop_uid": inst.sop_uid, "sha256": inst.content_hash.hex(), "cid": cid}
-            )
+            ciphertext = services.cipher.encrypt(data_key=dek, plaintext=data, associated_data=ad)
+            group.append((inst, ciphertext))
+            held += len(ciphertext)
+            if len(ciphertext) > DICOM_GROUP_ITEM_BYTES or held >= DICOM_GROUP_BYTES:
+                put_group()
+                held = 0
+        if group:
+            put_group()
         manifest = canonical_bytes({
             "version": 1, "study_uid": study.study_uid, "study_root": root.hex(),
             "series": [{"series_uid": s, "instances": i} for s, i in sorted(series.items())],

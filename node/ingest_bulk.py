@@ -58,8 +58,9 @@ def ingest_payloads(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-commit") as pool:
         in_flight: Future[list[IngestReceipt]] | None = None
         for start in range(0, len(payloads), group_size):
+            group = parts.for_group()
             sealed = [
-                seal(parts=parts, kind=p.kind, canonical=p.canonical, local_patient_id=p.patient_id)
+                seal(parts=group, kind=p.kind, canonical=p.canonical, local_patient_id=p.patient_id)
                 for p in payloads[start : start + group_size]
             ]
             if in_flight is not None:

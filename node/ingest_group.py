@@ -12,9 +12,11 @@ outbox fsync per record, ~20 ms). Here the work is split in two:
   the whole group. If either step fails, no record of the group is acknowledged and the
   ciphertexts stored for it are discarded (best effort; the start-up sweep catches the rest).
 
-Each record keeps its own data key wrapped alone to the hospital's key (the same 85-byte
-HPKE wrap as single ingest), so grants and key rotation treat group-ingested records exactly
-like the others.
+Each record keeps its own data key and its own wrapped key. Bulk imports seal each group with
+:meth:`SealParts.for_group`: the data keys are wrapped under one fresh group KEK, itself
+HPKE-sealed once to the hospital's key (format 2 of :mod:`keys.envelope_group`, 145 bytes,
+self-contained per record), so grants, key rotation and shredding treat group-ingested
+records exactly like the others.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class SealParts:
     pseudonymizer: ConsortiumPseudonymizer
     cipher: PayloadCipherAPI
     wrapper: KeyWrapperAPI
+
+    def for_group(self) -> SealParts:
+        """These parts with the wrapper of one group (one HPKE seal for the whole group)."""
+        return SealParts(self.pseudonymizer, self.cipher, self.wrapper.for_group())
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,9 +102,32 @@ class Outbox:
         """:meth:`append` for many entries in one transaction (one fsync: group commit).
 
         All or nothing: after a crash either every entry is in the outbox or none is.
+
+        The common case (every entry new) is two ``executemany`` statements; if any entry
+        is already held (a retried import, the same content twice in one group), the batch
+        insert is rolled back to a savepoint and the entries go one by one through
+        :meth:`_insert`, which says which record each one became.
         """
+        if not items:
+            return []
         with self._tx() as db:
-            return [self._insert(db, entry, blobs) for entry, blobs in items]
+            db.execute("SAVEPOINT append_many")
+            cur = db.executemany(
+                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(e.record_id, e.kind.value, e.pseudonym, e.content_hash, e.salt, e.cid,
+                  e.wrapped_key) for e, _ in items],
+            )  # fmt: skip
+            if cur.rowcount != len(items):
+                db.execute("ROLLBACK TO append_many")
+                db.execute("RELEASE append_many")
+                return [self._insert(db, entry, blobs) for entry, blobs in items]
+            db.execute("RELEASE append_many")
+            db.executemany(
+                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
+                [(cid, e.record_id) for e, blobs in items for cid in {e.cid, *blobs}],
+            )
+            return [(e.record_id, True) for e, _ in items]
 
     def _insert(
         self, db: sqlite3.Connection, entry: AnchorEntry, blobs: Iterable[CID]
@@ -204,6 +227,17 @@ class Outbox:
             raise OutboxError(f"no batch {batch_id}")
         return None if row[0] is None else float(row[0])
 
+    def open_batch_head(self) -> tuple[BatchId, MerkleHash] | None:
+        """Id and root of the oldest batch not yet anchored, without reading its members.
+
+        The cheap question the drain loop asks while it waits; :meth:`open_batch` re-reads
+        and re-checks the members.
+        """
+        row = self._db.execute(
+            "SELECT batch_id, root FROM batches WHERE state != 'anchored' ORDER BY batch_id LIMIT 1"
+        ).fetchone()
+        return None if row is None else (BatchId(row[0]), MerkleHash(row[1]))
+
     def open_batch(self) -> BatchAnchor | None:
         """The oldest batch not yet anchored (a crash may have left it), if any."""
         row = self._db.execute(
@@ -237,20 +271,23 @@ class Outbox:
             if not rows:
                 return None
             entries = [entry_from_row(r[1:]) for r in rows]
-            tree = MerkleTree([e.commitment() for e in entries])
+            commitments = tuple(e.commitment() for e in entries)
+            tree = MerkleTree(commitments)
             cur = db.execute(
                 "INSERT INTO batches (root, size, state) VALUES (?, ?, 'batched')",
                 (tree.root, len(entries)),
             )
             batch_id = BatchId(int(cur.lastrowid or 0))
-            for index, (row, e) in enumerate(zip(rows, entries, strict=True)):
-                proof = RecordProof(e.record_id, e.pseudonym, e.content_hash, e.salt,
-                                    tree.path(index))  # fmt: skip
-                db.execute(
-                    "UPDATE entries SET batch_id = ?, proof = ? WHERE seq = ? AND batch_id IS NULL",
-                    (batch_id, encode_proof(proof), row[0]),
-                )
-        return BatchAnchor(batch_id, tree.root, tuple(e.commitment() for e in entries))
+            proofs = [
+                encode_proof(RecordProof(e.record_id, e.pseudonym, e.content_hash, e.salt,
+                                         tree.path(index)))
+                for index, e in enumerate(entries)
+            ]  # fmt: skip
+            db.executemany(
+                "UPDATE entries SET batch_id = ?, proof = ? WHERE seq = ? AND batch_id IS NULL",
+                [(batch_id, proof, row[0]) for row, proof in zip(rows, proofs, strict=True)],
+            )
+        return BatchAnchor(batch_id, tree.root, commitments)
 
     def _batch_state(self, batch_id: BatchId) -> tuple[str, bytes | None, int | None]:
         row = self._db.execute(

@@ -19,7 +19,7 @@ from node.exceptions import (
     UnsupportedFhirResource,
 )
 from node.fhir import parse_fhir
-from node.fhir_json import canonical_bytes, load_strict_json
+from node.fhir_json import MAX_JSON_DEPTH, canonical_bytes, load_strict_json
 
 PRESCRIPTION: dict[str, Any] = {
     "resourceType": "MedicationRequest",
@@ -221,3 +221,14 @@ def test_deep_nesting_is_refused_in_a_process_that_imported_py_evm() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "refused: JSON nested too deeply" in proc.stdout
+
+
+def test_json_depth_and_duplicate_checks_hold_at_their_edges() -> None:
+    shallow = b'{"a": [' + b",".join([b"[]"] * 300) + b"]}"  # many brackets, depth 3
+    assert load_strict_json(shallow) == {"a": [[]] * 300}
+    limit = MAX_JSON_DEPTH
+    assert load_strict_json(b"[" * limit + b"]" * limit) is not None
+    with pytest.raises(InvalidFhir, match="nested too deeply"):
+        load_strict_json(b"[" * (limit + 1) + b"]" * (limit + 1))
+    with pytest.raises(InvalidFhir, match="duplicate JSON key 'b'"):
+        load_strict_json(b'{"a": {"b": 1, "c": 2, "b": 3}}')

@@ -100,3 +100,16 @@ def test_a_commit_returning_the_wrong_count_fails_loudly() -> None:
     committer: GroupCommitter[int, int] = GroupCommitter(lambda items: [])
     with pytest.raises(RuntimeError, match="result count"):
         committer.submit(1)
+
+
+def test_with_two_in_flight_a_second_group_commits_while_the_first_waits_on_its_disk() -> None:
+    commit = Recorder()
+    committer = GroupCommitter(commit, max_in_flight=2)
+    first, first_threads = _submit_all(committer, range(1))
+    assert commit.entered.wait(10)  # group [0] is committing and blocked
+    assert committer.submit_many([1, 2]) == [10, 20]  # led by this caller meanwhile
+    assert first == {}
+    commit.release.set()
+    for t in first_threads:
+        t.join(10)
+    assert first == {0: 0} and commit.groups == [[0], [1, 2]]

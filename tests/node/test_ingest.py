@@ -167,6 +167,29 @@ def test_anchored_records_and_one_dicom_instance_verify_against_the_chain(
         verify_on_chain(forged, chain=chain)
 
 
+def test_a_study_stored_in_several_groups_lists_every_instance_or_leaves_nothing(
+    services: IngestServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import node.ingest
+
+    monkeypatch.setattr(node.ingest, "DICOM_GROUP_BYTES", 1)  # one instance per group
+    write_study(tmp_path / "study")
+    _store(services).fail_after = 3  # the fourth put: in a later group
+    with pytest.raises(OSError, match="disk full"):
+        ingest_dicom_study(services=services, study=read_study(tmp_path / "study"))
+    assert _store(services).cids() == set() and services.outbox.record_ids() == []
+    _store(services).fail_after = None
+    img = ingest_dicom_study(services=services, study=read_study(tmp_path / "study"))
+    entry = services.outbox.entry(img.record_id)
+    dek = _wrapper(services).unwrap(entry.wrapped_key, associated_data=DEK_AD + entry.record_id)
+    manifest = json.loads(AesGcmCipher.decrypt(
+        data_key=dek, ciphertext=_store(services).get(entry.cid),
+        associated_data=MANIFEST_AD + entry.record_id + entry.content_hash))  # fmt: skip
+    listed = [i for s in manifest["series"] for i in s["instances"]]
+    assert len(listed) == 5 and len({i["cid"] for i in listed}) == 5
+    assert _store(services).cids() == {entry.cid, *(i["cid"] for i in listed)}
+
+
 def test_sweep_after_a_crash_discards_orphans_and_keeps_every_referenced_instance(
     services: IngestServices, tmp_path: Path
 ) -> None:

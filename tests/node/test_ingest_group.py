@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from keys.envelope_group import GROUP_WRAPPED_SIZE
 from node.adapters import KeyringWrapper, StreamCipher
 from node.api.app import create_app
 from node.bootstrap import open_parts
@@ -95,6 +96,7 @@ def test_bulk_ndjson_is_queued_readable_by_this_hospital_and_idempotent(
     for line, rec in zip(lines, got["records"], strict=True):
         entry = outbox.entry(RecordId(bytes.fromhex(rec["record_id"])))
         assert entry.cid == rec["cid"]
+        assert len(entry.wrapped_key) == GROUP_WRAPPED_SIZE  # one HPKE seal for the group
         assert _plaintext(cfg, service, entry) == parse_fhir(line).canonical
     pins = _pins(service)
     again = client.post("/records/fhir/bulk", content=body, headers=AUTH).json()

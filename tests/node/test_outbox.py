@@ -53,6 +53,28 @@ def test_appended_entry_survives_reopening_and_same_content_is_one_record(tmp_pa
     box.close()
 
 
+def test_append_many_of_new_entries_and_of_a_mix_with_held_ones_says_which_were_created(
+    outbox: Outbox,
+) -> None:
+    rng = random.Random(7)
+    first = [_entry(rng) for _ in range(5)]
+    extra = CID("bafk-instance")
+    assert outbox.append_many([(e, [extra] if i == 0 else []) for i, e in enumerate(first)]) == [
+        (e.record_id, True) for e in first
+    ]
+    assert outbox.is_referenced(extra) and outbox.is_referenced(CID("bafk-x"))
+    fresh = _entry(rng)
+    same_content = AnchorEntry(RecordId(rng.randbytes(32)), fresh.kind, fresh.pseudonym,
+                               fresh.content_hash, rng.randbytes(16), CID("z"), b"w")  # fmt: skip
+    mixed = [(first[2], ()), (fresh, ()), (same_content, ()), (first[0], ())]
+    assert outbox.append_many(mixed) == [
+        (first[2].record_id, False), (fresh.record_id, True), (fresh.record_id, False),
+        (first[0].record_id, False),
+    ]  # fmt: skip
+    assert len(outbox.record_ids()) == 6
+    assert not outbox.is_referenced(CID("z"))
+
+
 def test_pending_record_has_no_proof_and_unknown_record_is_named(outbox: Outbox) -> None:
     e = _entry(random.Random(2))
     outbox.append(e)
@@ -153,6 +175,26 @@ def test_batch_in_flight_is_resubmitted_only_after_the_grace_period(outbox: Outb
     assert step() == batch and len(chain.sent) == 2
     assert outbox.submitted_at(batch.batch_id) == 1031.0  # type: ignore[union-attr]
     assert drain(outbox=outbox, sink=chain, max_batch_size=8, max_rounds=5) == 0
+
+
+def test_the_drain_follows_its_own_batch_and_rechecks_one_it_was_not_following(
+    outbox: Outbox,
+) -> None:
+    rng = random.Random(8)
+    for _ in range(3):
+        outbox.append(_entry(rng))
+    chain = LosingChain()
+    batch = drain_once(outbox=outbox, sink=chain, max_batch_size=8)
+    assert batch is not None and outbox.open_batch_head() == (batch.batch_id, batch.root)
+    outbox._db.execute(
+        "UPDATE entries SET salt = ? WHERE batch_id = ?", (bytes(16), batch.batch_id)
+    )
+    # following its own batch, the drain does not re-read the members ...
+    assert drain_once(outbox=outbox, sink=chain, max_batch_size=8, current=batch) == batch
+    # ... but a batch it was not following (a restart) is checked against its members
+    stale = BatchAnchor(batch.batch_id, MerkleHash(bytes(32)), batch.commitments)
+    with pytest.raises(OutboxError, match="corrupt"):
+        drain_once(outbox=outbox, sink=chain, max_batch_size=8, current=stale)
 
 
 def test_open_batch_carries_its_commitments_and_detects_a_tampered_member(outbox: Outbox) -> None:
