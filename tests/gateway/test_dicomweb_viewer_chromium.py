@@ -146,6 +146,7 @@ def test_a_viewer_page_on_another_origin_opens_a_redeemed_study_with_dicomweb_cl
     size = first.Rows * first.Columns * first.SamplesPerPixel * (first.BitsAllocated // 8)
     assert seen["frameLength"] == size == len(first.PixelData)
     assert seen["frameSha256"] == hashlib.sha256(first.PixelData).hexdigest()
+    assert seen["anySyntaxSha256"] == seen["frameSha256"]  # Accept: ...; transfer-syntax=*
     # The whole instance (Part 10), parsed in the page by dcmjs.
     assert seen["instanceSopInstanceUID"] == str(first.SOPInstanceUID)
     assert seen["instanceRows"] == first.Rows

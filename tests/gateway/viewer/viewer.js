@@ -32,6 +32,11 @@ async function openStudy(gateway, token) {
   const frames = await dw.retrieveInstanceFrames({
     studyInstanceUID, seriesInstanceUID, sopInstanceUID, frameNumbers: [1],
   });
+  // As Cornerstone's WADO-RS loader asks (OHIF's usual acceptHeader): any transfer syntax.
+  const anySyntax = await dw.retrieveInstanceFrames({
+    studyInstanceUID, seriesInstanceUID, sopInstanceUID, frameNumbers: [1],
+    mediaTypes: [{ mediaType: "application/octet-stream", transferSyntaxUID: "*" }],
+  });
   const part10 = await dw.retrieveInstance({ studyInstanceUID, seriesInstanceUID, sopInstanceUID });
   const parsed = naturalize(dcmjs.data.DicomMessage.readFile(part10).dict);
   const expectedLength = first.Rows * first.Columns * first.SamplesPerPixel
@@ -53,6 +58,7 @@ async function openStudy(gateway, token) {
     frameLength: frames[0].byteLength,
     frameLengthMatches: frames[0].byteLength === expectedLength,
     frameSha256: await sha256(frames[0]),
+    anySyntaxSha256: await sha256(anySyntax[0]),
     instanceSopInstanceUID: parsed.SOPInstanceUID,
     instanceRows: parsed.Rows,
   };
