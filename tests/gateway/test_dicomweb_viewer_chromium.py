@@ -26,6 +26,8 @@ from typing import Any
 import pydicom
 import pytest
 from eth_account.signers.local import LocalAccount
+from pydicom.encaps import generate_frames
+from pydicom.uid import generate_uid
 
 from gateway.app import create_app
 from gateway.container import Services
@@ -52,6 +54,7 @@ SITE = {
 }  # fmt: skip
 G1 = GrantId(b"\x01" * 32)
 G2 = GrantId(b"\x02" * 32)
+G3 = GrantId(b"\x03" * 32)
 
 
 @dataclass
@@ -72,6 +75,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
 @dataclass
 class Viewer:
     browser: Browser
+    gw: Gateway
     gateway: str
     token: str
     files: Files
@@ -114,7 +118,7 @@ def viewer(
     settings = make_settings(cors_origins=[browser.allowed])
     assert settings.session_secret == gateway.settings.session_secret  # the token stays valid
     with serve(create_app(services=services, settings=settings)) as base:
-        yield Viewer(browser, base, token, files)
+        yield Viewer(browser, gateway, base, token, files)
 
 
 def test_a_viewer_page_on_another_origin_opens_a_redeemed_study_with_dicomweb_client(
@@ -161,6 +165,29 @@ def test_a_study_outside_the_redeemed_grant_is_not_found_for_the_viewer(viewer: 
     assert seen["metadata"]["status"] == 404
     assert seen["metadata"]["response"]["error"] == "not_found"
     assert seen["series"] == 0
+
+
+def test_compressed_frames_reach_a_viewer_that_accepts_their_own_media_type_only(
+    viewer: Viewer, tmp_path: Path
+) -> None:
+    """JPEG 2000 frames go out as stored (``image/jp2``); no transcoding, so a viewer asking
+    for ``application/octet-stream; transfer-syntax=*`` gets 406 (see docs/viewer.md)."""
+    ds = pydicom.dcmread(viewer.files.other_grant)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    path = tmp_path / "jp2-copy.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    viewer.gw.cases.add(G3, path)
+    viewer.gw.chain.grants[G3] = grant_state(G3, viewer.gw.settings.hospital)
+    digest = token_digest(settings=viewer.gw.settings, token=viewer.token)
+    viewer.gw.sessions.add_grant(digest, G3)  # stands in for a second redeem
+    uids = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID))
+    viewer.open(viewer.browser.allowed)
+    seen = viewer.run("compressedFrame", *uids)
+    stored = next(generate_frames(ds.PixelData, number_of_frames=1))
+    assert seen["count"] == 1
+    assert seen["sha256"] == hashlib.sha256(stored).hexdigest()
+    assert seen["anySyntax"] == {"ok": False, "status": 406}
 
 
 def test_a_page_from_an_origin_not_in_cors_origins_is_refused_by_the_browser(

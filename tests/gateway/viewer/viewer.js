@@ -95,3 +95,18 @@ async function fromThisOrigin(gateway, token) {
   }
   return { origin: location.origin, search, fetched };
 }
+
+// Frame 1 of a compressed instance: in its own media type, and as "any transfer syntax".
+async function compressedFrame(gateway, token, studyInstanceUID, seriesInstanceUID, sopInstanceUID) {
+  const dw = client(gateway, token);
+  const where = { studyInstanceUID, seriesInstanceUID, sopInstanceUID, frameNumbers: [1] };
+  const jp2 = await dw.retrieveInstanceFrames({ ...where, mediaTypes: [{ mediaType: "image/jp2" }] });
+  const anySyntax = await failure(dw.retrieveInstanceFrames({
+    ...where, mediaTypes: [{ mediaType: "application/octet-stream", transferSyntaxUID: "*" }],
+  }));
+  return {
+    count: jp2.length,
+    sha256: await sha256(jp2[0]),
+    anySyntax: { ok: anySyntax.ok, status: anySyntax.status },
+  };
+}
