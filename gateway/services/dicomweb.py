@@ -93,10 +93,8 @@ def retrieve(*, reader: Reader, scope: Scope) -> Response:
 def retrieve_frames(*, reader: Reader, scope: Scope, numbers: list[int]) -> Response:
     """WADO-RS frames: the chosen frames' pixel data as stored, one part each."""
     header = _instances(reader, scope)[0]
-    media_type = frames.media_type_for(header.transfer_syntax)
-    frames.require_frames_acceptable(reader.accept, media_type=media_type,
-                                     syntax=header.transfer_syntax)  # fmt: skip
-    found = frames.extract(stream=_open(reader, header), numbers=numbers)
+    media_type = frames.negotiate(reader.accept, syntax=header.transfer_syntax)
+    found = frames.extract(stream=_open(reader, header), numbers=numbers, media_type=media_type)
     boundary = new_boundary()
     return Response(
         frames.body(frames=found, boundary=boundary),

@@ -3,9 +3,13 @@
 Viewers fetch frames rather than whole instances. Native little-endian pixel data goes
 out as ``application/octet-stream`` (one part per frame, sliced by frame size);
 encapsulated pixel data goes out frame by frame in its compressed media type (JPEG,
-JPEG 2000, JPEG-LS, RLE). As for instances, nothing is transcoded: a client that accepts
-neither gets 406. Big-endian and 1-bit native data are refused (406) rather than
-converted, since octet-stream frames are defined as little-endian bytes.
+JPEG 2000, JPEG-LS, RLE), or as ``application/octet-stream`` labelled with its transfer
+syntax when the client accepts octet-stream in any transfer syntax
+(``transfer-syntax=*``, what Cornerstone-based viewers such as OHIF send; PS3.18 lets the
+origin server pick the syntax then, and each part's Content-Type names it). As for
+instances, nothing is transcoded: a client that accepts none of these gets 406.
+Big-endian and 1-bit native data are refused (406) rather than converted, since
+octet-stream frames are defined as little-endian bytes.
 """
 
 from __future__ import annotations
@@ -56,34 +60,52 @@ def media_type_for(transfer_syntax: str) -> str:
     raise NotAcceptable(f"frames of transfer syntax {transfer_syntax} are not served")
 
 
-def require_frames_acceptable(header: str | None, *, media_type: str, syntax: str) -> None:
-    """Refuse unless ``multipart/related; type=<media_type>`` (or a wildcard) is accepted."""
+def negotiate(header: str | None, *, syntax: str) -> str:
+    """The media type to send the frames of a ``syntax`` instance in, from ``Accept``.
+
+    The stored media type when accepted (``multipart/related; type=<it>`` or a wildcard);
+    otherwise ``application/octet-stream`` when the client takes octet-stream in any
+    transfer syntax or in exactly the stored one (the bytes stay as stored, the part's
+    ``transfer-syntax`` says what they are). Anything else is refused (406).
+    """
+    stored = media_type_for(syntax)
     for media in parse_accept(header):
         if media.type == "*/*":
-            return
+            return stored
         if media.type not in {"multipart/related", "multipart/*"}:
             continue
         wanted = media.params.get("type", OCTET)
-        if wanted not in {media_type, "*/*", media_type.split("/")[0] + "/*"}:
-            continue
-        if media.params.get("transfer-syntax", "*") in {"*", syntax}:
-            return
-    raise NotAcceptable(f'frames available only as multipart/related; type="{media_type}"')
+        asked = media.params.get("transfer-syntax")
+        if wanted in {stored, "*/*", stored.split("/")[0] + "/*"} and asked in {None, "*", syntax}:
+            return stored
+        # octet-stream without a transfer-syntax means Explicit VR Little Endian (PS3.18
+        # §8.7.3.5.2), which compressed frames are not: only an explicit "*" or the stored
+        # syntax lets them go out as octet-stream
+        if wanted == OCTET and asked in {"*", syntax}:
+            return OCTET
+    raise NotAcceptable(
+        f'frames available only as multipart/related; type="{stored}", or as '
+        f'type="{OCTET}" with transfer-syntax=* or transfer-syntax={syntax}'
+    )
 
 
-def extract(*, stream: BinaryIO, numbers: list[int]) -> Frames:
-    """The frames ``numbers`` (1-based) of the verified instance in ``stream``."""
+def extract(*, stream: BinaryIO, numbers: list[int], media_type: str) -> Frames:
+    """The frames ``numbers`` (1-based) of the verified instance in ``stream``, as stored.
+
+    ``media_type`` is what :func:`negotiate` chose; it labels the parts and never changes
+    the bytes.
+    """
     with stream:
         ds = pydicom.dcmread(io.BytesIO(stream.read()))
     if "PixelData" not in ds:
         raise NotFound("this instance has no pixel data")
     syntax = str(ds.file_meta.TransferSyntaxUID)
-    media_type = media_type_for(syntax)
+    stored = media_type_for(syntax)
     count = int(ds.get("NumberOfFrames", 1) or 1)
     if any(n < 1 or n > count for n in numbers):
         raise NotFound(f"this instance has frames 1 to {count}")
     pixel_data: bytes = ds.PixelData
-    if media_type == OCTET:
+    if stored == OCTET:
         bits = int(ds.BitsAllocated)
         if bits % 8:
             raise NotAcceptable("1-bit pixel data is not served as frames")

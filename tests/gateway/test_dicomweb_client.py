@@ -291,8 +291,39 @@ def test_compressed_frames_go_out_as_stored(case: Case) -> None:
     )
     assert frames == [get_frame(rle.PixelData, 1, number_of_frames=2)]
     path = f"/dicomweb/studies/{uids[0]}/series/{uids[1]}/instances/{uids[2]}/frames/1"
+    # octet-stream without transfer-syntax means Explicit VR Little Endian: not transcoded
     refused = case.get(path, Accept='multipart/related; type="application/octet-stream"')
     assert (refused.status_code, refused.json()["error"]) == (406, "not_acceptable")
+    other = (
+        'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1'
+    )
+    assert case.get(path, Accept=other).status_code == 406
+
+
+def test_compressed_frames_go_out_as_octet_stream_to_a_viewer_taking_any_syntax(
+    case: Case,
+) -> None:
+    """Cornerstone-based viewers (OHIF) ask ``type=application/octet-stream; transfer-syntax=*``:
+    the stored bytes go out unchanged, each part labelled with the stored syntax."""
+    rle = _add_testdata(case, "SC_rgb_rle_2frame.dcm")
+    uids = (str(rle.StudyInstanceUID), str(rle.SeriesInstanceUID), str(rle.SOPInstanceUID))
+    path = f"/dicomweb/studies/{uids[0]}/series/{uids[1]}/instances/{uids[2]}/frames/2,1"
+    response = case.get(
+        path, Accept='multipart/related; type="application/octet-stream"; transfer-syntax=*'
+    )
+    assert response.status_code == 200
+    content_type = response.headers["content-type"]
+    assert content_type.startswith('multipart/related; type="application/octet-stream"')
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + response.content
+    )
+    parts = list(message.iter_parts())
+    assert [(p.get_content_type(), p.get_param("transfer-syntax")) for p in parts] == [
+        ("application/octet-stream", "1.2.840.10008.1.2.5")
+    ] * 2
+    assert [p.get_payload(decode=True) for p in parts] == [
+        get_frame(rle.PixelData, n, number_of_frames=2) for n in (1, 0)
+    ]
 
 
 def test_an_instance_without_pixel_data_has_no_frames(case: Case) -> None:

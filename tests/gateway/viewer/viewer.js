@@ -101,12 +101,17 @@ async function compressedFrame(gateway, token, studyInstanceUID, seriesInstanceU
   const dw = client(gateway, token);
   const where = { studyInstanceUID, seriesInstanceUID, sopInstanceUID, frameNumbers: [1] };
   const jp2 = await dw.retrieveInstanceFrames({ ...where, mediaTypes: [{ mediaType: "image/jp2" }] });
-  const anySyntax = await failure(dw.retrieveInstanceFrames({
+  const anySyntax = await dw.retrieveInstanceFrames({
     ...where, mediaTypes: [{ mediaType: "application/octet-stream", transferSyntaxUID: "*" }],
+  });
+  const uncompressed = await failure(dw.retrieveInstanceFrames({
+    ...where,
+    mediaTypes: [{ mediaType: "application/octet-stream", transferSyntaxUID: "1.2.840.10008.1.2.1" }],
   }));
   return {
     count: jp2.length,
     sha256: await sha256(jp2[0]),
-    anySyntax: { ok: anySyntax.ok, status: anySyntax.status },
+    anySyntaxSha256: await sha256(anySyntax[0]),
+    uncompressed: { ok: uncompressed.ok, status: uncompressed.status },
   };
 }
