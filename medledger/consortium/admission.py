@@ -79,23 +79,18 @@ def admit(
     AdmissionError
         A step reverted (with the contract's custom error name) or the chain failed.
     """
-    receipt = _send(
-        contract.functions.proposeAdmission(
-            candidate.signing_address,
-            candidate.name,
-            int(TIER_NAMES[candidate.tier]),
-            bytes.fromhex(candidate.encryption_public_key[2:]),
-            candidate.node_url,
-            candidate.validator,
-        ),
-        proposer,
-        "proposeAdmission",
-        contract,
+    proposal = contract.functions.proposeAdmission(
+        candidate.signing_address,
+        candidate.name,
+        int(TIER_NAMES[candidate.tier]),
+        bytes.fromhex(candidate.encryption_public_key[2:]),
+        candidate.node_url,
+        candidate.validator,
     )
-    tally = carry(contract, receipt, proposer=proposer, voters=voters, on_step=on_step)
-    status = MemberStatus(contract.functions.statusOf(candidate.signing_address).call())
-    tally.status = status.name.lower()
-    return tally
+    return _propose_and_carry(
+        contract, proposal, "proposeAdmission", subject=candidate.signing_address,
+        proposer=proposer, voters=voters, on_step=on_step,
+    )  # fmt: skip
 
 
 def set_validator_flag(
@@ -114,15 +109,27 @@ def set_validator_flag(
     AdmissionError
         A step reverted (with the contract's custom error name) or the chain failed.
     """
-    receipt = _send(
-        contract.functions.proposeValidatorFlag(member, validator),
-        proposer,
-        "proposeValidatorFlag",
-        contract,
-    )
+    return _propose_and_carry(
+        contract, contract.functions.proposeValidatorFlag(member, validator),
+        "proposeValidatorFlag", subject=member,
+        proposer=proposer, voters=voters, on_step=on_step,
+    )  # fmt: skip
+
+
+def _propose_and_carry(
+    contract: Contract,
+    proposal: ContractFunction,
+    step: str,
+    *,
+    subject: str,
+    proposer: LocalAccount,
+    voters: list[LocalAccount],
+    on_step: Callable[[Tally], None],
+) -> Tally:
+    """Send ``proposal`` from ``proposer``, vote it through, and note ``subject``'s status."""
+    receipt = _send(proposal, proposer, step, contract)
     tally = carry(contract, receipt, proposer=proposer, voters=voters, on_step=on_step)
-    status = MemberStatus(contract.functions.statusOf(member).call())
-    tally.status = status.name.lower()
+    tally.status = MemberStatus(contract.functions.statusOf(subject).call()).name.lower()
     return tally
 
 

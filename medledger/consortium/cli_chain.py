@@ -10,11 +10,11 @@ import typer
 from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.passphrase import read_passphrase
 from ledger.p2p.config import PeerSettings, TimeoutSettings
-from medledger.consortium.admission import Tally, admit
+from medledger.consortium.admission import admit
 from medledger.consortium.backup import backup_hospital
 from medledger.consortium.candidate import create_candidate, plan_candidate, save_manifest
 from medledger.consortium.chain import client, consortium_contract, deploy, unlock
-from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit
+from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit, vote_echo
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.hospital import Kdf
 from medledger.consortium.manifest import load_manifest
@@ -80,11 +80,6 @@ def add_member(
     """
     lines: list[str] = []
 
-    def show(tally: Tally) -> None:
-        last = tally.votes[-1]
-        if not as_json:
-            typer.echo(f"  vote by {last['voter']}: {last['yes']}/{last['required']}")
-
     with clean_errors():
         manifest = load_manifest(directory)
         members = [h for h in manifest.hospitals if h.status != "candidate"]
@@ -118,7 +113,11 @@ def add_member(
             typer.echo(f"candidate {candidate.slug} ({candidate.signing_address}); voting:")
         accounts = [unlock(directory, h, secret) for h in active]
         tally = admit(
-            contract, candidate=candidate, proposer=accounts[0], voters=accounts[1:], on_step=show
+            contract,
+            candidate=candidate,
+            proposer=accounts[0],
+            voters=accounts[1:],
+            on_step=vote_echo(as_json),
         )
         if tally.executed:
             admitted = candidate.model_copy(update={"status": "admitted"})

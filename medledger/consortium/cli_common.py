@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from keys.exceptions import KeysError
 from medledger.consortium.exceptions import AdmissionError, ConsortiumError
+
+if TYPE_CHECKING:
+    from medledger.consortium.admission import Tally
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 ScryptN = Annotated[
@@ -47,3 +50,14 @@ def emit(data: Any, as_json: bool, lines: list[str]) -> None:
     else:
         for line in lines:
             typer.echo(line)
+
+
+def vote_echo(as_json: bool) -> Callable[[Tally], None]:
+    """Prints each vote of a proposal as it lands (nothing with ``--json``: one document)."""
+
+    def show(tally: Tally) -> None:
+        last = tally.votes[-1]
+        if not as_json:
+            typer.echo(f"  vote by {last['voter']}: {last['yes']}/{last['required']}")
+
+    return show

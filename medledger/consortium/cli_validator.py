@@ -16,11 +16,11 @@ import typer
 from eth_utils.address import to_checksum_address
 
 from keys.passphrase import read_passphrase
-from medledger.consortium.admission import Tally, set_validator_flag
+from medledger.consortium.admission import set_validator_flag
 from medledger.consortium.candidate import save_manifest
 from medledger.consortium.chain import client, consortium_contract, unlock
 from medledger.consortium.cli_chain import DirOpt, RpcOpt
-from medledger.consortium.cli_common import JsonFlag, clean_errors, emit
+from medledger.consortium.cli_common import JsonFlag, clean_errors, emit, vote_echo
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.manifest import load_manifest
 from medledger.consortium.validators import (
@@ -42,12 +42,6 @@ def set_validator(
     as_json: JsonFlag = False,
 ) -> None:
     """Vote a member's validator flag on or off (the first active member proposes)."""
-
-    def show(tally: Tally) -> None:
-        last = tally.votes[-1]
-        if not as_json:
-            typer.echo(f"  vote by {last['voter']}: {last['yes']}/{last['required']}")
-
     with clean_errors():
         manifest = load_manifest(directory)
         entry = manifest.hospital(member)
@@ -74,7 +68,7 @@ def set_validator(
             validator=on,
             proposer=accounts[0],
             voters=accounts[1:],
-            on_step=show,
+            on_step=vote_echo(as_json),
         )
         if tally.executed:
             update: dict[str, object] = {"validator": on}

@@ -21,18 +21,13 @@ from eth_account.signers.local import LocalAccount
 from pydicom.data import get_testdata_file
 from pydicom.encaps import get_frame
 
-from gateway.domain import PhysicianStatus
-from gateway.services.auth import token_digest
-from gateway.typing import GrantId
 from tests.gateway.conftest import Gateway
 from tests.gateway.dicom_files import Files, make_files
 from tests.gateway.fakes import grant_state
+from tests.gateway.redeemed import G1, seed_redeemed_case
 from tests.gateway.server import serve
 
 pytestmark = pytest.mark.integration
-
-G1 = GrantId(b"\x01" * 32)
-G2 = GrantId(b"\x02" * 32)
 
 
 @dataclass
@@ -51,15 +46,7 @@ class Case:
 @pytest.fixture
 def case(gateway: Gateway, physician: LocalAccount, tmp_path: Path) -> Iterator[Case]:
     files = make_files(tmp_path)
-    for path in [*files.ct_series, files.mr, files.rtplan]:
-        gateway.cases.add(G1, path)
-    gateway.cases.add(G2, files.other_grant)
-    gateway.chain.grants[G1] = grant_state(G1, gateway.settings.hospital)
-    gateway.chain.grants[G2] = grant_state(G2, gateway.settings.hospital)
-    gateway.register(physician, PhysicianStatus.ACTIVE)
-    token = gateway.sign_in(physician)
-    # Stands in for POST redeem (another issue): the session has redeemed G1 only.
-    gateway.sessions.add_grant(token_digest(settings=gateway.settings, token=token), G1)
+    token = seed_redeemed_case(gateway, physician, files)
     with serve(gateway.app) as base:
         client = DICOMwebClient(
             url=base + "/dicomweb", headers={"Authorization": f"Bearer {token}"}

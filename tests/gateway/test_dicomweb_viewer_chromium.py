@@ -31,13 +31,13 @@ from pydicom.uid import generate_uid
 
 from gateway.app import create_app
 from gateway.container import Services
-from gateway.domain import PhysicianStatus
 from gateway.services.auth import token_digest
 from gateway.typing import GrantId
 from tests.gateway.browser import Page, chromium
 from tests.gateway.conftest import Gateway, make_settings
 from tests.gateway.dicom_files import Files, make_files
 from tests.gateway.fakes import grant_state
+from tests.gateway.redeemed import seed_redeemed_case
 from tests.gateway.server import serve
 from tests.gateway.static_site import static_site
 
@@ -52,8 +52,6 @@ SITE = {
         ROOT / "node_modules/dicomweb-client/build/dicomweb-client.js",
     "/node_modules/dcmjs/build/dcmjs.js": ROOT / "node_modules/dcmjs/build/dcmjs.js",
 }  # fmt: skip
-G1 = GrantId(b"\x01" * 32)
-G2 = GrantId(b"\x02" * 32)
 G3 = GrantId(b"\x03" * 32)
 
 
@@ -104,15 +102,7 @@ def viewer(
 ) -> Iterator[Viewer]:
     """The gateway's seams behind an app whose ``cors_origins`` lists the viewer's origin."""
     files = make_files(tmp_path)
-    for path in [*files.ct_series, files.mr, files.rtplan]:
-        gateway.cases.add(G1, path)
-    gateway.cases.add(G2, files.other_grant)
-    gateway.chain.grants[G1] = grant_state(G1, gateway.settings.hospital)
-    gateway.chain.grants[G2] = grant_state(G2, gateway.settings.hospital)
-    gateway.register(physician, PhysicianStatus.ACTIVE)
-    token = gateway.sign_in(physician)
-    # Stands in for POST redeem (tested in test_redeem.py): the session redeemed G1 only.
-    gateway.sessions.add_grant(token_digest(settings=gateway.settings, token=token), G1)
+    token = seed_redeemed_case(gateway, physician, files)
     services = Services(chain=gateway.chain, cases=gateway.cases, sessions=gateway.sessions,
                         audit=gateway.audit, clock=gateway.clock)  # fmt: skip
     settings = make_settings(cors_origins=[browser.allowed])
