@@ -24,7 +24,7 @@ import lmdb
 
 from medledger.consortium.exceptions import ConsortiumError, OutputExists
 from medledger.consortium.hospital import BLOB_DIR, CHAIN_DIR, KEYSTORE_DIR, NODE_DATA_DIR
-from node.blobstore.snapshot import copy_store
+from node.blobstore.snapshot import copy_sqlite, copy_store
 from node.exceptions import NodeError
 
 #: Never copied: the ledger's process locks.
@@ -51,14 +51,7 @@ def _copy_lmdb(source: Path, target: Path) -> None:
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
-    dst = sqlite3.connect(target)
-    try:
-        with dst:
-            src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    copy_sqlite(source, target)
     target.chmod(0o600)
 
 

@@ -35,17 +35,22 @@ def copy_store(source: Path, dest: Path) -> int:
     with open(source / "lock", "rb") as lock:
         fcntl.flock(lock, fcntl.LOCK_SH)
         try:
-            src = sqlite3.connect(f"file:{source / INDEX}?mode=ro", uri=True, timeout=30)
-            dst = sqlite3.connect(dest / INDEX)
-            try:
-                with dst:
-                    src.backup(dst)
-            finally:
-                src.close()
-                dst.close()
+            copy_sqlite(source / INDEX, dest / INDEX)
             packs = sorted((source / "packs").glob("*.pack"))
             for pack in packs:
                 shutil.copy2(pack, dest / "packs" / pack.name)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return len(packs)
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database, through SQLite's online backup API."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
