@@ -228,6 +228,14 @@ def consortium(tmp: Path, *, extra_senders: tuple[str, ...] = ()) -> Iterator[Wo
 
 
 def delete_blob_store(h: Hospital) -> None:
-    """The hospital's node goes away: API stopped and its blob store deleted from disk."""
+    """The hospital's node goes away: API stopped and its blob store deleted from disk.
+
+    The store is closed first (its index connection and pack descriptors would otherwise
+    keep serving the deleted files) and an empty one is left at the same place, as on a
+    node restarted on a blank disk; the store object reopens onto it lazily.
+    """
     h.stop_api()
+    assert h.services is not None and isinstance(h.services.blobs, EmbeddedBlobStore)
+    h.services.blobs.close()
     shutil.rmtree(h.root / "blobs")
+    EmbeddedBlobStore(h.root / "blobs", durable=False).close()
