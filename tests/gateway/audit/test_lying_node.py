@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from gateway.audit.errors import AuditChainUnavailable
 from gateway.audit.events import EventReader
 from gateway.audit.tracer import Tracer
 from tests.gateway.audit.story import Story
+from tests.gateway.server import serve_handler
 
 Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -45,15 +45,8 @@ def lying_proxy(upstream: str, rewrite: Rewrite) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_handler(Handler) as url:
+        yield url
 
 
 def _trace_through(url: str, story: Story) -> None:
