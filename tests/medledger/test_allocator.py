@@ -32,3 +32,9 @@ def test_the_console_entry_point_tunes_malloc_before_any_command(
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_glibc_accepts_the_setting() -> None:
     assert allocator.tune() is True
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_glibc_accepts_the_gateways_thresholds_and_a_second_call() -> None:
+    assert allocator.tune_for_large_buffers() is True
+    assert allocator.tune_for_large_buffers() is True  # the CLI may be run in-process twice
