@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ledger.p2p.config import PeerSettings, TimeoutSettings
+from ledger.p2p.endpoints import parse_endpoint
 from medledger.consortium.exceptions import LayoutError, OutputExists
 from medledger.consortium.hospital import (
     SECRET_FILE,
@@ -87,9 +88,9 @@ def create_candidate(
     store = create_keystore(home, passphrase=passphrase, kdf=kdf)
     shared = shared_from(directory, manifest)
     if plan.validator:
-        host, port = plan.p2p_endpoint(manifest.network).rsplit(":", 1)
+        host, port = parse_endpoint(plan.p2p_endpoint(manifest.network))
         own = PeerSettings(
-            address=str(store.export_public()["signing_address"]), host=host, port=int(port)
+            address=str(store.export_public()["signing_address"]), host=host, port=port
         )
         shared = replace(shared, peers=(*validators, own), timeouts=timeouts or shared.timeouts)
     entry = write_configs(home, plan, store, network=manifest.network, shared=shared)
