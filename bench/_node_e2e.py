@@ -13,6 +13,7 @@ before the clock starts).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -138,6 +139,15 @@ def _measure(env: ChainEnv, node: NodeServiceProcess, records: int,
     }
 
 
+def _run_together(workers: list[Callable[[], None]]) -> None:
+    """Start every worker on its own thread, then wait for all of them."""
+    threads = [threading.Thread(target=w) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def bulk(env: ChainEnv, node: NodeServiceProcess, *, records: int, offset: int,
          clients: int = 2) -> dict[str, Any]:  # fmt: skip
     """NDJSON imports of ``CHUNK`` records, ``clients`` requests in flight at a time."""
@@ -164,11 +174,7 @@ def bulk(env: ChainEnv, node: NodeServiceProcess, *, records: int, offset: int,
                     with lock:
                         created.append(r.json()["created"])
 
-        threads = [threading.Thread(target=worker) for _ in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _run_together([worker] * clients)
         return sum(created)
 
     out = _measure(env, node, records, post_all)
@@ -191,11 +197,7 @@ def singles(env: ChainEnv, node: NodeServiceProcess, *, records: int, offset: in
                     r.raise_for_status()
                     created[k] += r.json()["created"]
 
-        threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _run_together([functools.partial(worker, k) for k in range(clients)])
         return sum(created)
 
     out = _measure(env, node, records, post_all)
