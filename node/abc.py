@@ -81,6 +81,14 @@ class PayloadStoreAPI(ABC):
         Called when ingest fails after ``put``; must not raise if the CID is unknown.
         """
 
+    def settle(self, cids: Iterable[CID]) -> None:  # noqa: B027 - optional hook, no-op default
+        """Say that ``cids`` are settled: referenced by committed records, or discarded.
+
+        A store that notes every put for crash recovery (to sweep what an interrupted ingest
+        stored) may forget them now, so its notes hold only ingests in flight instead of
+        every ciphertext since the node started. The default keeps no notes.
+        """
+
 
 class KeyWrapperAPI(ABC):
     """Wraps a data key to this hospital's current encryption key (HPKE, keys package)."""

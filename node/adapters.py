@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -135,9 +135,21 @@ class BlobPayloadStore(PayloadStoreAPI):
         """CIDs stored by ingest and not yet settled by :meth:`settle`."""
         return {CID(r[0]) for r in self._conn().execute("SELECT cid FROM stored")}
 
-    def settle(self, cids: set[CID]) -> None:
-        """Forget journal lines that a sweep has settled (referenced or discarded)."""
-        self._conn().executemany("DELETE FROM stored WHERE cid = ?", [(c,) for c in cids])
+    def settle(self, cids: Iterable[CID]) -> None:
+        """Forget journal lines of settled CIDs (referenced by a committed record, or discarded).
+
+        Ingest settles its CIDs once its outbox commit returned, so the journal holds only
+        ingests in flight: a table that grew with every record until the next restart made
+        each group's journal insert touch more pages as it grew.
+        """
+        db = self._conn()
+        db.execute("BEGIN")
+        try:
+            db.executemany("DELETE FROM stored WHERE cid = ?", [(c,) for c in cids])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def discard(self, cid: CID) -> None:
         try:

@@ -75,7 +75,8 @@ class GroupCommitter(Generic[T, R]):
         Raises the commit's exception if a group holding one of the items failed (the other
         items may then be committed or not: check them again, as a client retrying would).
         """
-        slots = [_Slot[T, R](item) for item in items]
+        # a plain ``_Slot(item)``: calling the subscripted alias costs a typing round trip each
+        slots: list[_Slot[T, R]] = [_Slot(item) for item in items]
         with self._cond:
             self._queue.extend(slots)
             while not all(s.done for s in slots):

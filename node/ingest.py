@@ -70,6 +70,18 @@ class IngestReceipt:
     created: bool
 
 
+def settle_quietly(store: PayloadStoreAPI, cids: Iterable[CID]) -> None:
+    """:meth:`PayloadStoreAPI.settle` after a commit, where a failure must not fail the ingest.
+
+    The records are acknowledged by then; a journal line left behind only makes the next
+    start-up sweep look at a CID that it will find referenced.
+    """
+    try:
+        store.settle(cids)
+    except Exception:
+        log.warning("could not settle the ingest journal; the start-up sweep will")
+
+
 class _Stored:
     """The CIDs stored during one ingest, discarded if the ingest does not complete."""
 
@@ -94,12 +106,15 @@ class _Stored:
         The check matters when the failure (say ``KeyboardInterrupt``) lands after the
         outbox commit: the record is acknowledged and its ciphertexts must stay.
         """
+        settled: list[CID] = []
         for cid in self.cids:
             try:
                 if not self.outbox.is_referenced(cid):
                     self.store.discard(cid)
+                settled.append(cid)
             except Exception:  # best effort: sweep_orphans catches what is left
                 log.warning("could not discard an orphan ciphertext %s", cid)
+        settle_quietly(self.store, settled)
 
 
 @contextmanager
@@ -130,6 +145,7 @@ def _queue(services: IngestServices, stored: _Stored, entry: AnchorEntry) -> Ing
         if existing is None:
             raise OutboxError("the outbox refused an entry without holding an equal one")
         return existing
+    settle_quietly(stored.store, stored.cids)
     log.info("record %s (%s) queued for anchoring", record_id.hex(), entry.kind.value)
     return IngestReceipt(record_id, entry.kind, entry.content_hash, entry.cid, created=True)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from node.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.entry import AnchorEntry, RecordKind
 from node.exceptions import OutboxError
-from node.ingest import DEK_AD, PAYLOAD_AD, IngestReceipt
+from node.ingest import DEK_AD, PAYLOAD_AD, IngestReceipt, settle_quietly
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
@@ -83,13 +83,17 @@ def seal(*, parts: SealParts, kind: RecordKind, canonical: bytes,
                         ciphertext)  # fmt: skip
 
 
-def _discard(store: PayloadStoreAPI, outbox: Outbox, cids: Sequence[CID]) -> None:
+def _discard(store: PayloadStoreAPI, outbox: Outbox, cids: Sequence[CID]) -> list[CID]:
+    """Discard the orphans among ``cids``; return those settled (all but failed discards)."""
+    settled: list[CID] = []
     for cid in cids:
         try:
             if not outbox.is_referenced(cid):
                 store.discard(cid)
+            settled.append(cid)
         except Exception:  # best effort: the start-up sweep catches what is left
             log.warning("could not discard an orphan ciphertext %s", cid)
+    return settled
 
 
 def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
@@ -107,7 +111,7 @@ def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
             [(r.entry(cid), ()) for r, cid in zip(records, cids, strict=True)]
         )
     except BaseException:
-        _discard(store, outbox, cids)
+        settle_quietly(store, _discard(store, outbox, cids))
         raise
     receipts: list[IngestReceipt] = []
     orphans: list[CID] = []
@@ -121,7 +125,8 @@ def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
             raise OutboxError("the outbox returned a record with other content")
         receipts.append(IngestReceipt(record_id, existing.kind, existing.content_hash,
                                       existing.cid, created=False))  # fmt: skip
-    _discard(store, outbox, orphans)
+    unsettled = set(orphans) - set(_discard(store, outbox, orphans))
+    settle_quietly(store, [c for c in cids if c not in unsettled])
     log.info("group of %d records queued for anchoring (%d new)", len(records),
              len(records) - len(orphans))  # fmt: skip
     return receipts

@@ -74,8 +74,11 @@ def _seal_lines(lines: list[tuple[int, bytes]], patient_id: str | None) -> list[
     return out
 
 
+_KINDS = {kind.value: kind for kind in RecordKind}  # a dict lookup, not an Enum call per record
+
+
 def _unpack(t: _Sealed) -> SealedRecord:
-    return SealedRecord(RecordId(t[0]), RecordKind(t[1]), PatientPseudonym(t[2]),
+    return SealedRecord(RecordId(t[0]), _KINDS[t[1]], PatientPseudonym(t[2]),
                         ContentHash(t[3]), t[4], t[5], t[6])  # fmt: skip
 
 

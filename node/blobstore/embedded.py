@@ -138,12 +138,18 @@ class EmbeddedBlobStore(BlobStoreAPI):
             raise BlobStoreError(f"a group of small blobs holds at most {MAX_GROUP_BYTES} bytes")
         blocks: dict[CID, bytes] = {}
         roots: list[CID] = []
+
+        def keep(cid: CID, codec: int, block: bytes) -> None:
+            blocks.setdefault(cid, block)
+
+        chunk = self.profile.chunk_size
         for payload in payloads:
-
-            def keep(cid: CID, codec: int, block: bytes) -> None:
-                blocks.setdefault(cid, block)
-
-            roots.append(build([payload], profile=self.profile, sink=keep))
+            if len(payload) <= chunk:  # one raw leaf, its own root: what build() gives
+                root = cidlib.block_cid(cidlib.RAW, payload)[1]
+                blocks.setdefault(root, bytes(payload))
+                roots.append(root)
+            else:
+                roots.append(build([payload], profile=self.profile, sink=keep))
         with self._locked(fcntl.LOCK_SH):
             new = [c for c in blocks if self.index.locate(c) is None]
             pins = [] if not pin else [r for r in dict.fromkeys(roots)]
