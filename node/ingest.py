@@ -82,12 +82,25 @@ def settle_quietly(store: PayloadStoreAPI, cids: Iterable[CID]) -> None:
         log.warning("could not settle the ingest journal; the start-up sweep will")
 
 
+def discard_orphans(store: PayloadStoreAPI, cids: Iterable[CID]) -> None:
+    """Discard ciphertexts that no committed record holds, and settle them (best effort)."""
+    settled: list[CID] = []
+    for cid in cids:
+        try:
+            store.discard(cid)
+            settled.append(cid)
+        except Exception:  # the start-up sweep catches what is left
+            log.warning("could not discard an orphan ciphertext %s", cid)
+    settle_quietly(store, settled)
+
+
 class _Stored:
     """The CIDs stored during one ingest, discarded if the ingest does not complete."""
 
-    def __init__(self, store: PayloadStoreAPI, outbox: Outbox) -> None:
+    def __init__(self, store: PayloadStoreAPI, outbox: Outbox, record_id: RecordId) -> None:
         self.store = store
         self.outbox = outbox
+        self.record_id = record_id
         self.cids: list[CID] = []
 
     def put(self, ciphertext: bytes) -> CID:
@@ -101,25 +114,27 @@ class _Stored:
         return cids
 
     def discard_all(self) -> None:
-        """Discard what no committed record references.
+        """Discard the ciphertexts unless the record was committed after all.
 
         The check matters when the failure (say ``KeyboardInterrupt``) lands after the
-        outbox commit: the record is acknowledged and its ciphertexts must stay.
+        outbox commit: the record is acknowledged and its ciphertexts must stay. They were
+        stored for this record id alone (fresh data key), so they are orphans exactly when
+        the outbox does not hold the record.
         """
-        settled: list[CID] = []
-        for cid in self.cids:
-            try:
-                if not self.outbox.is_referenced(cid):
-                    self.store.discard(cid)
-                settled.append(cid)
-            except Exception:  # best effort: sweep_orphans catches what is left
-                log.warning("could not discard an orphan ciphertext %s", cid)
-        settle_quietly(self.store, settled)
+        try:
+            held = self.outbox.holds(self.record_id)
+        except Exception:  # the start-up sweep decides with the outbox readable again
+            log.warning("could not tell whether record %s was committed", self.record_id.hex())
+            return
+        if held:
+            settle_quietly(self.store, self.cids)
+        else:
+            discard_orphans(self.store, self.cids)
 
 
 @contextmanager
-def _all_or_nothing(services: IngestServices) -> Iterator[_Stored]:
-    stored = _Stored(services.store, services.outbox)
+def _all_or_nothing(services: IngestServices, record_id: RecordId) -> Iterator[_Stored]:
+    stored = _Stored(services.store, services.outbox, record_id)
     try:
         yield stored
     except BaseException:
@@ -172,7 +187,7 @@ def ingest_payload(*, services: IngestServices, kind: RecordKind, canonical: byt
     if (done := _existing(services, pseudonym, content_hash)) is not None:
         return done
     record_id = RecordId(os.urandom(32))
-    with _all_or_nothing(services) as stored:
+    with _all_or_nothing(services, record_id) as stored:
         dek = services.cipher.new_data_key()
         ciphertext = services.cipher.encrypt(
             data_key=dek, plaintext=canonical, associated_data=PAYLOAD_AD + record_id + content_hash
@@ -212,7 +227,7 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
     if (done := _existing(services, pseudonym, root)) is not None:
         return done
     record_id = RecordId(os.urandom(32))
-    with _all_or_nothing(services) as stored:
+    with _all_or_nothing(services, record_id) as stored:
         dek = services.cipher.new_data_key()
         series: dict[str, list[dict[str, str]]] = {}
         group: list[tuple[DicomInstance, bytes]] = []

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from node.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.entry import AnchorEntry, RecordKind
 from node.exceptions import OutboxError
-from node.ingest import DEK_AD, PAYLOAD_AD, IngestReceipt, settle_quietly
+from node.ingest import DEK_AD, PAYLOAD_AD, IngestReceipt, discard_orphans, settle_quietly
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
@@ -83,17 +83,18 @@ def seal(*, parts: SealParts, kind: RecordKind, canonical: bytes,
                         ciphertext)  # fmt: skip
 
 
-def _discard(store: PayloadStoreAPI, outbox: Outbox, cids: Sequence[CID]) -> list[CID]:
-    """Discard the orphans among ``cids``; return those settled (all but failed discards)."""
-    settled: list[CID] = []
-    for cid in cids:
+def _discard_unheld(store: PayloadStoreAPI, outbox: Outbox, records: Sequence[SealedRecord],
+                    cids: Sequence[CID]) -> None:  # fmt: skip
+    """After a failed commit: discard the ciphertexts of records the outbox does not hold."""
+    held: list[CID] = []
+    orphans: list[CID] = []
+    for record, cid in zip(records, cids, strict=True):
         try:
-            if not outbox.is_referenced(cid):
-                store.discard(cid)
-            settled.append(cid)
-        except Exception:  # best effort: the start-up sweep catches what is left
-            log.warning("could not discard an orphan ciphertext %s", cid)
-    return settled
+            (held if outbox.holds(record.record_id) else orphans).append(cid)
+        except Exception:  # the start-up sweep decides with the outbox readable again
+            log.warning("could not tell whether record %s was committed", record.record_id.hex())
+    settle_quietly(store, held)
+    discard_orphans(store, orphans)
 
 
 def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
@@ -111,7 +112,7 @@ def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
             [(r.entry(cid), ()) for r, cid in zip(records, cids, strict=True)]
         )
     except BaseException:
-        settle_quietly(store, _discard(store, outbox, cids))
+        _discard_unheld(store, outbox, records, cids)
         raise
     receipts: list[IngestReceipt] = []
     orphans: list[CID] = []
@@ -125,8 +126,8 @@ def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
             raise OutboxError("the outbox returned a record with other content")
         receipts.append(IngestReceipt(record_id, existing.kind, existing.content_hash,
                                       existing.cid, created=False))  # fmt: skip
-    unsettled = set(orphans) - set(_discard(store, outbox, orphans))
-    settle_quietly(store, [c for c in cids if c not in unsettled])
+    discard_orphans(store, orphans)  # fresh ciphertexts of records that were not created
+    settle_quietly(store, [r.cid for r in receipts if r.created])
     log.info("group of %d records queued for anchoring (%d new)", len(records),
              len(records) - len(orphans))  # fmt: skip
     return receipts

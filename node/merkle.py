@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from node.typing import MerkleHash
@@ -117,6 +117,46 @@ class MerkleTree:
                 steps.append(ProofStep(side, level[sibling]))
             index //= 2
         return tuple(steps)
+
+    def packed(self) -> bytes:
+        """Every level's hashes, leaf level first, concatenated (see :func:`packed_path`).
+
+        What the outbox keeps per batch instead of one stored proof per member: 64 bytes a
+        leaf, written once with the batch, from which any member's path is read back with
+        ``log2(n)`` slices and no hashing.
+        """
+        return b"".join(b"".join(level) for level in self._levels)
+
+
+def level_sizes(size: int) -> list[int]:
+    """How many hashes each level of a tree of ``size`` leaves holds, leaves first."""
+    if size < 1:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    sizes = [size]
+    while sizes[-1] > 1:
+        sizes.append((sizes[-1] + 1) // 2)  # pairs, plus a lone last node promoted
+    return sizes
+
+
+def packed_path(read: Callable[[int, int], bytes], size: int, index: int) -> tuple[ProofStep, ...]:
+    """The inclusion path of leaf ``index`` in a tree of ``size`` leaves, from its levels.
+
+    The levels are as :meth:`MerkleTree.packed` lays them out; ``read(offset, length)``
+    returns bytes of them (a slice in memory, or a read of a stored blob).
+    """
+    if not 0 <= index < size:
+        raise IndexError(f"leaf index {index} outside a tree of {size} leaves")
+    steps: list[ProofStep] = []
+    offset = 0
+    for count in level_sizes(size)[:-1]:
+        sibling = index ^ 1
+        if sibling < count:
+            side = Side.LEFT if index & 1 else Side.RIGHT
+            at = offset + sibling * HASH_LEN
+            steps.append(ProofStep(side, MerkleHash(read(at, HASH_LEN))))
+        offset += count * HASH_LEN
+        index //= 2
+    return tuple(steps)
 
 
 def merkle_root(leaves: Sequence[bytes]) -> MerkleHash:

@@ -2,7 +2,7 @@
 
 State machine (one row per record in ``entries``, one per batch in ``batches``)::
 
-    entry:  pending --form_batch--> (member of a batch)
+    entry:  pending --form_batch--> (member of a batch: the batches row whose run covers it)
     batch:  batched --mark_submitted--> submitted --mark_anchored--> anchored
             batched ---------------mark_anchored-----------------> anchored
             submitted --mark_submitted (re-submit after a crash)--> submitted
@@ -14,9 +14,11 @@ Why it is crash-safe:
 - ``append`` commits before it returns, in WAL mode with ``synchronous=FULL`` (the commit is
   fsync'd), and ingest acknowledges only after ``append`` returned: an acknowledged record is
   on disk.
-- ``form_batch`` moves entries into a new batch, computes the Merkle root and stores every
-  member's proof in **one transaction**: after a crash either the batch exists with all its
-  proofs, or all its entries are still pending. An entry is in at most one batch, ever.
+- ``form_batch`` takes the oldest pending entries (the run after the last batch), computes
+  the Merkle tree and stores the batch with its run and its tree's levels (every member's
+  proof) in **one transaction** that touches no entry: after a crash either the batch
+  exists with all its proofs, or its entries are still pending. Runs never overlap, so an
+  entry is in at most one batch, ever.
 - the drainer (:mod:`node.anchoring`) resumes the oldest unanchored batch before forming a new
   one and always asks the chain (``lookup(root)``) before submitting, so a batch whose
   transaction landed before the crash is recorded, not re-sent.
@@ -30,13 +32,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from node.entry import AnchorEntry, BatchAnchor, RecordState
 from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
-from node.merkle import MerkleTree
-from node.outbox_schema import ENTRY_COLS, SCHEMA, entry_from_row
+from node.merkle import MerkleTree, packed_path
+from node.outbox_migrate import is_v1, upgrade
+from node.outbox_schema import ENTRY_COLS, SCHEMA, VERSION, entry_from_row
 from node.proof import AnchorInfo, RecordProof
-from node.proof_wire import decode_proof, encode_proof
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 
 #: What a crypto-shredded record holds instead of a wrapped DEK: one byte that is no wrapped
@@ -64,10 +67,20 @@ class Outbox:
             raise OutboxError(f"the outbox needs WAL journaling, the file system gave {mode!r}")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise OutboxError(
+                f"the outbox was written by a newer node (layout {version}, this node reads "
+                f"up to {VERSION}); run that version or restore a backup"
+            )
+        if version < VERSION and is_v1(self._db):
+            upgrade(self._db)
         with self._tx():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            if version < VERSION:
+                self._db.execute(f"PRAGMA user_version={VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -89,9 +102,9 @@ class Outbox:
 
         ``blobs`` are the CIDs of every ciphertext stored for the record besides
         ``entry.cid`` (a DICOM study's instances), kept so that :meth:`referenced_cids` can
-        tell them from orphans a crash left behind. The same content for the same patient is
-        one record: appending it again returns the existing record id with
-        ``created=False`` and changes nothing.
+        tell them from orphans a crash left behind (``entry.cid`` among them is ignored).
+        The same content for the same patient is one record: appending it again returns the
+        existing record id with ``created=False`` and changes nothing.
         """
         with self._tx() as db:
             return self._insert(db, entry, blobs)
@@ -123,10 +136,9 @@ class Outbox:
                 db.execute("RELEASE append_many")
                 return [self._insert(db, entry, blobs) for entry, blobs in items]
             db.execute("RELEASE append_many")
-            db.executemany(
-                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
-                [(cid, e.record_id) for e, blobs in items for cid in {e.cid, *blobs}],
-            )
+            extra = [(cid, e.record_id) for e, blobs in items for cid in blobs if cid != e.cid]
+            if extra:
+                db.executemany("INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)", extra)
             return [(e.record_id, True) for e, _ in items]
 
     def _insert(
@@ -142,7 +154,7 @@ class Outbox:
         )  # fmt: skip
         db.executemany(
             "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
-            [(cid, entry.record_id) for cid in {entry.cid, *blobs}],
+            [(cid, entry.record_id) for cid in set(blobs) - {entry.cid}],
         )
         return entry.record_id, True
 
@@ -158,9 +170,6 @@ class Outbox:
             )
             if cur.rowcount != 1:
                 raise UnknownRecord("no outbox entry has this record id")
-            db.execute(
-                "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)", (cid, record_id)
-            )
 
     def shred_key(self, record_id: RecordId) -> None:
         """Overwrite the record's wrapped DEK with :data:`SHREDDED_KEY` (crypto-shredding).
@@ -177,10 +186,15 @@ class Outbox:
                 raise UnknownRecord("no outbox entry has this record id")
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def is_referenced(self, cid: CID) -> bool:
-        """Whether a committed record references ``cid``."""
-        row = self._db.execute("SELECT 1 FROM blobs WHERE cid = ?", (cid,)).fetchone()
-        return row is not None
+    def holds(self, record_id: RecordId) -> bool:
+        """Whether ``record_id`` is committed (then every ciphertext stored for it is kept).
+
+        How an ingest that failed late tells whether its ciphertexts are orphans: they were
+        stored for this record id alone (fresh data key), so they are referenced exactly
+        when the record is.
+        """
+        row = self._db.execute("SELECT 1 FROM entries WHERE record_id = ?", (record_id,))
+        return row.fetchone() is not None
 
     def referenced_cids(self) -> set[CID]:
         """Every CID some record references (manifests, payloads, DICOM instances).
@@ -190,7 +204,8 @@ class Outbox:
         without its data key, which was never kept. Sweep orphans only while no ingest runs
         (at node start), since an ingest in progress has stored blobs not yet referenced.
         """
-        return {CID(r[0]) for r in self._db.execute("SELECT cid FROM blobs")}
+        rows = self._db.execute("SELECT cid FROM entries UNION SELECT cid FROM blobs")
+        return {CID(r[0]) for r in rows}
 
     def find(self, pseudonym: PatientPseudonym, content_hash: ContentHash) -> RecordId | None:
         """The record that already holds this content for this patient, if any."""
@@ -211,10 +226,16 @@ class Outbox:
     def record_ids(self) -> list[RecordId]:
         return [RecordId(r[0]) for r in self._db.execute("SELECT record_id FROM entries")]
 
+    def _last_batched(self, db: sqlite3.Connection) -> int:
+        """The seq of the newest batched entry (0 if none): pending entries come after it."""
+        row = db.execute("SELECT max(last_seq) FROM batches").fetchone()
+        return 0 if row[0] is None else int(row[0])
+
     def pending_count(self) -> int:
-        return int(
-            self._db.execute("SELECT count(*) FROM entries WHERE batch_id IS NULL").fetchone()[0]
-        )
+        row = self._db.execute(
+            "SELECT count(*) FROM entries WHERE seq > ?", (self._last_batched(self._db),)
+        ).fetchone()
+        return int(row[0])
 
     # --- anchoring side --------------------------------------------------------------------
 
@@ -241,14 +262,15 @@ class Outbox:
     def open_batch(self) -> BatchAnchor | None:
         """The oldest batch not yet anchored (a crash may have left it), if any."""
         row = self._db.execute(
-            "SELECT batch_id, root, size FROM batches WHERE state != 'anchored' "
-            "ORDER BY batch_id LIMIT 1"
+            "SELECT batch_id, root, size, first_seq, last_seq FROM batches "
+            "WHERE state != 'anchored' ORDER BY batch_id LIMIT 1"
         ).fetchone()
         if row is None:
             return None
         batch_id, root = BatchId(row[0]), MerkleHash(row[1])
         members = self._db.execute(
-            f"SELECT {ENTRY_COLS} FROM entries WHERE batch_id = ? ORDER BY seq", (batch_id,)
+            f"SELECT {ENTRY_COLS} FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (row[3], row[4]),
         ).fetchall()
         commitments = tuple(entry_from_row(m).commitment() for m in members)
         if len(commitments) != row[2] or MerkleTree(commitments).root != root:
@@ -256,37 +278,28 @@ class Outbox:
         return BatchAnchor(batch_id, root, commitments)
 
     def form_batch(self, max_size: int) -> BatchAnchor | None:
-        """Move up to ``max_size`` oldest pending entries into a new batch.
+        """Make the up to ``max_size`` oldest pending entries a new batch.
 
-        Stores each member's proof in the same transaction; ``None`` if nothing is pending.
+        Stores the batch's run and tree (every member's proof) in one transaction; ``None``
+        if nothing is pending.
         """
         if max_size < 1:
             raise ValueError("a batch holds at least one entry")
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT seq, {ENTRY_COLS} FROM entries WHERE batch_id IS NULL "
-                "ORDER BY seq LIMIT ?",
-                (max_size,),
+                f"SELECT seq, {ENTRY_COLS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
+                (self._last_batched(db), max_size),
             ).fetchall()
             if not rows:
                 return None
-            entries = [entry_from_row(r[1:]) for r in rows]
-            commitments = tuple(e.commitment() for e in entries)
+            commitments = tuple(entry_from_row(r[1:]).commitment() for r in rows)
             tree = MerkleTree(commitments)
             cur = db.execute(
-                "INSERT INTO batches (root, size, state) VALUES (?, ?, 'batched')",
-                (tree.root, len(entries)),
+                "INSERT INTO batches (root, size, state, first_seq, last_seq, tree) "
+                "VALUES (?, ?, 'batched', ?, ?, ?)",
+                (tree.root, len(rows), rows[0][0], rows[-1][0], tree.packed()),
             )
             batch_id = BatchId(int(cur.lastrowid or 0))
-            proofs = [
-                encode_proof(RecordProof(e.record_id, e.pseudonym, e.content_hash, e.salt,
-                                         tree.path(index)))
-                for index, e in enumerate(entries)
-            ]  # fmt: skip
-            db.executemany(
-                "UPDATE entries SET batch_id = ?, proof = ? WHERE seq = ? AND batch_id IS NULL",
-                [(batch_id, proof, row[0]) for row, proof in zip(rows, proofs, strict=True)],
-            )
         return BatchAnchor(batch_id, tree.root, commitments)
 
     def _batch_state(self, batch_id: BatchId) -> tuple[str, bytes | None, int | None]:
@@ -334,18 +347,35 @@ class Outbox:
 
     # --- reading proofs --------------------------------------------------------------------
 
-    def state(self, record_id: RecordId) -> RecordState:
-        row = self._db.execute(
-            "SELECT b.state FROM entries e LEFT JOIN batches b USING (batch_id) "
-            "WHERE e.record_id = ?",
+    def _locate(self, record_id: RecordId) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
+        """The record's ``(seq, pseudonym, content_hash, salt)`` and its batch row, if any.
+
+        The batch is the one whose run ends at or after the record's seq (``last_seq`` is
+        indexed) and starts at or before it.
+        """
+        entry = self._db.execute(
+            "SELECT seq, pseudonym, content_hash, salt FROM entries WHERE record_id = ?",
             (record_id,),
         ).fetchone()
-        if row is None:
+        if entry is None:
             raise UnknownRecord("no outbox entry has this record id")
-        return RecordState.PENDING if row[0] is None else RecordState(row[0])
+        batch = self._db.execute(
+            "SELECT batch_id, first_seq, size, state, tx_hash, block_number FROM batches "
+            "WHERE last_seq >= ? ORDER BY last_seq LIMIT 1",
+            (entry[0],),
+        ).fetchone()
+        if batch is not None and batch[1] > entry[0]:
+            batch = None  # cannot happen while runs follow each other; never a wrong batch
+        return entry, batch
+
+    def state(self, record_id: RecordId) -> RecordState:
+        _, batch = self._locate(record_id)
+        return RecordState.PENDING if batch is None else RecordState(batch[3])
 
     def proof(self, record_id: RecordId) -> RecordProof:
         """The record's inclusion proof, with its anchor once the batch is anchored.
+
+        The path is read from the batch's stored tree levels: one 32-byte slice per level.
 
         Raises
         ------
@@ -354,16 +384,22 @@ class Outbox:
         OutboxError
             The record is still pending (not in a batch yet).
         """
-        row = self._db.execute(
-            "SELECT e.proof, b.state, b.tx_hash, b.block_number FROM entries e "
-            "LEFT JOIN batches b USING (batch_id) WHERE e.record_id = ?",
-            (record_id,),
-        ).fetchone()
-        if row is None:
-            raise UnknownRecord("no outbox entry has this record id")
-        if row[0] is None:
+        (seq, pseudonym, content_hash, salt), batch = self._locate(record_id)
+        if batch is None:
             raise OutboxError("the record is pending; it has no proof until it is batched")
-        proof = decode_proof(row[0])
-        if row[1] == "anchored":
-            proof = proof.with_anchor(AnchorInfo(TxHash(row[2]), row[3]))
+        batch_id, first_seq, size, state = batch[:4]
+        index = self._db.execute(
+            "SELECT count(*) FROM entries WHERE seq >= ? AND seq < ?", (first_seq, seq)
+        ).fetchone()[0]
+        with self._db.blobopen("batches", "tree", batch_id, readonly=True) as tree:
+
+            def read(offset: int, length: int) -> bytes:
+                tree.seek(offset)
+                return tree.read(length)
+
+            path = packed_path(read, size, index)
+        proof = RecordProof(record_id, PatientPseudonym(pseudonym), ContentHash(content_hash),
+                            salt, path)  # fmt: skip
+        if state == "anchored":
+            proof = proof.with_anchor(AnchorInfo(TxHash(batch[4]), batch[5]))
         return proof

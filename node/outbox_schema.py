@@ -1,5 +1,9 @@
 """The outbox's SQLite schema and row mapping (see :mod:`node.outbox` for the state machine).
 
+``blobs`` names the ciphertexts a record holds *besides* its own ``entries.cid`` (a DICOM
+study's instances), so that the start-up sweep can tell them from orphans; a small record
+has no ``blobs`` row (one random-key index insert per record fewer on the ingest path).
+
 ``CHECK`` constraints restate the invariants the code keeps (fixed field lengths, the batch
 states), so a bug that breaks one fails loudly at the write instead of corrupting proofs.
 """
@@ -11,6 +15,15 @@ from typing import Any
 from node.entry import AnchorEntry, RecordKind
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
+#: The layout this code writes (``PRAGMA user_version``); version 1 is migrated on open by
+#: :mod:`node.outbox_migrate`.
+VERSION = 2
+
+#: A batch is the run of entries ``first_seq .. last_seq`` (seq order): batches are always
+#: formed from the oldest pending entries, and entries are appended in seq order under the
+#: write lock, so the pending entries are always the ones after the last batch. Forming a
+#: batch therefore writes one ``batches`` row (its tree's levels, for every member's proof)
+#: and touches no entry.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
     batch_id     INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -19,7 +32,10 @@ CREATE TABLE IF NOT EXISTS batches (
     state        TEXT NOT NULL CHECK (state IN ('batched', 'submitted', 'anchored')),
     tx_hash      BLOB CHECK (tx_hash IS NULL OR length(tx_hash) = 32),
     submitted_at REAL,
-    block_number INTEGER
+    block_number INTEGER,
+    first_seq    INTEGER NOT NULL,
+    last_seq     INTEGER NOT NULL UNIQUE CHECK (last_seq >= first_seq),
+    tree         BLOB NOT NULL CHECK (length(tree) % 32 = 0)
 );
 CREATE TABLE IF NOT EXISTS entries (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -30,15 +46,12 @@ CREATE TABLE IF NOT EXISTS entries (
     salt         BLOB NOT NULL CHECK (length(salt) = 16),
     cid          TEXT NOT NULL,
     wrapped_key  BLOB NOT NULL,
-    batch_id     INTEGER REFERENCES batches (batch_id),
-    proof        BLOB,
     UNIQUE (pseudonym, content_hash)
 );
 CREATE TABLE IF NOT EXISTS blobs (
     cid          TEXT PRIMARY KEY,
     record_id    BLOB NOT NULL REFERENCES entries (record_id)
 );
-CREATE INDEX IF NOT EXISTS entries_pending ON entries (seq) WHERE batch_id IS NULL;
 """
 ENTRY_COLS = "record_id, kind, pseudonym, content_hash, salt, cid, wrapped_key"
 

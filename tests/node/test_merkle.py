@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.merkle import MerkleTree, ProofStep, Side, fold_path, leaf_hash, node_hash
+from node.merkle import (
+    MerkleTree,
+    ProofStep,
+    Side,
+    fold_path,
+    leaf_hash,
+    level_sizes,
+    node_hash,
+    packed_path,
+)
 
 
 def rfc6962_mth(leaves: list[bytes]) -> bytes:
@@ -50,6 +59,23 @@ def test_every_leaf_proof_of_any_tree_size_verifies(leaves: list[bytes]) -> None
         path = tree.path(i)
         assert len(path) <= max(1, len(leaves)).bit_length()
         assert fold_path(leaf_hash(data), path) == tree.root
+
+
+@given(leaf_lists)
+def test_paths_read_from_the_packed_levels_are_the_trees_paths(leaves: list[bytes]) -> None:
+    tree = MerkleTree(leaves)
+    packed = tree.packed()
+    assert len(packed) == 32 * sum(level_sizes(len(leaves)))
+    assert packed.endswith(tree.root) and packed.startswith(tree.leaf(0))
+
+    def read(offset: int, length: int) -> bytes:
+        assert 0 <= offset and offset + length <= len(packed)  # never reads past the levels
+        return packed[offset : offset + length]
+
+    for i in range(len(leaves)):
+        assert packed_path(read, len(leaves), i) == tree.path(i)
+    with pytest.raises(IndexError):
+        packed_path(read, len(leaves), len(leaves))
 
 
 @given(leaf_lists, st.data())

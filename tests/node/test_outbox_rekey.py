@@ -29,7 +29,7 @@ def test_rekey_points_the_record_at_the_new_ciphertext_and_keeps_its_commitment(
     now = box.entry(entry.record_id)
     assert (now.cid, now.wrapped_key) == ("bafkreinew", b"wrapped-new")
     assert now.commitment() == entry.commitment()
-    assert box.is_referenced(CID("bafkreinew"))
+    assert CID("bafkreinew") in box.referenced_cids()
     with pytest.raises(UnknownRecord):
         box.replace_key(RecordId(os.urandom(32)), cid=CID("x"), wrapped_key=b"k")
 
