@@ -9,18 +9,29 @@ torn tail begins.
 
 A connection per thread (SQLite connections are not shared between threads here); readers
 never wait for the writer in WAL mode.
+
+Layout 2 (``PRAGMA user_version``): a pin is a flag on its block's row, and blocks have no
+secondary index. Each stored record costs one insert into one B-tree keyed by a random CID;
+layout 1 also inserted into a ``pins`` table and a ``(pack, cid)`` index, three random-key
+inserts whose page writes grew with the store. The scans that lost their index (the pins,
+a pack's blocks) serve only garbage collection and listings. Layout 1 is upgraded on open.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from node.exceptions import BlobStoreError
 from node.typing import CID
 
+log = logging.getLogger(__name__)
+
+VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS packs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -30,10 +41,9 @@ CREATE TABLE IF NOT EXISTS blocks (
     cid TEXT PRIMARY KEY,
     pack INTEGER NOT NULL,
     offset INTEGER NOT NULL,
-    length INTEGER NOT NULL
+    length INTEGER NOT NULL,
+    pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1))
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks (pack);
-CREATE TABLE IF NOT EXISTS pins (cid TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -55,7 +65,30 @@ class PackIndex:
         self._path = path
         self._synchronous = "FULL" if durable else "OFF"
         self._local = threading.local()
-        self.db.executescript(_SCHEMA)
+        self._open()
+
+    def _open(self) -> None:
+        """Create the tables, or upgrade a layout 1 index (one transaction either way)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > VERSION:
+                raise BlobStoreError(
+                    f"the blob index has layout {version}, written by a newer node; this "
+                    f"version reads up to {VERSION}"
+                )
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            if version < VERSION and "pins" in tables:
+                _upgrade_v1(db)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -92,12 +125,13 @@ class PackIndex:
         }
 
     def pins(self) -> set[CID]:
-        """Directly pinned roots."""
-        return {CID(r[0]) for r in self.db.execute("SELECT cid FROM pins")}
+        """Directly pinned roots (a scan: for gc and listings)."""
+        return {CID(r[0]) for r in self.db.execute("SELECT cid FROM blocks WHERE pinned")}
 
     def is_pinned(self, cid: CID) -> bool:
         """Whether ``cid`` is pinned directly."""
-        return self.db.execute("SELECT 1 FROM pins WHERE cid = ?", (cid,)).fetchone() is not None
+        row = self.db.execute("SELECT pinned FROM blocks WHERE cid = ?", (cid,)).fetchone()
+        return row is not None and bool(row[0])
 
     def packs(self) -> dict[int, int]:
         """Every pack's committed size."""
@@ -108,7 +142,7 @@ class PackIndex:
         return dict(self.db.execute("SELECT pack, SUM(length) FROM blocks GROUP BY pack"))
 
     def blocks_in(self, pack: int) -> list[tuple[CID, Location]]:
-        """The blocks indexed in ``pack``, in offset order."""
+        """The blocks indexed in ``pack``, in offset order (a scan: for compaction)."""
         rows = self.db.execute(
             "SELECT cid, pack, offset, length FROM blocks WHERE pack = ? ORDER BY offset", (pack,)
         )
@@ -137,22 +171,35 @@ class PackIndex:
     ) -> None:
         """Name ``blocks``, set packs' committed ``sizes``, add ``pins``, atomically.
 
-        ``moved`` replaces existing entries and forgets ``dead_packs`` (compaction);
-        otherwise an entry that exists is kept (content addressing: same name, same bytes).
+        ``moved`` points existing entries at new places and forgets ``dead_packs``
+        (compaction); otherwise an entry that exists is kept (content addressing: same name,
+        same bytes). A pin names a block that is indexed, or named in this same commit.
         """
-        verb = "INSERT OR REPLACE" if moved else "INSERT OR IGNORE"
+        rows = list(blocks)
+        pinned = set(pins)
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                f"{verb} INTO blocks (cid, pack, offset, length) VALUES (?, ?, ?, ?)",
-                ((c, *loc) for c, loc in blocks),
-            )
+            if moved:
+                db.executemany(
+                    "UPDATE blocks SET pack = ?, offset = ?, length = ? WHERE cid = ?",
+                    ((*loc, c) for c, loc in rows),
+                )
+            else:
+                cur = db.executemany(
+                    "INSERT OR IGNORE INTO blocks (cid, pack, offset, length, pinned) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    ((c, *loc, c in pinned) for c, loc in rows),
+                )
+                if cur.rowcount == len(rows):  # every row new: their pins are set already
+                    pinned.difference_update(c for c, _ in rows)
+            for cid in pinned:
+                if db.execute("UPDATE blocks SET pinned = 1 WHERE cid = ?", (cid,)).rowcount != 1:
+                    raise BlobStoreError(f"cannot pin {cid}: the index has no such block")
             db.executemany(
                 "UPDATE packs SET size = MAX(size, ?) WHERE id = ?",
                 ((size, pack) for pack, size in sizes.items()),
             )
-            db.executemany("INSERT OR IGNORE INTO pins (cid) VALUES (?)", ((c,) for c in pins))
             db.executemany("DELETE FROM packs WHERE id = ?", ((p,) for p in dead_packs))
             db.execute("COMMIT")
         except BaseException:
@@ -161,7 +208,8 @@ class PackIndex:
 
     def unpin(self, cid: CID) -> bool:
         """Drop the pin; False if there was none."""
-        return self.db.execute("DELETE FROM pins WHERE cid = ?", (cid,)).rowcount > 0
+        cur = self.db.execute("UPDATE blocks SET pinned = 0 WHERE cid = ? AND pinned", (cid,))
+        return cur.rowcount > 0
 
     def drop(self, cids: Iterable[CID]) -> None:
         """Forget blocks (garbage collection), in one transaction."""
@@ -173,3 +221,18 @@ class PackIndex:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+
+def _upgrade_v1(db: sqlite3.Connection) -> None:
+    """Layout 1 -> 2 inside the caller's transaction: pins become flags on their blocks."""
+    db.execute("ALTER TABLE blocks ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (pinned IN (0, 1))")  # fmt: skip
+    db.execute("UPDATE blocks SET pinned = 1 WHERE cid IN (SELECT cid FROM pins)")
+    stray = db.execute(
+        "SELECT count(*) FROM pins WHERE cid NOT IN (SELECT cid FROM blocks)"
+    ).fetchone()[0]
+    if stray:  # a pin on a block the store does not hold protected nothing
+        log.warning("blob index upgrade: %d pins named no stored block and were dropped", stray)
+    db.execute("DROP TABLE pins")
+    db.execute("DROP INDEX IF EXISTS blocks_by_pack")
+    log.info("blob index upgraded to layout %d", VERSION)
