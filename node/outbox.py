@@ -38,13 +38,22 @@ from node.entry import AnchorEntry, BatchAnchor, RecordState
 from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
 from node.merkle import MerkleTree, packed_path
 from node.outbox_migrate import is_v1, upgrade
-from node.outbox_schema import ENTRY_COLS, SCHEMA, VERSION, entry_from_row
+from node.outbox_schema import (
+    ENTRY_COLS,
+    SCHEMA,
+    VERSION,
+    WHERE_CONTENT,
+    WHERE_ID,
+    entry_from_row,
+)
 from node.proof import AnchorInfo, RecordProof
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 
 #: What a crypto-shredded record holds instead of a wrapped DEK: one byte that is no wrapped
 #: key of any format, so every unwrap fails while the entry (and its proof) stays readable.
 SHREDDED_KEY = b"\x00"
+#: Content-hash prefixes probed per statement (well under SQLite's 32,766 parameters).
+_PROBE_CHUNK = 500
 
 
 class Outbox:
@@ -106,8 +115,7 @@ class Outbox:
         The same content for the same patient is one record: appending it again returns the
         existing record id with ``created=False`` and changes nothing.
         """
-        with self._tx() as db:
-            return self._insert(db, entry, blobs)
+        return self.append_many([(entry, blobs)])[0]
 
     def append_many(
         self, items: Sequence[tuple[AnchorEntry, Iterable[CID]]]
@@ -116,47 +124,57 @@ class Outbox:
 
         All or nothing: after a crash either every entry is in the outbox or none is.
 
-        The common case (every entry new) is two ``executemany`` statements; if any entry
-        is already held (a retried import, the same content twice in one group), the batch
-        insert is rolled back to a savepoint and the entries go one by one through
-        :meth:`_insert`, which says which record each one became.
+        Which entries are new is decided inside the write transaction (writers are
+        serialized): one probe of the content index for the whole group, then the new
+        entries in one ``executemany``. An entry whose content its patient already has (a
+        retried import, the same content twice in one group) becomes that record.
         """
         if not items:
             return []
         with self._tx() as db:
-            db.execute("SAVEPOINT append_many")
-            cur = db.executemany(
-                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
+            held = self._held(db, [e for e, _ in items])
+            results: list[tuple[RecordId, bool]] = []
+            fresh: list[tuple[AnchorEntry, Iterable[CID]]] = []
+            for entry, blobs in items:
+                key = (entry.pseudonym, entry.content_hash)
+                if key in held:
+                    results.append((held[key], False))
+                    continue
+                held[key] = entry.record_id
+                fresh.append((entry, blobs))
+                results.append((entry.record_id, True))
+            db.executemany(
+                f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(e.record_id, e.kind.value, e.pseudonym, e.content_hash, e.salt, e.cid,
-                  e.wrapped_key) for e, _ in items],
+                  e.wrapped_key) for e, _ in fresh],
             )  # fmt: skip
-            if cur.rowcount != len(items):
-                db.execute("ROLLBACK TO append_many")
-                db.execute("RELEASE append_many")
-                return [self._insert(db, entry, blobs) for entry, blobs in items]
-            db.execute("RELEASE append_many")
-            extra = [(cid, e.record_id) for e, blobs in items for cid in blobs if cid != e.cid]
-            if extra:
-                db.executemany("INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)", extra)
-            return [(e.record_id, True) for e, _ in items]
+            for entry, blobs in fresh:
+                extra = set(blobs) - {entry.cid}
+                if extra:
+                    seq = db.execute(f"SELECT seq FROM entries WHERE {WHERE_ID}",
+                                     (entry.record_id,)).fetchone()[0]  # fmt: skip
+                    db.executemany("INSERT OR IGNORE INTO blobs (cid, seq) VALUES (?, ?)",
+                                   [(cid, seq) for cid in sorted(extra)])  # fmt: skip
+        return results
 
-    def _insert(
-        self, db: sqlite3.Connection, entry: AnchorEntry, blobs: Iterable[CID]
-    ) -> tuple[RecordId, bool]:
-        existing = self.find(entry.pseudonym, entry.content_hash)
-        if existing is not None:
-            return existing, False
-        db.execute(
-            f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (entry.record_id, entry.kind.value, entry.pseudonym, entry.content_hash,
-             entry.salt, entry.cid, entry.wrapped_key),
-        )  # fmt: skip
-        db.executemany(
-            "INSERT OR IGNORE INTO blobs (cid, record_id) VALUES (?, ?)",
-            [(cid, entry.record_id) for cid in set(blobs) - {entry.cid}],
-        )
-        return entry.record_id, True
+    def _held(
+        self, db: sqlite3.Connection, entries: Sequence[AnchorEntry]
+    ) -> dict[tuple[bytes, bytes], RecordId]:
+        """The records already holding the content of some of ``entries``, by (patient, hash)."""
+        wanted = {(e.pseudonym, e.content_hash) for e in entries}
+        prefixes = sorted({e.content_hash[:8] for e in entries})
+        held: dict[tuple[bytes, bytes], RecordId] = {}
+        for at in range(0, len(prefixes), _PROBE_CHUNK):
+            chunk = prefixes[at : at + _PROBE_CHUNK]
+            rows = db.execute(
+                "SELECT pseudonym, content_hash, record_id FROM entries "
+                f"WHERE substr(content_hash, 1, 8) IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for pseudonym, content_hash, record_id in rows:
+                if (pseudonym, content_hash) in wanted:
+                    held[(pseudonym, content_hash)] = RecordId(record_id)
+        return held
 
     def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:
         """Point a record at a re-encrypted ciphertext and its new wrapped DEK (re-keying).
@@ -165,8 +183,8 @@ class Outbox:
         """
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE entries SET cid = ?, wrapped_key = ? WHERE record_id = ?",
-                (cid, wrapped_key, record_id),
+                f"UPDATE entries SET cid = ?2, wrapped_key = ?3 WHERE {WHERE_ID}",
+                (record_id, cid, wrapped_key),
             )
             if cur.rowcount != 1:
                 raise UnknownRecord("no outbox entry has this record id")
@@ -180,7 +198,7 @@ class Outbox:
         self._db.execute("PRAGMA secure_delete=ON")
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE entries SET wrapped_key = ? WHERE record_id = ?", (SHREDDED_KEY, record_id)
+                f"UPDATE entries SET wrapped_key = ?2 WHERE {WHERE_ID}", (record_id, SHREDDED_KEY)
             )
             if cur.rowcount != 1:
                 raise UnknownRecord("no outbox entry has this record id")
@@ -193,7 +211,7 @@ class Outbox:
         stored for this record id alone (fresh data key), so they are referenced exactly
         when the record is.
         """
-        row = self._db.execute("SELECT 1 FROM entries WHERE record_id = ?", (record_id,))
+        row = self._db.execute(f"SELECT 1 FROM entries WHERE {WHERE_ID}", (record_id,))
         return row.fetchone() is not None
 
     def referenced_cids(self) -> set[CID]:
@@ -210,14 +228,14 @@ class Outbox:
     def find(self, pseudonym: PatientPseudonym, content_hash: ContentHash) -> RecordId | None:
         """The record that already holds this content for this patient, if any."""
         row = self._db.execute(
-            "SELECT record_id FROM entries WHERE pseudonym = ? AND content_hash = ?",
+            f"SELECT record_id FROM entries WHERE {WHERE_CONTENT}",
             (pseudonym, content_hash),
         ).fetchone()
         return None if row is None else RecordId(row[0])
 
     def entry(self, record_id: RecordId) -> AnchorEntry:
         row = self._db.execute(
-            f"SELECT {ENTRY_COLS} FROM entries WHERE record_id = ?", (record_id,)
+            f"SELECT {ENTRY_COLS} FROM entries WHERE {WHERE_ID}", (record_id,)
         ).fetchone()
         if row is None:
             raise UnknownRecord("no outbox entry has this record id")
@@ -354,7 +372,7 @@ class Outbox:
         indexed) and starts at or before it.
         """
         entry = self._db.execute(
-            "SELECT seq, pseudonym, content_hash, salt FROM entries WHERE record_id = ?",
+            f"SELECT seq, pseudonym, content_hash, salt FROM entries WHERE {WHERE_ID}",
             (record_id,),
         ).fetchone()
         if entry is None:

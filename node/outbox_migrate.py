@@ -106,10 +106,10 @@ def _rebuild(db: sqlite3.Connection) -> int:
     ).fetchone()[0]
     if early:
         raise OutboxError(f"{early} pending entries precede the last batch; cannot upgrade")
-    # the record's own CID is entries.cid now; blobs keeps only the others
+    # the record's own CID is entries.cid now; blobs keeps only the others, by entry seq
     db.execute(
-        "INSERT INTO blobs (cid, record_id) SELECT b.cid, b.record_id FROM blobs_v1 b "
-        "JOIN entries e USING (record_id) WHERE b.cid != e.cid"
+        "INSERT INTO blobs (cid, seq) SELECT b.cid, e.seq FROM blobs_v1 b "
+        "JOIN entries_v1 e USING (record_id) WHERE b.cid != e.cid"
     )
     for table in ("blobs", "entries", "batches"):
         db.execute(f"DROP TABLE {table}_v1")

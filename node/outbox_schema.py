@@ -19,6 +19,13 @@ from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 #: :mod:`node.outbox_migrate`.
 VERSION = 2
 
+#: Entries are found through indexes on the first 8 bytes of the record id and of the content
+#: hash (both uniformly random), not on the 32-byte values: a random-key index insert writes
+#: a page per record once the index outgrows a group, and 8-byte keys keep the two indexes a
+#: quarter of the size. A lookup checks the whole value. The rules those values obeyed as
+#: ``UNIQUE`` constraints are kept by :meth:`~node.outbox.Outbox.append_many`, under the
+#: write lock: one record per patient and content, and record ids are 32 random bytes.
+#:
 #: A batch is the run of entries ``first_seq .. last_seq`` (seq order): batches are always
 #: formed from the oldest pending entries, and entries are appended in seq order under the
 #: write lock, so the pending entries are always the ones after the last batch. Forming a
@@ -39,20 +46,27 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 CREATE TABLE IF NOT EXISTS entries (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_id    BLOB NOT NULL UNIQUE CHECK (length(record_id) = 32),
+    record_id    BLOB NOT NULL CHECK (length(record_id) = 32),
     kind         TEXT NOT NULL,
     pseudonym    BLOB NOT NULL CHECK (length(pseudonym) = 32),
     content_hash BLOB NOT NULL CHECK (length(content_hash) = 32),
     salt         BLOB NOT NULL CHECK (length(salt) = 16),
     cid          TEXT NOT NULL,
-    wrapped_key  BLOB NOT NULL,
-    UNIQUE (pseudonym, content_hash)
+    wrapped_key  BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS entries_by_id ON entries (substr(record_id, 1, 8));
+CREATE INDEX IF NOT EXISTS entries_by_content ON entries (substr(content_hash, 1, 8));
 CREATE TABLE IF NOT EXISTS blobs (
     cid          TEXT PRIMARY KEY,
-    record_id    BLOB NOT NULL REFERENCES entries (record_id)
+    seq          INTEGER NOT NULL REFERENCES entries (seq)
 );
 """
+#: A record by id (``?1``), through ``entries_by_id``.
+WHERE_ID = "substr(record_id, 1, 8) = substr(?1, 1, 8) AND record_id = ?1"
+#: A record by patient (``?1``) and content (``?2``), through ``entries_by_content``.
+WHERE_CONTENT = (
+    "substr(content_hash, 1, 8) = substr(?2, 1, 8) AND pseudonym = ?1 AND content_hash = ?2"
+)
 ENTRY_COLS = "record_id, kind, pseudonym, content_hash, salt, cid, wrapped_key"
 
 

@@ -13,6 +13,7 @@ from node.anchoring import drain, drain_once
 from node.entry import AnchorEntry, BatchAnchor, RecordKind, RecordState
 from node.exceptions import IllegalTransition, NodeError, OutboxError, UnknownRecord
 from node.outbox import Outbox
+from node.outbox_schema import WHERE_CONTENT, WHERE_ID
 from node.proof import AnchorInfo
 from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 from tests.node.fake_chain import FileChain, read_chain
@@ -240,3 +241,23 @@ def test_chain_outage_keeps_the_batch_open_until_the_chain_answers(
     chain = FileChain(tmp_path / "chain.jsonl", rng=rng)
     assert drain(outbox=outbox, sink=chain, max_batch_size=8, max_rounds=5) == 1
     assert [b["root"] for b in read_chain(tmp_path / "chain.jsonl")] == [batch.root.hex()]
+
+
+def test_lookups_by_record_and_by_content_go_through_the_short_key_indexes(
+    outbox: Outbox,
+) -> None:
+    """A lookup that fell back to a scan would cost O(records) per ingest: plans are checked."""
+    e = _entry(random.Random(5))
+    outbox.append(e)
+    plans = {
+        "entries_by_id": (f"SELECT * FROM entries WHERE {WHERE_ID}", (e.record_id,)),
+        "entries_by_content": (
+            f"SELECT * FROM entries WHERE {WHERE_CONTENT}",
+            (e.pseudonym, e.content_hash),
+        ),
+    }
+    for index, (sql, params) in plans.items():
+        plan = " ".join(r[3] for r in outbox._db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert f"USING INDEX {index}" in plan, plan
+    assert outbox.find(e.pseudonym, e.content_hash) == e.record_id
+    assert outbox.holds(e.record_id) and outbox.entry(e.record_id) == e
