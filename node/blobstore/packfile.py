@@ -33,6 +33,8 @@ from node.typing import CID
 #: A pack is rolled (a new one started) once it would grow past this many bytes.
 ROLL_BYTES = 256 << 20
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+#: Fresh pack ids a writer allocates before giving up (see :meth:`PackAppender._claim`).
+_FRESH_TRIES = 64
 
 
 def pack_path(directory: Path, pack: int) -> Path:
@@ -136,10 +138,15 @@ class PackAppender:
                 committed = self._index.packs().get(pack, committed)
                 cut_torn_tail(fd, committed)
                 return self._adopt(pack, fd, committed)
-        pack = self._index.new_pack()
-        fd = try_claim(pack_path(self._dir, pack))
-        if fd is None:  # nobody else can know this fresh id yet
-            raise RuntimeError(f"fresh pack {pack} is locked")
+        for _ in range(_FRESH_TRIES):
+            pack = self._index.new_pack()
+            fd = try_claim(pack_path(self._dir, pack))
+            if fd is not None:
+                break
+            # the new row is committed, so a writer claiming at the same moment can see the
+            # empty pack and take it first: it is that writer's now; allocate another
+        else:
+            raise RuntimeError(f"{_FRESH_TRIES} fresh packs in a row were taken by other writers")
         if self._durable:
             fsync_dir(self._dir)  # the pack's name, before any index entry points into it
         return self._adopt(pack, fd, 0)
