@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from node.commitment import anchor_commitment
 from node.entry import AnchorEntry, BatchAnchor, RecordState
 from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
 from node.merkle import MerkleTree, packed_path
@@ -52,6 +53,8 @@ from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym,
 #: What a crypto-shredded record holds instead of a wrapped DEK: one byte that is no wrapped
 #: key of any format, so every unwrap fails while the entry (and its proof) stays readable.
 SHREDDED_KEY = b"\x00"
+#: What a batch's leaves are made of (see :func:`_commitments`).
+_LEAF_COLS = "salt, record_id, pseudonym, content_hash"
 #: Content-hash prefixes probed per statement (well under SQLite's 32,766 parameters).
 _PROBE_CHUNK = 500
 
@@ -287,10 +290,10 @@ class Outbox:
             return None
         batch_id, root = BatchId(row[0]), MerkleHash(row[1])
         members = self._db.execute(
-            f"SELECT {ENTRY_COLS} FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            f"SELECT seq, {_LEAF_COLS} FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
             (row[3], row[4]),
         ).fetchall()
-        commitments = tuple(entry_from_row(m).commitment() for m in members)
+        commitments = _commitments(members)
         if len(commitments) != row[2] or MerkleTree(commitments).root != root:
             raise OutboxError(f"batch {batch_id} no longer matches its members (corrupt outbox)")
         return BatchAnchor(batch_id, root, commitments)
@@ -305,12 +308,12 @@ class Outbox:
             raise ValueError("a batch holds at least one entry")
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT seq, {ENTRY_COLS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT seq, {_LEAF_COLS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
                 (self._last_batched(db), max_size),
             ).fetchall()
             if not rows:
                 return None
-            commitments = tuple(entry_from_row(r[1:]).commitment() for r in rows)
+            commitments = _commitments(rows)
             tree = MerkleTree(commitments)
             cur = db.execute(
                 "INSERT INTO batches (root, size, state, first_seq, last_seq, tree) "
@@ -421,3 +424,13 @@ class Outbox:
         if state == "anchored":
             proof = proof.with_anchor(AnchorInfo(TxHash(batch[4]), batch[5]))
         return proof
+
+
+def _commitments(rows: Sequence[tuple[Any, ...]]) -> tuple[MerkleHash, ...]:
+    """Leaf data of ``(seq, salt, record_id, pseudonym, content_hash)`` rows, in order.
+
+    Straight from the columns: the row's lengths were checked when it was written (and the
+    table's ``CHECK`` constraints hold them), so no :class:`AnchorEntry` is built per leaf.
+    """
+    return tuple(anchor_commitment(salt=r[1], record_id=r[2], pseudonym=r[3], content_hash=r[4])
+                 for r in rows)  # fmt: skip

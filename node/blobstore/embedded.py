@@ -151,7 +151,8 @@ class EmbeddedBlobStore(BlobStoreAPI):
             else:
                 roots.append(build([payload], profile=self.profile, sink=keep))
         with self._locked(fcntl.LOCK_SH):
-            new = [c for c in blocks if self.index.locate(c) is None]
+            indexed = self.index.known(blocks)
+            new = [c for c in blocks if c not in indexed]
             pins = [] if not pin else [r for r in dict.fromkeys(roots)]
             if not new and all(self.index.is_pinned(r) for r in pins):
                 return roots  # nothing to write, nothing to pin

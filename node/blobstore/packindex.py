@@ -118,11 +118,16 @@ class PackIndex:
         return None if row is None else Location(*row)
 
     def known(self, cids: Iterable[CID]) -> set[CID]:
-        """The subset of ``cids`` already indexed."""
-        db = self.db
-        return {
-            c for c in cids if db.execute("SELECT 1 FROM blocks WHERE cid = ?", (c,)).fetchone()
-        }
+        """The subset of ``cids`` already indexed (one statement per 500 CIDs)."""
+        wanted = list(cids)
+        found: set[CID] = set()
+        for at in range(0, len(wanted), 500):
+            chunk = wanted[at : at + 500]
+            rows = self.db.execute(
+                f"SELECT cid FROM blocks WHERE cid IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            found.update(CID(r[0]) for r in rows)
+        return found
 
     def pins(self) -> set[CID]:
         """Directly pinned roots (a scan: for gc and listings)."""
