@@ -67,7 +67,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _services(request: Request) -> CaseServices:
+async def _services(request: Request) -> CaseServices:
     services: CaseServices = request.state.case_services
     return services
 
@@ -273,7 +273,7 @@ def case_routers(services: CaseServices, follower: Follower) -> list[APIRouter]:
     the node's API token (:func:`node.api.deps.require_token`).
     """
 
-    def bind(request: Request) -> None:
+    async def bind(request: Request) -> None:  # a state write: no worker thread (see deps)
         request.state.case_services = services
         request.state.case_follower = follower
 

@@ -1,4 +1,10 @@
-"""Dependencies of the node API: the running node and the bearer-token check."""
+"""Dependencies of the node API: the running node and the bearer-token check.
+
+The ones that only read ``app.state`` or compare a hash are ``async``: FastAPI runs a plain
+``def`` dependency on a worker thread, and those hops were most of the event loop's time per
+single-record request. :func:`get_outbox` stays a ``def``: it opens the SQLite connection of
+the thread the endpoint runs on.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +20,17 @@ from node.service import NodeService
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_node(request: Request) -> NodeService:
+async def get_node(request: Request) -> NodeService:
     node: NodeService = request.app.state.node
     return node
 
 
-def get_api_settings(request: Request) -> ApiSettings:
+async def get_api_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.api_settings
     return settings
 
 
-def require_token(
+async def require_token(
     settings: Annotated[ApiSettings, Depends(get_api_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
