@@ -13,7 +13,8 @@ from node.blobstore.packindex import PackIndex
 from node.blobstore.profile import CIDV1_256K
 from node.exceptions import BlobStoreError
 
-PAYLOADS = [os.urandom(n) for n in (0, 1, 400, 5000, 256 * 1024, 300 * 1024)]  # one chunk exactly; two
+# sizes: empty, tiny, small, exactly one 256 KiB chunk, two chunks
+PAYLOADS = [os.urandom(n) for n in (0, 1, 400, 5000, 256 * 1024, 300 * 1024)]
 
 
 def test_put_many_gives_the_cids_of_put_and_pins_every_root(tmp_path: Path) -> None:
