@@ -121,15 +121,19 @@ class BlobPayloadStore(PayloadStoreAPI):
     def put_many(self, ciphertexts: Sequence[bytes]) -> list[CID]:
         """Group commit: every ciphertext durable after one barrier (small records)."""
         cids = self.blobs.put_many(ciphertexts, pin=True)
+        self._each("INSERT OR IGNORE INTO stored (cid) VALUES (?)", cids)
+        return cids
+
+    def _each(self, sql: str, cids: Iterable[CID]) -> None:
+        """Run ``sql`` once per CID in one journal transaction (one WAL commit, not one each)."""
         db = self._conn()
         db.execute("BEGIN")
         try:
-            db.executemany("INSERT OR IGNORE INTO stored (cid) VALUES (?)", [(c,) for c in cids])
+            db.executemany(sql, [(c,) for c in cids])
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return cids
 
     def journal(self) -> set[CID]:
         """CIDs stored by ingest and not yet settled by :meth:`settle`."""
@@ -142,14 +146,7 @@ class BlobPayloadStore(PayloadStoreAPI):
         ingests in flight: a table that grew with every record until the next restart made
         each group's journal insert touch more pages as it grew.
         """
-        db = self._conn()
-        db.execute("BEGIN")
-        try:
-            db.executemany("DELETE FROM stored WHERE cid = ?", [(c,) for c in cids])
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        self._each("DELETE FROM stored WHERE cid = ?", cids)
 
     def discard(self, cid: CID) -> None:
         try:
