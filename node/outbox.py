@@ -381,8 +381,8 @@ class Outbox:
         if entry is None:
             raise UnknownRecord("no outbox entry has this record id")
         batch = self._db.execute(
-            "SELECT batch_id, first_seq, size, state, tx_hash, block_number FROM batches "
-            "WHERE last_seq >= ? ORDER BY last_seq LIMIT 1",
+            "SELECT batch_id, first_seq, size, state, tx_hash, block_number, last_seq "
+            "FROM batches WHERE last_seq >= ? ORDER BY last_seq LIMIT 1",
             (entry[0],),
         ).fetchone()
         if batch is not None and batch[1] > entry[0]:
@@ -409,9 +409,12 @@ class Outbox:
         if batch is None:
             raise OutboxError("the record is pending; it has no proof until it is batched")
         batch_id, first_seq, size, state = batch[:4]
-        index = self._db.execute(
-            "SELECT count(*) FROM entries WHERE seq >= ? AND seq < ?", (first_seq, seq)
-        ).fetchone()[0]
+        if batch[6] - first_seq + 1 == size:  # no seq missing from the run (the usual case)
+            index = seq - first_seq
+        else:
+            index = self._db.execute(
+                "SELECT count(*) FROM entries WHERE seq >= ? AND seq < ?", (first_seq, seq)
+            ).fetchone()[0]
         with self._db.blobopen("batches", "tree", batch_id, readonly=True) as tree:
 
             def read(offset: int, length: int) -> bytes:

@@ -261,3 +261,19 @@ def test_lookups_by_record_and_by_content_go_through_the_short_key_indexes(
         assert f"USING INDEX {index}" in plan, plan
     assert outbox.find(e.pseudonym, e.content_hash) == e.record_id
     assert outbox.holds(e.record_id) and outbox.entry(e.record_id) == e
+
+
+def test_proofs_hold_for_a_batch_whose_run_has_a_gap_in_its_seqs(outbox: Outbox) -> None:
+    """Seqs need not be consecutive (AUTOINCREMENT may skip): a leaf's index is counted."""
+    rng = random.Random(9)
+    entries = [_entry(rng) for _ in range(6)]
+    for i, e in enumerate(entries):
+        if i == 3:
+            outbox._db.execute("UPDATE sqlite_sequence SET seq = seq + 10 WHERE name = 'entries'")
+        outbox.append(e)
+    batch = outbox.form_batch(10)
+    assert batch is not None and batch.size == 6
+    last, first = outbox._db.execute("SELECT last_seq, first_seq FROM batches").fetchone()
+    assert last - first + 1 > batch.size  # the run really has a gap
+    for e in entries:
+        outbox.proof(e.record_id).verify(batch.root)
