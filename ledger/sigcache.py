@@ -12,9 +12,9 @@ shared by the threads of one process (the RPC thread verifies commits too).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 from ledger.typing import Address
+from medledger.lru import BoundedMemo
 
 CAPACITY = 65_536
 
@@ -23,35 +23,27 @@ class RecoveryCache:
     """An LRU map ``(digest, signature) -> signer address`` with hit/miss counters."""
 
     def __init__(self, capacity: int = CAPACITY) -> None:
-        self._capacity = capacity
-        self._entries: OrderedDict[bytes, Address] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: BoundedMemo[bytes, Address] = BoundedMemo(capacity)
+        self._counting = threading.Lock()  # exact counters across the process's threads
         self.hits = 0
         self.misses = 0
 
     def get(self, digest: bytes, signature: bytes) -> Address | None:
-        key = digest + signature
-        with self._lock:
-            signer = self._entries.get(key)
+        signer = self._entries.get(digest + signature)
+        with self._counting:
             if signer is None:
                 self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return signer
+            else:
+                self.hits += 1
+        return signer
 
     def put(self, digest: bytes, signature: bytes, signer: Address) -> None:
-        with self._lock:
-            self._entries[digest + signature] = signer
-            self._entries.move_to_end(digest + signature)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+        self._entries.put(digest + signature, signer)
 
     def __contains__(self, pair: object) -> bool:
         if not isinstance(pair, tuple) or len(pair) != 2:
             return False
-        with self._lock:
-            return bytes(pair[0]) + bytes(pair[1]) in self._entries
+        return bytes(pair[0]) + bytes(pair[1]) in self._entries
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -32,12 +32,12 @@ from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
 from gateway.typing import CaseId, DicomUID, GrantId, RecordId
 from gateway.wiring.anchor_check import check_anchored, refuse
-from gateway.wiring.bounded import BoundedMemo
 from gateway.wiring.chain_view import grant_number
 from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
+from medledger.lru import BoundedMemo
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord

@@ -21,10 +21,10 @@ from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
 from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
-from gateway.wiring.bounded import BoundedMemo
 from gateway.wiring.head_cache import STALE, HeadCache, Update
 from gateway.wiring.log_changes import Watched, block_changes
 from gateway.wiring.rpc import RawReader
+from medledger.lru import BoundedMemo
 from node import exceptions as node_errors
 from node.chain import ChainClient
 

@@ -1,9 +1,9 @@
 """A size-bounded memo for facts that never change once known (immutable or final).
 
-The gateway's caches hold only such facts (a content-addressed package, the data key in
-it, a batch root anchored at a final block, a verified header): a stale entry cannot exist,
-so eviction only costs a recomputation. The bound keeps a long-running gateway's memory
-flat however many grants it serves; the least recently used entry goes first.
+Shared by the gateway (a content-addressed package, the data key in it, a batch root
+anchored at a final block, a verified header) and the ledger (the signer a signature
+recovers to): a stale entry cannot exist, so eviction only costs a recomputation. The bound
+keeps a long-running process's memory flat; the least recently used entry goes first.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class BoundedMemo(Generic[K, V]):
             while len(self._items) > self._max:
                 self._items.popitem(last=False)
         return value
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
 
     def __len__(self) -> int:
         return len(self._items)
