@@ -48,6 +48,7 @@ from node.outbox_schema import (
     entry_from_row,
 )
 from node.proof import AnchorInfo, RecordProof
+from node.sqlite_layout import checked_version, execute_script
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 
 #: What a crypto-shredded record holds instead of a wrapped DEK: one byte that is no wrapped
@@ -79,18 +80,12 @@ class Outbox:
             raise OutboxError(f"the outbox needs WAL journaling, the file system gave {mode!r}")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > VERSION:
-            raise OutboxError(
-                f"the outbox was written by a newer node (layout {version}, this node reads "
-                f"up to {VERSION}); run that version or restore a backup"
-            )
+        version = checked_version(self._db, supported=VERSION, what="the outbox",
+                                  error=OutboxError)  # fmt: skip
         if version < VERSION and is_v1(self._db):
             upgrade(self._db)
         with self._tx():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+            execute_script(self._db, SCHEMA)
             if version < VERSION:
                 self._db.execute(f"PRAGMA user_version={VERSION}")
 

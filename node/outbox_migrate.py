@@ -18,6 +18,7 @@ from node.exceptions import OutboxError
 from node.merkle import MerkleTree
 from node.outbox_schema import ENTRY_COLS, SCHEMA, VERSION, entry_from_row
 from node.proof_wire import decode_proof
+from node.sqlite_layout import execute_script
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,7 @@ def _rebuild(db: sqlite3.Connection) -> int:
     for table in ("batches", "entries", "blobs"):
         db.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
     db.execute("DROP INDEX IF EXISTS entries_pending")
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    execute_script(db, SCHEMA)
     db.execute(f"INSERT INTO entries (seq, {ENTRY_COLS}) SELECT seq, {ENTRY_COLS} FROM entries_v1")
     count = 0
     last_seq = 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from node.exceptions import BlobStoreError
+from node.sqlite_layout import checked_version, execute_script
 from node.typing import CID
 
 log = logging.getLogger(__name__)
@@ -68,23 +69,23 @@ class PackIndex:
         self._open()
 
     def _open(self) -> None:
-        """Create the tables, or upgrade a layout 1 index (one transaction either way)."""
+        """Create the tables, or upgrade a layout 1 index (one transaction either way).
+
+        An index already at :data:`VERSION` is only read: opening a store writes nothing.
+        """
         db = self.db
+        what = "the blob index"
+        if checked_version(db, supported=VERSION, what=what, error=BlobStoreError) == VERSION:
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > VERSION:
-                raise BlobStoreError(
-                    f"the blob index has layout {version}, written by a newer node; this "
-                    f"version reads up to {VERSION}"
-                )
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-            if version < VERSION and "pins" in tables:
-                _upgrade_v1(db)
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version={VERSION}")
+            # checked again under the write lock: another opener may have just upgraded it
+            if checked_version(db, supported=VERSION, what=what, error=BlobStoreError) < VERSION:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+                if "pins" in tables:
+                    _upgrade_v1(db)
+                execute_script(db, _SCHEMA)
+                db.execute(f"PRAGMA user_version={VERSION}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
