@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -94,6 +94,27 @@ def discard_orphans(store: PayloadStoreAPI, cids: Iterable[CID]) -> None:
     settle_quietly(store, settled)
 
 
+def discard_unless_held(
+    store: PayloadStoreAPI, outbox: Outbox, stored: Iterable[tuple[RecordId, Sequence[CID]]]
+) -> None:
+    """After a failed ingest: discard each record's ciphertexts unless it was committed after all.
+
+    The check matters when the failure (say ``KeyboardInterrupt``) lands after the outbox
+    commit: the record is acknowledged and its ciphertexts must stay. They were stored for
+    that record id alone (fresh data key), so they are orphans exactly when the outbox does
+    not hold the record. A record the outbox cannot answer for is left to the start-up sweep.
+    """
+    held: list[CID] = []
+    orphans: list[CID] = []
+    for record_id, cids in stored:
+        try:
+            (held if outbox.holds(record_id) else orphans).extend(cids)
+        except Exception:
+            log.warning("could not tell whether record %s was committed", record_id.hex())
+    settle_quietly(store, held)
+    discard_orphans(store, orphans)
+
+
 class _Stored:
     """The CIDs stored during one ingest, discarded if the ingest does not complete."""
 
@@ -114,22 +135,8 @@ class _Stored:
         return cids
 
     def discard_all(self) -> None:
-        """Discard the ciphertexts unless the record was committed after all.
-
-        The check matters when the failure (say ``KeyboardInterrupt``) lands after the
-        outbox commit: the record is acknowledged and its ciphertexts must stay. They were
-        stored for this record id alone (fresh data key), so they are orphans exactly when
-        the outbox does not hold the record.
-        """
-        try:
-            held = self.outbox.holds(self.record_id)
-        except Exception:  # the start-up sweep decides with the outbox readable again
-            log.warning("could not tell whether record %s was committed", self.record_id.hex())
-            return
-        if held:
-            settle_quietly(self.store, self.cids)
-        else:
-            discard_orphans(self.store, self.cids)
+        """Discard the ciphertexts unless the record was committed after all."""
+        discard_unless_held(self.store, self.outbox, [(self.record_id, self.cids)])
 
 
 @contextmanager

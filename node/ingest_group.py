@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from node.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.entry import AnchorEntry, RecordKind
 from node.exceptions import OutboxError
-from node.ingest import DEK_AD, PAYLOAD_AD, IngestReceipt, discard_orphans, settle_quietly
+from node.ingest import (
+    DEK_AD,
+    PAYLOAD_AD,
+    IngestReceipt,
+    discard_orphans,
+    discard_unless_held,
+    settle_quietly,
+)
 from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
@@ -83,20 +90,6 @@ def seal(*, parts: SealParts, kind: RecordKind, canonical: bytes,
                         ciphertext)  # fmt: skip
 
 
-def _discard_unheld(store: PayloadStoreAPI, outbox: Outbox, records: Sequence[SealedRecord],
-                    cids: Sequence[CID]) -> None:  # fmt: skip
-    """After a failed commit: discard the ciphertexts of records the outbox does not hold."""
-    held: list[CID] = []
-    orphans: list[CID] = []
-    for record, cid in zip(records, cids, strict=True):
-        try:
-            (held if outbox.holds(record.record_id) else orphans).append(cid)
-        except Exception:  # the start-up sweep decides with the outbox readable again
-            log.warning("could not tell whether record %s was committed", record.record_id.hex())
-    settle_quietly(store, held)
-    discard_orphans(store, orphans)
-
-
 def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
                  records: Sequence[SealedRecord]) -> list[IngestReceipt]:  # fmt: skip
     """Store, then durably queue, a group of sealed records; receipts in order.
@@ -112,7 +105,8 @@ def commit_group(*, store: PayloadStoreAPI, outbox: Outbox,
             [(r.entry(cid), ()) for r, cid in zip(records, cids, strict=True)]
         )
     except BaseException:
-        _discard_unheld(store, outbox, records, cids)
+        stored = [(r.record_id, [cid]) for r, cid in zip(records, cids, strict=True)]
+        discard_unless_held(store, outbox, stored)
         raise
     receipts: list[IngestReceipt] = []
     orphans: list[CID] = []

@@ -35,14 +35,15 @@ PatientId = Annotated[
 ]
 
 
+def _fields(receipt: IngestReceipt) -> dict[str, Any]:
+    """An :class:`IngestResult`'s fields (plain data, for the bulk body's JSON)."""
+    return {"record_id": receipt.record_id.hex(), "kind": receipt.kind.value,
+            "content_hash": receipt.content_hash.hex(), "cid": receipt.cid,
+            "created": receipt.created}  # fmt: skip
+
+
 def _result(receipt: IngestReceipt) -> IngestResult:
-    return IngestResult(
-        record_id=receipt.record_id.hex(),
-        kind=receipt.kind.value,
-        content_hash=receipt.content_hash.hex(),
-        cid=receipt.cid,
-        created=receipt.created,
-    )
+    return IngestResult(**_fields(receipt))
 
 
 def _refused(exc: IngestError) -> HTTPException:
@@ -98,11 +99,7 @@ async def post_fhir_bulk(
     # record cost more than sealing the record, for values this code made itself.
     def work() -> bytes:
         receipts = node.ingest_ndjson(raw, patient_id=patient_id)
-        records = [
-            {"record_id": r.record_id.hex(), "kind": r.kind.value,
-             "content_hash": r.content_hash.hex(), "cid": r.cid, "created": r.created}
-            for r in receipts
-        ]  # fmt: skip
+        records = [_fields(r) for r in receipts]
         created = sum(r.created for r in receipts)
         return json.dumps({"records": records, "created": created}).encode()
 
