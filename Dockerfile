@@ -23,6 +23,7 @@ COPY node ./node
 COPY gateway ./gateway
 COPY keys ./keys
 COPY contracts ./contracts
+COPY common ./common
 RUN pip install . && rm -rf /src
 
 USER medledger

@@ -36,7 +36,7 @@ measured in a fresh child process for two payload sizes, to show memory flat in 
 size.
 
 Everything runs with the allocator setting every ``medledger`` process runs with
-(:func:`medledger.allocator.tune`, applied by ``medledger.cli.main``), reference and
+(:func:`common.allocator.tune`, applied by ``medledger.cli.main``), reference and
 pipeline alike; an inherited ``MALLOC_*`` variable is removed.
 """
 
@@ -56,8 +56,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from common import allocator
 from keys.stream import encrypt_stream
-from medledger import allocator
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.blobstore.layout import build
 from node.blobstore.profile import DEFAULT_PROFILE
@@ -204,7 +204,7 @@ def _peak_rss_mib(size: int) -> float:
     """Max RSS of a fresh interpreter running the pipeline on ``size`` bytes."""
     code = (
         "import resource, sys, tempfile, pathlib\n"
-        "from medledger import allocator\n"
+        "from common import allocator\n"
         "allocator.tune()\n"
         "from bench.blob import _pipeline\n"
         "with tempfile.TemporaryDirectory() as d:\n"

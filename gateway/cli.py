@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 import typer
 from pydantic import ValidationError
 
+from common import allocator
 from gateway.app import create_app
 from gateway.exceptions import GatewayError
 from gateway.settings import GatewaySettings
 from gateway.wiring.build import GatewaySources, build_services
 from keys.passphrase import read_passphrase
-from medledger import allocator
 
 app = typer.Typer(help="A hospital's gateway (physician sign-in, records, DICOMweb, audit).")
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import threading
 
+from common.lru import BoundedMemo
 from ledger.typing import Address
-from medledger.lru import BoundedMemo
 
 CAPACITY = 65_536
 

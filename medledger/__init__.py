@@ -1,8 +1,5 @@
 """medledger: a blockchain-backed record-sharing ledger for a medical consortium."""
 
-from importlib.metadata import PackageNotFoundError, version
+from common.version import __version__
 
-try:
-    __version__ = version("medledger")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+__all__ = ["__version__"]

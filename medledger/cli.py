@@ -15,7 +15,8 @@ import sys
 import typer
 
 import ledger  # noqa: F401  - selects eth-hash's fast keccak backend before anything hashes
-from medledger import __version__, allocator
+from common import allocator
+from medledger import __version__
 
 # (command name, module path, attribute): each module exposes a Typer app.
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -89,5 +90,5 @@ def _group(argv: list[str]) -> str | None:
 
 def main() -> None:
     """Entry point of the ``medledger`` console script."""
-    allocator.tune()  # process-wide, so before any command runs (see medledger.allocator)
+    allocator.tune()  # process-wide, so before any command runs (see common.allocator)
     build(_group(sys.argv[1:]))()

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from common.web import SafeJSONRoute
 from gateway.audit.deps import COOKIE, CurrentAuditor, TrailDep
 from gateway.audit.signin import AUDITOR, auditor_check
 from gateway.audit.signin_html import CSP, address_form, signature_form, signed_in_page
@@ -25,7 +26,6 @@ from gateway.exceptions import BadRequest
 from gateway.models import ChallengeRequest, SessionRequest
 from gateway.responses import errors
 from gateway.services import signin
-from medledger.web import SafeJSONRoute
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=SafeJSONRoute)
 

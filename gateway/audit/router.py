@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from common.web import SafeJSONRoute
 from gateway.audit.deps import AuditorToken, CurrentAuditor, TrailDep
 from gateway.audit.fhir_export import to_bundle
 from gateway.audit.model import Trace
@@ -21,7 +22,6 @@ from gateway.exceptions import BadRequest
 from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest
 from gateway.responses import errors
 from gateway.services import signin
-from medledger.web import SafeJSONRoute
 from node.exceptions import ProofError
 from node.proof import RecordProof
 from node.proof_json import proof_from_json

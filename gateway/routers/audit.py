@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from common.web import SafeJSONRoute
 from gateway.audit.deps import (
     CurrentAuditor,
     PresentedToken,
@@ -26,7 +27,6 @@ from gateway.responses import errors
 from gateway.services.timeline_html import render
 from gateway.timeline import Timeline
 from gateway.typing import CaseId
-from medledger.web import SafeJSONRoute
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=SafeJSONRoute)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from common.web import SafeJSONRoute
 from gateway.deps import CurrentSession, ServicesDep, SettingsDep
 from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest, SessionResponse
 from gateway.responses import errors
 from gateway.services import signin
 from gateway.services.auth import PHYSICIAN, physician_check
-from medledger.web import SafeJSONRoute
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=SafeJSONRoute)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from common.web import SafeJSONRoute
 from gateway.deps import ReadableGrants, ServicesDep, SettingsDep
 from gateway.responses import errors
 from gateway.services import dicomweb
@@ -14,7 +15,6 @@ from gateway.services.dicomweb import Reader, Scope
 from gateway.services.frames import parse_frame_list
 from gateway.services.qido import Level, QidoQuery, parse_query
 from gateway.typing import DicomUID
-from medledger.web import SafeJSONRoute
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], route_class=SafeJSONRoute)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from common.web import SafeJSONRoute
 from gateway.deps import CurrentSession, ServicesDep, SettingsDep
 from gateway.models import RedeemRequest, RedeemResponse
 from gateway.responses import errors
 from gateway.services import redeem as service
-from medledger.web import SafeJSONRoute
 
 router = APIRouter(prefix="/grants", tags=["grants"], route_class=SafeJSONRoute)
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from common.web import SafeJSONRoute
 from gateway.deps import ReadableGrants, ServicesDep
 from gateway.responses import errors
 from gateway.services import records
 from gateway.typing import CaseId, RecordId
-from medledger.web import SafeJSONRoute
 
 router = APIRouter(tags=["records"], route_class=SafeJSONRoute)
 

@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from pydicom.dataset import Dataset
 
+from common.lru import BoundedMemo
 from gateway.abc import CaseStoreAPI, ChainViewAPI
 from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
@@ -37,7 +38,6 @@ from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
-from medledger.lru import BoundedMemo
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord

@@ -17,6 +17,7 @@ from typing import Any
 from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 
+from common.lru import BoundedMemo
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
@@ -24,7 +25,6 @@ from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
 from gateway.wiring.head_cache import STALE, HeadCache, Update
 from gateway.wiring.log_changes import Watched, block_changes
 from gateway.wiring.rpc import RawReader
-from medledger.lru import BoundedMemo
 from node import exceptions as node_errors
 from node.chain import ChainClient
 

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from common.version import __version__
 from ledger.cli.errors import EXIT_AUTH, EXIT_CONFIG, EXIT_PORT, fail
 from ledger.cli.keystore import WrongPassphrase, passphrase, read_keystore
 from ledger.cli.node import open_ledger
@@ -24,7 +25,6 @@ from ledger.cli.nodeconf import load_node_config
 from ledger.exceptions import ConfigError, LedgerError, StorageError
 from ledger.rpc.dispatch import Limits
 from ledger.rpc.server import ServerLimits, create_app
-from medledger import __version__
 
 log = logging.getLogger("medledger.ledger")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
 
-from medledger import __version__
+from common.version import __version__
 from node.api import records
 from node.config import ApiSettings
 from node.service import NodeService

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from medledger.web import SafeJSONRoute
+from common.web import SafeJSONRoute
 
 class Body(BaseModel):
     x: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medledger.lru import BoundedMemo
+from common.lru import BoundedMemo
 
 
 def test_a_full_memo_evicts_the_least_recently_used_entry() -> None:

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from medledger import allocator, cli
+from common import allocator
+from medledger import cli
 
 
 def test_the_console_entry_point_tunes_malloc_before_any_command(
