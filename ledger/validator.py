@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.bft_node import BftNode
 from ledger.chain import Ledger
-from ledger.cli.node import ProducingLedger
+from ledger.facade import LedgerFacade
 from ledger.p2p.config import P2PSettings
 from ledger.p2p.exceptions import P2PError
 from ledger.profiling import profiled
@@ -24,11 +24,11 @@ from ledger.typing import Hash32
 log = logging.getLogger(__name__)
 
 
-class ValidatorNode(ProducingLedger):
+class ValidatorNode(LedgerFacade):
     """A ``Ledger`` whose blocks are decided by the consortium while it is open."""
 
     def __init__(self, ledger: Ledger, *, key: bytes, settings: P2PSettings, data_dir: Path):
-        self.inner = ledger
+        super().__init__(ledger)
         self.node = BftNode(
             ledger=ledger,
             key=key,

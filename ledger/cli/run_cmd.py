@@ -20,9 +20,9 @@ import uvicorn
 from common.version import __version__
 from ledger.cli.errors import EXIT_AUTH, EXIT_CONFIG, EXIT_PORT, fail
 from ledger.cli.keystore import WrongPassphrase, passphrase, read_keystore
-from ledger.cli.node import open_ledger
 from ledger.cli.nodeconf import load_node_config
 from ledger.exceptions import ConfigError, LedgerError, StorageError
+from ledger.launch import open_ledger
 from ledger.rpc.dispatch import Limits
 from ledger.rpc.server import ServerLimits, create_app
 
