@@ -2,7 +2,7 @@
 
 :class:`ValidatorNode` is what ``medledger ledger run`` serves when the genesis names more
 than one validator: the same ``LedgerAPI`` as the single-validator node, but blocks come
-from consensus (:class:`ledger.bft_node.BftNode`, in its own thread and event loop) and a
+from consensus (:class:`ledger.bft.node.BftNode`, in its own thread and event loop) and a
 transaction admitted through RPC is also gossiped to the other validators.
 """
 
@@ -13,7 +13,7 @@ import logging
 import threading
 from pathlib import Path
 
-from ledger.bft_node import BftNode
+from ledger.bft.node import BftNode
 from ledger.chain import Ledger
 from ledger.facade import LedgerFacade
 from ledger.p2p.config import P2PSettings

@@ -1,61 +1,30 @@
-"""A validator of a multi-validator consortium: consensus over the authenticated p2p links.
+"""``BftNode``: one validator's consensus loop over the p2p links (see :mod:`ledger.bft`).
 
-:class:`BftNode` runs in one asyncio loop (its own thread in ``ledger run``) and owns the
-:class:`ConsensusDriver`. It is the driver of ``ledger/consensus/README.md``:
-
-- **Values are blocks.** The proposer builds a block from its mempool
-  (``Ledger.build_block``) and its proposal frame carries the block; the others judge it
-  with ``Ledger.execute_block`` (every ``import_block`` check, not committed). The executed
-  result is cached by block hash and the decided block is committed from that cache
-  (``Ledger.commit_executed``) with the decision's precommits as its commit: each node
-  executes a block once.
-- **Checkpoint first.** Before any frame carrying something this validator signed leaves,
-  the machine's :class:`Checkpoint` is on disk (fsync).
-- **Gossip.** Transactions are sent to every peer (full mesh; the mempool dedups by hash).
-  Consensus messages are broadcast once (each encoded once, a proposal with its block) and
-  sent again to a peer whose link comes up. Links are TCP, so a message is lost only with
-  its link; as a safety net, a height that makes no progress for ``resend_after`` re-sends
-  every message of it this node holds (its own, the proposal, others' votes), then again
-  at growing intervals. A height that is merely slow (a big block executing on a shared
-  CPU) must not flood its peers with copies. A status with our head goes out every gossip
-  tick; a peer behind asks for blocks (:mod:`.sync`).
-- **Signatures in bulk.** Consensus frames are queued as they arrive and handled in
-  batches: the signatures of a batch (and the commit seals of a sync reply) are recovered
-  in one call off the event loop (:mod:`ledger.p2p.bulk_verify`; bulk recovery, not
-  cryptographic batch verification), each one once (:data:`ledger.sigcache.SIGNERS`).
-- **Block size.** A proposed block holds what fits in a share of timeoutPropose at the
-  measured execution speed (:mod:`ledger.p2p.block_budget`), so it arrives in time.
-- **No empty blocks.** A height starts when there is a transaction to include, or when a
-  peer's message for it arrives (a peer had transactions).
-- **Peers follow the chain.** The links accepted and dialed are the validators in force at
-  the next height plus configured peers the chain never listed (a bootstrap peer not yet
-  seen admitted while syncing); a validator the chain removed is dropped even if
-  configured. A newly admitted one is dialed back at the endpoint it announces in its
-  hello (``ledger.p2p.transport``): the contract's endpoint is the node's HTTP API.
-- **Evidence** of equivocation is logged as one structured line and appended to
-  ``evidence.jsonl`` in the data directory (message hashes and signatures only).
+What remains here once gossip, sync, evidence and the proposed blocks' store are apart:
+the lifecycle, the validity predicate and value source of the :class:`ConsensusDriver`
+(build with ``Ledger.build_block``, judge with ``Ledger.execute_block``, each block
+executed once), acting on the driver's outputs, and routing inbound frames.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine
 from pathlib import Path
 
-from eth.abc import BlockAPI, ReceiptAPI
-from eth_hash.auto import keccak
+from eth.abc import BlockAPI
 
-from ledger.abc import Commit
+from ledger.bft.evidence import EvidenceLog
+from ledger.bft.gossip import MAX_HEIGHT_MESSAGES, Gossip
+from ledger.bft.proposals import ProposedBlocks
+from ledger.bft.sync import CatchUp, Executed
 from ledger.chain import MAX_TRANSACTIONS_PER_BLOCK, Ledger
 from ledger.consensus import (
     Broadcast,
-    Checkpoint,
     ConsensusDriver,
     ConsensusError,
     Decide,
@@ -68,31 +37,23 @@ from ledger.consensus import (
     Timeout,
     TimeoutConfig,
     build_commit,
-    encode_equivocation,
 )
 from ledger.exceptions import LedgerError, TransactionRejected
 from ledger.p2p import codec
 from ledger.p2p.block_budget import BlockBudget
-from ledger.p2p.bulk_verify import BulkRecovery, Pair, commit_pairs, message_pair
+from ledger.p2p.bulk_verify import BulkRecovery, message_pair
 from ledger.p2p.checkpoint import CheckpointFile
 from ledger.p2p.exceptions import FrameError
 from ledger.p2p.framing import Kind
 from ledger.p2p.keys import NodeKey
 from ledger.p2p.peers import allowed_peers
-from ledger.p2p.sync import BlockSync
 from ledger.p2p.transport import Endpoint, Transport
-from ledger.seal import decode_commit
 from ledger.typing import Address, Hash32
 from ledger.validator_sets import ValidatorSets
 
 log = logging.getLogger(__name__)
 
 MAX_CANDIDATES = 64  # blocks held per height (proposals of every round, a liar's extras)
-MAX_HEIGHT_MESSAGES = 2_000
-TX_FLUSH_S = 0.01
-#: A stalled height re-sends its messages after max(this, 4 gossip ticks), then backs off.
-RESEND_AFTER_S = 1.0
-RESEND_MAX_S = 16.0
 
 
 class BftNode:
@@ -120,28 +81,20 @@ class BftNode:
         self._timeouts = timeouts
         self._gossip_s = gossip_s
         self._checkpoints = CheckpointFile(data_dir / "consensus-checkpoint.rlp")
-        self._proposals_dir = data_dir / "proposed-blocks"
-        self._evidence_path = data_dir / "evidence.jsonl"
-        self.evidence: list[dict[str, object]] = []
+        self._proposed = ProposedBlocks(data_dir / "proposed-blocks")
+        self._evidence = EvidenceLog(data_dir / "evidence.jsonl")
         self._blocks: OrderedDict[Hash32, BlockAPI] = OrderedDict()
-        self._executed: dict[Hash32, tuple[BlockAPI, tuple[ReceiptAPI, ...]]] = {}
+        self._executed: Executed = {}
         self._invalid: set[Hash32] = set()
-        self._messages: dict[bytes, Message] = {}
-        self._payloads: dict[bytes, bytes] = {}  # encoded frames of _messages, by signature
         self._inbox: list[tuple[Address, Message, bytes]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.recovery = BulkRecovery()
         self._budget = BlockBudget(timeouts, ceiling=MAX_TRANSACTIONS_PER_BLOCK)
-        self._resend_after = max(RESEND_AFTER_S, 4 * gossip_s)
-        self._next_resend = 0.0
         self._ahead: set[bytes] = set()  # signatures of next-height messages buffered
         self._active = False
         self._resume = False
-        self._position = (0, 0)
         self._seen_height = 0  # highest height of a valid-looking peer consensus message
-        self._progress = time.monotonic()
-        self._pending_txs: list[bytes] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listening = threading.Event()
         self.transport = Transport(
@@ -152,13 +105,21 @@ class BftNode:
             on_connect=self._on_connect,
             announce=announce,
         )
-        self.sync = BlockSync(
+        self._gossip = Gossip(self.transport, self._blocks, gossip_s=gossip_s)
+        self._catch_up = CatchUp(
             ledger=ledger,
             transport=self.transport,
-            import_block=self._import_synced,
+            recovery=self.recovery,
+            executed=self._executed,
             on_import=self._on_synced,
         )
+        self.sync = self._catch_up.blocks
         self.driver = self._new_driver()
+
+    @property
+    def evidence(self) -> list[dict[str, object]]:
+        """Equivocation records seen so far (also in ``evidence.jsonl``)."""
+        return self._evidence.records
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -168,10 +129,10 @@ class BftNode:
         if checkpoint is not None and checkpoint.height != height:
             checkpoint = None
         if checkpoint is not None:
-            self._load_proposed_blocks(height)
+            for block in self._proposed.load(height):
+                self._remember(block)
         self._active = False
-        self._messages.clear()
-        self._payloads.clear()
+        self._gossip.forget()
         self._ahead.clear()
         driver = ConsensusDriver(
             chain_id=self._chain_id,
@@ -221,16 +182,10 @@ class BftNode:
     # --- transactions -------------------------------------------------------------
 
     def _on_local_transaction(self, raw: bytes) -> None:
-        if not self._pending_txs and self._loop is not None:
-            self._loop.call_later(TX_FLUSH_S, self._flush_transactions)
-        self._pending_txs.append(raw)
+        if self._loop is not None:
+            self._gossip.queue_transaction(raw, self._loop)
         if self._has_work():
             self._activate()
-
-    def _flush_transactions(self) -> None:
-        raws, self._pending_txs = self._pending_txs, []
-        if raws:
-            self.transport.broadcast(Kind.TRANSACTIONS, codec.encode_transactions(raws))
 
     def _on_transactions(self, raws: list[bytes]) -> None:
         admitted = 0
@@ -260,7 +215,7 @@ class BftNode:
         if self._active:
             return
         self._active = True
-        self._progress = time.monotonic()
+        self._gossip.progressed()
         if self.driver.machine.decision is not None:
             height = self.driver.height + 1
             self._act(self.driver.next_height(self._sets.at(height)))
@@ -309,39 +264,6 @@ class BftNode:
             return False
         return True
 
-    def _save_proposed_blocks(self, checkpoint: Checkpoint) -> None:
-        """Keep the blocks of our signed proposals with the checkpoint.
-
-        A restarted proposer re-sends its signed proposal; without the block, nobody could
-        judge it and the round would be lost.
-        """
-        for message in checkpoint.signed:
-            if not isinstance(message, Proposal) or message.value not in self._blocks:
-                continue
-            path = self._proposals_dir / f"{message.height}-{message.value.hex()}.rlp"
-            if not path.exists():
-                self._proposals_dir.mkdir(exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(codec.encode_block(self._blocks[message.value]))
-                os.replace(tmp, path)
-
-    def _forget_proposed_blocks(self, head: int) -> None:
-        if self._proposals_dir.is_dir():
-            for path in self._proposals_dir.glob("*.rlp"):
-                if int(path.name.split("-", 1)[0]) <= head:
-                    path.unlink(missing_ok=True)
-
-    def _load_proposed_blocks(self, height: int) -> None:
-        self._forget_proposed_blocks(height - 1)
-        if not self._proposals_dir.is_dir():
-            return
-        for path in self._proposals_dir.glob("*.rlp"):
-            if int(path.name.split("-", 1)[0]) == height:
-                try:
-                    self._remember(codec.decode_block(path.read_bytes()))
-                except FrameError:
-                    path.unlink(missing_ok=True)
-
     def _with_known_senders(self, block: BlockAPI) -> BlockAPI:
         """The block with its transactions replaced by our mempool's copies of them.
 
@@ -364,37 +286,20 @@ class BftNode:
 
     def _act(self, outputs: list[Output]) -> None:
         if any(isinstance(o, Broadcast) for o in outputs):
+            # checkpoint first: nothing this validator signed leaves before it is on disk
             checkpoint = self.driver.checkpoint()
-            self._save_proposed_blocks(checkpoint)
+            self._proposed.save(checkpoint, self._blocks)
             self._checkpoints.save(checkpoint)
         for out in outputs:
             if isinstance(out, Broadcast):
-                self._record(out.message)
-                self._send_message(out.message, None)
+                self._gossip.record(out.message, self.driver.height)
+                self._gossip.send(out.message)
             elif isinstance(out, ScheduleTimeout):
                 self._schedule(out.timeout, out.duration_ms)
             elif isinstance(out, Decide):
                 self._decide(out)
             elif isinstance(out, Equivocation):
-                self._report(out)
-
-    def _send_message(self, message: Message, peer: Address | None) -> None:
-        payload = self._payloads.get(message.signature)
-        if payload is None:
-            block = b""
-            if isinstance(message, Proposal) and message.value in self._blocks:
-                block = codec.encode_block(self._blocks[message.value])
-            payload = codec.encode_consensus(message, block)
-            if message.signature in self._messages:
-                self._payloads[message.signature] = payload
-        if peer is None:
-            self.transport.broadcast(Kind.CONSENSUS, payload)
-        else:
-            self.transport.send(peer, Kind.CONSENSUS, payload)
-
-    def _record(self, message: Message) -> None:
-        if message.height == self.driver.height and len(self._messages) < MAX_HEIGHT_MESSAGES:
-            self._messages[message.signature] = message
+                self._evidence.report(out)
 
     def _schedule(self, timeout: Timeout, duration_ms: int) -> None:
         assert self._loop is not None
@@ -433,7 +338,7 @@ class BftNode:
             len(block.transactions),
         )
         self._after_commit()
-        self.transport.broadcast(Kind.STATUS, codec.encode_status(block.number))
+        self._gossip.status(block.number)
 
     def _refresh_peers(self) -> None:
         """Link with the validators of the next height (:mod:`ledger.p2p.peers`)."""
@@ -447,29 +352,15 @@ class BftNode:
 
     def _after_commit(self) -> None:
         self._refresh_peers()
-        self._forget_proposed_blocks(self.ledger.head().block_number)
+        self._proposed.forget(self.ledger.head().block_number)
         self._ahead.clear()
         self._executed.clear()
         self._invalid.clear()
-        self._messages.clear()
-        self._payloads.clear()
+        self._gossip.forget()
         self._active = False
-        self._progress = time.monotonic()
+        self._gossip.progressed()
         if self._has_work():
             self._activate()
-
-    def _import_synced(self, block: BlockAPI, commit: Commit) -> None:
-        executed = self._executed.pop(Hash32(block.hash), None)
-        if executed is not None:
-            self.ledger.commit_executed(executed[0], executed[1], commit)
-            return
-        try:
-            self.ledger.import_block(block, commit)
-        except BaseException:
-            # a failed import discards the ledger's pending writes, and with them the
-            # state of the candidates executed meanwhile: they must be judged again
-            self._executed.clear()
-            raise
 
     def _on_synced(self) -> None:
         """Blocks came by sync: consensus restarts at the new head.
@@ -479,49 +370,23 @@ class BftNode:
         """
         head = self.ledger.head().block_number
         self._refresh_peers()
-        self._executed = {v: e for v, e in self._executed.items() if e[0].number > head}
+        for value in [v for v, (block, _) in self._executed.items() if block.number <= head]:
+            del self._executed[value]
         self._invalid.clear()
         self.driver = self._new_driver()
         if self._resume or self._has_work():
             self._activate()
 
-    def _report(self, evidence: Equivocation) -> None:
-        record: dict[str, object] = {
-            "event": "equivocation",
-            "offender": "0x" + evidence.offender.hex(),
-            "height": evidence.first.height,
-            "round": evidence.first.round,
-            "evidence": "0x" + encode_equivocation(evidence).hex(),
-        }
-        self.evidence.append(record)
-        log.warning("equivocation evidence %s", json.dumps(record))
-        with self._evidence_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-
     # --- network ------------------------------------------------------------------
 
     def _on_connect(self, peer: Address) -> None:
-        self.transport.send(peer, Kind.STATUS, codec.encode_status(self.ledger.head().block_number))
-        for message in list(self._messages.values()):
-            self._send_message(message, peer)
+        self._gossip.on_connect(peer, self.ledger.head().block_number)
 
     def _gossip_tick(self) -> None:
-        head = self.ledger.head().block_number
-        self.transport.broadcast(Kind.STATUS, codec.encode_status(head))
+        self._gossip.status(self.ledger.head().block_number)
         self.sync.tick()
         position = (self.driver.height, self.driver.machine.round)
-        now = time.monotonic()
-        if position != self._position:
-            self._position, self._progress = position, now
-        stalled = now - self._progress
-        if not self._active or stalled < self._resend_after:
-            self._next_resend = 0.0
-            return
-        if now >= self._next_resend:
-            # back off: the next re-send waits as long as the height has been stalled
-            self._next_resend = now + min(max(stalled, self._resend_after), RESEND_MAX_S)
-            for message in list(self._messages.values()):
-                self._send_message(message, None)
+        self._gossip.tick(position, active=self._active)
 
     def _on_frame(self, peer: Address, kind: Kind, payload: bytes) -> None:
         if kind is Kind.CONSENSUS:
@@ -536,7 +401,7 @@ class BftNode:
         elif kind is Kind.GET_BLOCKS:
             self.sync.on_get_blocks(peer, *codec.decode_get_blocks(payload))
         elif kind is Kind.BLOCKS:
-            self._spawn(self._on_blocks(peer, codec.decode_blocks(payload)))
+            self._spawn(self._catch_up.on_blocks(peer, codec.decode_blocks(payload)))
 
     def _spawn(self, coroutine: Coroutine[None, None, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -557,7 +422,7 @@ class BftNode:
                 pair
                 for _, message, _ in batch
                 if message.height == height
-                and message.signature not in self._messages
+                and not self._gossip.holds(message.signature)
                 and (pair := message_pair(message, self._chain_id)) is not None
             ]
             await self.recovery.prefetch(pairs)
@@ -569,17 +434,6 @@ class BftNode:
                 except Exception:  # a bug must not lose the rest of the batch
                     log.exception("consensus message from 0x%s failed", peer.hex())
 
-    async def _on_blocks(self, peer: Address, pairs: list[tuple[bytes, bytes]]) -> None:
-        """A sync reply: recover all its commit seals in one call, then import."""
-        seals: list[Pair] = []
-        for _, raw_commit in pairs:
-            try:
-                seals += commit_pairs(decode_commit(raw_commit), self._chain_id)
-            except LedgerError:
-                break  # the import reports the bad commit
-        await self.recovery.prefetch(seals)
-        self.sync.on_blocks(peer, pairs)
-
     def _on_consensus(self, peer: Address, message: Message, raw_block: bytes) -> None:
         height = self._current_height()
         if message.height > height:
@@ -588,7 +442,7 @@ class BftNode:
             self._seen_height = max(self._seen_height, message.height)
         if message.height != height and message.height != height + 1:
             return
-        if message.signature in self._messages or message.signature in self._ahead:
+        if self._gossip.holds(message.signature) or message.signature in self._ahead:
             return  # replayed or re-sent: the machine has it
         if message.height == height + 1 and len(self._ahead) < MAX_HEIGHT_MESSAGES:
             self._ahead.add(message.signature)
@@ -603,10 +457,5 @@ class BftNode:
             outputs = self.driver.receive(message)
         except ConsensusError as exc:
             raise FrameError(f"consensus message refused: {exc}") from exc
-        self._record(message)
+        self._gossip.record(message, self.driver.height)
         self._act(outputs)
-
-
-def evidence_digest(record: dict[str, object]) -> str:
-    """A short stable id of an evidence record (for logs and RPC)."""
-    return "0x" + bytes(keccak(json.dumps(record, sort_keys=True).encode())).hex()
