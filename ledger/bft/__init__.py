@@ -4,6 +4,7 @@
 and owns the :class:`ConsensusDriver`: it is the driver of ``ledger/consensus/README.md``.
 Its parts, one module each: :mod:`.gossip` (what is sent, re-sent on a stall),
 :mod:`.sync` (catching up by block sync, commit seals recovered in bulk),
+:mod:`.candidates` (blocks built, received, judged),
 :mod:`.evidence` (equivocation records), :mod:`.proposals` (the blocks of signed
 proposals kept with the checkpoint) and :mod:`.node` (the consensus loop itself).
 How it drives consensus:

@@ -1,9 +1,8 @@
 """``BftNode``: one validator's consensus loop over the p2p links (see :mod:`ledger.bft`).
 
-What remains here once gossip, sync, evidence and the proposed blocks' store are apart:
-the lifecycle, the validity predicate and value source of the :class:`ConsensusDriver`
-(build with ``Ledger.build_block``, judge with ``Ledger.execute_block``, each block
-executed once), acting on the driver's outputs, and routing inbound frames.
+What remains here once gossip, sync, candidates, evidence and the proposed blocks' store
+are apart: the lifecycle (when a height starts, restarting after a sync), acting on the
+:class:`ConsensusDriver`'s outputs (checkpoint first) and routing inbound frames.
 """
 
 from __future__ import annotations
@@ -11,18 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Coroutine
 from pathlib import Path
 
-from eth.abc import BlockAPI
-
+from ledger.bft.candidates import Candidates
 from ledger.bft.evidence import EvidenceLog
 from ledger.bft.gossip import MAX_HEIGHT_MESSAGES, Gossip
 from ledger.bft.proposals import ProposedBlocks
-from ledger.bft.sync import CatchUp, Executed
-from ledger.chain import MAX_TRANSACTIONS_PER_BLOCK, Ledger
+from ledger.bft.sync import CatchUp
+from ledger.chain import Ledger
 from ledger.consensus import (
     Broadcast,
     ConsensusDriver,
@@ -40,7 +36,6 @@ from ledger.consensus import (
 )
 from ledger.exceptions import LedgerError, TransactionRejected
 from ledger.p2p import codec
-from ledger.p2p.block_budget import BlockBudget
 from ledger.p2p.bulk_verify import BulkRecovery, message_pair
 from ledger.p2p.checkpoint import CheckpointFile
 from ledger.p2p.exceptions import FrameError
@@ -48,12 +43,10 @@ from ledger.p2p.framing import Kind
 from ledger.p2p.keys import NodeKey
 from ledger.p2p.peers import allowed_peers
 from ledger.p2p.transport import Endpoint, Transport
-from ledger.typing import Address, Hash32
+from ledger.typing import Address
 from ledger.validator_sets import ValidatorSets
 
 log = logging.getLogger(__name__)
-
-MAX_CANDIDATES = 64  # blocks held per height (proposals of every round, a liar's extras)
 
 
 class BftNode:
@@ -83,14 +76,11 @@ class BftNode:
         self._checkpoints = CheckpointFile(data_dir / "consensus-checkpoint.rlp")
         self._proposed = ProposedBlocks(data_dir / "proposed-blocks")
         self._evidence = EvidenceLog(data_dir / "evidence.jsonl")
-        self._blocks: OrderedDict[Hash32, BlockAPI] = OrderedDict()
-        self._executed: Executed = {}
-        self._invalid: set[Hash32] = set()
+        self.candidates = Candidates(ledger, timeouts)
         self._inbox: list[tuple[Address, Message, bytes]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.recovery = BulkRecovery()
-        self._budget = BlockBudget(timeouts, ceiling=MAX_TRANSACTIONS_PER_BLOCK)
         self._ahead: set[bytes] = set()  # signatures of next-height messages buffered
         self._active = False
         self._resume = False
@@ -105,12 +95,12 @@ class BftNode:
             on_connect=self._on_connect,
             announce=announce,
         )
-        self._gossip = Gossip(self.transport, self._blocks, gossip_s=gossip_s)
+        self._gossip = Gossip(self.transport, self.candidates.blocks, gossip_s=gossip_s)
         self._catch_up = CatchUp(
             ledger=ledger,
             transport=self.transport,
             recovery=self.recovery,
-            executed=self._executed,
+            executed=self.candidates.executed,
             on_import=self._on_synced,
         )
         self.sync = self._catch_up.blocks
@@ -130,7 +120,7 @@ class BftNode:
             checkpoint = None
         if checkpoint is not None:
             for block in self._proposed.load(height):
-                self._remember(block)
+                self.candidates.remember(block)
         self._active = False
         self._gossip.forget()
         self._ahead.clear()
@@ -139,8 +129,8 @@ class BftNode:
             height=height,
             validators=self._sets.at(height),
             signer=self._signer,
-            get_value=self._get_value,
-            is_valid=self._is_valid,
+            get_value=self.candidates.build,
+            is_valid=self.candidates.is_valid,
             timeouts=self._timeouts,
             checkpoint=checkpoint,
         )
@@ -227,68 +217,11 @@ class BftNode:
             return self.driver.height + 1
         return self.driver.height
 
-    def _get_value(self, height: int, round_: int) -> Hash32:
-        t0 = time.perf_counter()
-        pending = self.ledger.mempool.take(self.ledger.gas_limit, self._budget.limit(round_))
-        block, receipts, skipped = self.ledger.build_block(pending)
-        elapsed = time.perf_counter() - t0
-        self._budget.observe(len(pending), elapsed)
-        log.debug("built block #%d (%d txs) in %.0f ms", height, len(pending), elapsed * 1000)
-        self.ledger.mempool.drop(skipped)
-        value = Hash32(block.hash)
-        self._remember(block)
-        self._executed[value] = (block, receipts)
-        log.debug("proposing block #%d round %d with %d txs", height, round_, len(pending))
-        return value
-
-    def _is_valid(self, height: int, value: Hash32) -> bool:
-        if value in self._executed:
-            return True
-        block = self._blocks.get(value)
-        if block is None or value in self._invalid or block.number != height:
-            return False
-        try:
-            t0 = time.perf_counter()
-            self._executed[value] = self.ledger.execute_block(block)
-            elapsed = time.perf_counter() - t0
-            self._budget.observe(len(block.transactions), elapsed)
-            log.debug(
-                "executed block #%d (%d txs) in %.0f ms",
-                height,
-                len(block.transactions),
-                elapsed * 1000,
-            )
-        except LedgerError as exc:
-            log.warning("proposed block #%d 0x%s is invalid: %s", height, value.hex(), exc)
-            self._invalid.add(value)
-            return False
-        return True
-
-    def _with_known_senders(self, block: BlockAPI) -> BlockAPI:
-        """The block with its transactions replaced by our mempool's copies of them.
-
-        Same hash, same bytes; but the mempool's copies already carry their recovered
-        sender (admission recovered it), so executing the block does not recover every
-        sender a second time.
-        """
-        known = [self.ledger.mempool.get(Hash32(tx.hash)) for tx in block.transactions]
-        if not any(known):
-            return block
-        transactions = [
-            k if k is not None else tx for k, tx in zip(known, block.transactions, strict=True)
-        ]
-        return block.copy(transactions=transactions)
-
-    def _remember(self, block: BlockAPI) -> None:
-        self._blocks[Hash32(block.hash)] = block
-        while len(self._blocks) > MAX_CANDIDATES:
-            self._blocks.popitem(last=False)
-
     def _act(self, outputs: list[Output]) -> None:
         if any(isinstance(o, Broadcast) for o in outputs):
             # checkpoint first: nothing this validator signed leaves before it is on disk
             checkpoint = self.driver.checkpoint()
-            self._proposed.save(checkpoint, self._blocks)
+            self._proposed.save(checkpoint, self.candidates.blocks)
             self._checkpoints.save(checkpoint)
         for out in outputs:
             if isinstance(out, Broadcast):
@@ -313,17 +246,9 @@ class BftNode:
     def _decide(self, decision: Decide) -> None:
         if self.ledger.head().block_number >= decision.height:
             return  # synced meanwhile
-        executed = self._executed.get(decision.value)
+        executed = self.candidates.decided(decision.value, decision.height)
         if executed is None:
-            block = self._blocks.get(decision.value)
-            if block is None:
-                log.warning("decided block #%d not held; will sync it", decision.height)
-                return
-            try:
-                executed = self.ledger.execute_block(block)
-            except LedgerError:
-                log.exception("decided block #%d does not execute; will sync", decision.height)
-                return
+            return
         block, receipts = executed
         try:
             self.ledger.commit_executed(block, receipts, build_commit(decision))
@@ -354,8 +279,7 @@ class BftNode:
         self._refresh_peers()
         self._proposed.forget(self.ledger.head().block_number)
         self._ahead.clear()
-        self._executed.clear()
-        self._invalid.clear()
+        self.candidates.committed()
         self._gossip.forget()
         self._active = False
         self._gossip.progressed()
@@ -363,16 +287,9 @@ class BftNode:
             self._activate()
 
     def _on_synced(self) -> None:
-        """Blocks came by sync: consensus restarts at the new head.
-
-        Candidates executed for a height above the new head stay executed (their parent
-        is the block just imported, or they will never be decided); the others go.
-        """
-        head = self.ledger.head().block_number
+        """Blocks came by sync: consensus restarts at the new head."""
         self._refresh_peers()
-        for value in [v for v, (block, _) in self._executed.items() if block.number <= head]:
-            del self._executed[value]
-        self._invalid.clear()
+        self.candidates.synced(self.ledger.head().block_number)
         self.driver = self._new_driver()
         if self._resume or self._has_work():
             self._activate()
@@ -446,11 +363,8 @@ class BftNode:
             return  # replayed or re-sent: the machine has it
         if message.height == height + 1 and len(self._ahead) < MAX_HEIGHT_MESSAGES:
             self._ahead.add(message.signature)
-        if raw_block and isinstance(message, Proposal) and message.value not in self._blocks:
-            block = codec.decode_block(raw_block)
-            if block.hash != message.value or block.number != message.height:
-                raise FrameError("proposal carries another block than it names")
-            self._remember(self._with_known_senders(block))
+        if isinstance(message, Proposal):
+            self.candidates.receive(message, raw_block)
         if message.height == height and not self._active:
             self._activate()
         try:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from eth.abc import BlockAPI, ReceiptAPI
+from eth.abc import BlockAPI
 
 from ledger.abc import Commit
+from ledger.bft.candidates import Executed
 from ledger.chain import Ledger
 from ledger.exceptions import LedgerError
 from ledger.p2p.bulk_verify import BulkRecovery, Pair, commit_pairs
@@ -22,8 +23,6 @@ from ledger.p2p.sync import BlockSync
 from ledger.p2p.transport import Transport
 from ledger.seal import decode_commit
 from ledger.typing import Address, Hash32
-
-Executed = dict[Hash32, tuple[BlockAPI, tuple[ReceiptAPI, ...]]]
 
 
 class CatchUp:
