@@ -27,6 +27,7 @@ from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
 from ledger import calls
 from ledger.abc import CallRequest, Commit, NewBlockListener, PermissionsAPI
 from ledger.config import Genesis, address_bytes
+from ledger.consensus import ConsensusError, KeySigner
 from ledger.db import LmdbEnvironment, OverlayDB
 from ledger.exceptions import ConfigError, LedgerError, SealError, StorageError
 from ledger.executions import ExecutionLog
@@ -37,13 +38,15 @@ from ledger.mempool import AccountState, Mempool
 from ledger.permissions import ContractPermissions, StaticPermissions
 from ledger.reads import ChainReads, CommittedHead
 from ledger.schema import EVM_DB, GENESIS_KEY, META_DB, commit_key
-from ledger.seal import address_of, decode_commit, encode_commit, sign_precommit, verify_commit
+from ledger.seal import decode_commit, encode_commit, verify_commit
+from ledger.solo import commit_alone
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
 from ledger.validator_sets import (
     HISTORY_KEY,
     ConsortiumValidators,
     Members,
     ValidatorHistory,
+    ValidatorSets,
 )
 from ledger.vm import MedledgerVM, chain_class, header_defaults
 
@@ -51,6 +54,23 @@ log = logging.getLogger(__name__)
 
 #: Upper bound on transactions per block, on top of the gas limit (bounds block time).
 MAX_TRANSACTIONS_PER_BLOCK = 2_000
+
+
+def _validator_identity(
+    genesis: Genesis, validator_key: bytes | None
+) -> tuple[KeySigner | None, Address]:
+    """The signer of this node's votes and its coinbase (zero address without a key)."""
+    if validator_key is None:
+        return None, Address(b"\x00" * 20)
+    try:
+        PrivateKey(validator_key)  # stricter than KeySigner's check (zero, >= n)
+        signer = KeySigner(validator_key)
+    except (ValueError, TypeError, ConsensusError) as exc:
+        raise ConfigError("validator key must be a valid 32-byte secp256k1 key") from exc
+    # Under a Consortium a member may validate later (admission, validator flag).
+    if genesis.consortium_contract is None and signer.address not in genesis.validator_addresses():
+        raise ConfigError(f"validator key is for 0x{signer.address.hex()}, not a genesis validator")
+    return signer, signer.address
 
 
 class Ledger(ChainReads):
@@ -79,22 +99,7 @@ class Ledger(ChainReads):
     ) -> None:
         self._genesis = genesis
         self._chain_id = ChainId(genesis.chain_id)
-        self._validator_key = validator_key
-        if validator_key is not None:
-            try:
-                self._coinbase = address_of(PrivateKey(validator_key).public_key)
-            except (ValueError, TypeError) as exc:
-                raise ConfigError("validator key must be a valid 32-byte secp256k1 key") from exc
-            # Under a Consortium a member may validate later (admission, validator flag).
-            if (
-                genesis.consortium_contract is None
-                and self._coinbase not in genesis.validator_addresses()
-            ):
-                raise ConfigError(
-                    f"validator key is for 0x{self._coinbase.hex()}, not a genesis validator"
-                )
-        else:
-            self._coinbase = Address(b"\x00" * 20)
+        self._signer, self._coinbase = _validator_identity(genesis, validator_key)
         self._lock = threading.RLock()
         #: executions and re-executions of blocks (each block must be executed once)
         self.executions = ExecutionLog()
@@ -104,38 +109,12 @@ class Ledger(ChainReads):
         self._transaction_hooks: list[Callable[[], None]] = []
         self._env = LmdbEnvironment(Path(data_dir))
         try:
-            self._overlay = OverlayDB(self._env.store(EVM_DB))
-            self._chain_cls = chain_class(genesis.chain_id)
-            self._open_or_initialize()
-            self._chain: Chain = self._chain_cls(self._overlay)
-            self._head: BlockHeaderAPI = self._chain.get_canonical_head()
-            # committed data only (never the overlay a block is being built in): the
-            # lock-free reads of admission
-            self._committed_store = self._env.store(EVM_DB)
-            self._committed_chaindb = ChainDB(self._committed_store)
-            self._committed_chain: Chain = self._chain_cls(self._committed_store)
-            self._committed_head = CommittedHead(self._committed_store, self._head)
-            self._log_index = LogIndex(self._env)
-            self._governance = (
-                ConsortiumValidators(
-                    address_bytes(genesis.consortium_contract), self._overlay, self._contract_call
-                )
-                if genesis.consortium_contract is not None
-                else None
-            )
-            self._history = self._load_history()
+            self._open_storage()
         except BaseException:
             self._env.close()
             raise
-        self.permissions: PermissionsAPI = (
-            ContractPermissions(
-                address_bytes(genesis.consortium_contract),
-                self._head_call,
-                lambda: bytes(self._head.hash),
-            )
-            if genesis.consortium_contract is not None
-            else StaticPermissions(genesis.permitted_addresses())
-        )
+        self._sets = ValidatorSets(self._history.at)
+        self.permissions = self._permissions()
         self.mempool = Mempool(
             chain_id=self._chain_id,
             block_gas_limit=genesis.gas_limit,
@@ -147,6 +126,38 @@ class Ledger(ChainReads):
             max_nonce_gap=max_nonce_gap,
         )
         self._closed = False
+
+    def _open_storage(self) -> None:
+        """The chain, its committed view, log index and validator history (env open)."""
+        genesis = self._genesis
+        self._overlay = OverlayDB(self._env.store(EVM_DB))
+        self._chain_cls = chain_class(genesis.chain_id)
+        self._open_or_initialize()
+        self._chain: Chain = self._chain_cls(self._overlay)
+        self._head: BlockHeaderAPI = self._chain.get_canonical_head()
+        # committed data only (never the overlay a block is being built in): the
+        # lock-free reads of admission
+        self._committed_store = self._env.store(EVM_DB)
+        self._committed_chaindb = ChainDB(self._committed_store)
+        self._committed_chain: Chain = self._chain_cls(self._committed_store)
+        self._committed_head = CommittedHead(self._committed_store, self._head)
+        self._log_index = LogIndex(self._env)
+        self._governance = (
+            ConsortiumValidators(
+                address_bytes(genesis.consortium_contract), self._overlay, self._contract_call
+            )
+            if genesis.consortium_contract is not None
+            else None
+        )
+        self._history = self._load_history()
+
+    def _permissions(self) -> PermissionsAPI:
+        contract = self._genesis.consortium_contract
+        if contract is None:
+            return StaticPermissions(self._genesis.permitted_addresses())
+        return ContractPermissions(
+            address_bytes(contract), self._head_call, lambda: bytes(self._head.hash)
+        )
 
     # --- storage lifecycle --------------------------------------------------------
 
@@ -467,30 +478,28 @@ class Ledger(ChainReads):
 
         return remove
 
-    def sign_commit(self, block: BlockAPI, *, round: int = 0) -> Commit:
-        """Sign this node's precommit for ``block`` as a one-seal commit (single validator)."""
-        if self._validator_key is None:
+    def sign_commit(self, block: BlockAPI) -> Commit:
+        """Decide ``block`` by consensus alone: its one-seal commit (:mod:`ledger.solo`).
+
+        Raises ``InsufficientVotingPower`` (a ``SealError``) when this validator alone is
+        no quorum of the block's validator set.
+        """
+        if self._signer is None:
             raise LedgerError("this node has no validator key; it cannot seal blocks")
-        seal = sign_precommit(
-            self._validator_key,
+        return commit_alone(
+            block,
             chain_id=self._chain_id,
-            height=block.number,
-            round=round,
-            block_hash=block.hash,
-        )
-        return Commit(
-            height=BlockNumber(block.number),
-            round=round,
-            block_hash=Hash32(block.hash),
-            seals=(seal,),
+            validators=self._sets.at(block.number),
+            signer=self._signer,
         )
 
     def produce_block(
         self, *, timestamp: int | None = None, max_transactions: int = MAX_TRANSACTIONS_PER_BLOCK
     ) -> BlockAPI | None:
-        """Make, seal and commit one block from the mempool now; ``None`` if idle.
+        """Make, decide alone and commit one block from the mempool now; ``None`` if idle.
 
-        The synchronous path used by the producer thread and by tests.
+        The synchronous path used by the producer thread and by tests. The block is built
+        first, so an all-skipped build is dropped instead of proposed (no empty blocks).
         """
         with self._lock:
             if self._closed:
@@ -504,9 +513,8 @@ class Ledger(ChainReads):
                 self.abandon_block()
                 return None
             try:
-                commit = self.sign_commit(block)
                 # a lone producer keeps going only while it alone is the validator set
-                verify_commit(commit, self._history.at(block.number), self._chain_id)
+                commit = self.sign_commit(block)
             except SealError as exc:
                 self.abandon_block()
                 raise LedgerError(

@@ -1,8 +1,10 @@
-"""The block producer thread: a block as soon as there are transactions, none when idle.
+"""The single validator's block producer thread: a block as soon as there are transactions.
 
 It wakes when the ledger admits a transaction (or every interval to re-check), makes at
 most one block per configured interval, and never makes empty blocks. It stops by itself
 when the ledger's storage is closed or fails (``StorageError``): nothing can be committed.
+Each block is decided by the consensus driver alone (``Ledger.produce_block``, through
+:mod:`ledger.solo`). :class:`ProducingLedger` is the ``LedgerAPI`` served while it runs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 from ledger.chain import Ledger
 from ledger.exceptions import StorageError
+from ledger.facade import LedgerFacade
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +79,16 @@ class BlockProducer:
                 continue
             if block is not None and len(self._ledger.mempool):
                 self._wake.set()
+
+
+class ProducingLedger(LedgerFacade):
+    """A single validator's ``Ledger`` whose block producer runs while it is open."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__(ledger)
+        self.producer = BlockProducer(ledger)
+        self.producer.start()
+
+    def close(self) -> None:
+        self.producer.stop()
+        self.inner.close()

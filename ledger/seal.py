@@ -172,11 +172,21 @@ def verify_commit(
         raise CommitMismatch(f"commit is for height {commit.height}, expected {height}")
     if block_hash is not None and commit.block_hash != block_hash:
         raise CommitMismatch("commit is for another block hash")
+    signed_power = _signed_power(commit, power, chain_id)
+    total = sum(power.values())
+    if 3 * signed_power <= 2 * total:
+        raise InsufficientVotingPower(
+            f"seals hold {signed_power} of {total} voting power; more than 2/3 is needed"
+        )
+
+
+def _signed_power(commit: Commit, power: Mapping[Address, int], chain_id: int) -> int:
+    """The voting power of ``commit``'s seals, each checked (see :func:`verify_commit`)."""
     digest = precommit_digest(
         chain_id=chain_id, height=commit.height, round=commit.round, block_hash=commit.block_hash
     )
     seen: set[Address] = set()
-    signed_power = 0
+    signed = 0
     for seal in commit.seals:
         if seal.validator in seen:
             raise DuplicateSeal(f"validator 0x{seal.validator.hex()} sealed twice")
@@ -187,9 +197,5 @@ def verify_commit(
             raise InvalidSeal(
                 f"seal of 0x{seal.validator.hex()} is not its signature over this precommit"
             )
-        signed_power += power[seal.validator]
-    total = sum(power.values())
-    if 3 * signed_power <= 2 * total:
-        raise InsufficientVotingPower(
-            f"seals hold {signed_power} of {total} voting power; more than 2/3 is needed"
-        )
+        signed += power[seal.validator]
+    return signed

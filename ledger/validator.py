@@ -2,7 +2,7 @@
 
 :class:`ValidatorNode` is what ``medledger ledger run`` serves when the genesis names more
 than one validator: the same ``LedgerAPI`` as the single-validator node, but blocks come
-from consensus (:class:`ledger.bft_node.BftNode`, in its own thread and event loop) and a
+from consensus (:class:`ledger.bft.node.BftNode`, in its own thread and event loop) and a
 transaction admitted through RPC is also gossiped to the other validators.
 """
 
@@ -13,9 +13,9 @@ import logging
 import threading
 from pathlib import Path
 
-from ledger.bft_node import BftNode
+from ledger.bft.node import BftNode
 from ledger.chain import Ledger
-from ledger.cli.node import ProducingLedger
+from ledger.facade import LedgerFacade
 from ledger.p2p.config import P2PSettings
 from ledger.p2p.exceptions import P2PError
 from ledger.profiling import profiled
@@ -24,11 +24,11 @@ from ledger.typing import Hash32
 log = logging.getLogger(__name__)
 
 
-class ValidatorNode(ProducingLedger):
+class ValidatorNode(LedgerFacade):
     """A ``Ledger`` whose blocks are decided by the consortium while it is open."""
 
     def __init__(self, ledger: Ledger, *, key: bytes, settings: P2PSettings, data_dir: Path):
-        self.inner = ledger
+        super().__init__(ledger)
         self.node = BftNode(
             ledger=ledger,
             key=key,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 from eth_account import Account
@@ -71,59 +71,79 @@ def init(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write a dev consortium config: genesis, keystores (mode 0600) and node.json."""
+    shape = _Shape(chain_id, accounts, balance, block_interval_ms, port)
     try:
         out.mkdir(parents=True, exist_ok=True)
         if any(out.iterdir()):
             raise ConfigError(f"{out} is not empty; refusing to overwrite keys or config")
         secret = passphrase(confirm=True)
         if validators > 1:
-            names, extra = write_consortium(
-                out,
-                keys=[_fresh_key() for _ in range(validators)],
-                account_keys=[_fresh_key() for _ in range(accounts)],
-                secret=secret,
-                chain_id=chain_id,
-                balance=balance,
-                block_interval_ms=block_interval_ms,
-                rpc_port=port,
-                p2p_port=p2p_port,
+            summary = _write_consortium(
+                out, shape, secret, validators=validators, p2p_port=p2p_port
             )
-            _report(
-                {
-                    "configs": [str(out / f"node{i}" / "node.json") for i in range(validators)],
-                    "chain_id": chain_id,
-                    "validators": names,
-                    "accounts": extra,
-                },
-                as_json,
-            )
-            return
-        config = NodeConfig(rpc=RPCSettings(port=port))
-        validator = write_keystore(out / config.validator_keystore, _fresh_key(), secret)
-        extra = [
-            write_keystore(out / f"account{i}.keystore.json", _fresh_key(), secret)
-            for i in range(accounts)
-        ]
-        genesis = dev_genesis(
-            chain_id=chain_id,
-            validator=validator,
-            accounts=extra,
-            balance=balance,
-            block_interval_ms=block_interval_ms,
-        )
-        (out / config.genesis).write_text(dump_genesis(genesis), encoding="utf-8")
-        write_node_config(out / "node.json", config)
+        else:
+            summary = _write_single(out, shape, secret)
     except (ConfigError, OSError) as exc:
         fail(str(exc))
     except ValidationError as exc:
         fail(f"invalid genesis parameters: {exc.errors()[0]['msg']}")
-    summary = {
+    _report(summary, as_json)
+
+
+class _Shape(NamedTuple):
+    """The chain ``init`` was asked for (its options but the layout ones)."""
+
+    chain_id: int
+    accounts: int
+    balance: int
+    block_interval_ms: int
+    rpc_port: int
+
+
+def _write_consortium(
+    out: Path, shape: _Shape, secret: str, *, validators: int, p2p_port: int
+) -> dict[str, object]:
+    names, extra = write_consortium(
+        out,
+        keys=[_fresh_key() for _ in range(validators)],
+        account_keys=[_fresh_key() for _ in range(shape.accounts)],
+        secret=secret,
+        chain_id=shape.chain_id,
+        balance=shape.balance,
+        block_interval_ms=shape.block_interval_ms,
+        rpc_port=shape.rpc_port,
+        p2p_port=p2p_port,
+    )
+    return {
+        "configs": [str(out / f"node{i}" / "node.json") for i in range(validators)],
+        "chain_id": shape.chain_id,
+        "validators": names,
+        "accounts": extra,
+    }
+
+
+def _write_single(out: Path, shape: _Shape, secret: str) -> dict[str, object]:
+    config = NodeConfig(rpc=RPCSettings(port=shape.rpc_port))
+    validator = write_keystore(out / config.validator_keystore, _fresh_key(), secret)
+    extra = [
+        write_keystore(out / f"account{i}.keystore.json", _fresh_key(), secret)
+        for i in range(shape.accounts)
+    ]
+    genesis = dev_genesis(
+        chain_id=shape.chain_id,
+        validator=validator,
+        accounts=extra,
+        balance=shape.balance,
+        block_interval_ms=shape.block_interval_ms,
+    )
+    (out / config.genesis).write_text(dump_genesis(genesis), encoding="utf-8")
+    write_node_config(out / "node.json", config)
+    return {
         "config": str(out / "node.json"),
-        "chain_id": chain_id,
+        "chain_id": shape.chain_id,
         "validator": validator,
         "accounts": extra,
     }
-    _report(summary, as_json)
 
 
 def _report(summary: dict[str, object], as_json: bool) -> None:

@@ -18,11 +18,12 @@ import typer
 import uvicorn
 
 from common.version import __version__
+from ledger.abc import LedgerAPI
 from ledger.cli.errors import EXIT_AUTH, EXIT_CONFIG, EXIT_PORT, fail
 from ledger.cli.keystore import WrongPassphrase, passphrase, read_keystore
-from ledger.cli.node import open_ledger
-from ledger.cli.nodeconf import load_node_config
+from ledger.cli.nodeconf import NodeConfig, RPCSettings, load_node_config
 from ledger.exceptions import ConfigError, LedgerError, StorageError
+from ledger.launch import open_ledger
 from ledger.rpc.dispatch import Limits
 from ledger.rpc.server import ServerLimits, create_app
 
@@ -61,6 +62,16 @@ def run(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    node_config, base, key = _read_config(config)
+    rpc = node_config.rpc
+    sock = _bind(host or rpc.host, rpc.port if port is None else port)
+    ledger = _open(node_config, base, data_dir, key, sock)
+    del key
+    _serve(ledger, sock, rpc, log_level)
+
+
+def _read_config(config: Path) -> tuple[NodeConfig, Path, bytes]:
+    """node.json, the directory its paths are relative to, and the unlocked validator key."""
     try:
         node_config, base = load_node_config(config)
         key = read_keystore(base / node_config.validator_keystore, passphrase(confirm=False))
@@ -68,11 +79,15 @@ def run(
         fail(str(exc), EXIT_AUTH)
     except ConfigError as exc:
         fail(str(exc), EXIT_CONFIG)
-    rpc = node_config.rpc
-    sock = _bind(host or rpc.host, rpc.port if port is None else port)
-    bound_host, bound_port = sock.getsockname()[:2]
+    return node_config, base, key
+
+
+def _open(
+    node_config: NodeConfig, base: Path, data_dir: Path | None, key: bytes, sock: socket.socket
+) -> LedgerAPI:
+    """The running ledger; on failure the bound socket is closed and the process exits."""
     try:
-        ledger = open_ledger(
+        return open_ledger(
             genesis=base / node_config.genesis,
             data_dir=data_dir or base / node_config.data_dir,
             validator_key=key,
@@ -84,7 +99,11 @@ def run(
     except LedgerError as exc:
         sock.close()
         fail(f"cannot start the ledger: {exc}", EXIT_CONFIG)
-    del key
+
+
+def _serve(ledger: LedgerAPI, sock: socket.socket, rpc: RPCSettings, log_level: str) -> None:
+    """Serve JSON-RPC on ``sock`` until SIGTERM/SIGINT, then close the ledger."""
+    bound_host, bound_port = sock.getsockname()[:2]
     app = create_app(
         ledger,
         client_version=f"medledger/v{__version__}",

@@ -12,8 +12,8 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from ledger.cli.errors import EXIT_AUTH, EXIT_CONFIG, EXIT_PORT
-from ledger.cli.node import open_ledger
 from ledger.config import load_genesis
+from ledger.launch import open_ledger
 from medledger.cli import app
 
 SECRET = "correct horse battery staple"

@@ -6,7 +6,7 @@ import asyncio
 import socket
 from pathlib import Path
 
-from ledger.bft_node import BftNode
+from ledger.bft.node import BftNode
 from ledger.chain import Ledger
 from ledger.config import Genesis
 from ledger.consensus import TimeoutConfig

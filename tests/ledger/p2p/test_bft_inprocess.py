@@ -212,8 +212,8 @@ async def test_a_restarted_proposer_still_holds_the_block_it_proposed(tmp_path: 
         restarted = cluster.start(i)
         await asyncio.sleep(0.2)
         assert restarted.driver.machine.round == 0
-        assert value in restarted._blocks
-        assert restarted._is_valid(1, value)
+        assert value in restarted.candidates.blocks
+        assert restarted.candidates.is_valid(1, value)
     finally:
         await cluster.close()
 

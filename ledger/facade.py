@@ -1,14 +1,14 @@
-"""Assemble a running node's ledger: ``ledger.chain.Ledger`` plus its block producer.
+"""``LedgerFacade``: a ``LedgerAPI`` that forwards every read and write to a ``Ledger``.
 
-The RPC layer only knows ``LedgerAPI``; :class:`ProducingLedger` ties the producer thread's
-lifetime to the ledger's: it starts with it and is stopped before storage closes. (The
-producer wakes itself on each admitted transaction through ``Ledger.on_transaction``.)
+The RPC layer only knows ``LedgerAPI``; a running node is a ``Ledger`` plus whatever
+makes its blocks (the producer thread of a single validator, :mod:`ledger.producer`, or
+the BFT node of a consortium validator, :mod:`ledger.validator`). Those subclass this
+facade and add only their lifetime: start with the ledger, stop before storage closes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
@@ -23,19 +23,14 @@ from ledger.abc import (
     TransactionLocation,
 )
 from ledger.chain import Ledger
-from ledger.config import load_genesis
-from ledger.p2p.config import P2PSettings
-from ledger.producer import BlockProducer
 from ledger.typing import Address, BlockNumber, ChainId, Hash32
 
 
-class ProducingLedger(LedgerAPI):
-    """A ``Ledger`` whose block producer runs while it is open."""
+class LedgerFacade(LedgerAPI):
+    """Forwards ``LedgerAPI`` to ``inner``; subclasses own what runs beside it."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.inner = ledger
-        self.producer = BlockProducer(ledger)
-        self.producer.start()
 
     @property
     def chain_id(self) -> ChainId:
@@ -100,29 +95,4 @@ class ProducingLedger(LedgerAPI):
         return self.inner.subscribe(listener)
 
     def close(self) -> None:
-        self.producer.stop()
         self.inner.close()
-
-
-def open_ledger(
-    *, genesis: Path, data_dir: Path, validator_key: bytes, p2p: P2PSettings | None = None
-) -> ProducingLedger:
-    """Open (or create) the chain in ``data_dir`` and start producing blocks.
-
-    With ``p2p`` settings and more than one genesis validator, blocks come from consensus
-    with the other validators instead (:class:`ledger.validator.ValidatorNode`).
-
-    Raises ``ConfigError`` for a bad genesis and ``StorageError`` for a data dir that belongs
-    to another chain or is locked by another process.
-    """
-    config = load_genesis(genesis)
-    ledger = Ledger(data_dir, config, validator_key=validator_key)
-    if p2p is None or len(config.validators) == 1:
-        return ProducingLedger(ledger)
-    from ledger.validator import ValidatorNode  # imports this module: import here
-
-    try:
-        return ValidatorNode(ledger, key=validator_key, settings=p2p, data_dir=Path(data_dir))
-    except BaseException:
-        ledger.close()  # idempotent
-        raise
