@@ -26,14 +26,14 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.outbox import Outbox
 from node.bootstrap import open_parts
 from node.config import LoadedConfig
-from node.entry import AnchorEntry, RecordKind
-from node.fhir import parse_fhir
-from node.fhir_json import canonical_bytes, load_strict_json
-from node.ingest import DEK_AD, PAYLOAD_AD
-from node.ingest_group import SealParts, seal
-from node.outbox import Outbox
+from node.formats.fhir import parse_fhir
+from node.formats.fhir_json import canonical_bytes, load_strict_json
+from node.ingest.core import DEK_AD, PAYLOAD_AD
+from node.ingest.group import SealParts, seal
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 GROUP = 1024

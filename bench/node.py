@@ -34,13 +34,13 @@ from typing import Any
 from hexbytes import HexBytes
 
 from bench import _node_e2e, _node_stages
-from node.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
+from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.outbox import Outbox
 from node.bootstrap import current_public_key, open_blobs, open_parts, signing_account
 from node.config import AnchorSettings, load_config, write_config
-from node.dicom import read_study
-from node.entry import AnchorEntry, RecordKind
-from node.ingest import ingest_dicom_study
-from node.outbox import Outbox
+from node.formats.dicom import read_study
+from node.ingest.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
+from node.ingest.core import ingest_dicom_study
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId

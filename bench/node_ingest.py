@@ -20,12 +20,12 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
-from node.entry import AnchorEntry, RecordKind
-from node.fhir import parse_fhir
-from node.merkle import MerkleTree
-from node.outbox import Outbox
-from node.proof import RecordProof
-from node.proof_wire import decode_proof, encode_proof
+from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.outbox import Outbox
+from node.formats.fhir import parse_fhir
+from node.proof.merkle import MerkleTree
+from node.proof.record import RecordProof
+from node.proof.wire_codec import decode_proof, encode_proof
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 RX = {

@@ -38,14 +38,14 @@ from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
+from node.anchor.entry import RecordKind
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord
 from node.cases.sealed import open_package
 from node.cases.service import CaseServices
-from node.entry import RecordKind
 from node.exceptions import NodeError
-from node.ingest import PAYLOAD_AD
+from node.ingest.core import PAYLOAD_AD
 
 #: What each record kind is served as (FHIR resources and prescriptions are FHIR JSON).
 MEDIA_TYPES = {

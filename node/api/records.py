@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from node.anchor.records import describe, parse_record_id
 from node.api.deps import ApiConfig, CurrentNode, require_token
 from node.api.schemas import ERRORS, NOT_FOUND, BulkIngestResult, IngestResult, RecordStatus
 from node.api.upload import read_limited, spool_limited
-from node.dicom import read_study
 from node.exceptions import (
     IngestError,
     OutboxError,
@@ -20,11 +20,11 @@ from node.exceptions import (
     ProofFormatError,
     UnknownRecord,
 )
-from node.fhir import parse_fhir
-from node.ingest import IngestReceipt, ingest_dicom_study
-from node.ingest_group import seal
-from node.proof_wire import encode_proof
-from node.records import describe, parse_record_id
+from node.formats.dicom import read_study
+from node.formats.fhir import parse_fhir
+from node.ingest.core import IngestReceipt, ingest_dicom_study
+from node.ingest.group import seal
+from node.proof.wire_codec import encode_proof
 from node.service import NodeService
 
 router = APIRouter(prefix="/records", tags=["records"], dependencies=[Depends(require_token)])

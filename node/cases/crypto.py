@@ -14,9 +14,9 @@ from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring, EncryptionPublicKey
 from keys.exceptions import UnwrapError
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.exceptions import RecordKeyUnavailable
-from node.ingest import DEK_AD, PAYLOAD_AD
+from node.ingest.core import DEK_AD, PAYLOAD_AD
 from node.typing import CID, ContentHash, RecordId
 
 

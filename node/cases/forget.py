@@ -21,7 +21,7 @@ from node.cases.crypto import dek_binding, own_data_key
 from node.cases.grants import regrant
 from node.cases.service import CaseServices
 from node.exceptions import BlobNotFound, CaseError
-from node.ingest import PAYLOAD_AD
+from node.ingest.core import PAYLOAD_AD
 from node.typing import CID, RecordId
 
 

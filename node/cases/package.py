@@ -17,12 +17,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from node.anchor.entry import RecordKind
 from node.cases.ids import parse_address
 from node.cases.inclusion import BatchInclusion
-from node.entry import RecordKind
 from node.exceptions import GrantPackageError, InvalidCaseInput
-from node.fhir_json import canonical_bytes
-from node.merkle import merkle_root
+from node.formats.fhir_json import canonical_bytes
+from node.proof.merkle import merkle_root
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 FORMAT = "medledger/grant-package/v1"
@@ -47,7 +47,7 @@ class PackageRecord:
     #: the record's commitment and checks it against the chain.
     salt: bytes
     pseudonym: PatientPseudonym
-    #: ``node.entry.RecordKind`` value: a DICOM study's CID is its encrypted manifest, whose
+    #: ``node.anchor.entry.RecordKind`` value: a DICOM study's CID is its encrypted manifest, whose
     #: instance CIDs the grantee must replicate too.
     kind: str = "fhir"
     #: The record's place in its anchor batch; ``None`` for a record anchored alone.

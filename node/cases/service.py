@@ -12,11 +12,12 @@ import httpx
 
 from keys.envelope import EncryptionKeyring
 from keys.tokens import TokenIssuer, TokenVerifier
-from node.abc import BlobStoreAPI, CaseChainAPI, RecordSourceAPI
+from node.anchor.entry import RecordState
+from node.anchor.outbox import Outbox
+from node.blobstore.abc import BlobStoreAPI
+from node.cases.abc import CaseChainAPI, RecordSourceAPI
 from node.cases.store import CaseStore
 from node.cases.views import OwnRecord
-from node.entry import RecordState
-from node.outbox import Outbox
 from node.typing import CID, RecordId
 
 

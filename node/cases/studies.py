@@ -6,13 +6,13 @@ import json
 
 from keys.envelope import EncryptionKeyring
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.anchor.entry import RecordKind
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
-from node.entry import RecordKind
 from node.exceptions import GrantPackageError
-from node.ingest import MANIFEST_AD
+from node.ingest.core import MANIFEST_AD
 from node.typing import CID
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024

@@ -27,7 +27,7 @@ from node.cases.access import granted_package
 from node.cases.inclusion import BatchInclusion
 from node.chain import ChainClient
 from node.config import ContractAddresses
-from node.merkle import ProofStep, Side, fold_path
+from node.proof.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
 from tests.integration.cases_world import World, consortium, fhir_observation
 from tests.integration.gateway_flow import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from node.merkle import MerkleTree
-from node.proof import AnchorInfo, RecordProof
-from node.study_tree import StudyTree
+from node.proof.merkle import MerkleTree
+from node.proof.record import AnchorInfo, RecordProof
+from node.proof.study_tree import StudyTree
 from node.typing import ContentHash, PatientPseudonym, RecordId, TxHash
 
 h32 = st.binary(min_size=32, max_size=32)

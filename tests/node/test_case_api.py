@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from keys.envelope import EncryptionKeyring
 from keys.signing import SigningKey
 from keys.tokens import TokenIssuer, TokenVerifier
-from node.adapters import BlobPayloadStore, KeyringWrapper, StreamCipher
 from node.api.app import create_app
 from node.api.cases import case_routers
 from node.blobstore.embedded import EmbeddedBlobStore
@@ -28,6 +27,7 @@ from node.cases.service import CaseServices, OutboxRecords
 from node.cases.store import CaseStore
 from node.chain import ChainClient
 from node.config import AnchorSettings, ApiSettings, ContractAddresses
+from node.ingest.adapters import BlobPayloadStore, KeyringWrapper, StreamCipher
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
 

@@ -148,10 +148,10 @@ def test_a_batched_records_inclusion_round_trips_and_verifies_only_for_its_recor
     from dataclasses import replace
 
     from node.cases.inclusion import BatchInclusion, verify_inclusion
-    from node.commitment import anchor_commitment
     from node.exceptions import ProofMismatch
-    from node.merkle import MerkleTree
-    from node.proof import RecordProof
+    from node.proof.commitment import anchor_commitment
+    from node.proof.merkle import MerkleTree
+    from node.proof.record import RecordProof
 
     records = [_record() for _ in range(5)]
     leaves = [anchor_commitment(salt=r.salt, record_id=r.record_id, pseudonym=r.pseudonym,

@@ -20,8 +20,8 @@ from node.api.app import create_app
 from node.bootstrap import open_parts
 from node.config import NodeSettings, load_config, write_config
 from node.exceptions import NodeConfigError
-from node.proof_json import proof_to_json
-from node.proof_wire import decode_proof
+from node.proof.json_codec import proof_to_json
+from node.proof.wire_codec import decode_proof
 from node.service import NodeService
 from tests.node.chain_env import API_TOKEN, new_hospital_keystore
 from tests.node.dicom_samples import write_study

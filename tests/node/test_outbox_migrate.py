@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from node.entry import AnchorEntry, RecordKind, RecordState
+from node.anchor.entry import AnchorEntry, RecordKind, RecordState
+from node.anchor.outbox import Outbox
+from node.anchor.outbox_migrate import SCHEMA_V1
+from node.anchor.outbox_schema import ENTRY_COLS, VERSION
 from node.exceptions import OutboxError
-from node.merkle import MerkleTree
-from node.outbox import Outbox
-from node.outbox_migrate import SCHEMA_V1
-from node.outbox_schema import ENTRY_COLS, VERSION
-from node.proof import AnchorInfo, RecordProof
-from node.proof_wire import decode_proof, encode_proof
+from node.proof.merkle import MerkleTree
+from node.proof.record import AnchorInfo, RecordProof
+from node.proof.wire_codec import decode_proof, encode_proof
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from node.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.outbox import SHREDDED_KEY, Outbox
 from node.exceptions import UnknownRecord
-from node.outbox import SHREDDED_KEY, Outbox
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 

@@ -11,10 +11,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from node.entry import AnchorEntry, BatchAnchor, RecordKind, RecordState
+from node.anchor.entry import AnchorEntry, OutboxBatch, RecordKind, RecordState
+from node.anchor.outbox import Outbox
 from node.exceptions import IllegalTransition
-from node.outbox import Outbox
-from node.proof import AnchorInfo
+from node.proof.record import AnchorInfo
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
 
 b32 = st.binary(min_size=32, max_size=32)
@@ -27,7 +27,7 @@ class OutboxModel(RuleBasedStateMachine):
         self.box = Outbox(self.dir / "o.sqlite")
         self.order: list[AnchorEntry] = []  # append order
         self.batch_of: dict[bytes, int] = {}
-        self.batches: dict[int, tuple[BatchAnchor, str]] = {}
+        self.batches: dict[int, tuple[OutboxBatch, str]] = {}
 
     def teardown(self) -> None:
         self.box.close()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.anchor.outbox import Outbox
 from node.chain import ChainClient
 from node.exceptions import NodeError
-from node.outbox import Outbox
 from node.typing import CaseId, RecordId, TxHash
 
 ZERO = bytes(32)

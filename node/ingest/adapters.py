@@ -18,8 +18,9 @@ from keys.datakey import DataKey
 from keys.envelope import EncryptionPublicKey
 from keys.envelope_group import GroupWrapper
 from keys.stream import decrypt_stream, encrypt_stream
-from node.abc import BlobStoreAPI, KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.exceptions import BlobNotFound
+from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.typing import CID
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.anchor.outbox import Outbox
 from node.exceptions import InvalidField
-from node.outbox import Outbox
-from node.proof_json import proof_to_json
+from node.proof.json_codec import proof_to_json
 from node.typing import RecordId
 
 

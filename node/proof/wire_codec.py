@@ -1,4 +1,4 @@
-"""Binary wire format of a :class:`~node.proof.RecordProof`.
+"""Binary wire format of a :class:`~node.proof.record.RecordProof`.
 
 Modelled on OpenTimestamps' ``serialize.py``: a magic, a version, then sections, each read
 through a bounded reader that raises exactly one error class per failure (see
@@ -36,11 +36,11 @@ from node.exceptions import (
     UnknownTag,
     UnsupportedProofVersion,
 )
-from node.merkle import HASH_LEN, MAX_PATH_STEPS, ProofStep, Side
-from node.proof import AnchorInfo, RecordProof
-from node.study_tree import InstanceProof, encode_uid, is_valid_uid
+from node.formats.wire import WireReader, encode_varuint
+from node.proof.merkle import HASH_LEN, MAX_PATH_STEPS, ProofStep, Side
+from node.proof.record import AnchorInfo, RecordProof
+from node.proof.study_tree import InstanceProof, encode_uid, is_valid_uid
 from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
-from node.wire import WireReader, encode_varuint
 
 MAGIC = b"\x89MLPROOF"
 VERSION = 1

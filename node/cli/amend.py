@@ -8,14 +8,14 @@ import typer
 
 from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
+from node.anchor.records import parse_record_id
+from node.anchor.versions import anchor_amendment
 from node.bootstrap import chain_client, signing_account
 from node.config import LoadedConfig
 from node.exceptions import ChainError, ContractReverted, NodeError
-from node.ingest import IngestReceipt
-from node.records import parse_record_id
+from node.ingest.core import IngestReceipt
 from node.service import NodeService
 from node.typing import CaseId
-from node.versions import anchor_amendment
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

@@ -3,7 +3,7 @@
 All or nothing at the door: every line is parsed and validated before anything is stored,
 and one bad line refuses the whole import with its line number (nothing is stored). Then the
 records are sealed and committed in groups of ``group_size`` through the node's
-:class:`~node.group_commit.GroupCommitter` (so bulk imports and concurrent API requests share
+:class:`~node.ingest.group_commit.GroupCommitter` (so bulk imports and concurrent API requests share
 groups), sealing group *k + 1* while group *k* is being made durable.
 
 An import interrupted by a crash may have queued its first groups; running it again is safe:
@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from node.exceptions import IngestError, InvalidFhir
-from node.fhir import FhirPayload, parse_fhir
-from node.ingest import IngestReceipt
-from node.ingest_group import SealedRecord, SealParts, seal
+from node.formats.fhir import FhirPayload, parse_fhir
+from node.ingest.core import IngestReceipt
+from node.ingest.group import SealedRecord, SealParts, seal
 
 #: Most records in one import (memory: every validated payload is held until sealed).
 MAX_BULK_RECORDS = 200_000

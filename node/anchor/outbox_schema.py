@@ -1,4 +1,4 @@
-"""The outbox's SQLite schema and row mapping (see :mod:`node.outbox` for the state machine).
+"""The outbox's SQLite schema and row mapping (see :mod:`node.anchor.outbox` for the state machine).
 
 ``blobs`` names the ciphertexts a record holds *besides* its own ``entries.cid`` (a DICOM
 study's instances), so that the start-up sweep can tell them from orphans; a small record
@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry, RecordKind
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 #: The layout this code writes (``PRAGMA user_version``); version 1 is migrated on open by
-#: :mod:`node.outbox_migrate`.
+#: :mod:`node.anchor.outbox_migrate`.
 VERSION = 2
 
 #: Entries are found through indexes on the first 8 bytes of the record id and of the content
 #: hash (both uniformly random), not on the 32-byte values: a random-key index insert writes
 #: a page per record once the index outgrows a group, and 8-byte keys keep the two indexes a
 #: quarter of the size. A lookup checks the whole value. The rules those values obeyed as
-#: ``UNIQUE`` constraints are kept by :meth:`~node.outbox.Outbox.append_many`, under the
+#: ``UNIQUE`` constraints are kept by :meth:`~node.anchor.outbox.Outbox.append_many`, under the
 #: write lock: one record per patient and content, and record ids are 32 random bytes.
 #:
 #: A batch is the run of entries ``first_seq .. last_seq`` (seq order): batches are always

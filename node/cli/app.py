@@ -17,15 +17,16 @@ import typer
 
 from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
+from node.anchor.outbox import Outbox
+from node.anchor.records import describe, parse_record_id
 from node.bootstrap import open_parts, signing_account
-from node.case_cli import register as register_case_commands
 from node.cases.runtime import open_case_runtime
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
-from node.cli_amend import amend_record
-from node.cli_run import bind, serve
+from node.cli.amend import amend_record
+from node.cli.cases import register as register_case_commands
+from node.cli.serve import bind, serve
 from node.config import ContractAddresses, LoadedConfig, NodeSettings, load_config, write_config
-from node.dicom import read_study
 from node.exceptions import (
     ChainError,
     IngestError,
@@ -35,14 +36,13 @@ from node.exceptions import (
     ProofFormatError,
     UnknownRecord,
 )
-from node.ingest import IngestReceipt, ingest_dicom_study, ingest_fhir
-from node.outbox import Outbox
-from node.proof import RecordProof
-from node.proof_json import loads_proof
-from node.proof_wire import decode_proof
-from node.records import describe, parse_record_id
+from node.formats.dicom import read_study
+from node.ingest.core import IngestReceipt, ingest_dicom_study, ingest_fhir
+from node.proof.json_codec import loads_proof
+from node.proof.record import RecordProof
+from node.proof.verify import verify_on_chain
+from node.proof.wire_codec import decode_proof
 from node.service import NodeService
-from node.verify import verify_on_chain
 
 app = typer.Typer(help="Run a hospital node: ingest, anchor, verify.", no_args_is_help=True)
 
@@ -70,7 +70,7 @@ def _emit(data: Any, as_json: bool, text: str) -> None:
 
 
 # --- referrals and grants (node.cases): routers and follower from ``open_case_runtime`` in
-# ``run``; commands from ``node.case_cli.register`` at the end of this module.
+# ``run``; commands from ``node.cli.cases.register`` at the end of this module.
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def verify(
     _emit(result, as_json, f"verified: anchored in block {found.block_number}")
 
 
-# --- node-cases commands: `from node.case_cli import register; register(app)` goes here ----
+# --- node-cases commands: `from node.cli.cases import register; register(app)` goes here ----
 
 
 register_case_commands(app)

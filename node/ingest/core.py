@@ -2,8 +2,8 @@
 
 Order of work, and why:
 
-1. validate and canonicalize (done by :mod:`node.fhir` / :mod:`node.dicom` before we are
-   called): bad input is refused before anything is stored;
+1. validate and canonicalize (done by :mod:`node.formats.fhir` / :mod:`node.formats.dicom`
+   before we are called): bad input is refused before anything is stored;
 2. pseudonymize the patient; if this patient already has a record with this content, return
    it (``created=False``) without storing anything: ingest is idempotent, so a client that
    retries after a crash gets the same record back;
@@ -25,13 +25,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from node.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
-from node.dicom import DicomInstance, DicomStudy
-from node.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.outbox import Outbox
 from node.exceptions import OutboxError, PatientUnresolved
-from node.fhir import parse_fhir
-from node.fhir_json import canonical_bytes
-from node.outbox import Outbox
+from node.formats.dicom import DicomInstance, DicomStudy
+from node.formats.fhir import parse_fhir
+from node.formats.fhir_json import canonical_bytes
+from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
@@ -207,7 +207,7 @@ def ingest_payload(*, services: IngestServices, kind: RecordKind, canonical: byt
 
 def ingest_fhir(*, services: IngestServices, raw: bytes,
                 patient_id: str | None = None) -> IngestReceipt:  # fmt: skip
-    """Validate FHIR R4 JSON (see :func:`node.fhir.parse_fhir`) and ingest it."""
+    """Validate FHIR R4 JSON (see :func:`node.formats.fhir.parse_fhir`) and ingest it."""
     payload = parse_fhir(raw, patient_id=patient_id)
     return ingest_payload(services=services, kind=payload.kind, canonical=payload.canonical,
                           local_patient_id=payload.patient_id)  # fmt: skip
@@ -215,7 +215,7 @@ def ingest_fhir(*, services: IngestServices, raw: bytes,
 
 def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
                        patient_id: str | None = None) -> IngestReceipt:  # fmt: skip
-    """Ingest a study read by :func:`node.dicom.read_study` as one record.
+    """Ingest a study read by :func:`node.formats.dicom.read_study` as one record.
 
     Each instance is encrypted on its own (so one can be fetched and proven alone) under the
     study's one data key; an encrypted manifest (UIDs, instance hashes, CIDs) is the

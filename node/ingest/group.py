@@ -1,6 +1,6 @@
 """Group ingest: many small records share one blob barrier and one outbox commit.
 
-:func:`node.ingest.ingest_payload` makes each record durable on its own (a blob fsync and an
+:func:`node.ingest.core.ingest_payload` makes each record durable on its own (a blob fsync and an
 outbox fsync per record, ~20 ms). Here the work is split in two:
 
 - :func:`seal` (CPU, per record, any thread): pseudonymize, hash, fresh data key, encrypt,
@@ -27,10 +27,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from node.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
-from node.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.outbox import Outbox
 from node.exceptions import OutboxError
-from node.ingest import (
+from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
+from node.ingest.core import (
     DEK_AD,
     PAYLOAD_AD,
     IngestReceipt,
@@ -38,7 +39,6 @@ from node.ingest import (
     discard_unless_held,
     settle_quietly,
 )
-from node.outbox import Outbox
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.blobstore.kubo import KuboBlobStore
 from node.blobstore.layout import build

@@ -19,7 +19,7 @@ Why it is crash-safe:
   proof) in **one transaction** that touches no entry: after a crash either the batch
   exists with all its proofs, or its entries are still pending. Runs never overlap, so an
   entry is in at most one batch, ever.
-- the drainer (:mod:`node.anchoring`) resumes the oldest unanchored batch before forming a new
+- the drainer (:mod:`node.anchor.drain`) resumes the oldest unanchored batch before forming a new
   one and always asks the chain (``lookup(root)``) before submitting, so a batch whose
   transaction landed before the crash is recorded, not re-sent.
 - every transition is idempotent: repeating one after a crash is a no-op, and a transition
@@ -34,12 +34,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from node.commitment import anchor_commitment
-from node.entry import AnchorEntry, BatchAnchor, RecordState
-from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
-from node.merkle import MerkleTree, packed_path
-from node.outbox_migrate import is_v1, upgrade
-from node.outbox_schema import (
+from node.anchor.entry import AnchorEntry, OutboxBatch, RecordState
+from node.anchor.outbox_migrate import is_v1, upgrade
+from node.anchor.outbox_schema import (
     ENTRY_COLS,
     SCHEMA,
     VERSION,
@@ -47,7 +44,10 @@ from node.outbox_schema import (
     WHERE_ID,
     entry_from_row,
 )
-from node.proof import AnchorInfo, RecordProof
+from node.exceptions import IllegalTransition, OutboxError, UnknownRecord
+from node.proof.commitment import anchor_commitment
+from node.proof.merkle import MerkleTree, packed_path
+from node.proof.record import AnchorInfo, RecordProof
 from node.sqlite_layout import checked_version, execute_script
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 
@@ -275,7 +275,7 @@ class Outbox:
         ).fetchone()
         return None if row is None else (BatchId(row[0]), MerkleHash(row[1]))
 
-    def open_batch(self) -> BatchAnchor | None:
+    def open_batch(self) -> OutboxBatch | None:
         """The oldest batch not yet anchored (a crash may have left it), if any."""
         row = self._db.execute(
             "SELECT batch_id, root, size, first_seq, last_seq FROM batches "
@@ -291,9 +291,9 @@ class Outbox:
         commitments = _commitments(members)
         if len(commitments) != row[2] or MerkleTree(commitments).root != root:
             raise OutboxError(f"batch {batch_id} no longer matches its members (corrupt outbox)")
-        return BatchAnchor(batch_id, root, commitments)
+        return OutboxBatch(batch_id, root, commitments)
 
-    def form_batch(self, max_size: int) -> BatchAnchor | None:
+    def form_batch(self, max_size: int) -> OutboxBatch | None:
         """Make the up to ``max_size`` oldest pending entries a new batch.
 
         Stores the batch's run and tree (every member's proof) in one transaction; ``None``
@@ -316,7 +316,7 @@ class Outbox:
                 (tree.root, len(rows), rows[0][0], rows[-1][0], tree.packed()),
             )
             batch_id = BatchId(int(cur.lastrowid or 0))
-        return BatchAnchor(batch_id, tree.root, commitments)
+        return OutboxBatch(batch_id, tree.root, commitments)
 
     def _batch_state(self, batch_id: BatchId) -> tuple[str, bytes | None, int | None]:
         row = self._db.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from node.commitment import ID_LEN, SALT_LEN, anchor_commitment
+from node.proof.commitment import ID_LEN, SALT_LEN, anchor_commitment
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId
 
 
@@ -31,7 +31,7 @@ _CHAIN_CODES = {RecordKind.FHIR: 0, RecordKind.PRESCRIPTION: 1, RecordKind.DICOM
 
 
 class RecordState(enum.StrEnum):
-    """Where a record is on its way to the chain (see :mod:`node.outbox`)."""
+    """Where a record is on its way to the chain (see :mod:`node.anchor.outbox`)."""
 
     PENDING = "pending"
     BATCHED = "batched"
@@ -69,8 +69,8 @@ class AnchorEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchAnchor:
-    """One batch as the chain side needs it.
+class OutboxBatch:
+    """One outbox batch as the chain side needs it (not the gateway's chain-read batch anchor).
 
     ``commitments`` are the tree's leaf data in order (salted, so public-safe): the chain
     side publishes them as the batch manifest (``Anchors.anchorBatch(root, count,

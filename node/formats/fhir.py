@@ -24,10 +24,10 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from node.entry import RecordKind
+from node.anchor.entry import RecordKind
 from node.exceptions import InvalidFhir, PatientUnresolved, UnsupportedFhirResource
-from node.fhir_json import MAX_FHIR_BYTES, canonical_bytes, load_strict_json
-from node.fhir_patient import record_patient_id
+from node.formats.fhir_json import MAX_FHIR_BYTES, canonical_bytes, load_strict_json
+from node.formats.fhir_patient import record_patient_id
 
 FHIR_VERSION = "4.3.0 (R4B models, R4-compatible)"
 MEDICATION_REQUEST_STATUS = frozenset(

@@ -6,9 +6,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from node.abc import AnchorSinkAPI
-from node.entry import BatchAnchor
-from node.outbox import Outbox
+from node.anchor.abc import AnchorSinkAPI
+from node.anchor.entry import OutboxBatch
+from node.anchor.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ def drain_once(
     max_batch_size: int,
     resubmit_after: float = RESUBMIT_AFTER_S,
     now: Callable[[], float] = time.time,
-    current: BatchAnchor | None = None,
-) -> BatchAnchor | None:
+    current: OutboxBatch | None = None,
+) -> OutboxBatch | None:
     """Advance the oldest unanchored batch (forming one from pending entries if none).
 
     The chain is asked first, always: a batch whose transaction landed before a crash is
@@ -42,7 +42,7 @@ def drain_once(
     """
     head = outbox.open_batch_head()
     if current is not None and head == (current.batch_id, current.root):
-        batch: BatchAnchor | None = current
+        batch: OutboxBatch | None = current
     else:
         opened = outbox.open_batch() if head is not None else None
         batch = opened or outbox.form_batch(max_batch_size)

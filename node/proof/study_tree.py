@@ -4,7 +4,7 @@ A study is anchored as one record whose ``content_hash`` is the *study root* bel
 instance can be proven alone: its proof chains instance -> series root -> study tree root ->
 study root, and the record's batch proof takes it from there to the on-chain batch root.
 
-Construction (every hash SHA-256, every tree an RFC 6962 tree from :mod:`node.merkle`):
+Construction (every hash SHA-256, every tree an RFC 6962 tree from :mod:`node.proof.merkle`):
 
 - instance leaf data ``= H(INSTANCE_TAG || uid(SOPInstanceUID) || sha256(instance bytes))``;
 - a series tree over its instance leaves, ordered by SOPInstanceUID;
@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from node.merkle import MerkleTree, ProofStep, fold_path, leaf_hash
+from node.proof.merkle import MerkleTree, ProofStep, fold_path, leaf_hash
 from node.typing import ContentHash, MerkleHash
 
 INSTANCE_TAG = b"medledger:dicom-instance:v1\x00"

@@ -4,7 +4,7 @@ Binary, fixed layout (the manifest CID goes on chain, so its bytes must be canon
 
     b"MLBATCH1" | count u32 BE | root (32) | commitment_0 (32) | ... | commitment_{n-1} (32)
 
-Commitments are salted (see :mod:`node.commitment`), so the manifest is public-safe. With it,
+Commitments are salted (see :mod:`node.proof.commitment`), so the manifest is public-safe. With it,
 an auditor rebuilds the Merkle tree of a batch from the chain and the blob store alone.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 
 from node.exceptions import ProofFormatError
-from node.merkle import MerkleTree
+from node.proof.merkle import MerkleTree
 from node.typing import MerkleHash
 
 MAGIC = b"MLBATCH1"

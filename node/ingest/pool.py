@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from keys.envelope import EncryptionPublicKey
-from node.adapters import PublicKeyWrapper, StreamCipher
-from node.entry import RecordKind
+from node.anchor.entry import RecordKind
 from node.exceptions import IngestError, InvalidFhir
-from node.fhir import FhirPayload, parse_fhir
-from node.ingest import IngestReceipt
-from node.ingest_bulk import GROUP_SIZE, MAX_BULK_RECORDS
-from node.ingest_group import SealedRecord, SealParts, seal
+from node.formats.fhir import FhirPayload, parse_fhir
+from node.ingest.adapters import PublicKeyWrapper, StreamCipher
+from node.ingest.bulk import GROUP_SIZE, MAX_BULK_RECORDS
+from node.ingest.core import IngestReceipt
+from node.ingest.group import SealedRecord, SealParts, seal
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import ContentHash, PatientPseudonym, RecordId
 
@@ -117,7 +117,7 @@ class SealPool:
         submit: Callable[[Sequence[SealedRecord]], list[IngestReceipt]],
         patient_id: str | None = None,
     ) -> list[IngestReceipt]:
-        """:func:`node.ingest_bulk.parse_ndjson` + sealing on the workers, then commit.
+        """:func:`node.ingest.bulk.parse_ndjson` + sealing on the workers, then commit.
 
         Same errors and order as the in-process path: the first bad line is the one
         reported and, then, nothing is committed.

@@ -7,9 +7,9 @@ that issued the proof, nor the anchor location written in it.
 
 from __future__ import annotations
 
-from node.abc import AnchorSinkAPI
+from node.anchor.abc import AnchorSinkAPI
 from node.exceptions import ProofMismatch
-from node.proof import AnchorInfo, RecordProof
+from node.proof.record import AnchorInfo, RecordProof
 
 
 def verify_on_chain(proof: RecordProof, *, chain: AnchorSinkAPI) -> AnchorInfo:

@@ -1,4 +1,4 @@
-"""JSON form of a :class:`~node.proof.RecordProof`, for humans and web clients.
+"""JSON form of a :class:`~node.proof.record.RecordProof`, for humans and web clients.
 
 Hex strings are lowercase without ``0x``; unknown keys and malformed values are refused with
 the same error classes as the binary format, so both forms are equally strict.
@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 from node.exceptions import InvalidField, LengthLimitExceeded, MissingSection
-from node.merkle import MAX_PATH_STEPS, ProofStep, Side
-from node.proof import AnchorInfo, RecordProof
-from node.proof_wire import MAX_PROOF_LEN, VERSION
-from node.study_tree import InstanceProof, is_valid_uid
+from node.proof.merkle import MAX_PATH_STEPS, ProofStep, Side
+from node.proof.record import AnchorInfo, RecordProof
+from node.proof.study_tree import InstanceProof, is_valid_uid
+from node.proof.wire_codec import MAX_PROOF_LEN, VERSION
 from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 
 _SIDES = {"left": Side.LEFT, "right": Side.RIGHT}

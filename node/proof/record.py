@@ -4,17 +4,17 @@ Like an OpenTimestamps proof, it is self-contained: with it, anyone can recomput
 root offline and compare it with the root anchored on chain (found by ``lookup(root)`` on any
 node's RPC). The proof reveals the record id, patient pseudonym, content hash and salt, so it
 is handed only to parties entitled to the record (grantees, auditors), never published.
-Serialization lives in :mod:`node.proof_wire` (binary) and :mod:`node.proof_json`.
+Serialization lives in :mod:`node.proof.wire_codec` (binary) and :mod:`node.proof.json_codec`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.commitment import anchor_commitment
 from node.exceptions import ProofMismatch
-from node.merkle import ProofStep, fold_path, leaf_hash
-from node.study_tree import InstanceProof
+from node.proof.commitment import anchor_commitment
+from node.proof.merkle import ProofStep, fold_path, leaf_hash
+from node.proof.study_tree import InstanceProof
 from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
 
 

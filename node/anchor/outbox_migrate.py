@@ -2,7 +2,7 @@
 
 Version 1 (``user_version`` 0) stored each member's inclusion proof in its ``entries`` row
 and marked membership with ``entries.batch_id``: forming a batch rewrote every member row.
-Version 2 (:mod:`node.outbox_schema`) keeps, per batch, the run of entries it covers and
+Version 2 (:mod:`node.anchor.outbox_schema`) keeps, per batch, the run of entries it covers and
 its tree's levels. The upgrade is one transaction: each batch's members are re-read, shown
 to be a run of consecutive entries, hashed back to the batch's root, and every stored proof
 is compared with the path the new layout gives; any mismatch refuses the upgrade (and
@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 
+from node.anchor.outbox_schema import ENTRY_COLS, SCHEMA, VERSION, entry_from_row
 from node.exceptions import OutboxError
-from node.merkle import MerkleTree
-from node.outbox_schema import ENTRY_COLS, SCHEMA, VERSION, entry_from_row
-from node.proof_wire import decode_proof
+from node.proof.merkle import MerkleTree
+from node.proof.wire_codec import decode_proof
 from node.sqlite_layout import execute_script
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def is_v1(db: sqlite3.Connection) -> bool:
 
 
 def upgrade(db: sqlite3.Connection) -> None:
-    """Upgrade a version 1 outbox to :data:`~node.outbox_schema.VERSION`, atomically.
+    """Upgrade a version 1 outbox to :data:`~node.anchor.outbox_schema.VERSION`, atomically.
 
     ``db`` is in autocommit mode with no transaction open. Raises :class:`OutboxError` if
     the old data breaks an invariant the new layout relies on (nothing is changed then).

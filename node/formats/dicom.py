@@ -3,7 +3,7 @@
 A study is ingested as one record: every instance's bytes exactly as stored (no
 re-encoding, so the hash a recipient recomputes is over the file it receives), identified by
 StudyInstanceUID / SeriesInstanceUID / SOPInstanceUID and anchored through the study tree of
-:mod:`node.study_tree`. Files are read one at a time, twice: once to validate and hash the
+:mod:`node.proof.study_tree`. Files are read one at a time, twice: once to validate and hash the
 whole study (nothing is stored unless every file passes), once to encrypt and store, checking
 each file still has the hash the tree was built from.
 
@@ -36,7 +36,6 @@ from pydicom.dataelem import RawDataElement
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
-from node.dicom_archive import DicomLimits, study_files
 from node.exceptions import (
     DuplicateDicomInstance,
     EmptyStudy,
@@ -47,7 +46,8 @@ from node.exceptions import (
     PatientUnresolved,
     TruncatedDicom,
 )
-from node.study_tree import StudyTree, is_valid_uid
+from node.formats.dicom_archive import DicomLimits, study_files
+from node.proof.study_tree import StudyTree, is_valid_uid
 from node.typing import ContentHash
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"  # DICOMDIR: an index, not an instance

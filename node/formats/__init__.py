@@ -1,0 +1,1 @@
+"""Input and stored formats: FHIR, DICOM, the study manifest, the batch manifest, wire reader."""
