@@ -32,8 +32,7 @@ from node.bootstrap import open_parts
 from node.config import LoadedConfig
 from node.formats.fhir import parse_fhir
 from node.formats.fhir_json import canonical_bytes, load_strict_json
-from node.ingest.core import DEK_AD, PAYLOAD_AD
-from node.ingest.group import SealParts, seal
+from node.ingest.core import DEK_AD, PAYLOAD_AD, SealParts, seal
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
 
 GROUP = 1024

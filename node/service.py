@@ -21,11 +21,21 @@ from node.anchor.entry import OutboxBatch
 from node.anchor.outbox import Outbox
 from node.config import AnchorSettings
 from node.exceptions import NodeError
+from node.formats.dicom import DicomStudy
+from node.formats.fhir import parse_fhir
 from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI
 from node.ingest.adapters import BlobPayloadStore
 from node.ingest.bulk import ingest_payloads, parse_ndjson
-from node.ingest.core import IngestReceipt, IngestServices, sweep_orphans
-from node.ingest.group import SealedRecord, SealParts, commit_group
+from node.ingest.core import (
+    IngestReceipt,
+    IngestServices,
+    SealedRecord,
+    SealParts,
+    ingest_dicom_study,
+    seal,
+    sweep_orphans,
+)
+from node.ingest.group import commit_group
 from node.ingest.group_commit import GroupCommitter
 from node.ingest.pool import SealPool
 from node.pseudonym import ConsortiumPseudonymizer
@@ -94,6 +104,23 @@ class NodeService:
         receipts = commit_group(store=self.parts.store, outbox=self.outbox(), records=records)
         self.notify()
         return receipts
+
+    def ingest_fhir(self, raw: bytes, *, patient_id: str | None = None) -> IngestReceipt:
+        """One FHIR R4 resource or Bundle (HTTP and CLI): validate, seal, group-commit.
+
+        The commit joins whatever other requests are committing: one fsync pair per group.
+        """
+        payload = parse_fhir(raw, patient_id=patient_id)
+        sealed = seal(parts=self.seal_parts(), kind=payload.kind, canonical=payload.canonical,
+                      local_patient_id=payload.patient_id)  # fmt: skip
+        return self.committer.submit(sealed)
+
+    def ingest_study(self, study: DicomStudy, *, patient_id: str | None = None) -> IngestReceipt:
+        """One DICOM study read by :func:`node.formats.dicom.read_study` (HTTP and CLI)."""
+        receipt = ingest_dicom_study(services=self.ingest_services(), study=study,
+                                     patient_id=patient_id)  # fmt: skip
+        self.notify()
+        return receipt
 
     def ingest_ndjson(self, data: bytes, *, patient_id: str | None = None) -> list[IngestReceipt]:
         """A bulk import (see :mod:`node.ingest.bulk`), on the seal pool's workers if any."""

@@ -21,9 +21,7 @@ from node.exceptions import (
     UnknownRecord,
 )
 from node.formats.dicom import read_study
-from node.formats.fhir import parse_fhir
-from node.ingest.core import IngestReceipt, ingest_dicom_study
-from node.ingest.group import seal
+from node.ingest.core import IngestReceipt
 from node.proof.wire_codec import encode_proof
 from node.service import NodeService
 
@@ -58,15 +56,8 @@ async def post_fhir(
     """Ingest one FHIR R4 JSON resource or Bundle; 201 once durably queued for anchoring."""
     raw = await read_limited(request, api.max_fhir_bytes)
 
-    def work() -> IngestReceipt:
-        payload = parse_fhir(raw, patient_id=patient_id)
-        sealed = seal(parts=node.seal_parts(), kind=payload.kind, canonical=payload.canonical,
-                      local_patient_id=payload.patient_id)  # fmt: skip
-        # Joins whatever other requests are committing: one fsync pair for the whole group.
-        return node.committer.submit(sealed)
-
     try:
-        receipt = await run_in_threadpool(work)
+        receipt = await run_in_threadpool(node.ingest_fhir, raw, patient_id=patient_id)
     except IngestError as exc:
         raise _refused(exc) from None
     return _result(receipt)
@@ -130,9 +121,7 @@ async def post_dicom(
     path: Path = await spool_limited(request, api.max_dicom_bytes, spool)
 
     def work() -> IngestReceipt:
-        study = read_study(path)
-        return ingest_dicom_study(services=node.ingest_services(), study=study,
-                                  patient_id=patient_id)  # fmt: skip
+        return node.ingest_study(read_study(path), patient_id=patient_id)
 
     try:
         receipt = await run_in_threadpool(work)
@@ -140,7 +129,6 @@ async def post_dicom(
         raise _refused(exc) from None
     finally:
         path.unlink(missing_ok=True)
-    node.notify()
     return _result(receipt)
 
 

@@ -37,7 +37,7 @@ from node.exceptions import (
     UnknownRecord,
 )
 from node.formats.dicom import read_study
-from node.ingest.core import IngestReceipt, ingest_dicom_study, ingest_fhir
+from node.ingest.core import IngestReceipt
 from node.proof.json_codec import loads_proof
 from node.proof.record import RecordProof
 from node.proof.verify import verify_on_chain
@@ -175,13 +175,11 @@ def ingest(
         _fail("--amends and --case go together (versions are chained per case)")
     try:
         node = NodeService(open_parts(cfg))
-        services = node.ingest_services()
         receipt: IngestReceipt
         if path.is_file() and path.suffix.lower() == ".json":
-            receipt = ingest_fhir(services=services, raw=path.read_bytes(), patient_id=patient_id)
+            receipt = node.ingest_fhir(path.read_bytes(), patient_id=patient_id)
         else:
-            receipt = ingest_dicom_study(services=services, study=read_study(path),
-                                         patient_id=patient_id)  # fmt: skip
+            receipt = node.ingest_study(read_study(path), patient_id=patient_id)
     except IngestError as exc:
         _fail(f"{type(exc).__name__}: {exc}")
     except NodeError as exc:

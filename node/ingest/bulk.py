@@ -17,8 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from node.exceptions import IngestError, InvalidFhir
 from node.formats.fhir import FhirPayload, parse_fhir
-from node.ingest.core import IngestReceipt
-from node.ingest.group import SealedRecord, SealParts, seal
+from node.ingest.core import IngestReceipt, SealedRecord, SealParts, seal
 
 #: Most records in one import (memory: every validated payload is held until sealed).
 MAX_BULK_RECORDS = 200_000

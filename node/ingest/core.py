@@ -1,4 +1,13 @@
-"""Ingest orchestration: canonical bytes in, an anchor entry in the durable outbox out.
+"""The ingest core: canonical bytes in, an anchor entry in the durable outbox out.
+
+Every way in (HTTP, the CLI, bulk imports, DICOM studies) runs the same steps: validate ->
+canonical bytes -> hash -> fresh data key -> encrypt -> wrap -> store -> outbox entry.
+:func:`seal` is the one place that hashes, encrypts and wraps a payload record; it stores
+nothing, so it runs on any thread or worker process. A sealed record is then committed
+either alone (:func:`ingest_payload`: one put, one outbox append) or with others
+(:func:`node.ingest.group.commit_group`: one blob barrier, one outbox transaction). A study
+(:func:`ingest_dicom_study`) encrypts each instance under one data key and wraps that key
+the same way.
 
 Order of work, and why:
 
@@ -23,7 +32,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from node.anchor.entry import AnchorEntry, RecordKind
 from node.anchor.outbox import Outbox
@@ -58,6 +67,11 @@ class IngestServices:
     wrapper: KeyWrapperAPI
     outbox: Outbox
 
+    @property
+    def parts(self) -> SealParts:
+        """The sealing half of these services."""
+        return SealParts(self.pseudonymizer, self.cipher, self.wrapper)
+
 
 @dataclass(frozen=True, slots=True)
 class IngestReceipt:
@@ -68,6 +82,51 @@ class IngestReceipt:
     content_hash: ContentHash
     cid: CID
     created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SealParts:
+    """What sealing needs: no store and no outbox, so it can run anywhere."""
+
+    pseudonymizer: ConsortiumPseudonymizer
+    cipher: PayloadCipherAPI
+    wrapper: KeyWrapperAPI
+
+    def for_group(self) -> SealParts:
+        """These parts with the wrapper of one group (one HPKE seal for the whole group)."""
+        return SealParts(self.pseudonymizer, self.cipher, self.wrapper.for_group())
+
+
+@dataclass(frozen=True, slots=True)
+class SealedRecord:
+    """One record encrypted and its data key wrapped; not stored, not acknowledged yet."""
+
+    record_id: RecordId
+    kind: RecordKind
+    pseudonym: PatientPseudonym
+    content_hash: ContentHash
+    salt: bytes = field(repr=False)
+    wrapped_key: bytes = field(repr=False)
+    ciphertext: bytes = field(repr=False)
+
+    def entry(self, cid: CID) -> AnchorEntry:
+        return AnchorEntry(self.record_id, self.kind, self.pseudonym, self.content_hash,
+                           self.salt, cid, self.wrapped_key)  # fmt: skip
+
+
+def seal(*, parts: SealParts, kind: RecordKind, canonical: bytes,
+         local_patient_id: str) -> SealedRecord:  # fmt: skip
+    """Hash, encrypt under a fresh data key and wrap that key: one payload record (CPU only)."""
+    pseudonym = parts.pseudonymizer.pseudonym(local_patient_id)
+    content_hash = ContentHash(hashlib.sha256(canonical).digest())
+    record_id = RecordId(os.urandom(32))
+    dek = parts.cipher.new_data_key()
+    ciphertext = parts.cipher.encrypt(
+        data_key=dek, plaintext=canonical, associated_data=PAYLOAD_AD + record_id + content_hash
+    )
+    wrapped = parts.wrapper.wrap(dek, associated_data=DEK_AD + record_id)
+    return SealedRecord(record_id, kind, pseudonym, content_hash, os.urandom(16), wrapped,
+                        ciphertext)  # fmt: skip
 
 
 def settle_quietly(store: PayloadStoreAPI, cids: Iterable[CID]) -> None:
@@ -188,21 +247,17 @@ def sweep_orphans(*, outbox: Outbox, store: PayloadStoreAPI, stored: Iterable[CI
 
 def ingest_payload(*, services: IngestServices, kind: RecordKind, canonical: bytes,
                    local_patient_id: str) -> IngestReceipt:  # fmt: skip
-    """Encrypt, store and queue one payload given as canonical bytes (FHIR, a manifest...)."""
-    pseudonym = services.pseudonymizer.pseudonym(local_patient_id)
-    content_hash = ContentHash(hashlib.sha256(canonical).digest())
-    if (done := _existing(services, pseudonym, content_hash)) is not None:
+    """Seal, store and queue one payload given as canonical bytes (FHIR, a manifest...).
+
+    A payload this patient already has is returned as it is (``created=False``) before
+    anything is stored.
+    """
+    sealed = seal(parts=services.parts, kind=kind, canonical=canonical,
+                  local_patient_id=local_patient_id)  # fmt: skip
+    if (done := _existing(services, sealed.pseudonym, sealed.content_hash)) is not None:
         return done
-    record_id = RecordId(os.urandom(32))
-    with _all_or_nothing(services, record_id) as stored:
-        dek = services.cipher.new_data_key()
-        ciphertext = services.cipher.encrypt(
-            data_key=dek, plaintext=canonical, associated_data=PAYLOAD_AD + record_id + content_hash
-        )
-        cid = stored.put(ciphertext)
-        wrapped = services.wrapper.wrap(dek, associated_data=DEK_AD + record_id)
-        entry = AnchorEntry(record_id, kind, pseudonym, content_hash, os.urandom(16), cid, wrapped)
-        return _queue(services, stored, entry)
+    with _all_or_nothing(services, sealed.record_id) as stored:
+        return _queue(services, stored, sealed.entry(stored.put(sealed.ciphertext)))
 
 
 def ingest_fhir(*, services: IngestServices, raw: bytes,

@@ -30,8 +30,7 @@ from node.exceptions import IngestError, InvalidFhir
 from node.formats.fhir import FhirPayload, parse_fhir
 from node.ingest.adapters import PublicKeyWrapper, StreamCipher
 from node.ingest.bulk import GROUP_SIZE, MAX_BULK_RECORDS
-from node.ingest.core import IngestReceipt
-from node.ingest.group import SealedRecord, SealParts, seal
+from node.ingest.core import IngestReceipt, SealedRecord, SealParts, seal
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import ContentHash, PatientPseudonym, RecordId
 

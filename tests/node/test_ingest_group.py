@@ -23,8 +23,8 @@ from node.exceptions import InvalidFhir
 from node.formats.fhir import parse_fhir
 from node.ingest.adapters import KeyringWrapper, StreamCipher
 from node.ingest.bulk import parse_ndjson
-from node.ingest.core import DEK_AD, PAYLOAD_AD
-from node.ingest.group import commit_group, seal
+from node.ingest.core import DEK_AD, PAYLOAD_AD, seal
+from node.ingest.group import commit_group
 from node.service import NodeService
 from node.typing import CID, RecordId
 from tests.node.chain_env import API_TOKEN, PASSPHRASE, new_hospital_keystore
