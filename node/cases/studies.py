@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from keys.envelope import EncryptionKeyring
 from keys.stream import decrypt_stream
 from node.anchor.entry import RecordKind
@@ -11,11 +9,10 @@ from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
-from node.exceptions import GrantPackageError
+from node.exceptions import GrantPackageError, InvalidStudyManifest
+from node.formats.study_manifest import MAX_MANIFEST_BYTES, parse_manifest
 from node.ingest.core import MANIFEST_AD
 from node.typing import CID
-
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
 def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
@@ -36,7 +33,7 @@ def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
         if len(manifest) > MAX_MANIFEST_BYTES:
             raise GrantPackageError("a study manifest larger than any study we accept")
     try:
-        doc = json.loads(manifest)
-        return [normalize(i["cid"]) for s in doc["series"] for i in s["instances"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GrantPackageError(f"malformed study manifest: {exc}") from None
+        parsed = parse_manifest(bytes(manifest))
+    except InvalidStudyManifest as exc:
+        raise GrantPackageError(str(exc)) from None
+    return [normalize(i.cid) for i in parsed.instances]

@@ -39,7 +39,7 @@ from node.anchor.outbox import Outbox
 from node.exceptions import OutboxError, PatientUnresolved
 from node.formats.dicom import DicomInstance, DicomStudy
 from node.formats.fhir import parse_fhir
-from node.formats.fhir_json import canonical_bytes
+from node.formats.study_manifest import ManifestInstance, StudyManifest
 from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash, PatientPseudonym, RecordId
@@ -291,16 +291,14 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
     record_id = RecordId(os.urandom(32))
     with _all_or_nothing(services, record_id) as stored:
         dek = services.cipher.new_data_key()
-        series: dict[str, list[dict[str, str]]] = {}
+        listed: list[ManifestInstance] = []
         group: list[tuple[DicomInstance, bytes]] = []
         held = 0  # ciphertext bytes in ``group``
 
         def put_group() -> None:
             cids = stored.put_many([ciphertext for _, ciphertext in group])
-            for (inst, _), cid in zip(group, cids, strict=True):
-                series.setdefault(inst.series_uid, []).append(
-                    {"sop_uid": inst.sop_uid, "sha256": inst.content_hash.hex(), "cid": cid}
-                )
+            listed.extend(ManifestInstance(inst.series_uid, inst.sop_uid, inst.content_hash, cid)
+                          for (inst, _), cid in zip(group, cids, strict=True))  # fmt: skip
             group.clear()
 
         for inst, data in study.instance_bytes():
@@ -313,10 +311,7 @@ def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
                 held = 0
         if group:
             put_group()
-        manifest = canonical_bytes({
-            "version": 1, "study_uid": study.study_uid, "study_root": root.hex(),
-            "series": [{"series_uid": s, "instances": i} for s, i in sorted(series.items())],
-        })  # fmt: skip
+        manifest = StudyManifest(study.study_uid, root, tuple(listed)).encode()
         ad = MANIFEST_AD + record_id + root
         cid = stored.put(services.cipher.encrypt(data_key=dek, plaintext=manifest,
                                                  associated_data=ad))  # fmt: skip
