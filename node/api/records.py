@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from common.errors import CodedHTTPException, exception_code
 from node.anchor.records import describe, parse_record_id
 from node.api.deps import ApiConfig, CurrentNode, require_token
 from node.api.schemas import ERRORS, NOT_FOUND, BulkIngestResult, IngestResult, RecordStatus
@@ -44,9 +45,9 @@ def _result(receipt: IngestReceipt) -> IngestResult:
     return IngestResult(**_fields(receipt))
 
 
-def _refused(exc: IngestError) -> HTTPException:
+def _refused(exc: IngestError) -> CodedHTTPException:
     code = status.HTTP_413_CONTENT_TOO_LARGE if isinstance(exc, PayloadTooLarge) else 422
-    return HTTPException(code, f"{type(exc).__name__}: {exc}")
+    return CodedHTTPException(code, f"{type(exc).__name__}: {exc}", code=exception_code(exc))
 
 
 @router.post("/fhir", status_code=status.HTTP_201_CREATED, responses=ERRORS)
