@@ -26,6 +26,7 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, RecordKind
 from node.anchor.outbox import Outbox
 from node.bootstrap import open_parts
@@ -33,7 +34,7 @@ from node.config import LoadedConfig
 from node.formats.fhir import parse_fhir
 from node.formats.fhir_json import canonical_bytes, load_strict_json
 from node.ingest.core import DEK_AD, PAYLOAD_AD, SealParts, seal
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 GROUP = 1024
 BULK_STAGES = (

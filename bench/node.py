@@ -34,6 +34,7 @@ from typing import Any
 from hexbytes import HexBytes
 
 from bench import _node_e2e, _node_stages
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, RecordKind
 from node.anchor.outbox import Outbox
 from node.bootstrap import current_public_key, open_blobs, open_parts, signing_account
@@ -43,7 +44,7 @@ from node.ingest.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCiphe
 from node.ingest.core import ingest_dicom_study
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 from tests.integration.node_service_proc import start_node_service
 from tests.integration.nodeproc import PASSPHRASE
 from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env

@@ -20,13 +20,14 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, RecordKind
 from node.anchor.outbox import Outbox
 from node.formats.fhir import parse_fhir
 from node.proof.merkle import MerkleTree
 from node.proof.record import RecordProof
 from node.proof.wire_codec import decode_proof, encode_proof
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 RX = {
     "resourceType": "MedicationRequest", "id": "rx", "status": "active", "intent": "order",

@@ -14,7 +14,7 @@ from gateway.audit.events import EventReader
 from gateway.audit.model import Trace
 from gateway.audit.tracer import Tracer
 from gateway.timeline import Timeline, TimelineEvent
-from gateway.typing import CaseId
+from keys.typing import CaseId
 from node.blobstore.abc import BlobStoreAPI
 from node.proof.record import RecordProof
 

@@ -31,13 +31,14 @@ from common.lru import BoundedMemo
 from gateway.abc import CaseStoreAPI, ChainViewAPI
 from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
-from gateway.typing import CaseId, DicomUID, GrantId, RecordId
+from gateway.typing import DicomUID
 from gateway.wiring.anchor_check import check_anchored, refuse
 from gateway.wiring.chain_view import grant_number
 from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
+from keys.typing import CaseId, GrantId, RecordId
 from node.anchor.entry import RecordKind
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding

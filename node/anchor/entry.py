@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from keys.typing import RecordId
 from node.proof.commitment import ID_LEN, SALT_LEN, anchor_commitment
-from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId
+from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym
 
 
 class RecordKind(enum.StrEnum):

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, OutboxBatch, RecordState
 from node.anchor.outbox_migrate import is_v1, upgrade
 from node.anchor.outbox_schema import (
@@ -49,7 +50,7 @@ from node.proof.commitment import anchor_commitment
 from node.proof.merkle import MerkleTree, packed_path
 from node.proof.record import AnchorInfo, RecordProof
 from node.sqlite_layout import checked_version, execute_script
-from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym, TxHash
 
 #: What a crypto-shredded record holds instead of a wrapped DEK: one byte that is no wrapped
 #: key of any format, so every unwrap fails while the entry (and its proof) stays readable.

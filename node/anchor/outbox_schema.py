@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, RecordKind
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 #: The layout this code writes (``PRAGMA user_version``); version 1 is migrated on open by
 #: :mod:`node.anchor.outbox_migrate`.

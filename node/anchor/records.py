@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from keys.typing import RecordId
 from node.anchor.outbox import Outbox
 from node.exceptions import InvalidField
 from node.proof.json_codec import proof_to_json
-from node.typing import RecordId
 
 
 def parse_record_id(text: str) -> RecordId:

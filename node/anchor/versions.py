@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keys.typing import CaseId, RecordId
 from node.anchor.outbox import Outbox
 from node.chain import ChainClient
 from node.exceptions import NodeError
-from node.typing import CaseId, RecordId, TxHash
+from node.typing import TxHash
 
 ZERO = bytes(32)
 #: ``anchorRecord`` writes a record struct (with the CID string) and one event.

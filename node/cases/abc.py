@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from keys.typing import RecordId
 from node.cases.views import (
     CaseEvent,
     GrantView,
@@ -12,7 +13,7 @@ from node.cases.views import (
     RecordAnchorView,
     ReferralView,
 )
-from node.typing import CID, RecordId
+from node.typing import CID
 
 
 class CaseChainAPI(ABC):

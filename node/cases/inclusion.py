@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from keys.typing import RecordId
 from node.exceptions import ProofMismatch
 from node.proof.commitment import anchor_commitment
 from node.proof.merkle import MAX_PATH_STEPS, ProofStep, Side, fold_path, leaf_hash
 from node.proof.record import RecordProof
-from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId
+from node.typing import ContentHash, MerkleHash, PatientPseudonym
 
 _SIDES = {"left": Side.LEFT, "right": Side.RIGHT}
 

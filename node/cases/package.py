@@ -17,13 +17,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from keys.typing import RecordId
 from node.anchor.entry import RecordKind
 from node.cases.ids import parse_address
 from node.cases.inclusion import BatchInclusion
 from node.exceptions import GrantPackageError, InvalidCaseInput
 from node.formats.fhir_json import canonical_bytes
 from node.proof.merkle import merkle_root
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 FORMAT = "medledger/grant-package/v1"
 MAX_PACKAGE_BYTES = 4 * 1024 * 1024

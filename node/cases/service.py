@@ -12,13 +12,14 @@ import httpx
 
 from keys.envelope import EncryptionKeyring
 from keys.tokens import TokenIssuer, TokenVerifier
+from keys.typing import RecordId
 from node.anchor.entry import RecordState
 from node.anchor.outbox import Outbox
 from node.blobstore.abc import BlobStoreAPI
 from node.cases.abc import CaseChainAPI, RecordSourceAPI
 from node.cases.store import CaseStore
 from node.cases.views import OwnRecord
-from node.typing import CID, RecordId
+from node.typing import CID
 
 
 @dataclass(frozen=True, slots=True)

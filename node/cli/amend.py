@@ -8,6 +8,7 @@ import typer
 
 from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
+from keys.typing import CaseId
 from node.anchor.records import parse_record_id
 from node.anchor.versions import anchor_amendment
 from node.bootstrap import chain_client, signing_account
@@ -15,7 +16,6 @@ from node.config import LoadedConfig
 from node.exceptions import ChainError, ContractReverted, NodeError
 from node.ingest.core import IngestReceipt
 from node.service import NodeService
-from node.typing import CaseId
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, RecordKind
 from node.anchor.outbox import Outbox
 from node.exceptions import OutboxError, PatientUnresolved
@@ -42,7 +43,7 @@ from node.formats.fhir import parse_fhir
 from node.formats.study_manifest import ManifestInstance, StudyManifest
 from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.pseudonym import ConsortiumPseudonymizer
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from keys.envelope import EncryptionPublicKey
+from keys.typing import RecordId
 from node.anchor.entry import RecordKind
 from node.exceptions import IngestError, InvalidFhir
 from node.formats.fhir import FhirPayload, parse_fhir
@@ -32,7 +33,7 @@ from node.ingest.adapters import PublicKeyWrapper, StreamCipher
 from node.ingest.bulk import GROUP_SIZE, MAX_BULK_RECORDS
 from node.ingest.core import IngestReceipt, SealedRecord, SealParts, seal
 from node.pseudonym import ConsortiumPseudonymizer
-from node.typing import ContentHash, PatientPseudonym, RecordId
+from node.typing import ContentHash, PatientPseudonym
 
 _WORKER: SealParts | None = None
 WARM_UP_RECORD = (

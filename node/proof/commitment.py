@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 
-from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId
+from keys.typing import RecordId
+from node.typing import ContentHash, MerkleHash, PatientPseudonym
 
 COMMITMENT_TAG = b"medledger:anchor-leaf:v1\x00"
 SALT_LEN = 16

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from keys.typing import RecordId
 from node.exceptions import InvalidField, LengthLimitExceeded, MissingSection
 from node.proof.merkle import MAX_PATH_STEPS, ProofStep, Side
 from node.proof.record import AnchorInfo, RecordProof
 from node.proof.study_tree import InstanceProof, is_valid_uid
 from node.proof.wire_codec import MAX_PROOF_LEN, VERSION
-from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.typing import ContentHash, MerkleHash, PatientPseudonym, TxHash
 
 _SIDES = {"left": Side.LEFT, "right": Side.RIGHT}
 _TOP_KEYS = {"version", "record_id", "pseudonym", "content_hash", "salt", "batch_path"}

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keys.typing import RecordId
 from node.exceptions import ProofMismatch
 from node.proof.commitment import anchor_commitment
 from node.proof.merkle import ProofStep, fold_path, leaf_hash
 from node.proof.study_tree import InstanceProof
-from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.typing import ContentHash, MerkleHash, PatientPseudonym, TxHash
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ tag     section           required  value
 
 from __future__ import annotations
 
+from keys.typing import RecordId
 from node.exceptions import (
     BadMagic,
     InvalidField,
@@ -40,7 +41,7 @@ from node.formats.wire import WireReader, encode_varuint
 from node.proof.merkle import HASH_LEN, MAX_PATH_STEPS, ProofStep, Side
 from node.proof.record import AnchorInfo, RecordProof
 from node.proof.study_tree import InstanceProof, encode_uid, is_valid_uid
-from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.typing import ContentHash, MerkleHash, PatientPseudonym, TxHash
 
 MAGIC = b"\x89MLPROOF"
 VERSION = 1

@@ -10,13 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keys.envelope import EncryptionKeyring
+from keys.typing import RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.ids import grant_id_bytes32, grant_id_from_bytes32, parse_case_id
 from node.cases.package import GrantPackage, PackageRecord, scope_root
 from node.cases.replicate import replicate
 from node.cases.sealed import open_package, seal_package
 from node.exceptions import CorruptedBlock, GrantPackageError, InvalidCaseInput
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 GRANTOR = "0x" + "11" * 20
 GRANTEE = "0x" + "22" * 20

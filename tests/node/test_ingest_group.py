@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from keys.envelope_group import GROUP_WRAPPED_SIZE
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry
 from node.anchor.outbox import Outbox
 from node.api.app import create_app
@@ -26,7 +27,7 @@ from node.ingest.bulk import parse_ndjson
 from node.ingest.core import DEK_AD, PAYLOAD_AD, seal
 from node.ingest.group import commit_group
 from node.service import NodeService
-from node.typing import CID, RecordId
+from node.typing import CID
 from tests.node.chain_env import API_TOKEN, PASSPHRASE, new_hospital_keystore
 
 ZERO = "0x" + "00" * 20

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from keys.keystore import Keystore
+from keys.typing import CaseId
 from node.anchor.entry import OutboxBatch
 from node.anchor.versions import VersionError, anchor_amendment
 from node.bootstrap import open_blobs, open_parts, signing_account
@@ -26,7 +27,7 @@ from node.proof.merkle import MerkleTree
 from node.proof.record import AnchorInfo
 from node.proof.verify import verify_on_chain
 from node.service import NodeService
-from node.typing import BatchId, CaseId, MerkleHash
+from node.typing import BatchId, MerkleHash
 from tests.integration.nodeproc import PASSPHRASE
 from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from keys.typing import RecordId
 from node.anchor.abc import AnchorSinkAPI
 from node.anchor.drain import drain, drain_once
 from node.anchor.entry import AnchorEntry, OutboxBatch, RecordKind, RecordState
@@ -15,7 +16,7 @@ from node.anchor.outbox import Outbox
 from node.anchor.outbox_schema import WHERE_CONTENT, WHERE_ID
 from node.exceptions import IllegalTransition, NodeError, OutboxError, UnknownRecord
 from node.proof.record import AnchorInfo
-from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, TxHash
 from tests.node.fake_chain import FileChain, read_chain
 
 

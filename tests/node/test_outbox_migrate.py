@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, RecordKind, RecordState
 from node.anchor.outbox import Outbox
 from node.anchor.outbox_migrate import SCHEMA_V1
@@ -16,7 +17,7 @@ from node.exceptions import OutboxError
 from node.proof.merkle import MerkleTree
 from node.proof.record import AnchorInfo, RecordProof
 from node.proof.wire_codec import decode_proof, encode_proof
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
+from node.typing import CID, ContentHash, PatientPseudonym, TxHash
 
 
 def _entry(rng: random.Random, n: int) -> AnchorEntry:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, RecordKind
 from node.anchor.outbox import SHREDDED_KEY, Outbox
 from node.exceptions import UnknownRecord
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 
 def _entry() -> AnchorEntry:

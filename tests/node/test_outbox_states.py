@@ -11,11 +11,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry, OutboxBatch, RecordKind, RecordState
 from node.anchor.outbox import Outbox
 from node.exceptions import IllegalTransition
 from node.proof.record import AnchorInfo
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
+from node.typing import CID, ContentHash, PatientPseudonym, TxHash
 
 b32 = st.binary(min_size=32, max_size=32)
 
