@@ -26,8 +26,9 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from contracts.typing import RecordKind
 from keys.typing import RecordId
-from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry
 from node.anchor.outbox import Outbox
 from node.bootstrap import open_parts
 from node.config import LoadedConfig
@@ -56,7 +57,7 @@ def synthetic(n: int, seed: int) -> list[tuple[AnchorEntry, list[CID]]]:
     out: list[tuple[AnchorEntry, list[CID]]] = []
     for i in range(n):
         cid = CID(f"bafkrei-synthetic-{seed}-{i}")
-        entry = AnchorEntry(RecordId(os.urandom(32)), RecordKind.FHIR,
+        entry = AnchorEntry(RecordId(os.urandom(32)), RecordKind.RECORD,
                             PatientPseudonym(os.urandom(32)), ContentHash(os.urandom(32)),
                             os.urandom(16), cid, wrapped)  # fmt: skip
         out.append((entry, []))

@@ -34,8 +34,9 @@ from typing import Any
 from hexbytes import HexBytes
 
 from bench import _node_e2e, _node_stages
+from contracts.typing import RecordKind
 from keys.typing import RecordId
-from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry
 from node.anchor.outbox import Outbox
 from node.bootstrap import current_public_key, open_blobs, open_parts, signing_account
 from node.config import AnchorSettings, load_config, write_config
@@ -97,7 +98,7 @@ def _synthetic(n: int, seed: int) -> list[tuple[AnchorEntry, list[CID]]]:
     out: list[tuple[AnchorEntry, list[CID]]] = []
     for i in range(n):
         rid = RecordId(os.urandom(32))
-        entry = AnchorEntry(rid, RecordKind.FHIR, PatientPseudonym(os.urandom(32)),
+        entry = AnchorEntry(rid, RecordKind.RECORD, PatientPseudonym(os.urandom(32)),
                             ContentHash(os.urandom(32)), os.urandom(16),
                             CID(f"bafkrei-synthetic-{seed}-{i}"), wrapped)  # fmt: skip
         out.append((entry, []))

@@ -10,25 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from contracts.typing import RecordKind
 from keys.typing import RecordId
 from node.proof.commitment import ID_LEN, SALT_LEN, anchor_commitment
 from node.typing import CID, BatchId, ContentHash, MerkleHash, PatientPseudonym
-
-
-class RecordKind(enum.StrEnum):
-    """What an anchored record holds."""
-
-    FHIR = "fhir"
-    PRESCRIPTION = "prescription"
-    DICOM_STUDY = "dicom-study"
-
-    @property
-    def chain_code(self) -> int:
-        """The ``kind`` the ``Anchors`` contract uses (``KIND_RECORD`` = 0, ``1``, ``2``)."""
-        return _CHAIN_CODES[self]
-
-
-_CHAIN_CODES = {RecordKind.FHIR: 0, RecordKind.PRESCRIPTION: 1, RecordKind.DICOM_STUDY: 2}
 
 
 class RecordState(enum.StrEnum):

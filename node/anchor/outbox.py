@@ -144,7 +144,7 @@ class Outbox:
                 results.append((entry.record_id, True))
             db.executemany(
                 f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(e.record_id, e.kind.value, e.pseudonym, e.content_hash, e.salt, e.cid,
+                [(e.record_id, e.kind.text, e.pseudonym, e.content_hash, e.salt, e.cid,
                   e.wrapped_key) for e, _ in fresh],
             )  # fmt: skip
             for entry, blobs in fresh:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.typing import RecordKind
 from keys.typing import RecordId
-from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry
 from node.typing import CID, ContentHash, PatientPseudonym
 
 #: The layout this code writes (``PRAGMA user_version``); version 1 is migrated on open by
@@ -73,6 +74,6 @@ ENTRY_COLS = "record_id, kind, pseudonym, content_hash, salt, cid, wrapped_key"
 
 def entry_from_row(row: tuple[Any, ...]) -> AnchorEntry:
     return AnchorEntry(
-        RecordId(row[0]), RecordKind(row[1]), PatientPseudonym(row[2]), ContentHash(row[3]),
+        RecordId(row[0]), RecordKind.parse(row[1]), PatientPseudonym(row[2]), ContentHash(row[3]),
         row[4], CID(row[5]), row[6],
     )  # fmt: skip

@@ -32,7 +32,7 @@ def describe(outbox: Outbox, record_id: RecordId, *, with_proof: bool = False) -
     state = outbox.state(record_id)
     out: dict[str, Any] = {
         "record_id": record_id.hex(),
-        "kind": entry.kind.value,
+        "kind": entry.kind.text,
         "state": state.value,
         "cid": entry.cid,
         "anchor": None,

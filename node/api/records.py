@@ -36,7 +36,7 @@ PatientId = Annotated[
 
 def _fields(receipt: IngestReceipt) -> dict[str, Any]:
     """An :class:`IngestResult`'s fields (plain data, for the bulk body's JSON)."""
-    return {"record_id": receipt.record_id.hex(), "kind": receipt.kind.value,
+    return {"record_id": receipt.record_id.hex(), "kind": receipt.kind.text,
             "content_hash": receipt.content_hash.hex(), "cid": receipt.cid,
             "created": receipt.created}  # fmt: skip
 

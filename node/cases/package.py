@@ -17,8 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.typing import RecordKind
 from keys.typing import RecordId
-from node.anchor.entry import RecordKind
 from node.cases.ids import parse_address
 from node.cases.inclusion import BatchInclusion
 from node.exceptions import GrantPackageError, InvalidCaseInput
@@ -149,6 +149,6 @@ def _record(item: Any) -> PackageRecord:
         wrapped_key=_hex(item["wrapped_key"]),
         salt=_hex(item["salt"], 16),
         pseudonym=PatientPseudonym(_hex(item["pseudonym"], 32)),
-        kind=RecordKind(_str(item["kind"])).value,
+        kind=RecordKind.parse(_str(item["kind"])).text,
         inclusion=None if "inclusion" not in item else BatchInclusion.from_json(item["inclusion"]),
     )

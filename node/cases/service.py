@@ -63,7 +63,7 @@ class OutboxRecords(RecordSourceAPI):
         entry = outbox.entry(record_id)  # raises UnknownRecord
         batched = outbox.state(record_id) is not RecordState.PENDING
         return OwnRecord(entry.cid, entry.content_hash, entry.wrapped_key, entry.salt,
-                         entry.pseudonym, entry.kind.value,
+                         entry.pseudonym, entry.kind.text,
                          outbox.proof(record_id) if batched else None)  # fmt: skip
 
     def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from contracts.typing import RecordKind
 from keys.envelope import EncryptionKeyring
 from keys.stream import decrypt_stream
-from node.anchor.entry import RecordKind
 from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
@@ -23,7 +23,7 @@ def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
     granted key (bound to the record id and study root), so a grantor cannot slip in CIDs
     the study does not name.
     """
-    if record.kind != RecordKind.DICOM_STUDY.value:
+    if record.kind != RecordKind.DICOM_STUDY.text:
         return []
     dek = keyring.unwrap(record.wrapped_key, record_id=dek_binding(record.record_id))
     aad = MANIFEST_AD + record.record_id + record.content_hash

@@ -186,7 +186,7 @@ def ingest(
         _fail(str(exc))
     out: dict[str, Any] = {
         "record_id": receipt.record_id.hex(),
-        "kind": receipt.kind.value,
+        "kind": receipt.kind.text,
         "cid": receipt.cid,
         "created": receipt.created,
     }
@@ -227,7 +227,7 @@ def ingest_bulk(
         _fail(str(exc))
     created = sum(r.created for r in receipts)
     out = {
-        "records": [{"record_id": r.record_id.hex(), "kind": r.kind.value, "cid": r.cid,
+        "records": [{"record_id": r.record_id.hex(), "kind": r.kind.text, "cid": r.cid,
                      "created": r.created} for r in receipts],
         "created": created,
     }  # fmt: skip

@@ -24,7 +24,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from node.anchor.entry import RecordKind
+from contracts.typing import RecordKind
 from node.exceptions import InvalidFhir, PatientUnresolved, UnsupportedFhirResource
 from node.formats.fhir_json import MAX_FHIR_BYTES, canonical_bytes, load_strict_json
 from node.formats.fhir_patient import record_patient_id
@@ -121,7 +121,7 @@ def _kind(doc: dict[str, Any]) -> RecordKind:
         }
         if "MedicationRequest" in types and types <= {"MedicationRequest", "Patient", "Medication"}:
             return RecordKind.PRESCRIPTION
-    return RecordKind.FHIR
+    return RecordKind.RECORD
 
 
 def parse_fhir(

@@ -34,8 +34,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from contracts.typing import RecordKind
 from keys.typing import RecordId
-from node.anchor.entry import AnchorEntry, RecordKind
+from node.anchor.entry import AnchorEntry
 from node.anchor.outbox import Outbox
 from node.exceptions import OutboxError, PatientUnresolved
 from node.formats.dicom import DicomInstance, DicomStudy
@@ -228,7 +229,7 @@ def _queue(services: IngestServices, stored: _Stored, entry: AnchorEntry) -> Ing
             raise OutboxError("the outbox refused an entry without holding an equal one")
         return existing
     settle_quietly(stored.store, stored.cids)
-    log.info("record %s (%s) queued for anchoring", record_id.hex(), entry.kind.value)
+    log.info("record %s (%s) queued for anchoring", record_id.hex(), entry.kind.text)
     return IngestReceipt(record_id, entry.kind, entry.content_hash, entry.cid, created=True)
 
 

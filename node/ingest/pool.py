@@ -24,9 +24,9 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+from contracts.typing import RecordKind
 from keys.envelope import EncryptionPublicKey
 from keys.typing import RecordId
-from node.anchor.entry import RecordKind
 from node.exceptions import IngestError, InvalidFhir
 from node.formats.fhir import FhirPayload, parse_fhir
 from node.ingest.adapters import PublicKeyWrapper, StreamCipher
@@ -69,12 +69,12 @@ def _seal_lines(lines: list[tuple[int, bytes]], patient_id: str | None) -> list[
     out: list[_Sealed] = []
     for p in payloads:
         r = seal(parts=parts, kind=p.kind, canonical=p.canonical, local_patient_id=p.patient_id)
-        out.append((r.record_id, r.kind.value, r.pseudonym, r.content_hash, r.salt,
+        out.append((r.record_id, r.kind.text, r.pseudonym, r.content_hash, r.salt,
                     r.wrapped_key, r.ciphertext))  # fmt: skip
     return out
 
 
-_KINDS = {kind.value: kind for kind in RecordKind}  # a dict lookup, not an Enum call per record
+_KINDS = {kind.text: kind for kind in RecordKind}  # a dict lookup, not an Enum call per record
 
 
 def _unpack(t: _Sealed) -> SealedRecord:

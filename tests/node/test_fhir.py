@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.anchor.entry import RecordKind
+from contracts.typing import RecordKind
 from node.exceptions import (
     InvalidFhir,
     PatientUnresolved,
@@ -71,7 +71,7 @@ def test_prescription_is_recognized_and_its_patient_found() -> None:
 
 def test_bundle_with_urn_references_resolves_one_patient_and_is_a_clinical_record() -> None:
     payload = parse_fhir(_raw(BUNDLE))
-    assert payload.kind is RecordKind.FHIR and payload.resource_type == "Bundle"
+    assert payload.kind is RecordKind.RECORD and payload.resource_type == "Bundle"
     assert payload.patient_id == "mrn-0042"
 
 

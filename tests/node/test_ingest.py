@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from contracts.typing import RecordKind
 from node.anchor.drain import drain
-from node.anchor.entry import RecordKind, RecordState
+from node.anchor.entry import RecordState
 from node.anchor.outbox import Outbox
 from node.exceptions import InvalidDicom, InvalidFhir, PatientUnresolved, ProofMismatch
 from node.formats.dicom import read_study

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from contracts.typing import RecordKind
 from keys.typing import RecordId
 from node.anchor.abc import AnchorSinkAPI
 from node.anchor.drain import drain, drain_once
-from node.anchor.entry import AnchorEntry, OutboxBatch, RecordKind, RecordState
+from node.anchor.entry import AnchorEntry, OutboxBatch, RecordState
 from node.anchor.outbox import Outbox
 from node.anchor.outbox_schema import WHERE_CONTENT, WHERE_ID
 from node.exceptions import IllegalTransition, NodeError, OutboxError, UnknownRecord
@@ -216,7 +217,7 @@ def test_open_batch_carries_its_commitments_and_detects_a_tampered_member(outbox
 
 def test_record_kinds_map_to_the_anchors_contract_codes() -> None:
     assert [k.chain_code for k in RecordKind] == [0, 1, 2]
-    assert [k.value for k in RecordKind] == ["fhir", "prescription", "dicom-study"]
+    assert [k.text for k in RecordKind] == ["fhir", "prescription", "dicom-study"]
 
 
 class UnreachableChain(AnchorSinkAPI):

@@ -11,8 +11,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from contracts.typing import RecordKind
 from keys.typing import RecordId
-from node.anchor.entry import AnchorEntry, OutboxBatch, RecordKind, RecordState
+from node.anchor.entry import AnchorEntry, OutboxBatch, RecordState
 from node.anchor.outbox import Outbox
 from node.exceptions import IllegalTransition
 from node.proof.record import AnchorInfo
@@ -38,7 +39,7 @@ class OutboxModel(RuleBasedStateMachine):
     def append(self, rid: bytes, pseudonym: bytes, content: bytes, salt: bytes) -> None:
         if any(e.record_id == rid for e in self.order):
             return
-        e = AnchorEntry(RecordId(rid), RecordKind.FHIR, PatientPseudonym(pseudonym),
+        e = AnchorEntry(RecordId(rid), RecordKind.RECORD, PatientPseudonym(pseudonym),
                         ContentHash(content), salt, CID("c"), b"w")  # fmt: skip
         same = [o for o in self.order if (o.pseudonym, o.content_hash) == (pseudonym, content)]
         expected = (same[0].record_id, False) if same else (e.record_id, True)
