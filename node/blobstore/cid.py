@@ -12,8 +12,8 @@ import hashlib
 from typing import Final
 
 from node.exceptions import InvalidCID
-from node.formats.wire import encode_varuint
 from node.typing import CID
+from node.wire import encode_varuint
 
 RAW: Final = 0x55
 DAG_PB: Final = 0x70

@@ -19,8 +19,9 @@ from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
 from node.anchor.outbox import Outbox
 from node.anchor.records import describe, parse_record_id
+from node.anchor.verify import verify_on_chain
 from node.bootstrap import open_parts, signing_account
-from node.cases.runtime import open_case_runtime
+from node.case_runtime import open_case_runtime
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.cli.amend import amend_record
@@ -40,7 +41,6 @@ from node.formats.dicom import read_study
 from node.ingest.core import IngestReceipt
 from node.proof.json_codec import loads_proof
 from node.proof.record import RecordProof
-from node.proof.verify import verify_on_chain
 from node.proof.wire_codec import decode_proof
 from node.service import NodeService
 

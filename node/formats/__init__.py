@@ -1,1 +1,1 @@
-"""Input and stored formats: FHIR, DICOM, the study manifest, the batch manifest, wire reader."""
+"""Input and stored formats: FHIR, DICOM, the study manifest and the batch manifest."""

@@ -37,11 +37,11 @@ from node.exceptions import (
     UnknownTag,
     UnsupportedProofVersion,
 )
-from node.formats.wire import WireReader, encode_varuint
 from node.proof.merkle import HASH_LEN, MAX_PATH_STEPS, ProofStep, Side
 from node.proof.record import AnchorInfo, RecordProof
 from node.proof.study_tree import InstanceProof, encode_uid, is_valid_uid
 from node.typing import ContentHash, MerkleHash, PatientPseudonym, TxHash
+from node.wire import WireReader, encode_varuint
 
 MAGIC = b"\x89MLPROOF"
 VERSION = 1

@@ -17,6 +17,7 @@ from contracts.typing import RecordKind
 from node.anchor.drain import drain
 from node.anchor.entry import RecordState
 from node.anchor.outbox import Outbox
+from node.anchor.verify import verify_on_chain
 from node.exceptions import InvalidDicom, InvalidFhir, PatientUnresolved, ProofMismatch
 from node.formats.dicom import read_study
 from node.ingest.core import (
@@ -30,7 +31,6 @@ from node.ingest.core import (
     sweep_orphans,
 )
 from node.proof.json_codec import loads_proof, proof_to_json
-from node.proof.verify import verify_on_chain
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash
 from tests.node.dicom_samples import write_study

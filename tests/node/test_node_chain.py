@@ -15,6 +15,7 @@ import pytest
 from keys.keystore import Keystore
 from keys.typing import CaseId
 from node.anchor.entry import OutboxBatch
+from node.anchor.verify import verify_on_chain
 from node.anchor.versions import VersionError, anchor_amendment
 from node.bootstrap import open_blobs, open_parts, signing_account
 from node.chain_anchors import ANCHOR_BATCH_GAS
@@ -25,7 +26,6 @@ from node.ingest.adapters import KeyringWrapper, StreamCipher
 from node.ingest.core import DEK_AD, PAYLOAD_AD, ingest_fhir
 from node.proof.merkle import MerkleTree
 from node.proof.record import AnchorInfo
-from node.proof.verify import verify_on_chain
 from node.service import NodeService
 from node.typing import BatchId, MerkleHash
 from tests.integration.nodeproc import PASSPHRASE

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from node.exceptions import InvalidField, LengthLimitExceeded, TrailingBytes, TruncatedProof
-from node.formats.wire import WireReader, encode_varuint
+from node.wire import WireReader, encode_varuint
 
 
 @given(st.integers(0, 2**21 - 1))
