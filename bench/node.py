@@ -42,7 +42,7 @@ from node.bootstrap import current_public_key, open_blobs, open_parts, signing_a
 from node.config import AnchorSettings, load_config, write_config
 from node.formats.dicom import read_study
 from node.ingest.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
-from node.ingest.core import ingest_dicom_study
+from node.ingest.study import ingest_dicom_study
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
 from node.typing import CID, ContentHash, PatientPseudonym

@@ -26,18 +26,12 @@ from node.formats.fhir import parse_fhir
 from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI
 from node.ingest.adapters import BlobPayloadStore
 from node.ingest.bulk import ingest_payloads, parse_ndjson
-from node.ingest.core import (
-    IngestReceipt,
-    IngestServices,
-    SealedRecord,
-    SealParts,
-    ingest_dicom_study,
-    seal,
-    sweep_orphans,
-)
+from node.ingest.cleanup import sweep_orphans
+from node.ingest.core import IngestReceipt, IngestServices, SealedRecord, SealParts, seal
 from node.ingest.group import commit_group
 from node.ingest.group_commit import GroupCommitter
 from node.ingest.pool import SealPool
+from node.ingest.study import ingest_dicom_study
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import MerkleHash
 

@@ -6,8 +6,8 @@ canonical bytes -> hash -> fresh data key -> encrypt -> wrap -> store -> outbox 
 nothing, so it runs on any thread or worker process. A sealed record is then committed
 either alone (:func:`ingest_payload`: one put, one outbox append) or with others
 (:func:`node.ingest.group.commit_group`: one blob barrier, one outbox transaction). A study
-(:func:`ingest_dicom_study`) encrypts each instance under one data key and wraps that key
-the same way.
+(:func:`node.ingest.study.ingest_dicom_study`) encrypts each instance under one data key
+and wraps that key the same way.
 
 Order of work, and why:
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -38,11 +38,10 @@ from contracts.typing import RecordKind
 from keys.typing import RecordId
 from node.anchor.entry import AnchorEntry
 from node.anchor.outbox import Outbox
-from node.exceptions import OutboxError, PatientUnresolved
-from node.formats.dicom import DicomInstance, DicomStudy
+from node.exceptions import OutboxError
 from node.formats.fhir import parse_fhir
-from node.formats.study_manifest import ManifestInstance, StudyManifest
 from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
+from node.ingest.cleanup import discard_unless_held, settle_quietly
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash, PatientPseudonym
 
@@ -52,11 +51,6 @@ PAYLOAD_AD = b"medledger:payload:v1\x00"
 INSTANCE_AD = b"medledger:dicom-instance-payload:v1\x00"
 MANIFEST_AD = b"medledger:dicom-manifest:v1\x00"
 DEK_AD = b"medledger:dek:v1\x00"
-#: A study's encrypted instances are stored in groups of up to this many bytes (one
-#: durability barrier per group, not per instance; a CT study can be gigabytes, so never all
-#: of it in memory at once), and an instance larger than the item limit closes its group.
-DICOM_GROUP_BYTES = 32 * 1024 * 1024
-DICOM_GROUP_ITEM_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,52 +125,7 @@ def seal(*, parts: SealParts, kind: RecordKind, canonical: bytes,
                         ciphertext)  # fmt: skip
 
 
-def settle_quietly(store: PayloadStoreAPI, cids: Iterable[CID]) -> None:
-    """:meth:`PayloadStoreAPI.settle` after a commit, where a failure must not fail the ingest.
-
-    The records are acknowledged by then; a journal line left behind only makes the next
-    start-up sweep look at a CID that it will find referenced.
-    """
-    try:
-        store.settle(cids)
-    except Exception:
-        log.warning("could not settle the ingest journal; the start-up sweep will")
-
-
-def discard_orphans(store: PayloadStoreAPI, cids: Iterable[CID]) -> None:
-    """Discard ciphertexts that no committed record holds, and settle them (best effort)."""
-    settled: list[CID] = []
-    for cid in cids:
-        try:
-            store.discard(cid)
-            settled.append(cid)
-        except Exception:  # the start-up sweep catches what is left
-            log.warning("could not discard an orphan ciphertext %s", cid)
-    settle_quietly(store, settled)
-
-
-def discard_unless_held(
-    store: PayloadStoreAPI, outbox: Outbox, stored: Iterable[tuple[RecordId, Sequence[CID]]]
-) -> None:
-    """After a failed ingest: discard each record's ciphertexts unless it was committed after all.
-
-    The check matters when the failure (say ``KeyboardInterrupt``) lands after the outbox
-    commit: the record is acknowledged and its ciphertexts must stay. They were stored for
-    that record id alone (fresh data key), so they are orphans exactly when the outbox does
-    not hold the record. A record the outbox cannot answer for is left to the start-up sweep.
-    """
-    held: list[CID] = []
-    orphans: list[CID] = []
-    for record_id, cids in stored:
-        try:
-            (held if outbox.holds(record_id) else orphans).extend(cids)
-        except Exception:
-            log.warning("could not tell whether record %s was committed", record_id.hex())
-    settle_quietly(store, held)
-    discard_orphans(store, orphans)
-
-
-class _Stored:
+class StoredSoFar:
     """The CIDs stored during one ingest, discarded if the ingest does not complete."""
 
     def __init__(self, store: PayloadStoreAPI, outbox: Outbox, record_id: RecordId) -> None:
@@ -201,8 +150,8 @@ class _Stored:
 
 
 @contextmanager
-def _all_or_nothing(services: IngestServices, record_id: RecordId) -> Iterator[_Stored]:
-    stored = _Stored(services.store, services.outbox, record_id)
+def all_or_nothing(services: IngestServices, record_id: RecordId) -> Iterator[StoredSoFar]:
+    stored = StoredSoFar(services.store, services.outbox, record_id)
     try:
         yield stored
     except BaseException:
@@ -210,7 +159,7 @@ def _all_or_nothing(services: IngestServices, record_id: RecordId) -> Iterator[_
         raise
 
 
-def _existing(
+def existing_receipt(
     services: IngestServices, pseudonym: PatientPseudonym, content_hash: ContentHash
 ) -> IngestReceipt | None:
     record_id = services.outbox.find(pseudonym, content_hash)
@@ -220,31 +169,17 @@ def _existing(
     return IngestReceipt(record_id, entry.kind, entry.content_hash, entry.cid, created=False)
 
 
-def _queue(services: IngestServices, stored: _Stored, entry: AnchorEntry) -> IngestReceipt:
+def queue_entry(services: IngestServices, stored: StoredSoFar, entry: AnchorEntry) -> IngestReceipt:
     record_id, created = services.outbox.append(entry, blobs=stored.cids)
     if not created:  # a concurrent ingest of the same content won: ours are orphans
         stored.discard_all()
-        existing = _existing(services, entry.pseudonym, entry.content_hash)
+        existing = existing_receipt(services, entry.pseudonym, entry.content_hash)
         if existing is None:
             raise OutboxError("the outbox refused an entry without holding an equal one")
         return existing
     settle_quietly(stored.store, stored.cids)
     log.info("record %s (%s) queued for anchoring", record_id.hex(), entry.kind.text)
     return IngestReceipt(record_id, entry.kind, entry.content_hash, entry.cid, created=True)
-
-
-def sweep_orphans(*, outbox: Outbox, store: PayloadStoreAPI, stored: Iterable[CID]) -> int:
-    """Discard stored ciphertexts no record references; return how many.
-
-    Call at node start, before ingest resumes (see :meth:`Outbox.referenced_cids`);
-    ``stored`` lists what the blob store holds (its pins).
-    """
-    orphans = set(stored) - outbox.referenced_cids()
-    for cid in orphans:
-        store.discard(cid)
-    if orphans:
-        log.info("discarded %d orphan ciphertexts left by an interrupted ingest", len(orphans))
-    return len(orphans)
 
 
 def ingest_payload(*, services: IngestServices, kind: RecordKind, canonical: bytes,
@@ -256,10 +191,10 @@ def ingest_payload(*, services: IngestServices, kind: RecordKind, canonical: byt
     """
     sealed = seal(parts=services.parts, kind=kind, canonical=canonical,
                   local_patient_id=local_patient_id)  # fmt: skip
-    if (done := _existing(services, sealed.pseudonym, sealed.content_hash)) is not None:
+    if (done := existing_receipt(services, sealed.pseudonym, sealed.content_hash)) is not None:
         return done
-    with _all_or_nothing(services, sealed.record_id) as stored:
-        return _queue(services, stored, sealed.entry(stored.put(sealed.ciphertext)))
+    with all_or_nothing(services, sealed.record_id) as stored:
+        return queue_entry(services, stored, sealed.entry(stored.put(sealed.ciphertext)))
 
 
 def ingest_fhir(*, services: IngestServices, raw: bytes,
@@ -268,56 +203,3 @@ def ingest_fhir(*, services: IngestServices, raw: bytes,
     payload = parse_fhir(raw, patient_id=patient_id)
     return ingest_payload(services=services, kind=payload.kind, canonical=payload.canonical,
                           local_patient_id=payload.patient_id)  # fmt: skip
-
-
-def ingest_dicom_study(*, services: IngestServices, study: DicomStudy,
-                       patient_id: str | None = None) -> IngestReceipt:  # fmt: skip
-    """Ingest a study read by :func:`node.formats.dicom.read_study` as one record.
-
-    Each instance is encrypted on its own (so one can be fetched and proven alone) under the
-    study's one data key; an encrypted manifest (UIDs, instance hashes, CIDs) is the
-    record's CID; the record's content hash is the study root. Instances are stored with
-    :meth:`PayloadStoreAPI.put_many` in groups (:data:`DICOM_GROUP_BYTES`): the blob store's
-    durability barrier per instance was most of the time of a study of small instances.
-    """
-    local_id = patient_id or study.patient_id
-    if local_id is None:
-        raise PatientUnresolved("the study names no PatientID; give the local patient id")
-    if patient_id is not None and study.patient_id not in (None, patient_id):
-        raise PatientUnresolved("the study names a different patient than the one given")
-    pseudonym = services.pseudonymizer.pseudonym(local_id)
-    tree = study.tree()
-    root = tree.root
-    if (done := _existing(services, pseudonym, root)) is not None:
-        return done
-    record_id = RecordId(os.urandom(32))
-    with _all_or_nothing(services, record_id) as stored:
-        dek = services.cipher.new_data_key()
-        listed: list[ManifestInstance] = []
-        group: list[tuple[DicomInstance, bytes]] = []
-        held = 0  # ciphertext bytes in ``group``
-
-        def put_group() -> None:
-            cids = stored.put_many([ciphertext for _, ciphertext in group])
-            listed.extend(ManifestInstance(inst.series_uid, inst.sop_uid, inst.content_hash, cid)
-                          for (inst, _), cid in zip(group, cids, strict=True))  # fmt: skip
-            group.clear()
-
-        for inst, data in study.instance_bytes():
-            ad = INSTANCE_AD + record_id + inst.content_hash
-            ciphertext = services.cipher.encrypt(data_key=dek, plaintext=data, associated_data=ad)
-            group.append((inst, ciphertext))
-            held += len(ciphertext)
-            if len(ciphertext) > DICOM_GROUP_ITEM_BYTES or held >= DICOM_GROUP_BYTES:
-                put_group()
-                held = 0
-        if group:
-            put_group()
-        manifest = StudyManifest(study.study_uid, root, tuple(listed)).encode()
-        ad = MANIFEST_AD + record_id + root
-        cid = stored.put(services.cipher.encrypt(data_key=dek, plaintext=manifest,
-                                                 associated_data=ad))  # fmt: skip
-        wrapped = services.wrapper.wrap(dek, associated_data=DEK_AD + record_id)
-        entry = AnchorEntry(record_id, RecordKind.DICOM_STUDY, pseudonym, root, os.urandom(16),
-                            cid, wrapped)  # fmt: skip
-        return _queue(services, stored, entry)

@@ -28,13 +28,8 @@ from collections.abc import Sequence
 from node.anchor.outbox import Outbox
 from node.exceptions import OutboxError
 from node.ingest.abc import PayloadStoreAPI
-from node.ingest.core import (
-    IngestReceipt,
-    SealedRecord,
-    discard_orphans,
-    discard_unless_held,
-    settle_quietly,
-)
+from node.ingest.cleanup import discard_orphans, discard_unless_held, settle_quietly
+from node.ingest.core import IngestReceipt, SealedRecord
 from node.typing import CID
 
 log = logging.getLogger(__name__)

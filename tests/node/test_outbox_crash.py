@@ -22,7 +22,7 @@ import pytest
 from keys.typing import RecordId
 from node.anchor.entry import RecordState
 from node.anchor.outbox import Outbox
-from node.ingest.core import sweep_orphans
+from node.ingest.cleanup import sweep_orphans
 from node.typing import CID
 from tests.node.fake_chain import read_chain
 from tests.node.standins import DirStore
