@@ -33,7 +33,7 @@ def drain_once(
     ``submitted``; later calls look it up again and re-submit only once ``resubmit_after``
     seconds have passed since it was sent (a transaction lost with a crashed validator's
     mempool). A re-submission that races the first transaction is refused on chain, see
-    :class:`~node.abc.AnchorSinkAPI`.
+    :class:`~node.anchor.abc.AnchorSinkAPI`.
 
     ``current`` is the batch the caller got from its previous call: if it is still the
     oldest open batch it is used as is, sparing a re-read of its members and a rebuild of

@@ -1,6 +1,6 @@
 """The real collaborators of ingest: keys.stream, keys.envelope and the blob store.
 
-Each adapter maps one seam of :mod:`node.abc` onto the package that does the work, adding
+Each adapter maps one seam of :mod:`node.ingest.abc` onto the package that does the work, adding
 nothing but the shape change, so the tested properties of those packages (STREAM chunking,
 HPKE binding, Kubo-equal CIDs) are what production ingest gets.
 """

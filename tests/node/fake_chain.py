@@ -1,4 +1,4 @@
-"""A file-backed stand-in for the chain, implementing :class:`node.abc.AnchorSinkAPI`.
+"""A file-backed stand-in for the chain, implementing :class:`node.anchor.abc.AnchorSinkAPI`.
 
 It stands in for the real chain (py-evm + the ``Anchors`` contract via web3.py), which is not
 under test here: what is under test is the outbox's crash safety. Deliberately, this fake
