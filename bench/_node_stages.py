@@ -26,15 +26,16 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from contracts.typing import RecordKind
+from keys.typing import RecordId
+from node.anchor.entry import AnchorEntry
+from node.anchor.outbox import Outbox
 from node.bootstrap import open_parts
 from node.config import LoadedConfig
-from node.entry import AnchorEntry, RecordKind
-from node.fhir import parse_fhir
-from node.fhir_json import canonical_bytes, load_strict_json
-from node.ingest import DEK_AD, PAYLOAD_AD
-from node.ingest_group import SealParts, seal
-from node.outbox import Outbox
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.formats.fhir import parse_fhir
+from node.formats.fhir_json import canonical_bytes, load_strict_json
+from node.ingest.core import DEK_AD, PAYLOAD_AD, SealParts, seal
+from node.typing import CID, ContentHash, PatientPseudonym
 
 GROUP = 1024
 BULK_STAGES = (
@@ -56,7 +57,7 @@ def synthetic(n: int, seed: int) -> list[tuple[AnchorEntry, list[CID]]]:
     out: list[tuple[AnchorEntry, list[CID]]] = []
     for i in range(n):
         cid = CID(f"bafkrei-synthetic-{seed}-{i}")
-        entry = AnchorEntry(RecordId(os.urandom(32)), RecordKind.FHIR,
+        entry = AnchorEntry(RecordId(os.urandom(32)), RecordKind.RECORD,
                             PatientPseudonym(os.urandom(32)), ContentHash(os.urandom(32)),
                             os.urandom(16), cid, wrapped)  # fmt: skip
         out.append((entry, []))

@@ -34,16 +34,18 @@ from typing import Any
 from hexbytes import HexBytes
 
 from bench import _node_e2e, _node_stages
-from node.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
+from contracts.typing import RecordKind
+from keys.typing import RecordId
+from node.anchor.entry import AnchorEntry
+from node.anchor.outbox import Outbox
 from node.bootstrap import current_public_key, open_blobs, open_parts, signing_account
 from node.config import AnchorSettings, load_config, write_config
-from node.dicom import read_study
-from node.entry import AnchorEntry, RecordKind
-from node.ingest import ingest_dicom_study
-from node.outbox import Outbox
+from node.formats.dicom import read_study
+from node.ingest.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
+from node.ingest.study import ingest_dicom_study
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 from tests.integration.node_service_proc import start_node_service
 from tests.integration.nodeproc import PASSPHRASE
 from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
@@ -96,7 +98,7 @@ def _synthetic(n: int, seed: int) -> list[tuple[AnchorEntry, list[CID]]]:
     out: list[tuple[AnchorEntry, list[CID]]] = []
     for i in range(n):
         rid = RecordId(os.urandom(32))
-        entry = AnchorEntry(rid, RecordKind.FHIR, PatientPseudonym(os.urandom(32)),
+        entry = AnchorEntry(rid, RecordKind.RECORD, PatientPseudonym(os.urandom(32)),
                             ContentHash(os.urandom(32)), os.urandom(16),
                             CID(f"bafkrei-synthetic-{seed}-{i}"), wrapped)  # fmt: skip
         out.append((entry, []))

@@ -20,13 +20,15 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
-from node.entry import AnchorEntry, RecordKind
-from node.fhir import parse_fhir
-from node.merkle import MerkleTree
-from node.outbox import Outbox
-from node.proof import RecordProof
-from node.proof_wire import decode_proof, encode_proof
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from contracts.typing import RecordKind
+from keys.typing import RecordId
+from node.anchor.entry import AnchorEntry
+from node.anchor.outbox import Outbox
+from node.formats.fhir import parse_fhir
+from node.proof.merkle import MerkleTree
+from node.proof.record import RecordProof
+from node.proof.wire_codec import decode_proof, encode_proof
+from node.typing import CID, ContentHash, PatientPseudonym
 
 RX = {
     "resourceType": "MedicationRequest", "id": "rx", "status": "active", "intent": "order",
@@ -60,7 +62,7 @@ def _merkle(n: int) -> dict[str, float]:
 def _outbox(n: int, tmp: Path) -> dict[str, float]:
     box = Outbox(tmp / "bench-outbox.sqlite")
     entries = [
-        AnchorEntry(RecordId(os.urandom(32)), RecordKind.FHIR, PatientPseudonym(os.urandom(32)),
+        AnchorEntry(RecordId(os.urandom(32)), RecordKind.RECORD, PatientPseudonym(os.urandom(32)),
                     ContentHash(os.urandom(32)), os.urandom(16), CID("bafk"), b"w" * 80)
         for _ in range(n)
     ]  # fmt: skip

@@ -44,9 +44,42 @@ class ReferralStatus(IntEnum):
 
 
 class RecordKind(IntEnum):
+    """What an anchored record holds: one enum for the chain and the node.
+
+    The value is the ``kind`` the ``Anchors`` contract stores (``KIND_RECORD`` = 0, ...);
+    :attr:`text` is the node's name for it, what the outbox persists and the node API, the
+    CLI and grant packages show (``fhir``, ``prescription``, ``dicom-study``).
+    """
+
     RECORD = 0
     PRESCRIPTION = 1
     DICOM_STUDY = 2
+
+    @property
+    def text(self) -> str:
+        """The node's name of this kind (``fhir`` for a FHIR record)."""
+        return _KIND_TEXT[self]
+
+    @property
+    def chain_code(self) -> int:
+        """The ``kind`` the ``Anchors`` contract uses (the enum's value)."""
+        return int(self)
+
+    @classmethod
+    def parse(cls, text: str) -> RecordKind:
+        """The kind named ``text`` (see :attr:`text`); ``ValueError`` for any other name."""
+        try:
+            return _KIND_BY_TEXT[text]
+        except KeyError:
+            raise ValueError(f"{text!r} is not a record kind") from None
+
+
+_KIND_TEXT = {
+    RecordKind.RECORD: "fhir",
+    RecordKind.PRESCRIPTION: "prescription",
+    RecordKind.DICOM_STUDY: "dicom-study",
+}
+_KIND_BY_TEXT = {text: kind for kind, text in _KIND_TEXT.items()}
 
 
 class ProposalKind(IntEnum):

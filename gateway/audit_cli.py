@@ -26,8 +26,8 @@ from gateway.audit.model import Subject, Trace
 from gateway.audit.render import print_trace
 from gateway.audit.wiring import open_trail
 from node.exceptions import ProofError
-from node.proof import RecordProof
-from node.proof_json import loads_proof
+from node.proof.json_codec import loads_proof
+from node.proof.record import RecordProof
 
 EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_CHECK_FAILED, EXIT_CHAIN = 2, 3, 4, 5
 MAX_PROOF_BYTES = 1 << 20

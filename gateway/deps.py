@@ -13,7 +13,8 @@ from gateway.exceptions import MissingCredentials
 from gateway.services import signin
 from gateway.services.auth import PHYSICIAN, physician_check
 from gateway.settings import GatewaySettings
-from gateway.typing import GrantId, PhysicianAddress
+from gateway.typing import PhysicianAddress
+from keys.typing import GrantId
 
 # The two below are ``async`` on purpose: FastAPI runs a plain ``def`` dependency in the
 # thread pool, a round trip through a worker thread (and the GIL) per dependency and per

@@ -13,7 +13,8 @@ import threading
 from gateway.abc import SessionStoreAPI
 from gateway.domain import Challenge, Session
 from gateway.exceptions import ChallengeExpired, ChallengeUnknown, ChallengeUsed, InvalidSession
-from gateway.typing import GrantId, SessionDigest
+from gateway.typing import SessionDigest
+from keys.typing import GrantId
 
 
 class MemorySessionStore(SessionStoreAPI):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.models import ErrorBody
+from common.errors import ErrorBody
 
 _WHY = {
     400: "Malformed request (bad signature encoding, unsupported query key).",

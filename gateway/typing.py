@@ -1,6 +1,7 @@
 """Identifier types of the gateway; ``NewType`` keeps addresses, UIDs and digests from mixing.
 
-Case, grant and hospital ids are the keys package's own (one definition per id).
+Record, case, grant and hospital ids are the keys package's own (one definition per id):
+import them from :mod:`keys.typing`.
 """
 
 from __future__ import annotations
@@ -8,8 +9,6 @@ from __future__ import annotations
 from typing import NewType
 
 from eth_typing import ChecksumAddress
-
-from keys.typing import CaseId, GrantId, HospitalAddress, RecordId
 
 #: A physician's chain account (their registered signing key's address), EIP-55 checksummed.
 PhysicianAddress = NewType("PhysicianAddress", ChecksumAddress)
@@ -19,11 +18,7 @@ SessionDigest = NewType("SessionDigest", bytes)
 DicomUID = NewType("DicomUID", str)
 
 __all__ = [
-    "CaseId",
     "DicomUID",
-    "GrantId",
-    "HospitalAddress",
     "PhysicianAddress",
-    "RecordId",
     "SessionDigest",
 ]

@@ -22,8 +22,8 @@ from medledger import __version__
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("ledger", "ledger.cli", "app"),
     ("keys", "keys.cli", "app"),
-    ("blob", "node.blob_cli", "app"),
-    ("node", "node.cli", "app"),
+    ("blob", "node.cli.blobs", "app"),
+    ("node", "node.cli.app", "app"),
     ("audit", "gateway.audit_cli", "app"),
     ("gateway", "gateway.cli", "app"),
     ("consortium", "medledger.consortium.cli", "app"),

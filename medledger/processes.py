@@ -68,7 +68,7 @@ HOSPITAL_PROCESSES: tuple[Process, ...] = (
         health="http",
         port="node_api",
         health_path="/health",
-        module="node.cli",
+        module="node.cli.app",
     ),
     Process(
         name="gateway",

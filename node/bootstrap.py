@@ -7,15 +7,15 @@ from eth_account.signers.local import LocalAccount
 from keys.envelope import EncryptionPublicKey
 from keys.exceptions import KeysError
 from keys.keystore import Keystore
-from node.abc import BlobStoreAPI
-from node.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.blobstore.kubo import KuboBlobStore
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.config import LoadedConfig
 from node.exceptions import NodeConfigError
-from node.ingest_pool import SealPool
+from node.ingest.adapters import BlobPayloadStore, PublicKeyWrapper, StreamCipher
+from node.ingest.pool import SealPool
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts
 

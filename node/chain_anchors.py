@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from node.abc import AnchorSinkAPI, BlobStoreAPI
-from node.batch_manifest import encode_manifest
+from node.anchor.abc import AnchorSinkAPI
+from node.anchor.entry import OutboxBatch
+from node.blobstore.abc import BlobStoreAPI
 from node.chain import ChainClient
-from node.entry import BatchAnchor
 from node.exceptions import ChainError, ChainUnavailable
-from node.proof import AnchorInfo
+from node.formats.batch_manifest import encode_manifest
+from node.proof.record import AnchorInfo
 from node.typing import MerkleHash, TxHash
 
 #: ``anchorBatch`` writes a fixed number of storage slots (the manifest CID has a fixed length)
@@ -32,7 +33,7 @@ class ChainAnchorSink(AnchorSinkAPI):
         self.blobs = blobs
         self._anchors = chain.contract("Anchors")
 
-    def submit(self, batch: BatchAnchor) -> TxHash:
+    def submit(self, batch: OutboxBatch) -> TxHash:
         if self.blobs is None:
             raise ChainError("this anchor sink has no blob store for manifests")
         manifest_cid = self.blobs.put([encode_manifest(batch.root, batch.commitments)], pin=True)

@@ -66,6 +66,10 @@ class UnsafeArchive(InvalidDicom):
     """A zip member escapes the archive (absolute path, ``..``, symlink) or looks like a bomb."""
 
 
+class InvalidStudyManifest(NodeError):
+    """A decrypted study manifest that is too large, not JSON, or not the manifest layout."""
+
+
 # --- pseudonyms ----------------------------------------------------------------------------
 
 

@@ -2,9 +2,9 @@
 
 Start order (``NodeService.start``): open the outbox, sweep the ciphertexts an interrupted
 ingest left behind (only those this node's ingest journal names, see
-:class:`~node.adapters.BlobPayloadStore`), then start the drain thread. ``stop`` lets the
+:class:`~node.ingest.adapters.BlobPayloadStore`), then start the drain thread. ``stop`` lets the
 thread finish its current step; a hard kill at any point is covered by the outbox's state
-machine (see :mod:`node.outbox` and :mod:`node.anchoring`).
+machine (see :mod:`node.anchor.outbox` and :mod:`node.anchor.drain`).
 """
 
 from __future__ import annotations
@@ -15,24 +15,29 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.abc import AnchorSinkAPI, KeyWrapperAPI, PayloadCipherAPI
-from node.adapters import BlobPayloadStore
-from node.anchoring import drain_once
+from node.anchor.abc import AnchorSinkAPI
+from node.anchor.drain import drain_once
+from node.anchor.entry import OutboxBatch
+from node.anchor.outbox import Outbox
 from node.config import AnchorSettings
-from node.entry import BatchAnchor
 from node.exceptions import NodeError
-from node.group_commit import GroupCommitter
-from node.ingest import IngestReceipt, IngestServices, sweep_orphans
-from node.ingest_bulk import ingest_payloads, parse_ndjson
-from node.ingest_group import SealedRecord, SealParts, commit_group
-from node.ingest_pool import SealPool
-from node.outbox import Outbox
+from node.formats.dicom import DicomStudy
+from node.formats.fhir import parse_fhir
+from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI
+from node.ingest.adapters import BlobPayloadStore
+from node.ingest.bulk import ingest_payloads, parse_ndjson
+from node.ingest.cleanup import sweep_orphans
+from node.ingest.core import IngestReceipt, IngestServices, SealedRecord, SealParts, seal
+from node.ingest.group import commit_group
+from node.ingest.group_commit import GroupCommitter
+from node.ingest.pool import SealPool
+from node.ingest.study import ingest_dicom_study
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import MerkleHash
 
 log = logging.getLogger(__name__)
 
-#: Groups committing at once (see :mod:`node.group_commit`). A group commit mostly waits on
+#: Groups committing at once (see :mod:`node.ingest.group_commit`). A group commit mostly waits on
 #: the disk, so a second one could overlap that wait; measured with the blob store's
 #: ``syncfs`` barrier, 2 was slower than 1 (two whole-file-system flushes at once) in two
 #: interleaved pairs of runs. Worth re-measuring once the blob store's barrier changes.
@@ -65,7 +70,8 @@ class NodeService:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
-        #: Coalesces concurrent small-record ingests into groups (see :mod:`node.group_commit`).
+        #: Coalesces concurrent small-record ingests into groups
+        #: (see :mod:`node.ingest.group_commit`).
         self.committer: GroupCommitter[SealedRecord, IngestReceipt] = GroupCommitter(
             self._commit_group, max_in_flight=COMMITS_IN_FLIGHT
         )
@@ -93,8 +99,25 @@ class NodeService:
         self.notify()
         return receipts
 
+    def ingest_fhir(self, raw: bytes, *, patient_id: str | None = None) -> IngestReceipt:
+        """One FHIR R4 resource or Bundle (HTTP and CLI): validate, seal, group-commit.
+
+        The commit joins whatever other requests are committing: one fsync pair per group.
+        """
+        payload = parse_fhir(raw, patient_id=patient_id)
+        sealed = seal(parts=self.seal_parts(), kind=payload.kind, canonical=payload.canonical,
+                      local_patient_id=payload.patient_id)  # fmt: skip
+        return self.committer.submit(sealed)
+
+    def ingest_study(self, study: DicomStudy, *, patient_id: str | None = None) -> IngestReceipt:
+        """One DICOM study read by :func:`node.formats.dicom.read_study` (HTTP and CLI)."""
+        receipt = ingest_dicom_study(services=self.ingest_services(), study=study,
+                                     patient_id=patient_id)  # fmt: skip
+        self.notify()
+        return receipt
+
     def ingest_ndjson(self, data: bytes, *, patient_id: str | None = None) -> list[IngestReceipt]:
-        """A bulk import (see :mod:`node.ingest_bulk`), on the seal pool's workers if any."""
+        """A bulk import (see :mod:`node.ingest.bulk`), on the seal pool's workers if any."""
         pool = self.parts.seal_pool
         if pool is None:
             payloads = parse_ndjson(data, patient_id=patient_id)
@@ -167,7 +190,7 @@ class NodeService:
         assert sink is not None
         outbox = Outbox(self.parts.outbox_path)
         settings = self.parts.anchor
-        batch: BatchAnchor | None = None
+        batch: OutboxBatch | None = None
         try:
             while not self._stop.is_set():
                 self._fill(outbox, settings)

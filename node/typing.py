@@ -1,13 +1,13 @@
-"""Distinct types for the node's identifiers, so a record id is never passed as a hash."""
+"""Distinct types for the node's identifiers, so a record id is never passed as a hash.
+
+The consortium-wide ids (``RecordId``, ``CaseId``, ``GrantId``, ``HospitalAddress``) are
+defined once, in :mod:`keys.typing`, and imported from there.
+"""
 
 from __future__ import annotations
 
 from typing import NewType
 
-#: 32 random bytes naming one anchored record (a FHIR payload or a DICOM study).
-RecordId = NewType("RecordId", bytes)
-#: A referral case, as the chain's ``Referrals`` contract names it (32 bytes).
-CaseId = NewType("CaseId", bytes)
 #: HMAC-SHA256 of a local patient id under the consortium secret (32 bytes).
 PatientPseudonym = NewType("PatientPseudonym", bytes)
 #: SHA-256 of a payload's canonical bytes, or a DICOM study root (32 bytes).

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.audit.model import Trace
-    from node.proof import RecordProof
+    from node.proof.record import RecordProof
 
 
 class AuditTrailAPI(ABC):

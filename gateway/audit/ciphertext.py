@@ -3,8 +3,9 @@
 CIDs are self-verifying: the blob store re-hashes every block on ``get`` and refuses one
 that does not match, so streaming a blob to the end *is* the check (constant memory, no
 key needed: the auditor never decrypts). A single anchor names the record's ciphertext; a
-batch anchor names its manifest (the batch's salted commitments, :mod:`node.batch_manifest`),
-which is also decoded: its commitments must rebuild the anchored root, in the anchored count.
+batch anchor names its manifest (the batch's salted commitments,
+:mod:`node.formats.batch_manifest`), which is also decoded: its commitments must rebuild
+the anchored root, in the anchored count.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateway.audit.model import CiphertextCheck, CiphertextStatus, TraceEvent
-from node.abc import BlobStoreAPI
-from node.batch_manifest import decode_manifest
+from node.blobstore.abc import BlobStoreAPI
 from node.exceptions import BlobNotFound, BlobStoreError, CorruptedBlock, InvalidCID, ProofError
+from node.formats.batch_manifest import decode_manifest
 from node.typing import CID
 
-#: Magic (8) + count (4) + root (32): see :mod:`node.batch_manifest`.
+#: Magic (8) + count (4) + root (32): see :mod:`node.formats.batch_manifest`.
 MANIFEST_HEAD = 44
 Outcome = tuple[CiphertextStatus, int | None, str]
 

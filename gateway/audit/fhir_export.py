@@ -1,7 +1,7 @@
 """A trace as FHIR R4: ``Provenance`` per anchor, ``AuditEvent`` per access-relevant event.
 
 Models: ``fhir.resources`` 8.x ships FHIR R5 by default and R4B (4.3.0) as the R4-compatible
-release (there is no 4.0.1 package any more, see :mod:`node.fhir`). ``Provenance``,
+release (there is no 4.0.1 package any more, see :mod:`node.formats.fhir`). ``Provenance``,
 ``AuditEvent`` and ``Bundle`` have the same JSON in R4 and R4B for every element used here,
 so the bundle validated against the R4B models is a valid R4 bundle.
 

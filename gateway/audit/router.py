@@ -23,8 +23,8 @@ from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest
 from gateway.responses import errors
 from gateway.services import signin
 from node.exceptions import ProofError
-from node.proof import RecordProof
-from node.proof_json import proof_from_json
+from node.proof.json_codec import proof_from_json
+from node.proof.record import RecordProof
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=SafeJSONRoute)
 

@@ -20,7 +20,7 @@ from gateway.audit.parties import describe_parties
 from gateway.audit.summary import summarize
 from gateway.audit.versions import version_chain
 from node.exceptions import ProofMismatch
-from node.proof import RecordProof
+from node.proof.record import RecordProof
 
 CASE_AT_TOPIC2 = (
     "ReferralInitiated", "ReferralAccepted", "ReferralDeclined", "ReferralCompleted",

@@ -14,7 +14,7 @@ from pathlib import Path
 from contracts.deploy import connect
 from gateway.audit.deployment_file import BadDeployment, load_suite
 from gateway.audit.trail import ChainAuditTrail
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.blobstore.kubo import KuboBlobStore
 

@@ -26,7 +26,7 @@ from gateway.exceptions import AuthenticationError, NotFound
 from gateway.responses import errors
 from gateway.services.timeline_html import render
 from gateway.timeline import Timeline
-from gateway.typing import CaseId
+from keys.typing import CaseId
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=SafeJSONRoute)
 

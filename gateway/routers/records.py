@@ -12,7 +12,7 @@ from common.web import SafeJSONRoute
 from gateway.deps import ReadableGrants, ServicesDep
 from gateway.responses import errors
 from gateway.services import records
-from gateway.typing import CaseId, RecordId
+from keys.typing import CaseId, RecordId
 
 router = APIRouter(tags=["records"], route_class=SafeJSONRoute)
 

@@ -21,7 +21,8 @@ from gateway.services.accept import require_json, require_multipart_dicom
 from gateway.services.dicom_attrs import to_dicom_json
 from gateway.services.multipart import content_type, new_boundary, stream_parts
 from gateway.services.qido import Level, QidoQuery, search
-from gateway.typing import DicomUID, GrantId
+from gateway.typing import DicomUID
+from keys.typing import GrantId
 
 
 @dataclass(frozen=True, slots=True)

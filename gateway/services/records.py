@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from gateway.abc import CaseStoreAPI
 from gateway.domain import RecordInfo
 from gateway.exceptions import NotFound
-from gateway.typing import CaseId, GrantId, RecordId
+from keys.typing import CaseId, GrantId, RecordId
 
 CHUNK = 256 * 1024
 

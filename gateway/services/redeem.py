@@ -24,9 +24,9 @@ from gateway.exceptions import (
     WrongPhysician,
 )
 from gateway.settings import GatewaySettings
-from gateway.typing import GrantId
 from keys import exceptions as token_errors
 from keys.tokens import AccessClaims, TokenVerifier, parse_token
+from keys.typing import GrantId
 
 
 def _verify_token(

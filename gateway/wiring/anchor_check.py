@@ -21,11 +21,11 @@ import logging
 
 from gateway.abc import ChainViewAPI
 from gateway.exceptions import ChainUnavailable, IntegrityError, NotAnchored, ProofInvalid
-from node.abc import CaseChainAPI
+from node.cases.abc import CaseChainAPI
 from node.cases.inclusion import verify_inclusion
 from node.cases.package import PackageRecord
-from node.commitment import anchor_commitment
 from node.exceptions import NodeError, ProofMismatch
+from node.proof.commitment import anchor_commitment
 
 report = logging.getLogger("gateway.integrity")
 

@@ -28,29 +28,30 @@ from typing import BinaryIO
 from pydicom.dataset import Dataset
 
 from common.lru import BoundedMemo
+from contracts.typing import RecordKind
 from gateway.abc import CaseStoreAPI, ChainViewAPI
 from gateway.domain import InstanceHeader, RecordInfo
 from gateway.exceptions import ContentMismatch, IntegrityError, NotFound
-from gateway.typing import CaseId, DicomUID, GrantId, RecordId
+from gateway.typing import DicomUID
 from gateway.wiring.anchor_check import check_anchored, refuse
 from gateway.wiring.chain_view import grant_number
 from gateway.wiring.plaintext import verified_plaintext
 from gateway.wiring.studies import StudyInstance, header_of, instance_bytes, study_instances
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
+from keys.typing import CaseId, GrantId, RecordId
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord
 from node.cases.sealed import open_package
 from node.cases.service import CaseServices
-from node.entry import RecordKind
 from node.exceptions import NodeError
-from node.ingest import PAYLOAD_AD
+from node.ingest.core import PAYLOAD_AD
 
 #: What each record kind is served as (FHIR resources and prescriptions are FHIR JSON).
 MEDIA_TYPES = {
-    RecordKind.FHIR.value: "application/fhir+json",
-    RecordKind.PRESCRIPTION.value: "application/fhir+json",
+    RecordKind.RECORD.text: "application/fhir+json",
+    RecordKind.PRESCRIPTION.text: "application/fhir+json",
 }
 UIDs = tuple[str, str, str]
 
@@ -191,7 +192,7 @@ class NodeCaseStore(CaseStoreAPI):
 
     def _studies_of(self, grants: Collection[GrantId]) -> list[tuple[GrantId, _Study]]:
         return [(g.grant, self._study(g, r)) for g in self._granted(grants)
-                for r in g.package.records if r.kind == RecordKind.DICOM_STUDY.value]  # fmt: skip
+                for r in g.package.records if r.kind == RecordKind.DICOM_STUDY.text]  # fmt: skip
 
     def _bytes(self, study: _Study, item: StudyInstance) -> bytes:
         try:

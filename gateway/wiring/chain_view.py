@@ -21,10 +21,11 @@ from common.lru import BoundedMemo
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import BatchAnchor, GrantState, PhysicianStatus, Redemption
-from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
+from gateway.typing import PhysicianAddress
 from gateway.wiring.head_cache import STALE, HeadCache, Update
 from gateway.wiring.log_changes import Watched, block_changes
 from gateway.wiring.rpc import RawReader
+from keys.typing import CaseId, GrantId, HospitalAddress
 from node import exceptions as node_errors
 from node.chain import ChainClient
 

@@ -17,7 +17,7 @@ from gateway.exceptions import ContentMismatch
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.exceptions import NodeError
 

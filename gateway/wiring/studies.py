@@ -22,13 +22,13 @@ from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring
 from keys.exceptions import KeysError
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
 from node.exceptions import NodeError
-from node.ingest import INSTANCE_AD, MANIFEST_AD
-from node.study_tree import StudyTree
+from node.ingest.core import INSTANCE_AD, MANIFEST_AD
+from node.proof.study_tree import StudyTree
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from common.errors import http_error_handler
 from common.version import __version__
 from node.api import records
 from node.config import ApiSettings
@@ -23,8 +25,10 @@ def create_app(
     app = FastAPI(
         title="medledger hospital node",
         version=__version__,
-        description="Ingest records for anchoring; read their status and proofs.",
+        description="Ingest records for anchoring; read their status and proofs. Every refusal"
+        ' is `{"error": code, "detail": why}` (the gateway\'s shape).',
     )
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.state.node = node
     app.state.api_settings = api
     app.include_router(records.router)

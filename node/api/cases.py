@@ -16,13 +16,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from common.errors import ErrorBody, exception_code
+from common.errors import error_response as error_response_body
 from node.api.cases_models import (
     CaseRecordsIn,
     CaseRecordsOut,
     DeclineIn,
     DeliveryIn,
     DeliveryOut,
-    ErrorBody,
     GrantIn,
     GrantOut,
     GrantRow,
@@ -113,7 +114,7 @@ def error_response(exc: NodeError) -> JSONResponse:
         status = 502
     elif isinstance(exc, ChainUnavailable):
         status = 503
-    return JSONResponse({"detail": str(exc), "error": name}, status_code=status)
+    return error_response_body(name or exception_code(exc), str(exc), status)
 
 
 @router.post("/cases/{case_id}/records", response_model=CaseRecordsOut)

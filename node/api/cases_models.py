@@ -8,11 +8,6 @@ Hex32 = Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="32 bytes, hex")
 Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="an Ethereum address")
 
 
-class ErrorBody(BaseModel):
-    detail: str = Field(description="what went wrong, without any patient data")
-    error: str | None = Field(default=None, description="the contract's custom error, if any")
-
-
 class CaseRecordsIn(BaseModel):
     record_ids: list[str] = Field(min_length=1, max_length=10_000)
 

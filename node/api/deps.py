@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from node.anchor.outbox import Outbox
 from node.config import ApiSettings
-from node.outbox import Outbox
 from node.service import NodeService
 
 _bearer = HTTPBearer(auto_error=False)

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from common.errors import CodedHTTPException, exception_code
+from node.anchor.records import describe, parse_record_id
 from node.api.deps import ApiConfig, CurrentNode, require_token
 from node.api.schemas import ERRORS, NOT_FOUND, BulkIngestResult, IngestResult, RecordStatus
 from node.api.upload import read_limited, spool_limited
-from node.dicom import read_study
 from node.exceptions import (
     IngestError,
     OutboxError,
@@ -20,11 +21,9 @@ from node.exceptions import (
     ProofFormatError,
     UnknownRecord,
 )
-from node.fhir import parse_fhir
-from node.ingest import IngestReceipt, ingest_dicom_study
-from node.ingest_group import seal
-from node.proof_wire import encode_proof
-from node.records import describe, parse_record_id
+from node.formats.dicom import read_study
+from node.ingest.core import IngestReceipt
+from node.proof.wire_codec import encode_proof
 from node.service import NodeService
 
 router = APIRouter(prefix="/records", tags=["records"], dependencies=[Depends(require_token)])
@@ -37,7 +36,7 @@ PatientId = Annotated[
 
 def _fields(receipt: IngestReceipt) -> dict[str, Any]:
     """An :class:`IngestResult`'s fields (plain data, for the bulk body's JSON)."""
-    return {"record_id": receipt.record_id.hex(), "kind": receipt.kind.value,
+    return {"record_id": receipt.record_id.hex(), "kind": receipt.kind.text,
             "content_hash": receipt.content_hash.hex(), "cid": receipt.cid,
             "created": receipt.created}  # fmt: skip
 
@@ -46,9 +45,9 @@ def _result(receipt: IngestReceipt) -> IngestResult:
     return IngestResult(**_fields(receipt))
 
 
-def _refused(exc: IngestError) -> HTTPException:
+def _refused(exc: IngestError) -> CodedHTTPException:
     code = status.HTTP_413_CONTENT_TOO_LARGE if isinstance(exc, PayloadTooLarge) else 422
-    return HTTPException(code, f"{type(exc).__name__}: {exc}")
+    return CodedHTTPException(code, f"{type(exc).__name__}: {exc}", code=exception_code(exc))
 
 
 @router.post("/fhir", status_code=status.HTTP_201_CREATED, responses=ERRORS)
@@ -58,15 +57,8 @@ async def post_fhir(
     """Ingest one FHIR R4 JSON resource or Bundle; 201 once durably queued for anchoring."""
     raw = await read_limited(request, api.max_fhir_bytes)
 
-    def work() -> IngestReceipt:
-        payload = parse_fhir(raw, patient_id=patient_id)
-        sealed = seal(parts=node.seal_parts(), kind=payload.kind, canonical=payload.canonical,
-                      local_patient_id=payload.patient_id)  # fmt: skip
-        # Joins whatever other requests are committing: one fsync pair for the whole group.
-        return node.committer.submit(sealed)
-
     try:
-        receipt = await run_in_threadpool(work)
+        receipt = await run_in_threadpool(node.ingest_fhir, raw, patient_id=patient_id)
     except IngestError as exc:
         raise _refused(exc) from None
     return _result(receipt)
@@ -130,9 +122,7 @@ async def post_dicom(
     path: Path = await spool_limited(request, api.max_dicom_bytes, spool)
 
     def work() -> IngestReceipt:
-        study = read_study(path)
-        return ingest_dicom_study(services=node.ingest_services(), study=study,
-                                  patient_id=patient_id)  # fmt: skip
+        return node.ingest_study(read_study(path), patient_id=patient_id)
 
     try:
         receipt = await run_in_threadpool(work)
@@ -140,7 +130,6 @@ async def post_dicom(
         raise _refused(exc) from None
     finally:
         path.unlink(missing_ok=True)
-    node.notify()
     return _result(receipt)
 
 

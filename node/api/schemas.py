@@ -6,11 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-
-class Problem(BaseModel):
-    """Every error response: a message that never holds PHI."""
-
-    detail: str
+from common.errors import ErrorBody
 
 
 class IngestResult(BaseModel):
@@ -42,14 +38,15 @@ class RecordStatus(BaseModel):
     proof: dict[str, Any] | None = None
 
 
+#: Every error response is a :class:`common.errors.ErrorBody` (the gateway's shape).
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "Malformed request"},
-    401: {"model": Problem, "description": "Missing or wrong API token"},
-    413: {"model": Problem, "description": "Body larger than the configured limit"},
-    422: {"model": Problem, "description": "Not a valid FHIR record / DICOM study"},
+    400: {"model": ErrorBody, "description": "Malformed request"},
+    401: {"model": ErrorBody, "description": "Missing or wrong API token"},
+    413: {"model": ErrorBody, "description": "Body larger than the configured limit"},
+    422: {"model": ErrorBody, "description": "Not a valid FHIR record / DICOM study"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "No such record"},
-    400: {"model": Problem, "description": "Malformed record id"},
-    401: {"model": Problem, "description": "Missing or wrong API token"},
+    404: {"model": ErrorBody, "description": "No such record"},
+    400: {"model": ErrorBody, "description": "Malformed record id"},
+    401: {"model": ErrorBody, "description": "Missing or wrong API token"},
 }

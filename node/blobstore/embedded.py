@@ -30,9 +30,9 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from node.abc import BlobStoreAPI
 from node.blobstore import cid as cidlib
 from node.blobstore import packgc, reader, storeformat
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.layout import build
 from node.blobstore.packfile import PackAppender, PackReader
 from node.blobstore.packindex import Location, PackIndex

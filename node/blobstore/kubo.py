@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator
 
 import httpx
 
-from node.abc import BlobStoreAPI
 from node.blobstore import cid as cidlib
 from node.blobstore import reader
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.chunker import fixed_size
 from node.blobstore.layout import BalancedBuilder
 from node.blobstore.multipart import boundary, file_part

@@ -7,8 +7,8 @@ from node.cases.crypto import open_record
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage, PackageRecord
 from node.cases.sealed import open_package
 from node.cases.service import CaseServices
-from node.commitment import anchor_commitment
 from node.exceptions import CaseError
+from node.proof.commitment import anchor_commitment
 
 
 def granted_package(*, services: CaseServices, grant_id: int) -> GrantPackage:

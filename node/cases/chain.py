@@ -17,7 +17,7 @@ from web3.exceptions import Web3RPCError
 from web3.types import TxReceipt
 
 from contracts.typing import ReferralStatus, Tier
-from node.abc import CaseChainAPI
+from node.cases.abc import CaseChainAPI
 from node.cases.events import decode_log, event_abis
 from node.cases.views import (
     CaseEvent,

@@ -14,10 +14,11 @@ from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring, EncryptionPublicKey
 from keys.exceptions import UnwrapError
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from keys.typing import RecordId
+from node.blobstore.abc import BlobStoreAPI
 from node.exceptions import RecordKeyUnavailable
-from node.ingest import DEK_AD, PAYLOAD_AD
-from node.typing import CID, ContentHash, RecordId
+from node.ingest.core import DEK_AD, PAYLOAD_AD
+from node.typing import CID, ContentHash
 
 
 def own_data_key(keyring: EncryptionKeyring, wrapped: bytes, *, record_id: bytes) -> DataKey:

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 from keys.datakey import DataKey
 from keys.stream import decrypt_stream, encrypt_stream
+from keys.typing import RecordId
 from node.cases.crypto import dek_binding, own_data_key
 from node.cases.grants import regrant
 from node.cases.service import CaseServices
 from node.exceptions import BlobNotFound, CaseError
-from node.ingest import PAYLOAD_AD
-from node.typing import CID, RecordId
+from node.ingest.core import PAYLOAD_AD
+from node.typing import CID
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from eth_utils.address import is_address, to_checksum_address
 
+from keys.typing import CaseId, RecordId
 from node.exceptions import InvalidCaseInput
-from node.typing import CaseId, RecordId
 
 
 def grant_id_bytes32(grant_id: int) -> bytes:

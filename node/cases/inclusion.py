@@ -1,9 +1,9 @@
 """A granted record's batch inclusion proof, as the grant package carries it.
 
-Nodes anchor records in Merkle batches (:mod:`node.anchoring`): the chain holds only the
+Nodes anchor records in Merkle batches (:mod:`node.anchor.drain`): the chain holds only the
 batch root. For the grantee to check a record against the chain, the package names, per
 batch-anchored record, the batch (by its root, which is how ``Anchors.getBatch`` keys
-batches), the leaf (the hashed salted commitment, :mod:`node.commitment`) and the ordered
+batches), the leaf (the hashed salted commitment, :mod:`node.proof.commitment`) and the ordered
 sibling path from leaf to root. The salt, record id, pseudonym and content hash the leaf
 commits to are the package record's own fields, so nothing here is PHI: a leaf and its
 siblings are hashes of salted commitments.
@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from node.commitment import anchor_commitment
+from keys.typing import RecordId
 from node.exceptions import ProofMismatch
-from node.merkle import MAX_PATH_STEPS, ProofStep, Side, fold_path, leaf_hash
-from node.proof import RecordProof
-from node.typing import ContentHash, MerkleHash, PatientPseudonym, RecordId
+from node.proof.commitment import anchor_commitment
+from node.proof.merkle import MAX_PATH_STEPS, ProofStep, Side, fold_path, leaf_hash
+from node.proof.record import RecordProof
+from node.typing import ContentHash, MerkleHash, PatientPseudonym
 
 _SIDES = {"left": Side.LEFT, "right": Side.RIGHT}
 

@@ -17,13 +17,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.typing import RecordKind
+from keys.typing import RecordId
 from node.cases.ids import parse_address
 from node.cases.inclusion import BatchInclusion
-from node.entry import RecordKind
 from node.exceptions import GrantPackageError, InvalidCaseInput
-from node.fhir_json import canonical_bytes
-from node.merkle import merkle_root
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.formats.fhir_json import canonical_bytes
+from node.proof.merkle import merkle_root
+from node.typing import CID, ContentHash, PatientPseudonym
 
 FORMAT = "medledger/grant-package/v1"
 MAX_PACKAGE_BYTES = 4 * 1024 * 1024
@@ -47,7 +48,7 @@ class PackageRecord:
     #: the record's commitment and checks it against the chain.
     salt: bytes
     pseudonym: PatientPseudonym
-    #: ``node.entry.RecordKind`` value: a DICOM study's CID is its encrypted manifest, whose
+    #: ``node.anchor.entry.RecordKind`` value: a DICOM study's CID is its encrypted manifest, whose
     #: instance CIDs the grantee must replicate too.
     kind: str = "fhir"
     #: The record's place in its anchor batch; ``None`` for a record anchored alone.
@@ -148,6 +149,6 @@ def _record(item: Any) -> PackageRecord:
         wrapped_key=_hex(item["wrapped_key"]),
         salt=_hex(item["salt"], 16),
         pseudonym=PatientPseudonym(_hex(item["pseudonym"], 32)),
-        kind=RecordKind(_str(item["kind"])).value,
+        kind=RecordKind.parse(_str(item["kind"])).text,
         inclusion=None if "inclusion" not in item else BatchInclusion.from_json(item["inclusion"]),
     )

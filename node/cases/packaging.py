@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from keys.envelope import EncryptionPublicKey
+from keys.typing import RecordId
 from node.cases.crypto import rewrap_for
 from node.cases.inclusion import BatchInclusion
 from node.cases.package import GrantPackage, PackageRecord
 from node.cases.sealed import seal_package
 from node.cases.service import CaseServices
 from node.exceptions import CaseError, RecordNotAnchored
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 
 def recipient_of(services: CaseServices, grantee: str) -> EncryptionPublicKey:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import httpx
 
-from node.abc import BlobStoreAPI
 from node.blobstore import cid as cidlib
 from node.blobstore import reader
+from node.blobstore.abc import BlobStoreAPI
 from node.exceptions import BlobNotFound, CorruptedBlock, PeerUnavailable
 from node.typing import CID
 

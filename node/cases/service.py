@@ -12,12 +12,14 @@ import httpx
 
 from keys.envelope import EncryptionKeyring
 from keys.tokens import TokenIssuer, TokenVerifier
-from node.abc import BlobStoreAPI, CaseChainAPI, RecordSourceAPI
+from keys.typing import RecordId
+from node.anchor.entry import RecordState
+from node.anchor.outbox import Outbox
+from node.blobstore.abc import BlobStoreAPI
+from node.cases.abc import CaseChainAPI, RecordSourceAPI
 from node.cases.store import CaseStore
 from node.cases.views import OwnRecord
-from node.entry import RecordState
-from node.outbox import Outbox
-from node.typing import CID, RecordId
+from node.typing import CID
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ class OutboxRecords(RecordSourceAPI):
         entry = outbox.entry(record_id)  # raises UnknownRecord
         batched = outbox.state(record_id) is not RecordState.PENDING
         return OwnRecord(entry.cid, entry.content_hash, entry.wrapped_key, entry.salt,
-                         entry.pseudonym, entry.kind.value,
+                         entry.pseudonym, entry.kind.text,
                          outbox.proof(record_id) if batched else None)  # fmt: skip
 
     def replace_key(self, record_id: RecordId, *, cid: CID, wrapped_key: bytes) -> None:

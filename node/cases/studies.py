@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
+from contracts.typing import RecordKind
 from keys.envelope import EncryptionKeyring
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
-from node.entry import RecordKind
-from node.exceptions import GrantPackageError
-from node.ingest import MANIFEST_AD
+from node.exceptions import GrantPackageError, InvalidStudyManifest
+from node.formats.study_manifest import MAX_MANIFEST_BYTES, parse_manifest
+from node.ingest.core import MANIFEST_AD
 from node.typing import CID
-
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
 def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
@@ -26,7 +23,7 @@ def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
     granted key (bound to the record id and study root), so a grantor cannot slip in CIDs
     the study does not name.
     """
-    if record.kind != RecordKind.DICOM_STUDY.value:
+    if record.kind != RecordKind.DICOM_STUDY.text:
         return []
     dek = keyring.unwrap(record.wrapped_key, record_id=dek_binding(record.record_id))
     aad = MANIFEST_AD + record.record_id + record.content_hash
@@ -36,7 +33,7 @@ def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
         if len(manifest) > MAX_MANIFEST_BYTES:
             raise GrantPackageError("a study manifest larger than any study we accept")
     try:
-        doc = json.loads(manifest)
-        return [normalize(i["cid"]) for s in doc["series"] for i in s["instances"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GrantPackageError(f"malformed study manifest: {exc}") from None
+        parsed = parse_manifest(bytes(manifest))
+    except InvalidStudyManifest as exc:
+        raise GrantPackageError(str(exc)) from None
+    return [normalize(i.cid) for i in parsed.instances]

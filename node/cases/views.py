@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.typing import ReferralStatus, Tier
-from node.proof import RecordProof
+from node.proof.record import RecordProof
 
 
 @dataclass(frozen=True, slots=True)

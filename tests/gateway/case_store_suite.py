@@ -15,7 +15,8 @@ from pydicom.data import get_testdata_file
 
 from gateway.abc import CaseStoreAPI
 from gateway.exceptions import IntegrityError, NotFound
-from gateway.typing import DicomUID, GrantId
+from gateway.typing import DicomUID
+from keys.typing import GrantId
 
 G1, G2 = GrantId(b"\x01" * 32), GrantId(b"\x02" * 32)
 

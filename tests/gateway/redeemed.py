@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 
 from gateway.domain import PhysicianStatus
 from gateway.services.auth import token_digest
-from gateway.typing import GrantId
+from keys.typing import GrantId
 from tests.gateway.conftest import Gateway
 from tests.gateway.dicom_files import Files
 from tests.gateway.fakes import grant_state

@@ -9,7 +9,8 @@ import pytest
 from gateway.abc import SessionStoreAPI
 from gateway.domain import Challenge, Session
 from gateway.exceptions import ChallengeExpired, ChallengeUnknown, ChallengeUsed, InvalidSession
-from gateway.typing import GrantId, HospitalAddress, PhysicianAddress, SessionDigest
+from gateway.typing import PhysicianAddress, SessionDigest
+from keys.typing import GrantId, HospitalAddress
 
 ADDRESS = PhysicianAddress("0x" + "ab" * 20)  # type: ignore[arg-type]
 HOSPITAL = HospitalAddress("0x" + "11" * 20)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from gateway.app import create_app
 from gateway.container import Services
 from gateway.memory import MemorySessionStore
 from gateway.timeline import Timeline, TimelineEvent
-from gateway.typing import CaseId
+from keys.typing import CaseId
 from tests.gateway.audit.apps import sign_in
 from tests.gateway.audit.fakes import TableAuditTrail
 from tests.gateway.conftest import make_settings, sign

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.abc import CaseStoreAPI
-from gateway.typing import GrantId
+from keys.typing import GrantId
 from tests.gateway.case_store_suite import CaseStoreAPITests
 from tests.gateway.fakes import FileCaseStore
 

@@ -24,7 +24,7 @@ from pydicom.uid import generate_uid
 
 from gateway.domain import PhysicianStatus
 from gateway.services.auth import token_digest
-from gateway.typing import GrantId
+from keys.typing import GrantId
 from tests.gateway.conftest import Gateway
 from tests.gateway.fakes import grant_state
 from tests.gateway.server import serve

@@ -19,7 +19,8 @@ from gateway.services.accept import parse_accept, require_json, require_multipar
 from gateway.services.dicom_attrs import parse_attribute, to_dicom_json
 from gateway.services.qido import Level, parse_query, search
 from gateway.services.qido_match import make_filter
-from gateway.typing import DicomUID, GrantId
+from gateway.typing import DicomUID
+from keys.typing import GrantId
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 

@@ -32,7 +32,7 @@ from pydicom.uid import generate_uid
 from gateway.app import create_app
 from gateway.container import Services
 from gateway.services.auth import token_digest
-from gateway.typing import GrantId
+from keys.typing import GrantId
 from tests.gateway.browser import Page, chromium
 from tests.gateway.conftest import Gateway, make_settings
 from tests.gateway.dicom_files import Files, make_files

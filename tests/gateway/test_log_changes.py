@@ -9,9 +9,9 @@ from __future__ import annotations
 from eth_utils.address import to_checksum_address
 
 from gateway.domain import GrantState
-from gateway.typing import CaseId, GrantId, HospitalAddress
 from gateway.wiring.head_cache import STALE
 from gateway.wiring.log_changes import Watched, block_changes
+from keys.typing import CaseId, GrantId, HospitalAddress
 
 WATCHED = Watched(grants="0x" + "aa" * 20, referrals="0x" + "bb" * 20,
                   consortium="0x" + "cc" * 20, redeemed_topic="0x" + "11" * 32)  # fmt: skip

@@ -26,7 +26,7 @@ from gateway.memory import MemorySessionStore
 from gateway.services import signin
 from gateway.services.auth import PHYSICIAN, physician_check
 from gateway.timeline import Timeline
-from gateway.typing import CaseId, GrantId
+from keys.typing import CaseId, GrantId
 from tests.gateway.audit.fakes import TableAuditTrail
 from tests.gateway.conftest import T0, Clock, make_settings, sign
 from tests.gateway.dicom_files import make_files

@@ -13,7 +13,7 @@ from pydicom.data import get_testdata_file
 
 from gateway.domain import PhysicianStatus
 from gateway.services.auth import token_digest
-from gateway.typing import CaseId, GrantId
+from keys.typing import CaseId, GrantId
 from tests.gateway.conftest import Gateway
 from tests.gateway.fakes import grant_state
 

@@ -13,9 +13,10 @@ from pydicom.data import get_testdata_file
 
 from gateway.domain import PhysicianStatus
 from gateway.exceptions import GrantExhausted
-from gateway.typing import CaseId, GrantId, PhysicianAddress
+from gateway.typing import PhysicianAddress
 from keys.signing import SigningKey
 from keys.tokens import TokenIssuer
+from keys.typing import CaseId, GrantId
 from tests.gateway.conftest import GRANTS_CONTRACT, T0, Gateway
 from tests.gateway.fakes import grant_state
 

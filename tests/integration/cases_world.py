@@ -30,7 +30,6 @@ from keys.envelope import EncryptionKeyring
 from keys.keystore import Keystore
 from keys.signing import SigningKey
 from keys.tokens import TokenIssuer, TokenVerifier
-from node.adapters import BlobPayloadStore, KeyringWrapper, StreamCipher
 from node.api.app import create_app
 from node.api.cases import case_routers
 from node.blobstore.embedded import EmbeddedBlobStore
@@ -39,9 +38,10 @@ from node.cases.follower import Follower
 from node.cases.service import CaseServices, OutboxRecords
 from node.cases.store import CaseStore
 from node.chain import ChainClient
-from node.commitment import anchor_commitment
 from node.config import AnchorSettings, ApiSettings, ContractAddresses
-from node.ingest import IngestReceipt, ingest_fhir
+from node.ingest.adapters import BlobPayloadStore, KeyringWrapper, StreamCipher
+from node.ingest.core import IngestReceipt, ingest_fhir
+from node.proof.commitment import anchor_commitment
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
 from tests.devchain import CHAIN_ID, dev_chain, free_port

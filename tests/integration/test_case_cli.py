@@ -1,6 +1,6 @@
 """``medledger node`` referral/grant commands against real node APIs on a real chain.
 
-The commands are mounted on a fresh Typer app with ``node.case_cli.register`` (what the
+The commands are mounted on a fresh Typer app with ``node.cli.cases.register`` (what the
 node CLI does) and run in-process with Typer's runner; every command makes real HTTP calls
 to the hospitals' node APIs, which send real transactions.
 """
@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from node.case_cli import TOKEN_ENV, parse_expiry, register
+from node.cli.cases import TOKEN_ENV, parse_expiry, register
 from tests.integration.cases_world import (
     API_TOKEN,
     World,

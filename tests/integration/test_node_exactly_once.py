@@ -21,11 +21,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from node.batch_manifest import decode_manifest
+from keys.typing import RecordId
+from node.anchor.outbox import Outbox
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.bootstrap import chain_client
-from node.outbox import Outbox
-from node.typing import RecordId
+from node.formats.batch_manifest import decode_manifest
 from tests.integration.node_service_proc import start_node_service, wait_all_anchored
 from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
 

@@ -1,4 +1,4 @@
-"""The one test suite every :class:`~node.abc.BlobStoreAPI` backend passes.
+"""The one test suite every :class:`~node.blobstore.abc.BlobStoreAPI` backend passes.
 
 A backend's test module subclasses :class:`BlobStoreSuite` and provides the ``store`` fixture
 (a fresh, empty store using the default profile) and :meth:`BlobStoreSuite.corrupt_block`,
@@ -12,7 +12,7 @@ import itertools
 
 import pytest
 
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.layout import build
 from node.blobstore.profile import DEFAULT_PROFILE
 from node.exceptions import BlobNotFound, CorruptedBlock, InvalidCID

@@ -1,4 +1,4 @@
-"""A file-backed stand-in for the chain, implementing :class:`node.abc.AnchorSinkAPI`.
+"""A file-backed stand-in for the chain, implementing :class:`node.anchor.abc.AnchorSinkAPI`.
 
 It stands in for the real chain (py-evm + the ``Anchors`` contract via web3.py), which is not
 under test here: what is under test is the outbox's crash safety. Deliberately, this fake
@@ -18,9 +18,9 @@ import random
 import signal
 from pathlib import Path
 
-from node.abc import AnchorSinkAPI
-from node.entry import BatchAnchor
-from node.proof import AnchorInfo
+from node.anchor.abc import AnchorSinkAPI
+from node.anchor.entry import OutboxBatch
+from node.proof.record import AnchorInfo
 from node.typing import MerkleHash, TxHash
 
 
@@ -57,7 +57,7 @@ class FileChain(AnchorSinkAPI):
         self._die = die_after_submit
         self._rng = rng
 
-    def submit(self, batch: BatchAnchor) -> TxHash:
+    def submit(self, batch: OutboxBatch) -> TxHash:
         height = len(read_chain(self._path)) + 1
         tx = TxHash(hashlib.sha256(batch.root + height.to_bytes(8, "big")).digest())
         line = json.dumps({"root": batch.root.hex(), "size": batch.size, "tx": tx.hex()})

@@ -13,9 +13,9 @@ import random
 import sys
 from pathlib import Path
 
-from node.anchoring import drain, drain_once
-from node.ingest import IngestServices, ingest_fhir
-from node.outbox import Outbox
+from node.anchor.drain import drain, drain_once
+from node.anchor.outbox import Outbox
+from node.ingest.core import IngestServices, ingest_fhir
 from node.pseudonym import ConsortiumPseudonymizer
 from tests.node.fake_chain import FileChain
 from tests.node.standins import AesGcmCipher, AesGcmWrapper, DirStore

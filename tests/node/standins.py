@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from node.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
+from node.ingest.abc import KeyWrapperAPI, PayloadCipherAPI, PayloadStoreAPI
 from node.typing import CID
 
 

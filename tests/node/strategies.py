@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from node.merkle import MerkleTree
-from node.proof import AnchorInfo, RecordProof
-from node.study_tree import StudyTree
-from node.typing import ContentHash, PatientPseudonym, RecordId, TxHash
+from keys.typing import RecordId
+from node.proof.merkle import MerkleTree
+from node.proof.record import AnchorInfo, RecordProof
+from node.proof.study_tree import StudyTree
+from node.typing import ContentHash, PatientPseudonym, TxHash
 
 h32 = st.binary(min_size=32, max_size=32)
 uids = st.from_regex(r"1\.2(\.[1-9][0-9]{0,5}){1,6}", fullmatch=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.blobstore.packfile import pack_path
 from node.exceptions import CorruptedBlock

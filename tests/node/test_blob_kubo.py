@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.kubo import KuboBlobStore
 from node.blobstore.layout import build
 from node.blobstore.profile import CIDV1_256K, Profile

@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from keys.envelope import EncryptionKeyring
 from keys.signing import SigningKey
 from keys.tokens import TokenIssuer, TokenVerifier
-from node.adapters import BlobPayloadStore, KeyringWrapper, StreamCipher
 from node.api.app import create_app
 from node.api.cases import case_routers
 from node.blobstore.embedded import EmbeddedBlobStore
@@ -28,6 +27,7 @@ from node.cases.service import CaseServices, OutboxRecords
 from node.cases.store import CaseStore
 from node.chain import ChainClient
 from node.config import AnchorSettings, ApiSettings, ContractAddresses
+from node.ingest.adapters import BlobPayloadStore, KeyringWrapper, StreamCipher
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
 
@@ -105,8 +105,10 @@ def test_unreachable_chain_is_a_503_and_bad_input_a_422(client: TestClient) -> N
     auth = {"Authorization": f"Bearer {TOKEN}"}
     resp = client.post("/referrals/1/accept", headers=auth)
     assert resp.status_code == 503 and "chain" in resp.json()["detail"]
+    assert resp.json()["error"] == "chain_unavailable" and set(resp.json()) == {"error", "detail"}
     resp = client.post("/cases/0x12/records", headers=auth, json={"record_ids": ["00" * 32]})
     assert resp.status_code == 422 and "case id" in resp.json()["detail"]
+    assert resp.json()["error"] == "invalid_case_input"
     resp = client.post("/cases/" + "ab" * 32 + "/records", headers=auth,
                        json={"record_ids": ["00" * 32]})  # fmt: skip
     assert resp.status_code == 404  # not one of our records

@@ -10,13 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keys.envelope import EncryptionKeyring
+from keys.typing import RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.ids import grant_id_bytes32, grant_id_from_bytes32, parse_case_id
 from node.cases.package import GrantPackage, PackageRecord, scope_root
 from node.cases.replicate import replicate
 from node.cases.sealed import open_package, seal_package
 from node.exceptions import CorruptedBlock, GrantPackageError, InvalidCaseInput
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 GRANTOR = "0x" + "11" * 20
 GRANTEE = "0x" + "22" * 20
@@ -148,10 +149,10 @@ def test_a_batched_records_inclusion_round_trips_and_verifies_only_for_its_recor
     from dataclasses import replace
 
     from node.cases.inclusion import BatchInclusion, verify_inclusion
-    from node.commitment import anchor_commitment
     from node.exceptions import ProofMismatch
-    from node.merkle import MerkleTree
-    from node.proof import RecordProof
+    from node.proof.commitment import anchor_commitment
+    from node.proof.merkle import MerkleTree
+    from node.proof.record import RecordProof
 
     records = [_record() for _ in range(5)]
     leaves = [anchor_commitment(salt=r.salt, record_id=r.record_id, pseudonym=r.pseudonym,

@@ -13,8 +13,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.dicom import read_instance, read_study
-from node.dicom_archive import DicomLimits
 from node.exceptions import (
     DuplicateDicomInstance,
     EmptyStudy,
@@ -27,6 +25,8 @@ from node.exceptions import (
     TruncatedDicom,
     UnsafeArchive,
 )
+from node.formats.dicom import read_instance, read_study
+from node.formats.dicom_archive import DicomLimits
 from tests.node.dicom_samples import (
     STUDY_UID,
     derived_instance,

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.entry import RecordKind
+from contracts.typing import RecordKind
 from node.exceptions import (
     InvalidFhir,
     PatientUnresolved,
     PayloadTooLarge,
     UnsupportedFhirResource,
 )
-from node.fhir import parse_fhir
-from node.fhir_json import MAX_JSON_DEPTH, canonical_bytes, load_strict_json
+from node.formats.fhir import parse_fhir
+from node.formats.fhir_json import MAX_JSON_DEPTH, canonical_bytes, load_strict_json
 
 PRESCRIPTION: dict[str, Any] = {
     "resourceType": "MedicationRequest",
@@ -71,7 +71,7 @@ def test_prescription_is_recognized_and_its_patient_found() -> None:
 
 def test_bundle_with_urn_references_resolves_one_patient_and_is_a_clinical_record() -> None:
     payload = parse_fhir(_raw(BUNDLE))
-    assert payload.kind is RecordKind.FHIR and payload.resource_type == "Bundle"
+    assert payload.kind is RecordKind.RECORD and payload.resource_type == "Bundle"
     assert payload.patient_id == "mrn-0042"
 
 
@@ -210,7 +210,7 @@ def test_deep_nesting_is_refused_in_a_process_that_imported_py_evm() -> None:
         "import eth, sys\n"
         "assert sys.getrecursionlimit() >= 100_000\n"
         "from node.exceptions import InvalidFhir\n"
-        "from node.fhir_json import load_strict_json\n"
+        "from node.formats.fhir_json import load_strict_json\n"
         "try:\n"
         "    load_strict_json(b'[' * 200_000 + b']' * 200_000)\n"
         "except InvalidFhir as exc:\n"

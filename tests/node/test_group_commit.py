@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from node.group_commit import GroupCommitter
+from node.ingest.group_commit import GroupCommitter
 
 
 class Recorder:

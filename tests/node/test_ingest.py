@@ -13,25 +13,26 @@ from pathlib import Path
 
 import pytest
 
-from node.anchoring import drain
-from node.dicom import read_study
-from node.entry import RecordKind, RecordState
+from contracts.typing import RecordKind
+from node.anchor.drain import drain
+from node.anchor.entry import RecordState
+from node.anchor.outbox import Outbox
+from node.anchor.verify import verify_on_chain
 from node.exceptions import InvalidDicom, InvalidFhir, PatientUnresolved, ProofMismatch
-from node.ingest import (
+from node.formats.dicom import read_study
+from node.ingest.cleanup import sweep_orphans
+from node.ingest.core import (
     DEK_AD,
     INSTANCE_AD,
     MANIFEST_AD,
     PAYLOAD_AD,
     IngestServices,
-    ingest_dicom_study,
     ingest_fhir,
-    sweep_orphans,
 )
-from node.outbox import Outbox
-from node.proof_json import loads_proof, proof_to_json
+from node.ingest.study import ingest_dicom_study
+from node.proof.json_codec import loads_proof, proof_to_json
 from node.pseudonym import ConsortiumPseudonymizer
 from node.typing import CID, ContentHash
-from node.verify import verify_on_chain
 from tests.node.dicom_samples import write_study
 from tests.node.fake_chain import FileChain
 from tests.node.standins import AesGcmCipher, AesGcmWrapper, DirStore
@@ -170,9 +171,9 @@ def test_anchored_records_and_one_dicom_instance_verify_against_the_chain(
 def test_a_study_stored_in_several_groups_lists_every_instance_or_leaves_nothing(
     services: IngestServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import node.ingest
+    import node.ingest.study
 
-    monkeypatch.setattr(node.ingest, "DICOM_GROUP_BYTES", 1)  # one instance per group
+    monkeypatch.setattr(node.ingest.study, "DICOM_GROUP_BYTES", 1)  # one instance per group
     write_study(tmp_path / "study")
     _store(services).fail_after = 3  # the fourth put: in a later group
     with pytest.raises(OSError, match="disk full"):

@@ -14,19 +14,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from keys.envelope_group import GROUP_WRAPPED_SIZE
-from node.adapters import KeyringWrapper, StreamCipher
+from keys.typing import RecordId
+from node.anchor.entry import AnchorEntry
+from node.anchor.outbox import Outbox
 from node.api.app import create_app
 from node.bootstrap import open_parts
 from node.config import LoadedConfig, NodeSettings, load_config, write_config
-from node.entry import AnchorEntry
 from node.exceptions import InvalidFhir
-from node.fhir import parse_fhir
-from node.ingest import DEK_AD, PAYLOAD_AD
-from node.ingest_bulk import parse_ndjson
-from node.ingest_group import commit_group, seal
-from node.outbox import Outbox
+from node.formats.fhir import parse_fhir
+from node.ingest.adapters import KeyringWrapper, StreamCipher
+from node.ingest.bulk import parse_ndjson
+from node.ingest.core import DEK_AD, PAYLOAD_AD, seal
+from node.ingest.group import commit_group
 from node.service import NodeService
-from node.typing import CID, RecordId
+from node.typing import CID
 from tests.node.chain_env import API_TOKEN, PASSPHRASE, new_hospital_keystore
 
 ZERO = "0x" + "00" * 20
@@ -177,7 +178,7 @@ def test_a_failed_outbox_commit_acknowledges_nothing_and_discards_the_ciphertext
 def test_ndjson_errors_name_the_line_and_limits_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidFhir, match=r"line 2: .*nothing was imported"):
         parse_ndjson(obs(1) + b"\nnot json\n")
-    monkeypatch.setattr("node.ingest_bulk.MAX_BULK_RECORDS", 2)
+    monkeypatch.setattr("node.ingest.bulk.MAX_BULK_RECORDS", 2)
     with pytest.raises(InvalidFhir, match="at most 2 records"):
         parse_ndjson(b"\n".join([obs(1), obs(2), obs(3)]))
 
@@ -187,7 +188,7 @@ def test_cli_ingest_bulk_queues_a_file_and_refuses_a_bad_one_whole(
 ) -> None:
     from typer.testing import CliRunner
 
-    from node.cli import app
+    from node.cli.app import app
 
     runner = CliRunner()
     good = tmp_path / "good.ndjson"

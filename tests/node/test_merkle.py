@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.merkle import (
+from node.proof.merkle import (
     MerkleTree,
     ProofStep,
     Side,

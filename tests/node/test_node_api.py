@@ -20,8 +20,8 @@ from node.api.app import create_app
 from node.bootstrap import open_parts
 from node.config import NodeSettings, load_config, write_config
 from node.exceptions import NodeConfigError
-from node.proof_json import proof_to_json
-from node.proof_wire import decode_proof
+from node.proof.json_codec import proof_to_json
+from node.proof.wire_codec import decode_proof
 from node.service import NodeService
 from tests.node.chain_env import API_TOKEN, new_hospital_keystore
 from tests.node.dicom_samples import write_study
@@ -59,6 +59,7 @@ def test_requests_without_the_right_token_are_refused(
 ) -> None:
     client, service = node
     assert client.post("/records/fhir", content=OBS).status_code == 401
+    assert client.post("/records/fhir", content=OBS).json()["error"] == "unauthorized"
     wrong = {"Authorization": "Bearer not-the-token"}
     assert client.post("/records/fhir", content=OBS, headers=wrong).status_code == 401
     assert client.get("/records/" + "00" * 32, headers=wrong).status_code == 401
@@ -89,6 +90,7 @@ def test_bad_input_gets_a_clear_error_and_stores_nothing(
     client, service = node
     bad = client.post("/records/fhir", content=b'{"resourceType": "Observation"}', headers=AUTH)
     assert bad.status_code == 422 and "InvalidFhir" in bad.json()["detail"]
+    assert bad.json()["error"] == "invalid_fhir" and set(bad.json()) == {"error", "detail"}
     big = client.post("/records/fhir", content=b" " * 5000, headers=AUTH)
     assert big.status_code == 413
     files = write_study(tmp_path / "study")
@@ -102,6 +104,8 @@ def test_bad_input_gets_a_clear_error_and_stores_nothing(
     assert not_zip.status_code == 422
     assert client.get("/records/" + "00" * 32, headers=AUTH).status_code == 404
     assert client.get("/records/xyz", headers=AUTH).status_code == 400
+    missing = client.get("/records/" + "00" * 32, headers=AUTH).json()
+    assert missing == {"error": "not_found", "detail": "no such record"}
     assert service.outbox().record_ids() == []
     assert list((service.parts.outbox_path.parent / "uploads").iterdir()) == []
 

@@ -13,20 +13,21 @@ from collections.abc import Iterator
 import pytest
 
 from keys.keystore import Keystore
-from node.adapters import KeyringWrapper, StreamCipher
-from node.batch_manifest import decode_manifest
+from keys.typing import CaseId
+from node.anchor.entry import OutboxBatch
+from node.anchor.verify import verify_on_chain
+from node.anchor.versions import VersionError, anchor_amendment
 from node.bootstrap import open_blobs, open_parts, signing_account
 from node.chain_anchors import ANCHOR_BATCH_GAS
-from node.entry import BatchAnchor
 from node.exceptions import BatchAlreadyAnchored, ContractReverted, ProofMismatch
-from node.fhir import parse_fhir
-from node.ingest import DEK_AD, PAYLOAD_AD, ingest_fhir
-from node.merkle import MerkleTree
-from node.proof import AnchorInfo
+from node.formats.batch_manifest import decode_manifest
+from node.formats.fhir import parse_fhir
+from node.ingest.adapters import KeyringWrapper, StreamCipher
+from node.ingest.core import DEK_AD, PAYLOAD_AD, ingest_fhir
+from node.proof.merkle import MerkleTree
+from node.proof.record import AnchorInfo
 from node.service import NodeService
-from node.typing import BatchId, CaseId, MerkleHash
-from node.verify import verify_on_chain
-from node.versions import VersionError, anchor_amendment
+from node.typing import BatchId, MerkleHash
 from tests.integration.nodeproc import PASSPHRASE
 from tests.node.chain_env import CONSORTIUM_SECRET, SECRET_ENV, ChainEnv, start_chain_env
 
@@ -130,7 +131,7 @@ def test_a_root_already_anchored_is_refused_with_its_decoded_error(env: ChainEnv
     sink = parts.sink
     assert sink is not None
     leaf = MerkleHash(os.urandom(32))
-    batch = BatchAnchor(BatchId(999), MerkleTree([leaf]).root, (leaf,))
+    batch = OutboxBatch(BatchId(999), MerkleTree([leaf]).root, (leaf,))
     tx = sink.submit(batch)
     receipt = sink.chain.wait(tx)
     assert 0 < receipt["gasUsed"] < ANCHOR_BATCH_GAS

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from node.abc import AnchorSinkAPI
-from node.anchoring import drain, drain_once
-from node.entry import AnchorEntry, BatchAnchor, RecordKind, RecordState
+from contracts.typing import RecordKind
+from keys.typing import RecordId
+from node.anchor.abc import AnchorSinkAPI
+from node.anchor.drain import drain, drain_once
+from node.anchor.entry import AnchorEntry, OutboxBatch, RecordState
+from node.anchor.outbox import Outbox
+from node.anchor.outbox_schema import WHERE_CONTENT, WHERE_ID
 from node.exceptions import IllegalTransition, NodeError, OutboxError, UnknownRecord
-from node.outbox import Outbox
-from node.outbox_schema import WHERE_CONTENT, WHERE_ID
-from node.proof import AnchorInfo
-from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.proof.record import AnchorInfo
+from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, TxHash
 from tests.node.fake_chain import FileChain, read_chain
 
 
@@ -151,9 +153,9 @@ class LosingChain(AnchorSinkAPI):
     """A chain that accepts transactions and never includes them (a lost mempool)."""
 
     def __init__(self) -> None:
-        self.sent: list[BatchAnchor] = []
+        self.sent: list[OutboxBatch] = []
 
-    def submit(self, batch: BatchAnchor) -> TxHash:
+    def submit(self, batch: OutboxBatch) -> TxHash:
         self.sent.append(batch)
         return TxHash(len(self.sent).to_bytes(32, "big"))
 
@@ -166,7 +168,7 @@ def test_batch_in_flight_is_resubmitted_only_after_the_grace_period(outbox: Outb
     chain = LosingChain()
     clock = [1000.0]
 
-    def step() -> BatchAnchor | None:
+    def step() -> OutboxBatch | None:
         return drain_once(outbox=outbox, sink=chain, max_batch_size=8, resubmit_after=30.0,
                           now=lambda: clock[0])  # fmt: skip
 
@@ -193,7 +195,7 @@ def test_the_drain_follows_its_own_batch_and_rechecks_one_it_was_not_following(
     # following its own batch, the drain does not re-read the members ...
     assert drain_once(outbox=outbox, sink=chain, max_batch_size=8, current=batch) == batch
     # ... but a batch it was not following (a restart) is checked against its members
-    stale = BatchAnchor(batch.batch_id, MerkleHash(bytes(32)), batch.commitments)
+    stale = OutboxBatch(batch.batch_id, MerkleHash(bytes(32)), batch.commitments)
     with pytest.raises(OutboxError, match="corrupt"):
         drain_once(outbox=outbox, sink=chain, max_batch_size=8, current=stale)
 
@@ -215,13 +217,13 @@ def test_open_batch_carries_its_commitments_and_detects_a_tampered_member(outbox
 
 def test_record_kinds_map_to_the_anchors_contract_codes() -> None:
     assert [k.chain_code for k in RecordKind] == [0, 1, 2]
-    assert [k.value for k in RecordKind] == ["fhir", "prescription", "dicom-study"]
+    assert [k.text for k in RecordKind] == ["fhir", "prescription", "dicom-study"]
 
 
 class UnreachableChain(AnchorSinkAPI):
     """A chain whose RPC refuses every call (node down, network cut)."""
 
-    def submit(self, batch: BatchAnchor) -> TxHash:
+    def submit(self, batch: OutboxBatch) -> TxHash:
         raise NodeError("chain unreachable")
 
     def lookup(self, root: MerkleHash) -> AnchorInfo | None:

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from node.entry import RecordState
-from node.ingest import sweep_orphans
-from node.outbox import Outbox
-from node.typing import CID, RecordId
+from keys.typing import RecordId
+from node.anchor.entry import RecordState
+from node.anchor.outbox import Outbox
+from node.ingest.cleanup import sweep_orphans
+from node.typing import CID
 from tests.node.fake_chain import read_chain
 from tests.node.standins import DirStore
 

@@ -8,20 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from node.entry import AnchorEntry, RecordKind, RecordState
+from contracts.typing import RecordKind
+from keys.typing import RecordId
+from node.anchor.entry import AnchorEntry, RecordState
+from node.anchor.outbox import Outbox
+from node.anchor.outbox_migrate import SCHEMA_V1
+from node.anchor.outbox_schema import ENTRY_COLS, VERSION
 from node.exceptions import OutboxError
-from node.merkle import MerkleTree
-from node.outbox import Outbox
-from node.outbox_migrate import SCHEMA_V1
-from node.outbox_schema import ENTRY_COLS, VERSION
-from node.proof import AnchorInfo, RecordProof
-from node.proof_wire import decode_proof, encode_proof
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
+from node.proof.merkle import MerkleTree
+from node.proof.record import AnchorInfo, RecordProof
+from node.proof.wire_codec import decode_proof, encode_proof
+from node.typing import CID, ContentHash, PatientPseudonym, TxHash
 
 
 def _entry(rng: random.Random, n: int) -> AnchorEntry:
     return AnchorEntry(
-        RecordId(rng.randbytes(32)), RecordKind.FHIR, PatientPseudonym(rng.randbytes(32)),
+        RecordId(rng.randbytes(32)), RecordKind.RECORD, PatientPseudonym(rng.randbytes(32)),
         ContentHash(rng.randbytes(32)), rng.randbytes(16), CID(f"bafk-{n}"), b"wrapped",
     )  # fmt: skip
 
@@ -33,7 +35,7 @@ def _v1_outbox(path: Path, entries: list[AnchorEntry], batches: list[int]) -> No
     for e in entries:
         db.execute(
             f"INSERT INTO entries ({ENTRY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (e.record_id, e.kind.value, e.pseudonym, e.content_hash, e.salt, e.cid,
+            (e.record_id, e.kind.text, e.pseudonym, e.content_hash, e.salt, e.cid,
              e.wrapped_key),
         )  # fmt: skip
         # version 1 named the record's own CID in blobs too; the first record has an extra one

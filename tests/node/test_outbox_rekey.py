@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from node.entry import AnchorEntry, RecordKind
+from contracts.typing import RecordKind
+from keys.typing import RecordId
+from node.anchor.entry import AnchorEntry
+from node.anchor.outbox import SHREDDED_KEY, Outbox
 from node.exceptions import UnknownRecord
-from node.outbox import SHREDDED_KEY, Outbox
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId
+from node.typing import CID, ContentHash, PatientPseudonym
 
 
 def _entry() -> AnchorEntry:
-    return AnchorEntry(RecordId(os.urandom(32)), RecordKind.FHIR,
+    return AnchorEntry(RecordId(os.urandom(32)), RecordKind.RECORD,
                        PatientPseudonym(os.urandom(32)), ContentHash(os.urandom(32)),
                        os.urandom(16), CID("bafkreiold"), b"wrapped-old")  # fmt: skip
 

@@ -11,11 +11,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from node.entry import AnchorEntry, BatchAnchor, RecordKind, RecordState
+from contracts.typing import RecordKind
+from keys.typing import RecordId
+from node.anchor.entry import AnchorEntry, OutboxBatch, RecordState
+from node.anchor.outbox import Outbox
 from node.exceptions import IllegalTransition
-from node.outbox import Outbox
-from node.proof import AnchorInfo
-from node.typing import CID, ContentHash, PatientPseudonym, RecordId, TxHash
+from node.proof.record import AnchorInfo
+from node.typing import CID, ContentHash, PatientPseudonym, TxHash
 
 b32 = st.binary(min_size=32, max_size=32)
 
@@ -27,7 +29,7 @@ class OutboxModel(RuleBasedStateMachine):
         self.box = Outbox(self.dir / "o.sqlite")
         self.order: list[AnchorEntry] = []  # append order
         self.batch_of: dict[bytes, int] = {}
-        self.batches: dict[int, tuple[BatchAnchor, str]] = {}
+        self.batches: dict[int, tuple[OutboxBatch, str]] = {}
 
     def teardown(self) -> None:
         self.box.close()
@@ -37,7 +39,7 @@ class OutboxModel(RuleBasedStateMachine):
     def append(self, rid: bytes, pseudonym: bytes, content: bytes, salt: bytes) -> None:
         if any(e.record_id == rid for e in self.order):
             return
-        e = AnchorEntry(RecordId(rid), RecordKind.FHIR, PatientPseudonym(pseudonym),
+        e = AnchorEntry(RecordId(rid), RecordKind.RECORD, PatientPseudonym(pseudonym),
                         ContentHash(content), salt, CID("c"), b"w")  # fmt: skip
         same = [o for o in self.order if (o.pseudonym, o.content_hash) == (pseudonym, content)]
         expected = (same[0].record_id, False) if same else (e.record_id, True)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from keys.typing import RecordId
 from node.exceptions import (
     BadMagic,
     InvalidField,
@@ -22,12 +23,12 @@ from node.exceptions import (
     UnknownTag,
     UnsupportedProofVersion,
 )
-from node.merkle import ProofStep, Side
-from node.proof import AnchorInfo, RecordProof
-from node.proof_json import loads_proof, proof_from_json, proof_to_json
-from node.proof_wire import MAGIC, MAX_PROOF_LEN, decode_proof, encode_proof
-from node.study_tree import StudyTree
-from node.typing import MerkleHash, PatientPseudonym, RecordId, TxHash
+from node.proof.json_codec import loads_proof, proof_from_json, proof_to_json
+from node.proof.merkle import ProofStep, Side
+from node.proof.record import AnchorInfo, RecordProof
+from node.proof.study_tree import StudyTree
+from node.proof.wire_codec import MAGIC, MAX_PROOF_LEN, decode_proof, encode_proof
+from node.typing import MerkleHash, PatientPseudonym, TxHash
 from tests.node.strategies import record_proofs
 
 

@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from keys.typing import RecordId
 from node.exceptions import ProofMismatch
-from node.merkle import MerkleTree
-from node.proof import RecordProof
-from node.study_tree import InstanceProof, StudyTree, encode_uid
-from node.typing import ContentHash, PatientPseudonym, RecordId
+from node.proof.merkle import MerkleTree
+from node.proof.record import RecordProof
+from node.proof.study_tree import InstanceProof, StudyTree, encode_uid
+from node.typing import ContentHash, PatientPseudonym
 from tests.node.strategies import study_trees
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from gateway.audit.abc import AuditTrailAPI
 from gateway.audit.errors import UnknownSubject
 from gateway.audit.model import Trace
-from node.proof import RecordProof
+from node.proof.record import RecordProof
 
 
 @dataclass

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from web3.types import TxReceipt
 
-from node.batch_manifest import encode_manifest
+from keys.typing import RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.commitment import anchor_commitment
-from node.merkle import MerkleTree
-from node.proof import RecordProof
-from node.typing import ContentHash, PatientPseudonym, RecordId
+from node.formats.batch_manifest import encode_manifest
+from node.proof.commitment import anchor_commitment
+from node.proof.merkle import MerkleTree
+from node.proof.record import RecordProof
+from node.typing import ContentHash, PatientPseudonym
 from tests.contracts.world import World, rand32
 
 BREAK_GLASS_REASON = 9

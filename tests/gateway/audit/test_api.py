@@ -14,7 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from gateway.audit.trail import ChainAuditTrail
 from gateway.domain import PhysicianStatus
-from node.proof_json import proof_to_json
+from node.proof.json_codec import proof_to_json
 from tests.contracts.backends import rpc
 from tests.gateway.audit.apps import audit_client, sign_in
 from tests.gateway.audit.story import Story

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from gateway.audit_cli import app
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.proof_json import proof_to_json
+from node.proof.json_codec import proof_to_json
 from tests.contracts.backends import free_port
 from tests.gateway.audit.story import Story
 from tests.node.pack_damage import forget

@@ -13,7 +13,7 @@ from gateway.audit.model import CiphertextStatus, Trace
 from gateway.audit.tracer import Tracer
 from gateway.audit.trail import ChainAuditTrail
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.proof import AnchorInfo, RecordProof
+from node.proof.record import AnchorInfo, RecordProof
 from node.typing import TxHash
 from tests.gateway.audit.story import BREAK_GLASS_REASON, Step, Story
 from tests.node.pack_damage import flip_byte, forget

@@ -16,9 +16,9 @@ from gateway.audit.event import ChainEvent
 from gateway.audit.model import CiphertextStatus
 from gateway.audit.summary import ZERO32
 from gateway.audit.versions import version_chain
-from node.batch_manifest import encode_manifest
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.merkle import MerkleTree
+from node.formats.batch_manifest import encode_manifest
+from node.proof.merkle import MerkleTree
 from node.typing import MerkleHash
 
 ADDRESS = "0x" + "11" * 20

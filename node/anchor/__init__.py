@@ -1,0 +1,1 @@
+"""Anchoring: the durable outbox, its drain to the chain, and record versions."""

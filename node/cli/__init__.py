@@ -1,0 +1,1 @@
+"""``medledger node …`` and ``medledger blob …``: the node's command line."""

@@ -1,0 +1,1 @@
+"""Ingest: validated payloads in, encrypted, stored and queued in the outbox (one core)."""

@@ -1,0 +1,1 @@
+"""Anchor proofs: commitments, Merkle trees, study trees, their codecs and verification."""
