@@ -15,14 +15,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 
-from node.cases.views import (
-    CaseEvent,
-    GrantView,
-    MemberView,
-    OwnRecord,
-    RecordAnchorView,
-    ReferralView,
-)
+from contracts.events import LogEvent as CaseEvent
+from contracts.views import GrantView, MemberView, RecordAnchorView, ReferralView
+from node.cases.views import OwnRecord
 from node.entry import BatchAnchor
 from node.proof import AnchorInfo
 from node.typing import CID, MerkleHash, RecordId, TxHash

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from contracts.client import ChainClient
 from gateway.domain import PhysicianStatus
 from gateway.exceptions import ContentMismatch, GrantRevoked, NotFound, WrongHospital
 from gateway.typing import GrantId, HospitalAddress, PhysicianAddress, RecordId
@@ -25,7 +26,6 @@ from gateway.wiring.chain_view import Web3ChainView
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.access import granted_package
 from node.cases.inclusion import BatchInclusion
-from node.chain import ChainClient
 from node.config import ContractAddresses
 from node.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
