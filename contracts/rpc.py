@@ -57,13 +57,13 @@ class RawReader:
 
     def __init__(self, w3: Web3, addresses: SuiteAddresses, *, sender: str | None = None) -> None:
         self.w3 = w3
-        self._addresses = addresses
+        self.addresses = addresses
         self._sender = sender
         self._functions: dict[tuple[str, str], _Function] = {}
 
     def address(self, contract: str) -> str:
         """The deployed address of suite contract ``contract`` (checksummed)."""
-        return Web3.to_checksum_address(getattr(self._addresses, contract.lower()))
+        return Web3.to_checksum_address(getattr(self.addresses, contract.lower()))
 
     def _function(self, contract: str, name: str) -> _Function:
         key = (contract, name)
