@@ -87,7 +87,7 @@ def check_agreement(
 def _chain_id(client: ChainClient) -> int | None:
     try:
         return client.chain_id
-    except ChainUnavailable:
+    except ChainUnavailable:  # not up yet: requests get 503s until it is, as before
         return None
 
 
@@ -99,17 +99,21 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
     """
     try:
         config = load_config(sources.node_config)
+    except NodeError as exc:
+        raise ConfigurationError(str(exc)) from None
+    s = config.settings
+    probe = ChainClient(rpc_url=s.rpc_url, addresses=s.contracts, timeout_s=5.0)
+    check_agreement(settings, config, sources.node_config, chain_id=_chain_id(probe))
+    try:
         keyring = Keystore.open(config.keystore_dir).load_keyring(sources.passphrase)
-    except (NodeError, KeysError) as exc:
+    except KeysError as exc:
         raise ConfigurationError(str(exc)) from None
     account = (
         operator_account(sources.operator_keystore, sources.passphrase)
         if sources.operator_keystore is not None
         else None
     )
-    s = config.settings
     operator = ChainClient(rpc_url=s.rpc_url, addresses=s.contracts, account=account)
-    check_agreement(settings, config, sources.node_config, chain_id=_chain_id(operator))
     reader = chain_client(config)
     case_chain = Web3CaseChain(reader)
     cases = CaseServices(
