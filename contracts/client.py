@@ -23,13 +23,13 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
-from web3.types import Nonce, TxParams, TxReceipt, Wei
+from web3.types import TxReceipt
 
 from contracts import exceptions as errors
 from contracts.deploy import connect, contract_at
 from contracts.reads import SuiteReads
 from contracts.rpc import RawReader
-from contracts.tx import decoded_error
+from contracts.tx import decoded_error, submit
 from contracts.typing import SuiteAddresses
 
 RECEIPT_TIMEOUT_S = 60.0
@@ -145,19 +145,13 @@ class ChainClient:
         with self._lock:
             for attempt in range(2):
                 try:
-                    params: TxParams = {
-                        "from": account.address,
-                        "nonce": Nonce(self._next_nonce(account)),
-                        "gasPrice": Wei(0),
-                        "chainId": self.chain_id,
-                    }
-                    if gas is not None:
-                        params["gas"] = gas
-                    tx = fn.build_transaction(params)
-                    signed = account.sign_transaction(tx)  # type: ignore[arg-type]
-                    tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-                except (ContractCustomError, ContractLogicError) as exc:
-                    raise self.reverted(exc) from exc
+                    nonce = self._next_nonce(account)
+                    tx_hash = submit(self.w3, account, fn, gas=gas, nonce=nonce, gas_price=0)
+                except errors.TransactionFailed as exc:  # decoded by ``submit``, nothing sent
+                    message = f"reverted: {exc.error or 'unknown error'}"
+                    raise self.reverted_error(
+                        message, error=exc.error, args=exc.error_args
+                    ) from exc.__cause__
                 except Web3RPCError as exc:
                     self._nonce = None  # resync from the chain: a stale nonce is the usual cause
                     if attempt == 0 and "nonce" in str(exc).lower():
@@ -166,7 +160,7 @@ class ChainClient:
                 except OSError as exc:
                     self._nonce = None
                     raise self.unavailable_error(f"chain RPC failed: {exc}") from exc
-                self._nonce = int(params["nonce"]) + 1
+                self._nonce = nonce + 1
                 return bytes(tx_hash)
         raise self.refused_error("transaction refused twice")  # pragma: no cover
 
