@@ -7,15 +7,8 @@ from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 
-from gateway.typing import (
-    CaseId,
-    DicomUID,
-    GrantId,
-    HospitalAddress,
-    PhysicianAddress,
-    RecordId,
-    SessionDigest,
-)
+from gateway.typing import DicomUID, PhysicianAddress, SessionDigest
+from keys.typing import CaseId, GrantId, HospitalAddress, RecordId
 
 
 class PhysicianStatus(enum.Enum):

@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.address import checksummed
-from gateway.typing import HospitalAddress
+from keys.typing import HospitalAddress
 
 #: Shipped so that ``env=dev`` works out of the box; refused everywhere else.
 DEFAULT_SESSION_SECRET = "dev-only-session-secret-change-me"

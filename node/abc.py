@@ -1,7 +1,7 @@
 """Interfaces of the node package.
 
-The ingest/anchoring interfaces below are what the pure building blocks (``node.ingest``,
-``node.anchoring``) call; the real implementations come from other layers: the keys package
+The ingest/anchoring interfaces below are what the pure building blocks (``node.ingest.core``,
+``node.anchor.drain``) call; the real implementations come from other layers: the keys package
 (cipher, key wrapping), the blob store, and the chain client (anchor sink). Each is small
 so a stand-in for tests is a few honest lines, not a mock.
 
@@ -17,10 +17,11 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from contracts.events import LogEvent as CaseEvent
 from contracts.views import GrantView, MemberView, RecordAnchorView, ReferralView
+from keys.typing import RecordId
+from node.anchor.entry import OutboxBatch as BatchAnchor
 from node.cases.views import OwnRecord
-from node.entry import BatchAnchor
-from node.proof import AnchorInfo
-from node.typing import CID, MerkleHash, RecordId, TxHash
+from node.proof.record import AnchorInfo
+from node.typing import CID, MerkleHash, TxHash
 
 # --- ingest: encrypt, store, wrap ----------------------------------------------------------
 

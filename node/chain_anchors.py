@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from node.abc import AnchorSinkAPI, BlobStoreAPI
-from node.batch_manifest import encode_manifest
+from node.anchor.abc import AnchorSinkAPI
+from node.anchor.entry import OutboxBatch as BatchAnchor
+from node.blobstore.abc import BlobStoreAPI
 from node.chain import ChainClient
-from node.entry import BatchAnchor
 from node.exceptions import ChainError, ChainUnavailable
-from node.proof import AnchorInfo
+from node.formats.batch_manifest import encode_manifest
+from node.proof.record import AnchorInfo
 from node.typing import MerkleHash, TxHash
 
 #: ``anchorBatch`` writes a fixed number of storage slots (the manifest CID has a fixed length)

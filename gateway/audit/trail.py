@@ -16,9 +16,9 @@ from gateway.audit.events import EventReader
 from gateway.audit.model import Trace
 from gateway.audit.tracer import Tracer
 from gateway.timeline import Timeline, TimelineEvent
-from gateway.typing import CaseId
-from node.abc import BlobStoreAPI
-from node.proof import RecordProof
+from keys.typing import CaseId
+from node.blobstore.abc import BlobStoreAPI
+from node.proof.record import RecordProof
 
 
 class ChainAuditTrail(AuditTrailAPI, AuditSourceAPI):

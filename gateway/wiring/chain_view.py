@@ -26,9 +26,10 @@ from contracts.views import AnchoredBatch
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
 from gateway.domain import GrantState, PhysicianStatus, Redemption
-from gateway.typing import CaseId, GrantId, HospitalAddress, PhysicianAddress
+from gateway.typing import PhysicianAddress
 from gateway.wiring.head_cache import STALE, HeadCache, Update
 from gateway.wiring.log_changes import Watched, block_changes
+from keys.typing import CaseId, GrantId, HospitalAddress
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from web3.types import TxReceipt
 from contracts.events import EventDecoder, LogEvent, event_topic
 from contracts.exceptions import ChainError as BindingError
 from contracts.views import GrantView, MemberView, RecordAnchorView, ReferralView
-from node.abc import CaseChainAPI
+from node.cases.abc import CaseChainAPI
 from node.chain import ChainClient
 from node.exceptions import ChainRefused, ChainUnavailable, ContractReverted
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.proof import RecordProof
+from node.proof.record import RecordProof
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,7 @@ class OwnRecord:
     wrapped_key: bytes
     salt: bytes
     pseudonym: bytes
-    #: ``node.entry.RecordKind`` value (``fhir``, ``prescription``, ``dicom-study``).
+    #: ``node.anchor.entry.RecordKind`` value (``fhir``, ``prescription``, ``dicom-study``).
     kind: str = "fhir"
     #: The record's batch inclusion proof once the outbox batched it (``None`` while pending).
     proof: RecordProof | None = None

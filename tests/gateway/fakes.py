@@ -30,14 +30,8 @@ from gateway.domain import (
 )
 from gateway.exceptions import IntegrityError, NotFound
 from gateway.timeline import Timeline
-from gateway.typing import (
-    CaseId,
-    DicomUID,
-    GrantId,
-    HospitalAddress,
-    PhysicianAddress,
-    RecordId,
-)
+from gateway.typing import DicomUID, PhysicianAddress
+from keys.typing import CaseId, GrantId, HospitalAddress, RecordId
 
 
 def grant_state(grant: GrantId, grantee: str, **changes: object) -> GrantState:

@@ -1,7 +1,7 @@
 """A real gateway over a ``cases_world`` hospital: batch anchoring, staff, sign-in, redeem.
 
 Everything is the shipped code on the world's real chain process: the village's outbox is
-drained into ``Anchors.anchorBatch`` by the node's own drain (:func:`node.anchoring.drain_once`
+drained into ``Anchors.anchorBatch`` by the node's own drain (:func:`node.anchor.drain.drain_once`
 with :class:`~node.chain_anchors.ChainAnchorSink`), the county registers a physician and a
 gateway operator in ``Consortium``, and the gateway app runs over
 :class:`~gateway.wiring.case_store.NodeCaseStore` and
@@ -28,13 +28,13 @@ from gateway.container import Services
 from gateway.memory import MemorySessionStore
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
-from node.anchoring import drain_once
+from node.anchor.drain import drain_once
+from node.anchor.entry import RecordState
 from node.cases.package import GrantPackage
 from node.cases.sealed import seal_package
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.config import ContractAddresses
-from node.entry import RecordState
 from tests import devchain
 from tests.devchain import CHAIN_ID
 from tests.gateway.conftest import make_settings, sign

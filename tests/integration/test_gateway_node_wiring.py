@@ -20,14 +20,15 @@ from eth_account import Account
 from contracts.client import ChainClient
 from gateway.domain import PhysicianStatus
 from gateway.exceptions import ContentMismatch, GrantRevoked, NotFound, WrongHospital
-from gateway.typing import GrantId, HospitalAddress, PhysicianAddress, RecordId
+from gateway.typing import PhysicianAddress
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
+from keys.typing import GrantId, HospitalAddress, RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.access import granted_package
 from node.cases.inclusion import BatchInclusion
 from node.config import ContractAddresses
-from node.merkle import ProofStep, Side, fold_path
+from node.proof.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
 from tests.integration.cases_world import World, consortium, fhir_observation
 from tests.integration.gateway_flow import (
