@@ -15,7 +15,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
-from web3.types import Nonce, TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from contracts.errors import DecodedError, decode_revert
 from contracts.exceptions import TransactionFailed
@@ -61,12 +61,14 @@ def submit(
     *,
     gas: int | None = None,
     nonce: int | None = None,
+    gas_price: int | None = None,
 ) -> HexBytes:
     """Sign and send a contract call or deployment without waiting; return the tx hash.
 
     With ``gas`` given nothing is estimated (a violation then shows as a mined status-0
     receipt instead of an estimation error). ``nonce`` lets a caller queue several
-    transactions from one account before any is mined.
+    transactions from one account before any is mined; ``gas_price`` spares the
+    ``eth_gasPrice`` round trip to a caller that knows it (zero on our chain).
 
     Raises
     ------
@@ -78,7 +80,7 @@ def submit(
         "nonce": Nonce(
             nonce if nonce is not None else w3.eth.get_transaction_count(account.address, "pending")
         ),
-        "gasPrice": w3.eth.gas_price,
+        "gasPrice": Wei(gas_price) if gas_price is not None else w3.eth.gas_price,
         "chainId": _chain_id(w3),
     }
     if gas is not None:

@@ -1,8 +1,9 @@
-"""Python mirrors of the contracts' enums (same numeric values as the Solidity enums)."""
+"""Python mirrors of the contracts' enums (same numeric values as Solidity's), and addresses."""
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Protocol
 
 
 class Tier(IntEnum):
@@ -92,3 +93,16 @@ class ProposalKind(IntEnum):
     SET_VALIDATOR = 6
     ADD_AUDITOR = 7
     REMOVE_AUDITOR = 8
+
+
+class SuiteAddresses(Protocol):
+    """Where the four contracts live: ``contracts.deploy.Deployment`` or a node config's."""
+
+    @property
+    def consortium(self) -> str: ...
+    @property
+    def anchors(self) -> str: ...
+    @property
+    def referrals(self) -> str: ...
+    @property
+    def grants(self) -> str: ...

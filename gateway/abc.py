@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, BinaryIO
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
+    from contracts.views import AnchoredBatch
     from gateway.domain import (
-        BatchAnchor,
         Challenge,
         GrantState,
         InstanceHeader,
@@ -64,7 +64,7 @@ class ChainViewAPI(ABC):
         """
 
     @abstractmethod
-    def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
+    def batch_anchor(self, *, root: bytes) -> AnchoredBatch | None:
         """Who anchored the Merkle batch ``root`` and in which block; ``None`` if nobody did.
 
         A batch-anchored record is served only once its inclusion proof leads to a root

@@ -50,15 +50,6 @@ class Redemption:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchAnchor:
-    """A Merkle batch root as ``Anchors.getBatch`` records it."""
-
-    hospital: HospitalAddress
-    block_number: int
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
 class Challenge:
     """A sign-in challenge as stored: single use, short-lived, bound to one address."""
 

@@ -2,7 +2,9 @@
 
 Outside ``env=dev`` the gateway refuses to start with the shipped default secret: a
 gateway that runs in production with a secret printed in the source is worse than one
-that does not start.
+that does not start. ``chain_id`` and ``grants_contract`` repeat what the node's
+``node.json`` (its chain, its contracts) says; ``gateway.wiring.build.check_agreement``
+refuses to start when they differ.
 """
 
 from __future__ import annotations

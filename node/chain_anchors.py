@@ -41,7 +41,7 @@ class ChainAnchorSink(AnchorSinkAPI):
         # Without an estimate a refused root is a status-0 receipt instead of an error; the
         # drain's lookup-before-submit settles it either way (the contract never anchors a
         # root twice).
-        return self.chain.send(fn, gas=ANCHOR_BATCH_GAS)
+        return TxHash(self.chain.send(fn, gas=ANCHOR_BATCH_GAS))
 
     def lookup(self, root: MerkleHash) -> AnchorInfo | None:
         try:

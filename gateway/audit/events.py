@@ -1,4 +1,4 @@
-"""Reading the suite's events: ``eth_getLogs`` by block range, decoded with the ABIs.
+"""Reading the suite's events: ``eth_getLogs`` by block range, decoded by the binding.
 
 Each log becomes a :class:`ChainEvent` that carries everything an auditor needs to check it
 independently: block number and hash, transaction hash, log index, block time, emitting
@@ -14,17 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_abi.exceptions import DecodingError
 from eth_typing import ChecksumAddress
-from eth_utils.abi import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.contract.contract import ContractEvent
 from web3.exceptions import Web3Exception
 from web3.types import FilterParams, LogReceipt
 
-from contracts.artifacts import CONTRACT_NAMES, load_artifact
-from contracts.deploy import Deployment
+from contracts.artifacts import CONTRACT_NAMES
+from contracts.events import EventDecoder, contract_events
+from contracts.exceptions import ChainUnavailable
+from contracts.typing import SuiteAddresses
 from gateway.audit.errors import AuditChainUnavailable
 from gateway.audit.event import ChainEvent, TopicValue, json_value, topic_filter
 
@@ -41,7 +40,7 @@ class EventReader:
     w3
         A client (with the extraData middleware our chain needs: ``contracts.deploy.connect``).
     deployment
-        The suite's addresses.
+        The suite's addresses (a ``Deployment`` or a node config's ``contracts``).
     from_block
         First block worth reading (the suite's deployment block, when known).
     chunk_blocks
@@ -51,7 +50,7 @@ class EventReader:
     def __init__(
         self,
         w3: Web3,
-        deployment: Deployment,
+        deployment: SuiteAddresses,
         *,
         from_block: int = 0,
         chunk_blocks: int = CHUNK_BLOCKS,
@@ -61,21 +60,12 @@ class EventReader:
         self.w3 = w3
         self.from_block = from_block
         self.chunk_blocks = chunk_blocks
-        self._events: dict[tuple[str, bytes], tuple[str, ContractEvent]] = {}
+        self._decoder = EventDecoder(deployment)
         self._by_name: dict[str, tuple[str, ChecksumAddress, HexBytes]] = {}
-        addresses = deployment.as_dict()
         for name in CONTRACT_NAMES:
-            address = Web3.to_checksum_address(addresses[name])
-            contract = w3.eth.contract(address=address, abi=load_artifact(name).abi)
-            for entry in load_artifact(name).abi:
-                if entry.get("type") != "event":
-                    continue
-                topic = HexBytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
-                self._events[(address.lower(), bytes(topic))] = (
-                    name,
-                    contract.events[entry["name"]](),
-                )
-                self._by_name[entry["name"]] = (name, address, topic)
+            address = Web3.to_checksum_address(getattr(deployment, name.lower()))
+            for spec in contract_events(name).values():
+                self._by_name[spec.name] = (name, address, HexBytes(spec.topic))
         self._block = functools.lru_cache(maxsize=4096)(self._fetch_block)
         self._sender = functools.lru_cache(maxsize=16384)(self._fetch_sender)
 
@@ -140,17 +130,18 @@ class EventReader:
 
     def _decode(self, log: LogReceipt) -> ChainEvent:
         try:
-            key = (str(log["address"]).lower(), bytes(log["topics"][0]))
-            contract, event = self._events[key]
-            decoded = event.process_log(log)
-            tx_hash = "0x" + bytes(log["transactionHash"]).hex()
-            number = int(log["blockNumber"])
-            block_hash = "0x" + bytes(log["blockHash"]).hex()
-        except (KeyError, IndexError, TypeError, ValueError, DecodingError, Web3Exception) as exc:
             # Only a faulty or lying node answers with logs we did not ask for.
+            decoded = self._decoder.decode(log, strict=True)
+            block_hash = "0x" + bytes(log["blockHash"]).hex()
+        except ChainUnavailable as exc:
+            raise AuditChainUnavailable(str(exc)) from exc
+        except (KeyError, TypeError, ValueError) as exc:
             raise AuditChainUnavailable(
                 f"the node returned an undecodable log: {_why(exc)}"
             ) from exc
+        if decoded is None:  # pragma: no cover - strict decoding raises instead
+            raise AuditChainUnavailable("the node returned an undecodable log")
+        number, tx_hash = decoded.block_number, "0x" + decoded.tx_hash.hex()
         time, canonical = self._block(number)
         actor, tx_block = self._sender(tx_hash)
         if not canonical == tx_block == block_hash:
@@ -159,14 +150,14 @@ class EventReader:
                 f"and its transaction is in {tx_block}"
             )
         return ChainEvent(
-            contract=contract,
-            address=Web3.to_checksum_address(log["address"]),
-            name=str(decoded["event"]),
-            args={k: json_value(v) for k, v in decoded["args"].items()},
+            contract=decoded.contract,
+            address=Web3.to_checksum_address(decoded.address),
+            name=decoded.name,
+            args={k: json_value(v) for k, v in decoded.args.items()},
             block_number=number,
             block_hash=block_hash,
             tx_hash=tx_hash,
-            log_index=int(log["logIndex"]),
+            log_index=decoded.log_index,
             time=time,
             actor=actor,
         )

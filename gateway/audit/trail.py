@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from web3 import Web3
-from web3.exceptions import Web3Exception
 
-from contracts.deploy import Deployment, contract_at
+from contracts.exceptions import ChainError
+from contracts.reads import SuiteReads
+from contracts.rpc import RawReader
+from contracts.typing import SuiteAddresses
 from gateway.abc import AuditSourceAPI
 from gateway.audit.abc import AuditTrailAPI
 from gateway.audit.ciphertext import check_ciphertexts
@@ -29,14 +31,14 @@ class ChainAuditTrail(AuditTrailAPI, AuditSourceAPI):
     def __init__(
         self,
         w3: Web3,
-        deployment: Deployment,
+        deployment: SuiteAddresses,
         *,
         from_block: int = 0,
         blobs: BlobStoreAPI | None = None,
     ) -> None:
         self.tracer = Tracer(EventReader(w3, deployment, from_block=from_block))
         self.blobs = blobs
-        self._consortium = contract_at(w3, "Consortium", deployment.consortium)
+        self._reads = SuiteReads(RawReader(w3, deployment))
 
     def _checked(self, trace: Trace, check: bool) -> Trace:
         if not check:
@@ -58,10 +60,8 @@ class ChainAuditTrail(AuditTrailAPI, AuditSourceAPI):
 
     def is_auditor(self, address: str) -> bool:
         try:
-            return bool(
-                self._consortium.functions.isAuditor(Web3.to_checksum_address(address)).call()
-            )
-        except (Web3Exception, OSError, ValueError) as exc:
+            return self._reads.is_auditor(address)
+        except (ChainError, ValueError) as exc:
             raise AuditChainUnavailable(f"cannot read the auditor registry: {exc}") from exc
 
     def case_timeline(self, *, case: CaseId) -> Timeline | None:

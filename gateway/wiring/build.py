@@ -6,6 +6,11 @@ RPC URL, the contract addresses, the blob store and the case database the node's
 fills, and opens the hospital keystore's *encryption* keyring (to open granted packages).
 Redemptions are sent by a separate operator account (``--operator-keystore``): without
 one the gateway still serves reads and sign-in, and refuses redemptions with a clear 503.
+
+``gateway.env`` names the chain id and the Grants contract that access tokens bind to;
+``node.json`` names the contracts and the chain (its RPC URL). They are checked for
+agreement before anything is served (:func:`check_agreement`): a gateway verifying tokens
+for another Grants contract or chain than the one it reads would refuse every token.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
 
-from contracts.deploy import Deployment
+from contracts.client import ChainClient
+from contracts.exceptions import ChainUnavailable
 from gateway.audit.trail import ChainAuditTrail
 from gateway.container import Services
 from gateway.exceptions import ConfigurationError
@@ -31,7 +36,7 @@ from node.bootstrap import chain_client, open_blobs
 from node.cases.chain import Web3CaseChain
 from node.cases.service import CaseServices, OutboxRecords
 from node.cases.store import CaseStore
-from node.config import ContractAddresses, load_config
+from node.config import LoadedConfig, load_config
 from node.exceptions import NodeError
 
 
@@ -53,21 +58,62 @@ def operator_account(keystore: Path, passphrase: str) -> LocalAccount:
     return account
 
 
+def check_agreement(
+    settings: GatewaySettings, config: LoadedConfig, node_config: Path, *, chain_id: int | None
+) -> None:
+    """Refuse to start when ``gateway.env`` and ``node.json`` name different suites.
+
+    ``chain_id`` is what the chain at ``node.json``'s RPC URL answers (``None``: it did not
+    answer, and the gateway starts and serves 503s until it does, as before).
+
+    Raises
+    ------
+    ConfigurationError
+        The Grants address or the chain id differ; the message names both files.
+    """
+    grants = config.settings.contracts.grants
+    if grants.lower() != settings.grants_contract.lower():
+        raise ConfigurationError(
+            f"MEDLEDGER_GATEWAY_GRANTS_CONTRACT (gateway.env) is {settings.grants_contract}, "
+            f"but {node_config} names the Grants contract {grants}"
+        )
+    if chain_id is not None and chain_id != settings.chain_id:
+        raise ConfigurationError(
+            f"MEDLEDGER_GATEWAY_CHAIN_ID (gateway.env) is {settings.chain_id}, but the chain "
+            f"{node_config} names ({config.settings.rpc_url}) has chain id {chain_id}"
+        )
+
+
+def _chain_id(client: ChainClient) -> int | None:
+    try:
+        return client.chain_id
+    except ChainUnavailable:  # not up yet: requests get 503s until it is, as before
+        return None
+
+
 def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Services:
     """The real seams: web3 chain view, the node's granted cases, chain audit trail.
 
-    Raises :class:`ConfigurationError` for an unreadable config or keystore.
+    Raises :class:`ConfigurationError` for an unreadable config or keystore, or when
+    ``gateway.env`` and the node config disagree (:func:`check_agreement`).
     """
     try:
         config = load_config(sources.node_config)
+    except NodeError as exc:
+        raise ConfigurationError(str(exc)) from None
+    s = config.settings
+    probe = ChainClient(rpc_url=s.rpc_url, addresses=s.contracts, timeout_s=5.0)
+    check_agreement(settings, config, sources.node_config, chain_id=_chain_id(probe))
+    try:
         keyring = Keystore.open(config.keystore_dir).load_keyring(sources.passphrase)
-    except (NodeError, KeysError) as exc:
+    except KeysError as exc:
         raise ConfigurationError(str(exc)) from None
     account = (
         operator_account(sources.operator_keystore, sources.passphrase)
         if sources.operator_keystore is not None
         else None
     )
+    operator = ChainClient(rpc_url=s.rpc_url, addresses=s.contracts, account=account)
     reader = chain_client(config)
     case_chain = Web3CaseChain(reader)
     cases = CaseServices(
@@ -83,10 +129,8 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
             grantee=settings.hospital,
         ),
     )
-    trail = ChainAuditTrail(
-        reader.w3, _deployment(config.settings.contracts), from_block=0, blobs=None
-    )
-    chain = Web3ChainView(chain_client(config, account))
+    trail = ChainAuditTrail(reader.w3, s.contracts, from_block=0, blobs=None)
+    chain = Web3ChainView(operator)
     return Services(
         chain=chain,
         cases=NodeCaseStore(cases, chain=chain),
@@ -94,9 +138,3 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
         audit=trail,
         trail=trail,
     )
-
-
-def _deployment(addresses: ContractAddresses) -> Deployment:
-    c = Web3.to_checksum_address
-    return Deployment(consortium=c(addresses.consortium), anchors=c(addresses.anchors),
-                      referrals=c(addresses.referrals), grants=c(addresses.grants))  # fmt: skip

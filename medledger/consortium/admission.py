@@ -15,12 +15,12 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import Web3Exception
-from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from contracts.events import EventDecoder
 from contracts.exceptions import ContractsError, TransactionFailed
+from contracts.reads import SuiteReads
 from contracts.tx import send
-from contracts.typing import MemberStatus
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.layout import TIER_NAMES
 from medledger.consortium.manifest import HospitalEntry
@@ -57,15 +57,18 @@ def _send(
         raise AdmissionError(f"{step} failed: {exc}") from None
 
 
-def _record(tally: Tally, contract: Contract, voter: str) -> None:
-    proposal = contract.functions.getProposal(tally.proposal_id).call()
-    # Proposal(kind, subject, proposer, tier, flag, deadline, required, yes, executed)
-    tally.required, yes, tally.executed = int(proposal[6]), int(proposal[7]), bool(proposal[8])
-    tally.votes.append({"voter": voter, "yes": yes, "required": tally.required})
+def _record(tally: Tally, reads: SuiteReads, voter: str) -> None:
+    try:
+        proposal = reads.proposal(tally.proposal_id)
+    except ContractsError as exc:
+        raise AdmissionError(f"reading proposal {tally.proposal_id} failed: {exc}") from None
+    tally.required, tally.executed = proposal.required, proposal.executed
+    tally.votes.append({"voter": voter, "yes": proposal.yes, "required": tally.required})
 
 
 def admit(
     contract: Contract,
+    reads: SuiteReads,
     *,
     candidate: HospitalEntry,
     proposer: LocalAccount,
@@ -88,13 +91,14 @@ def admit(
         candidate.validator,
     )
     return _propose_and_carry(
-        contract, proposal, "proposeAdmission", subject=candidate.signing_address,
+        contract, reads, proposal, "proposeAdmission", subject=candidate.signing_address,
         proposer=proposer, voters=voters, on_step=on_step,
     )  # fmt: skip
 
 
 def set_validator_flag(
     contract: Contract,
+    reads: SuiteReads,
     *,
     member: str,
     validator: bool,
@@ -110,7 +114,7 @@ def set_validator_flag(
         A step reverted (with the contract's custom error name) or the chain failed.
     """
     return _propose_and_carry(
-        contract, contract.functions.proposeValidatorFlag(member, validator),
+        contract, reads, contract.functions.proposeValidatorFlag(member, validator),
         "proposeValidatorFlag", subject=member,
         proposer=proposer, voters=voters, on_step=on_step,
     )  # fmt: skip
@@ -118,6 +122,7 @@ def set_validator_flag(
 
 def _propose_and_carry(
     contract: Contract,
+    reads: SuiteReads,
     proposal: ContractFunction,
     step: str,
     *,
@@ -128,13 +133,17 @@ def _propose_and_carry(
 ) -> Tally:
     """Send ``proposal`` from ``proposer``, vote it through, and note ``subject``'s status."""
     receipt = _send(proposal, proposer, step, contract)
-    tally = carry(contract, receipt, proposer=proposer, voters=voters, on_step=on_step)
-    tally.status = MemberStatus(contract.functions.statusOf(subject).call()).name.lower()
+    tally = carry(contract, reads, receipt, proposer=proposer, voters=voters, on_step=on_step)
+    try:
+        tally.status = reads.member_status(subject).name.lower()
+    except ContractsError as exc:
+        raise AdmissionError(f"reading the status of {subject} failed: {exc}") from None
     return tally
 
 
 def carry(
     contract: Contract,
+    reads: SuiteReads,
     receipt: TxReceipt,
     *,
     proposer: LocalAccount,
@@ -143,16 +152,20 @@ def carry(
 ) -> Tally:
     """Vote on the proposal ``receipt`` opened until it executes or ``voters`` run out."""
     tally = Tally()
-    created = contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+    decoder = EventDecoder(reads.raw.addresses, ("Consortium",))
+    created = [
+        e for e in (decoder.decode(log) for log in receipt["logs"])
+        if e is not None and e.name == "ProposalCreated"
+    ]  # fmt: skip
     if not created:
         raise AdmissionError("the proposal emitted no ProposalCreated event")
-    tally.proposal_id = int(created[0]["args"]["proposalId"])
-    _record(tally, contract, proposer.address)
+    tally.proposal_id = int(created[0].args["proposalId"])
+    _record(tally, reads, proposer.address)
     on_step(tally)
     for voter in voters:
         if tally.executed:
             break
         _send(contract.functions.vote(tally.proposal_id), voter, "vote", contract)
-        _record(tally, contract, voter.address)
+        _record(tally, reads, voter.address)
         on_step(tally)
     return tally

@@ -1,11 +1,13 @@
 """The consortium's contracts on a running chain: deploy the satellites, read members, vote.
 
-Everything goes through web3.py and ``contracts/`` (the same client code the node uses), so
-any Ethereum JSON-RPC engine can stand in for ours.
+Everything goes through the binding in ``contracts/`` (typed reads, the one event decoder,
+``contracts.tx`` for transactions: the same code the node and the gateway use), so any
+Ethereum JSON-RPC engine can stand in for ours.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -14,8 +16,10 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3Exception
 
-from contracts.deploy import SuiteConfig, connect, contract_at, deploy_satellites
+from contracts.deploy import Deployment, SuiteConfig, connect, contract_at, deploy_satellites
 from contracts.exceptions import ContractsError
+from contracts.reads import SuiteReads
+from contracts.rpc import RawReader
 from keys.keystore import Keystore
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.hospital import KEYSTORE_DIR
@@ -70,8 +74,29 @@ def deploy(w3: Web3, manifest: Manifest, deployer: LocalAccount) -> tuple[dict[s
     return got, True
 
 
-def consortium_contract(w3: Web3, manifest: Manifest) -> Contract:
+@dataclass(frozen=True, slots=True)
+class Suite:
+    """The manifest's suite on one chain: ``Consortium`` to sign calls to, typed reads."""
+
+    consortium: Contract
+    reads: SuiteReads
+
+
+def open_suite(w3: Web3, manifest: Manifest) -> Suite:
+    """The suite, once the genesis ``Consortium`` is found where the manifest says."""
     address: ChecksumAddress = Web3.to_checksum_address(manifest.contracts["consortium"])
     if not w3.eth.get_code(address):
         raise AdmissionError("no Consortium contract yet: run `medledger consortium deploy`")
-    return contract_at(w3, "Consortium", address)
+    return Suite(contract_at(w3, "Consortium", address), suite_reads(w3, manifest))
+
+
+def deployment(manifest: Manifest) -> Deployment:
+    """The suite's addresses as the manifest (and so every config it wrote) names them."""
+    c = {k.lower(): Web3.to_checksum_address(v) for k, v in manifest.contracts.items()}
+    return Deployment(consortium=c["consortium"], anchors=c["anchors"],
+                      referrals=c["referrals"], grants=c["grants"])  # fmt: skip
+
+
+def suite_reads(w3: Web3, manifest: Manifest) -> SuiteReads:
+    """Typed reads of the manifest's suite (one JSON-RPC round trip each)."""
+    return SuiteReads(RawReader(w3, deployment(manifest)))

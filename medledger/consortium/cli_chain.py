@@ -13,7 +13,7 @@ from ledger.p2p.config import PeerSettings, TimeoutSettings
 from medledger.consortium.admission import admit
 from medledger.consortium.backup import backup_hospital
 from medledger.consortium.candidate import create_candidate, plan_candidate, save_manifest
-from medledger.consortium.chain import client, consortium_contract, deploy, unlock
+from medledger.consortium.chain import client, deploy, open_suite, unlock
 from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit, vote_echo
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.hospital import Kdf
@@ -39,7 +39,7 @@ def deploy_cmd(directory: DirOpt, rpc: RpcOpt = None, as_json: JsonFlag = False)
         secret = read_passphrase()
         addresses, deployed = deploy(w3, manifest, unlock(directory, first, secret))
         operators = register_operators(
-            consortium_contract(w3, manifest),
+            open_suite(w3, manifest).consortium,
             directory=directory,
             manifest=manifest,
             passphrase=secret,
@@ -87,15 +87,15 @@ def add_member(
             consensus_timeouts(directory, [h for h in members if h.validator])
         secret = read_passphrase()
         w3 = client(rpc or manifest.hospitals[0].rpc_url)
-        contract = consortium_contract(w3, manifest)
-        active = [h for h in members if contract.functions.isActiveMember(h.signing_address).call()]
+        suite = open_suite(w3, manifest)
+        active = [h for h in members if suite.reads.is_active_member(h.signing_address)]
         if not active:
             raise AdmissionError("no active member in the manifest can propose")
         plan = plan_candidate(manifest, tier=tier.lower(), name=name, validator=validator)
         peers: tuple[PeerSettings, ...] = ()
         timeouts: TimeoutSettings | None = None
         if validator:  # checked before any file is written
-            running = current_validators(members, contract.functions.validators().call())
+            running = current_validators(members, suite.reads.validators())
             peers = tuple(peer_of(v) for v in running)
             timeouts = consensus_timeouts(directory, running)
         candidate = create_candidate(
@@ -113,7 +113,8 @@ def add_member(
             typer.echo(f"candidate {candidate.slug} ({candidate.signing_address}); voting:")
         accounts = [unlock(directory, h, secret) for h in active]
         tally = admit(
-            contract,
+            suite.consortium,
+            suite.reads,
             candidate=candidate,
             proposer=accounts[0],
             voters=accounts[1:],

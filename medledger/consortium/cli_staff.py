@@ -13,10 +13,9 @@ from typing import Annotated
 
 import typer
 from web3 import Web3
-from web3.contract import Contract
 
 from keys.passphrase import read_passphrase
-from medledger.consortium.chain import client, consortium_contract, unlock
+from medledger.consortium.chain import Suite, client, open_suite, unlock
 from medledger.consortium.cli_chain import DirOpt, RpcOpt
 from medledger.consortium.cli_common import JsonFlag, clean_errors, emit
 from medledger.consortium.exceptions import StaffInputError
@@ -44,10 +43,10 @@ HospitalOpt = Annotated[
 AddressArg = Annotated[str, typer.Argument(help="The staff member's 0x account address.")]
 
 
-def _contract(directory: Path, slug: str, rpc: str | None) -> tuple[Contract, HospitalEntry]:
+def _suite(directory: Path, slug: str, rpc: str | None) -> tuple[Suite, HospitalEntry]:
     manifest = load_manifest(directory)
     entry = manifest.hospital(slug)
-    return consortium_contract(client(rpc or entry.rpc_url), manifest), entry
+    return open_suite(client(rpc or entry.rpc_url), manifest), entry
 
 
 def _address(value: str) -> str:
@@ -95,10 +94,12 @@ def register_cmd(
         digest, salt = _digest(licence, licence_hex)
         if kind.name == "PHYSICIAN" and not any(digest):
             raise StaffInputError("a physician needs --licence or --licence-hash")
-        contract, entry = _contract(directory, hospital, rpc)
+        suite, entry = _suite(directory, hospital, rpc)
         account = unlock(directory, entry, read_passphrase())
-        tx = register(contract, hospital=account, account=address, role=kind, licence_digest=digest)
-        staff = row(contract, address)
+        tx = register(
+            suite.consortium, hospital=account, account=address, role=kind, licence_digest=digest
+        )
+        staff = row(suite.reads, address)
     data = {"hospital": entry.slug, "transaction": tx, "salt": salt, **staff.as_dict()}
     lines = [f"{entry.slug}: registered {staff.account} as {staff.role} (tx {tx})"]
     if salt:
@@ -110,11 +111,11 @@ def _change(verb: str, address: str, directory: Path, hospital: str, rpc: str | 
             as_json: bool) -> None:  # fmt: skip
     with clean_errors():
         address = _address(address)
-        contract, entry = _contract(directory, hospital, rpc)
+        suite, entry = _suite(directory, hospital, rpc)
         account = unlock(directory, entry, read_passphrase())
         action = suspend if verb == "suspended" else reinstate
-        tx = action(contract, hospital=account, account=address)
-        staff = row(contract, address)
+        tx = action(suite.consortium, hospital=account, account=address)
+        staff = row(suite.reads, address)
     data = {"hospital": entry.slug, "transaction": tx, **staff.as_dict()}
     emit(data, as_json, [f"{entry.slug}: {verb} {staff.account} (now {staff.status}, tx {tx})"])
 
@@ -138,8 +139,8 @@ def list_cmd(directory: DirOpt, hospital: HospitalOpt, rpc: RpcOpt = None,
              as_json: JsonFlag = False) -> None:  # fmt: skip
     """Every account HOSPITAL registered, with role and status (read-only, no passphrase)."""
     with clean_errors():
-        contract, entry = _contract(directory, hospital, rpc)
-        rows = list_staff(contract, hospital=entry.signing_address)
+        suite, entry = _suite(directory, hospital, rpc)
+        rows = list_staff(suite.consortium, suite.reads, hospital=entry.signing_address)
     emit(
         {"hospital": entry.slug, "staff": [r.as_dict() for r in rows]},
         as_json,

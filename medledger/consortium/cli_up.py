@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from keys.passphrase import read_passphrase
-from medledger.consortium.chain import client, consortium_contract, deploy, unlock
+from medledger.consortium.chain import client, deploy, open_suite, unlock
 from medledger.consortium.cli_common import JsonFlag, clean_errors, emit
 from medledger.consortium.manifest import HospitalEntry
 from medledger.consortium.staff import register_operators
@@ -54,7 +54,7 @@ def up(
                     first = local.manifest.hospitals[0]
                     w3 = client(first.rpc_url)
                     deploy(w3, local.manifest, unlock(directory, first, secret))
-                    register_operators(consortium_contract(w3, local.manifest),
+                    register_operators(open_suite(w3, local.manifest).consortium,
                                        directory=directory, manifest=local.manifest,
                                        passphrase=secret)  # fmt: skip
             emit({"ready": ready, "not_available": skipped}, as_json,

@@ -18,7 +18,7 @@ from eth_utils.address import to_checksum_address
 from keys.passphrase import read_passphrase
 from medledger.consortium.admission import set_validator_flag
 from medledger.consortium.candidate import save_manifest
-from medledger.consortium.chain import client, consortium_contract, unlock
+from medledger.consortium.chain import client, open_suite, unlock
 from medledger.consortium.cli_chain import DirOpt, RpcOpt
 from medledger.consortium.cli_common import JsonFlag, clean_errors, emit, vote_echo
 from medledger.consortium.exceptions import AdmissionError
@@ -46,24 +46,25 @@ def set_validator(
         manifest = load_manifest(directory)
         entry = manifest.hospital(member)
         w3 = client(rpc or manifest.hospitals[0].rpc_url)
-        contract = consortium_contract(w3, manifest)
-        if not contract.functions.isActiveMember(entry.signing_address).call():
+        suite = open_suite(w3, manifest)
+        if not suite.reads.is_active_member(entry.signing_address):
             raise AdmissionError(f"{member} is not an active member")
         members = [h for h in manifest.hospitals if h.status != "candidate"]
-        running = current_validators(members, contract.functions.validators().call())
+        running = current_validators(members, suite.reads.validators())
         address = to_checksum_address(entry.signing_address)
         if (address in {to_checksum_address(v.signing_address) for v in running}) == on:
             raise AdmissionError(f"{member} is {'already' if on else 'not'} a validator")
         if not on and len(running) == 1:
             raise AdmissionError(f"{member} is the only validator; flag another one first")
         timeouts = consensus_timeouts(directory, running)  # checked before any vote
-        active = [h for h in members if contract.functions.isActiveMember(h.signing_address).call()]
+        active = [h for h in members if suite.reads.is_active_member(h.signing_address)]
         secret = read_passphrase()
         accounts = [unlock(directory, h, secret) for h in active]
         if not as_json:
             typer.echo(f"validator flag of {member} ({address}) -> {on}; voting:")
         tally = set_validator_flag(
-            contract,
+            suite.consortium,
+            suite.reads,
             member=address,
             validator=on,
             proposer=accounts[0],

@@ -20,9 +20,10 @@ from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
 from contracts.exceptions import ContractsError, TransactionFailed
+from contracts.reads import SuiteReads
 from contracts.tx import send
-from contracts.typing import Role, StaffStatus
-from medledger.consortium.chain import unlock
+from contracts.typing import Role
+from medledger.consortium.chain import suite_reads, unlock
 from medledger.consortium.exceptions import StaffError, StaffInputError
 from medledger.consortium.manifest import Manifest
 
@@ -106,27 +107,28 @@ def reinstate(contract: Contract, *, hospital: LocalAccount, account: str) -> st
     return _send(contract.w3, hospital, call, "reinstateStaff")["transactionHash"].to_0x_hex()
 
 
-def row(contract: Contract, account: str) -> StaffRow:
-    """The contract's record of ``account`` (``Staff(hospital, role, status, licenceHash)``)."""
-    _hospital, role, status, digest = contract.functions.getStaff(
-        Web3.to_checksum_address(account)
-    ).call()
+def row(reads: SuiteReads, account: str) -> StaffRow:
+    """The contract's record of ``account`` (``Consortium.getStaff``)."""
+    try:
+        staff = reads.staff(account)
+    except ContractsError as exc:
+        raise StaffError(f"reading the staff failed: {exc}") from None
     return StaffRow(
         account=Web3.to_checksum_address(account),
-        role=Role(role).name.lower(),
-        status=StaffStatus(status).name.lower(),
-        licence_hash="0x" + bytes(digest).hex(),
+        role=staff.role.name.lower(),
+        status=staff.status.name.lower(),
+        licence_hash="0x" + staff.licence_hash.hex(),
     )
 
 
-def list_staff(contract: Contract, *, hospital: str) -> list[StaffRow]:
+def list_staff(contract: Contract, reads: SuiteReads, *, hospital: str) -> list[StaffRow]:
     """Every account ``hospital`` ever registered (from its ``StaffRegistered`` events)."""
     try:
         logs = contract.events.StaffRegistered().get_logs(
             from_block=0, argument_filters={"hospital": Web3.to_checksum_address(hospital)}
         )
         accounts = dict.fromkeys(str(log["args"]["account"]) for log in logs)
-        return [row(contract, a) for a in accounts]
+        return [row(reads, a) for a in accounts]
     except Web3Exception as exc:
         raise StaffError(f"reading the staff failed: {exc}") from None
 
@@ -140,14 +142,14 @@ def register_operators(
     hospital is left alone, so re-running (the compose ``consortium-deploy`` service runs
     on every ``up``) sends nothing. Returns the slugs whose operator was registered now.
     """
+    reads = suite_reads(contract.w3, manifest)
     done = []
     for entry in manifest.hospitals:
         if not entry.operator_address:
             continue  # a consortium written before operators had keystores
-        hospital = contract.functions.getStaff(entry.operator_address).call()[0]
-        if hospital == entry.signing_address:
+        if reads.staff(entry.operator_address).hospital == entry.signing_address:
             continue
-        if not contract.functions.isActiveMember(entry.signing_address).call():
+        if not reads.is_active_member(entry.signing_address):
             continue  # a candidate registers its operator once admitted (next deploy)
         account = unlock(directory, entry, passphrase)
         register(contract, hospital=account, account=entry.operator_address, role=Role.OPERATOR)

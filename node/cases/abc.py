@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from contracts.events import LogEvent as CaseEvent
+from contracts.views import GrantView, MemberView, RecordAnchorView, ReferralView
 from keys.typing import RecordId
-from node.cases.views import (
-    CaseEvent,
-    GrantView,
-    MemberView,
-    OwnRecord,
-    RecordAnchorView,
-    ReferralView,
-)
+from node.cases.views import OwnRecord
 from node.typing import CID
 
 

@@ -1,35 +1,43 @@
 """``CaseChainAPI`` over the node's chain client: referral/grant transactions, views, logs.
 
-Built on :class:`~node.chain.ChainClient` (local signing, nonces, decoded reverts).
-
-Reverts surface as :class:`~node.exceptions.ChainRefused` (a ``ContractReverted`` naming
-the contract's custom error, e.g. ``NotUpwardReferral``).
+Transactions go through :class:`~node.chain.ChainClient` (local signing, nonces, decoded
+reverts), views through its typed reads (:mod:`contracts.reads`) and logs through the
+binding's one decoder (:mod:`contracts.events`). Reverts surface as
+:class:`~node.exceptions.ChainRefused` (a ``ContractReverted`` naming the contract's custom
+error, e.g. ``NotUpwardReferral``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from eth_typing import ChecksumAddress
-from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import Web3RPCError
 from web3.types import TxReceipt
 
-from contracts.typing import ReferralStatus, Tier
+from contracts.events import EventDecoder, LogEvent, event_topic
+from contracts.exceptions import ChainError as BindingError
+from contracts.views import GrantView, MemberView, RecordAnchorView, ReferralView
 from node.cases.abc import CaseChainAPI
-from node.cases.events import decode_log, event_abis
-from node.cases.views import (
-    CaseEvent,
-    GrantView,
-    MemberView,
-    RecordAnchorView,
-    ReferralView,
-)
 from node.chain import ChainClient
 from node.exceptions import ChainRefused, ChainUnavailable, ContractReverted
 
+T = TypeVar("T")
 ZERO_ADDRESS = "0x" + "00" * 20
+
+#: The events a hospital node acts on or keeps in its case history.
+FOLLOWED = {
+    "Referrals": ("ReferralInitiated", "ReferralAccepted", "ReferralDeclined",
+                  "ReferralCompleted", "ReferralCancelled"),
+    "Grants": ("GrantIssued", "GrantRevoked"),
+}  # fmt: skip
+
+
+def _read(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except BindingError as exc:
+        raise ChainUnavailable(f"chain RPC failed: {exc}") from exc
 
 
 class Web3CaseChain(CaseChainAPI):
@@ -37,11 +45,10 @@ class Web3CaseChain(CaseChainAPI):
 
     def __init__(self, client: ChainClient) -> None:
         self._client = client
-        self._consortium = client.contract("Consortium")
         self._referrals = client.contract("Referrals")
         self._grants = client.contract("Grants")
-        self._anchors = client.contract("Anchors")
-        self._chain_id: int | None = None
+        self._decoder = EventDecoder(client.addresses, FOLLOWED)
+        self._followed = [event_topic(c, n) for c, names in FOLLOWED.items() for n in names]
 
     @property
     def address(self) -> str:
@@ -51,9 +58,7 @@ class Web3CaseChain(CaseChainAPI):
 
     @property
     def chain_id(self) -> int:
-        if self._chain_id is None:
-            self._chain_id = int(self._call(lambda: self._client.w3.eth.chain_id))
-        return self._chain_id
+        return self._client.chain_id
 
     @property
     def grants_address(self) -> str:
@@ -67,35 +72,27 @@ class Web3CaseChain(CaseChainAPI):
                 raise
             raise ChainRefused(str(exc), error=exc.error, args=exc.error_args) from exc
 
-    def _view(self, call: ContractFunction) -> Any:
-        return self._client.call(call)
-
-    @staticmethod
-    def _call(fn: Any) -> Any:
+    def _decode(self, log: Mapping[str, Any]) -> LogEvent | None:
         try:
-            return fn()
-        except (OSError, Web3RPCError) as exc:
-            raise ChainUnavailable(f"chain RPC failed: {exc}") from exc
+            return self._decoder.decode(log)
+        except BindingError as exc:
+            raise ChainUnavailable(str(exc)) from exc
 
     def _event_arg(self, receipt: TxReceipt, event: str, arg: str) -> int:
         for log in receipt["logs"]:
-            decoded = decode_log(log)
+            decoded = self._decode(log)
             if decoded is not None and decoded.name == event:
                 return int(decoded.args[arg])
         raise ChainRefused(f"the transaction emitted no {event}")
 
     def head(self) -> int:
-        return int(self._call(lambda: self._client.w3.eth.block_number))
+        return _read(self._client.reads.head)
 
-    def events(self, from_block: int, to_block: int) -> list[CaseEvent]:
-        params: Any = {
-            "fromBlock": from_block,
-            "toBlock": to_block,
-            "address": [self._referrals.address, self._grants.address],
-            "topics": [["0x" + t.hex() for t in event_abis()]],
-        }
-        logs = self._call(lambda: self._client.w3.eth.get_logs(params))
-        decoded = [e for e in (decode_log(log) for log in logs) if e is not None]
+    def events(self, from_block: int, to_block: int) -> list[LogEvent]:
+        logs = _read(lambda: self._client.raw.logs(
+            from_block=from_block, to_block=to_block, addresses=self._decoder.addresses(),
+            topic0=self._followed))  # fmt: skip
+        decoded = [e for e in (self._decode(log) for log in logs) if e is not None]
         return sorted(decoded, key=lambda e: e.position)
 
     def refer(self, *, case_id: bytes, target: str, reason_code: int, expires_at: int) -> int:
@@ -126,25 +123,13 @@ class Web3CaseChain(CaseChainAPI):
         self._send(self._grants.functions.revoke(grant_id))
 
     def referral(self, referral_id: int) -> ReferralView:
-        r = self._view(self._referrals.functions.getReferral(referral_id))
-        return ReferralView(referral_id, bytes(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]),
-                            ReferralStatus(r[5]), int(r[6]), int(r[7]))  # fmt: skip
+        return _read(lambda: self._client.reads.referral(referral_id))
 
     def grant(self, grant_id: int) -> GrantView:
-        g = self._view(self._grants.functions.getGrant(grant_id))
-        return GrantView(grant_id, int(g[0]), bytes(g[1]), str(g[2]), str(g[3]), str(g[4]),
-                         bytes(g[5]), int(g[6]), int(g[7]), int(g[8]), bool(g[9]),
-                         bool(g[10]))  # fmt: skip
+        return _read(lambda: self._client.reads.grant(grant_id))
 
     def record_anchor(self, record_id: bytes) -> RecordAnchorView | None:
-        a = self._view(self._anchors.functions.getRecord(record_id))
-        if int(a[0], 16) == 0:
-            return None
-        return RecordAnchorView(str(a[0]), bytes(a[4]), str(a[8]), bytes(a[5]))
+        return _read(lambda: self._client.reads.record_anchor(record_id))
 
     def member(self, address: str) -> MemberView:
-        checksum = ChecksumAddress(Web3.to_checksum_address(address))
-        m = self._view(self._consortium.functions.getMember(checksum))
-        active = bool(self._view(self._consortium.functions.isActiveMember(checksum)))
-        return MemberView(str(checksum), str(m[0]), Tier(m[1]), active, bytes(m[3]), int(m[4]),
-                          str(m[5]))  # fmt: skip
+        return _read(lambda: self._client.reads.member(address))

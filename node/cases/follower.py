@@ -18,6 +18,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
+from contracts.events import LogEvent as CaseEvent
 from node.cases.crypto import dek_binding
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage
 from node.cases.replicate import BlockFetcher, fetch_bytes, replicate
@@ -25,7 +26,6 @@ from node.cases.sealed import open_package
 from node.cases.service import CaseServices
 from node.cases.store import CaseStore
 from node.cases.studies import instance_cids
-from node.cases.views import CaseEvent
 from node.exceptions import BlobNotFound, GrantPackageError, NodeError
 from node.typing import CID
 

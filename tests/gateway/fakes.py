@@ -19,9 +19,9 @@ from typing import BinaryIO
 
 import pydicom
 
+from contracts.views import AnchoredBatch
 from gateway.abc import AuditSourceAPI, CaseStoreAPI, ChainViewAPI
 from gateway.domain import (
-    BatchAnchor,
     GrantState,
     InstanceHeader,
     PhysicianStatus,
@@ -59,7 +59,7 @@ class TableChainView(ChainViewAPI):
     redemptions: list[Redemption] = field(default_factory=list)
     #: What the contract's re-check would revert with (a race the gateway's checks lost).
     revert_with: Exception | None = None
-    batches: dict[bytes, BatchAnchor] = field(default_factory=dict)
+    batches: dict[bytes, AnchoredBatch] = field(default_factory=dict)
 
     def physician_status(
         self, *, hospital: HospitalAddress, physician: PhysicianAddress
@@ -69,7 +69,7 @@ class TableChainView(ChainViewAPI):
     def grant_state(self, *, grant: GrantId) -> GrantState | None:
         return self.grants.get(grant)
 
-    def batch_anchor(self, *, root: bytes) -> BatchAnchor | None:
+    def batch_anchor(self, *, root: bytes) -> AnchoredBatch | None:
         return self.batches.get(root)
 
     def record_redemption(

@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from contracts.exceptions import TransactionFailed as ContractReverted
 from gateway import exceptions as refusals
 from gateway.cli import listen_address
 from gateway.wiring.chain_view import redemption_nonce, refusal_for
-from node.exceptions import ContractReverted
 
 
 def test_a_loopback_public_url_is_served_on_loopback_at_its_port() -> None:

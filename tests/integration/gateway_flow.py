@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from fastapi.testclient import TestClient
 
+from contracts.client import ChainClient as GatewayChainClient
 from contracts.deploy import connect, contract_at
 from contracts.typing import Role
 from gateway.app import create_app
@@ -46,6 +47,11 @@ def client_for(world: World, account: LocalAccount | None) -> ChainClient:
     addresses = ContractAddresses(consortium=d.consortium, anchors=d.anchors,
                                   referrals=d.referrals, grants=d.grants)  # fmt: skip
     return ChainClient(rpc_url=world.rpc_url, addresses=addresses, account=account)
+
+
+def gateway_client_for(world: World, account: LocalAccount | None) -> GatewayChainClient:
+    """The gateway's client: the binding's own, raising the binding's errors."""
+    return GatewayChainClient(rpc_url=world.rpc_url, addresses=world.deployment, account=account)
 
 
 def ingest_batched(world: World, n: int) -> list[tuple[bytes, bytes]]:
@@ -106,7 +112,7 @@ def register_staff(world: World, hospital: Hospital) -> tuple[LocalAccount, Loca
 def gateway_of(world: World, hospital: Hospital) -> GatewayUnderTest:
     """The hospital's real gateway app (TestClient), with a registered physician."""
     physician, operator = register_staff(world, hospital)
-    chain = Web3ChainView(client_for(world, operator))
+    chain = Web3ChainView(gateway_client_for(world, operator))
     store = NodeCaseStore(hospital.svc, chain=chain)
     services = Services(chain=chain, cases=store, sessions=MemorySessionStore(),
                         audit=DictAuditSource())  # fmt: skip

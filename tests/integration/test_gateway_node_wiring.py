@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from contracts.client import ChainClient
 from gateway.domain import PhysicianStatus
 from gateway.exceptions import ContentMismatch, GrantRevoked, NotFound, WrongHospital
 from gateway.typing import PhysicianAddress
@@ -26,7 +27,6 @@ from keys.typing import GrantId, HospitalAddress, RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.access import granted_package
 from node.cases.inclusion import BatchInclusion
-from node.chain import ChainClient
 from node.config import ContractAddresses
 from node.proof.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash

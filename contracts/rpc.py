@@ -1,15 +1,13 @@
-"""Lean contract reads for the gateway's hot path: one JSON-RPC round trip per read.
+"""Lean contract reads: one JSON-RPC round trip per read.
 
-Every authenticated request may read the chain (a grant's state after a redemption, the
-head, its logs). Through web3's contract objects each ``eth_call`` also costs two
-``eth_chainId`` round trips (transaction defaults) and ~5 ms of Python (middleware,
-formatters, ABI lookups), which a loaded validator and a 2-core machine turn into tens of
-milliseconds per read (``bench/gateway.py``). Here a read is the call data (the
-function's selector and ABI-encoded arguments, types resolved once per function), one
-``eth_call`` posted through the same web3 provider (its HTTP session, no middleware) and
-an ``eth_abi`` decode. Only reads go this way (and the receipt polls of a redemption);
-transactions are still signed and sent by :class:`node.chain.ChainClient` (nonces,
-decoded reverts).
+Every authenticated gateway request may read the chain (a grant's state after a
+redemption, the head, its logs). Through web3's contract objects each ``eth_call`` also
+costs two ``eth_chainId`` round trips (transaction defaults) and ~5 ms of Python
+(middleware, formatters, ABI lookups), which a loaded validator and a 2-core machine turn
+into tens of milliseconds per read (``bench/gateway.py``). Here a read is the call data
+(the function's selector and ABI-encoded arguments, types resolved once per function), one
+``eth_call`` posted through the web3 provider (its HTTP session, no middleware) and an
+``eth_abi`` decode. Transactions are signed and sent by :class:`contracts.client.ChainClient`.
 """
 
 from __future__ import annotations
@@ -25,11 +23,13 @@ from eth_utils.abi import (
     get_abi_input_types,
     get_abi_output_types,
 )
+from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.types import RPCEndpoint
 
-from gateway.exceptions import ChainUnavailable
-from node.chain import ChainClient
+from contracts.artifacts import load_artifact
+from contracts.exceptions import ChainUnavailable
+from contracts.typing import SuiteAddresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,31 +44,47 @@ class RawReader:
 
     Parameters
     ----------
-    client
-        The chain client whose provider (HTTP session) and contract ABIs are used; reads
-        are sent ``from`` its account when it has one, as :meth:`ChainClient.call` does.
+    w3
+        The client whose provider (HTTP session) is used.
+    addresses
+        The deployed suite.
+    sender
+        Reads are sent ``from`` this account when given (as a signing client's are).
+
+    Every failure (no answer, an RPC error, an unreadable answer) is
+    :class:`~contracts.exceptions.ChainUnavailable`: the suite's views never revert.
     """
 
-    def __init__(self, client: ChainClient) -> None:
-        self._client = client
+    def __init__(self, w3: Web3, addresses: SuiteAddresses, *, sender: str | None = None) -> None:
+        self.w3 = w3
+        self.addresses = addresses
+        self._sender = sender
         self._functions: dict[tuple[str, str], _Function] = {}
+
+    def address(self, contract: str) -> str:
+        """The deployed address of suite contract ``contract`` (checksummed)."""
+        return Web3.to_checksum_address(getattr(self.addresses, contract.lower()))
 
     def _function(self, contract: str, name: str) -> _Function:
         key = (contract, name)
         found = self._functions.get(key)
         if found is None:
-            abi = self._client.contract(contract).get_function_by_name(name).abi
+            abi = next(
+                i
+                for i in load_artifact(contract).abi
+                if i["type"] == "function" and i["name"] == name
+            )
             found = _Function(
-                function_abi_to_4byte_selector(abi),
-                tuple(get_abi_input_types(abi)),
-                tuple(get_abi_output_types(abi)),
+                function_abi_to_4byte_selector(abi),  # type: ignore[arg-type]
+                tuple(get_abi_input_types(abi)),  # type: ignore[arg-type]
+                tuple(get_abi_output_types(abi)),  # type: ignore[arg-type]
             )
             self._functions[key] = found
         return found
 
     def _request(self, method: str, params: Sequence[Any]) -> Any:
         try:
-            response = self._client.w3.provider.make_request(RPCEndpoint(method), params)
+            response = self.w3.provider.make_request(RPCEndpoint(method), params)
         except (OSError, Web3RPCError, ValueError) as exc:
             raise ChainUnavailable("the chain cannot be read") from exc
         if "error" in response or "result" not in response:
@@ -79,12 +95,9 @@ class RawReader:
         """The decoded outputs of a view function at the latest (final) block."""
         fn = self._function(contract, name)
         data = fn.selector + encode(fn.inputs, args)
-        tx: dict[str, str] = {
-            "to": self._client.contract(contract).address,
-            "data": "0x" + data.hex(),
-        }
-        if self._client.account is not None:
-            tx["from"] = self._client.account.address
+        tx: dict[str, str] = {"to": self.address(contract), "data": "0x" + data.hex()}
+        if self._sender is not None:
+            tx["from"] = self._sender
         result = self._request("eth_call", [tx, "latest"])
         try:
             return tuple(decode(fn.outputs, bytes.fromhex(str(result)[2:])))
@@ -95,11 +108,16 @@ class RawReader:
         """The chain head's number."""
         return int(str(self._request("eth_blockNumber", [])), 16)
 
-    def logs(self, *, from_block: int, to_block: int, addresses: Sequence[str]
-             ) -> list[dict[str, Any]]:  # fmt: skip
-        """Raw logs of ``addresses`` in ``[from_block, to_block]`` (hex fields, as sent)."""
-        params = {"fromBlock": hex(from_block), "toBlock": hex(to_block),
-                  "address": list(addresses)}  # fmt: skip
+    def logs(self, *, from_block: int, to_block: int, addresses: Sequence[str],
+             topic0: Sequence[bytes] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Raw logs of ``addresses`` in ``[from_block, to_block]`` (hex fields, as sent).
+
+        ``topic0`` keeps only the events with one of these signatures.
+        """
+        params: dict[str, Any] = {"fromBlock": hex(from_block), "toBlock": hex(to_block),
+                                  "address": list(addresses)}  # fmt: skip
+        if topic0 is not None:
+            params["topics"] = [["0x" + t.hex() for t in topic0]]
         result = self._request("eth_getLogs", [params])
         if not isinstance(result, list):
             raise ChainUnavailable("unreadable eth_getLogs answer")
