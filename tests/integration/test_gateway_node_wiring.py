@@ -23,8 +23,8 @@ from gateway.typing import GrantId, HospitalAddress, PhysicianAddress, RecordId
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.cases.access import granted_package
 from node.cases.inclusion import BatchInclusion
+from node.cases.read import GrantReader
 from node.chain import ChainClient
 from node.config import ContractAddresses
 from node.merkle import ProofStep, Side, fold_path
@@ -89,8 +89,8 @@ def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
     grant, originals = _granted(world, 1)
     county = world["county"]
     store = NodeCaseStore(county.svc, chain=_chain_view(world))
-    (record,) = granted_package(services=county.svc,
-                                grant_id=int.from_bytes(grant, "big")).records  # fmt: skip
+    reader = GrantReader(county.svc, batches=_chain_view(world))
+    (record,) = reader.received(int.from_bytes(grant, "big")).package.records
     blobs = county.svc.blobs
     assert isinstance(blobs, EmbeddedBlobStore)
     flip_byte(blobs, record.cid)  # one bit of the block, in its pack file on disk
@@ -175,7 +175,7 @@ def test_batch_anchored_records_are_proven_on_every_fetch_over_http(
     case, originals = _batched_case(world, 2)
     grant, _ = _grant(world, case, originals)
     grant_no = int.from_bytes(grant, "big")
-    package = granted_package(services=county.svc, grant_id=grant_no)
+    package = GrantReader(county.svc, batches=_chain_view(world)).received(grant_no).package
     assert all(r.inclusion is not None for r in package.records)  # batched: proofs carried
     assert b"MRN-0001" not in package.to_bytes()  # the package carries no PHI in clear
     token = str(county.svc.store.grant_row(grant_no)["token"])  # type: ignore[index]

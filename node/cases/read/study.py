@@ -1,4 +1,4 @@
-"""DICOM instances of a granted study, opened from our node's blob store and verified.
+"""DICOM instances of a granted study, opened from our own blob store and verified.
 
 A study record's CID is its encrypted manifest (study UID, per-series instance UIDs,
 SHA-256 and CID of each instance, see ``node.ingest``). Here the manifest is decrypted
@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from gateway.exceptions import ContentMismatch, IntegrityError
-from gateway.wiring.plaintext import verified_plaintext
 from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring
 from keys.exceptions import KeysError
@@ -26,8 +24,9 @@ from node.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
-from node.exceptions import NodeError
-from node.ingest import INSTANCE_AD, MANIFEST_AD
+from node.cases.read.aad import instance_aad, manifest_aad
+from node.cases.read.plaintext import verified_plaintext
+from node.exceptions import ContentHashMismatch, InstanceUnparsable, NodeError, StudyUnreadable
 from node.study_tree import StudyTree
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
@@ -35,6 +34,8 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class StudyInstance:
+    """One instance as the study manifest names it."""
+
     study_uid: str
     series_uid: str
     sop_uid: str
@@ -49,12 +50,22 @@ def _decrypt(dek: DataKey, blobs: BlobStoreAPI, cid: str, aad: bytes) -> bytes:
 def study_instances(
     record: PackageRecord, *, blobs: BlobStoreAPI, keyring: EncryptionKeyring
 ) -> tuple[DataKey, list[StudyInstance]]:
-    """The study's data key and its instances, the manifest checked against the study root."""
+    """The study's data key and its instances, the manifest checked against the study root.
+
+    Raises
+    ------
+    StudyUnreadable
+        The manifest does not unwrap, decrypt or parse, or is too large.
+    ContentHashMismatch
+        Its instance hashes do not rebuild the anchored study root.
+    """
+    rid = bytes(record.record_id)
     try:
         dek = keyring.unwrap(record.wrapped_key, record_id=dek_binding(record.record_id))
-        raw = _decrypt(dek, blobs, record.cid, MANIFEST_AD + record.record_id + record.content_hash)
+        raw = _decrypt(dek, blobs, record.cid, manifest_aad(record))
         if len(raw) > MAX_MANIFEST_BYTES:
-            raise IntegrityError("study manifest too large")
+            raise StudyUnreadable("study manifest too large", record_id=rid)
+        # study manifest: parse via node.formats
         doc = json.loads(raw)
         study_uid = str(doc["study_uid"])
         items = [
@@ -62,13 +73,17 @@ def study_instances(
                           bytes.fromhex(i["sha256"]), str(i["cid"]))
             for s in doc["series"] for i in s["instances"]
         ]  # fmt: skip
+    except StudyUnreadable:
+        raise
     except (KeysError, NodeError, ValueError, KeyError, TypeError) as exc:
-        raise IntegrityError("the study manifest cannot be opened") from exc
+        raise StudyUnreadable("the study manifest cannot be opened", record_id=rid) from exc
     tree: dict[str, dict[str, bytes]] = {}
     for item in items:
         tree.setdefault(item.series_uid, {})[item.sop_uid] = item.sha256
     if not items or StudyTree(study_uid, tree).root != bytes(record.content_hash):
-        raise ContentMismatch("the study manifest does not rebuild the anchored study root")
+        raise ContentHashMismatch(
+            "the study manifest does not rebuild the anchored study root", record_id=rid
+        )
     return dek, items
 
 
@@ -77,13 +92,13 @@ def instance_bytes(
 ) -> bytes:
     """One instance's Part 10 bytes, decrypted and re-hashed (one pass) against the manifest."""
     return verified_plaintext(blobs=blobs, cid=item.cid, dek=dek, sha256=item.sha256,
-                              aad=INSTANCE_AD + record.record_id + item.sha256,
-                              what="a DICOM instance")  # fmt: skip
+                              aad=instance_aad(record, item.sha256), what="a DICOM instance",
+                              record_id=bytes(record.record_id))  # fmt: skip
 
 
-def header_of(data: bytes) -> pydicom.Dataset:
-    """The instance's attributes without pixel data (QIDO and metadata answers)."""
+def instance_header(data: bytes) -> pydicom.Dataset:
+    """The instance's attributes without pixel data (what searches and metadata answer)."""
     try:
         return pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
     except (InvalidDicomError, ValueError, EOFError) as exc:
-        raise IntegrityError("a verified DICOM instance does not parse") from exc
+        raise InstanceUnparsable("a verified DICOM instance does not parse") from exc
