@@ -198,6 +198,9 @@ def test_granted_dicom_study_replicates_every_instance(world: World, tmp_path: P
                 continue  # the instance's hash is part of its associated data
             plain.add(hashlib.sha256(data).digest())
     assert plain == {hashlib.sha256(b).digest() for b in files.values()}
+    reader = _reader(world)  # and through the production reader, manifest and instances verified
+    study = reader.study(reader.received(grant["grant_id"]), record)
+    assert {reader.instance(study, item) for item in study.items} == set(files.values())
 
 
 def test_concurrent_follower_passes_apply_each_event_once(world: World) -> None:

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from node.chain import ChainClient
 from node.config import ContractAddresses
 from node.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
-from tests.integration.cases_world import World, consortium, fhir_observation
+from tests.integration.cases_world import World, anchor_record, consortium, fhir_observation
 from tests.integration.gateway_flow import (
     OPERATOR,
     GatewayUnderTest,
@@ -96,6 +97,36 @@ def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
     flip_byte(blobs, record.cid)  # one bit of the block, in its pack file on disk
     with pytest.raises(ContentMismatch):
         store.open_record(grants={grant}, record=RecordId(originals[0][0]))
+
+
+def test_a_granted_study_is_listed_and_served_instance_by_instance(
+    world: World, tmp_path: Path
+) -> None:
+    from node.dicom import read_study
+    from node.ingest import ingest_dicom_study
+    from tests.node.dicom_samples import write_study
+
+    village = world["village"]
+    assert village.node is not None
+    files = write_study(tmp_path / "study")
+    receipt = ingest_dicom_study(services=village.node.ingest_services(),
+                                 study=read_study(tmp_path / "study"))  # fmt: skip
+    case = _new_case()
+    anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
+    body = {"record_ids": [receipt.record_id.hex()]}
+    assert village.api("POST", f"/cases/{case}/records", json=body).status_code == 200
+    grant, _ = _grant(world, case, [(receipt.record_id, receipt.content_hash)])
+    store = NodeCaseStore(world["county"].svc, chain=_chain_view(world))
+    headers = store.list_instances(grants={grant})
+    assert len(headers) == len(files) and store.list_records(grants={grant}) == []
+    served = set()
+    for h in headers:
+        with store.open_instance(grants={grant}, study=h.study_uid, series=h.series_uid,
+                                 sop=h.sop_uid) as stream:  # fmt: skip
+            served.add(stream.read())
+    assert served == set(files.values())
+    (first,) = store.list_instances(grants={grant}, sop=headers[0].sop_uid)
+    assert first.sop_uid == headers[0].sop_uid
 
 
 def _chain_view(world: World) -> Web3ChainView:
