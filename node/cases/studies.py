@@ -10,9 +10,9 @@ from node.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
+from node.cases.read.aad import manifest_aad
 from node.entry import RecordKind
 from node.exceptions import GrantPackageError
-from node.ingest import MANIFEST_AD
 from node.typing import CID
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
@@ -29,13 +29,14 @@ def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
     if record.kind != RecordKind.DICOM_STUDY.value:
         return []
     dek = keyring.unwrap(record.wrapped_key, record_id=dek_binding(record.record_id))
-    aad = MANIFEST_AD + record.record_id + record.content_hash
+    aad = manifest_aad(record)
     manifest = bytearray()
     for piece in decrypt_stream(dek, store.get(record.cid), aad=aad):
         manifest += piece
         if len(manifest) > MAX_MANIFEST_BYTES:
             raise GrantPackageError("a study manifest larger than any study we accept")
     try:
+        # study manifest: parse via node.formats
         doc = json.loads(manifest)
         return [normalize(i["cid"]) for s in doc["series"] for i in s["instances"]]
     except (ValueError, KeyError, TypeError) as exc:
