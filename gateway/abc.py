@@ -26,15 +26,8 @@ if TYPE_CHECKING:
         Session,
     )
     from gateway.timeline import Timeline
-    from gateway.typing import (
-        CaseId,
-        DicomUID,
-        GrantId,
-        HospitalAddress,
-        PhysicianAddress,
-        RecordId,
-        SessionDigest,
-    )
+    from gateway.typing import DicomUID, PhysicianAddress, SessionDigest
+    from keys.typing import CaseId, GrantId, HospitalAddress, RecordId
 
 
 class ChainViewAPI(BatchRootsAPI):

@@ -34,8 +34,9 @@ from gateway.exceptions import (
     NotFound,
     ProofInvalid,
 )
-from gateway.typing import CaseId, DicomUID, GrantId, RecordId
+from gateway.typing import DicomUID
 from gateway.wiring.chain_view import grant_number
+from keys.typing import CaseId, GrantId, RecordId
 from node import exceptions as node_errors
 from node.cases.read import (
     MEDIA_TYPES,

@@ -11,7 +11,7 @@ from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring, EncryptionPublicKey
 from keys.exceptions import UnwrapError
 from node.exceptions import RecordKeyUnavailable
-from node.ingest import DEK_AD
+from node.ingest.core import DEK_AD
 
 
 def own_data_key(keyring: EncryptionKeyring, wrapped: bytes, *, record_id: bytes) -> DataKey:

@@ -6,12 +6,12 @@ import json
 
 from keys.envelope import EncryptionKeyring
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.anchor.entry import RecordKind
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
 from node.cases.read.aad import manifest_aad
-from node.entry import RecordKind
 from node.exceptions import GrantPackageError
 from node.typing import CID
 

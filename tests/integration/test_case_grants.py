@@ -163,8 +163,9 @@ def test_granted_dicom_study_replicates_every_instance(world: World, tmp_path: P
     from keys.exceptions import DecryptionError
     from keys.stream import decrypt_stream
     from node.cases.studies import instance_cids
-    from node.dicom import read_study
-    from node.ingest import INSTANCE_AD, ingest_dicom_study
+    from node.formats.dicom import read_study
+    from node.ingest.core import INSTANCE_AD
+    from node.ingest.study import ingest_dicom_study
     from tests.node.dicom_samples import write_study
 
     village, county = world["village"], world["county"]

@@ -27,11 +27,11 @@ from contracts.deploy import FoundingMember, connect, deploy_suite
 from contracts.typing import Tier
 from keys.keystore import Keystore
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.case_cli import TOKEN_ENV
 from node.cases.ids import parse_record_id
 from node.cases.package import MAX_PACKAGE_BYTES
 from node.cases.read.document import document_bytes, granted_key
 from node.cases.sealed import open_package
+from node.cli.cases import TOKEN_ENV
 from tests.contracts.backends import free_port
 from tests.integration.cases_world import chain_for, fhir_observation
 from tests.integration.node_service_proc import (

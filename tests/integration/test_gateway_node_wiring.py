@@ -20,15 +20,16 @@ from eth_account import Account
 
 from gateway.domain import PhysicianStatus
 from gateway.exceptions import ContentMismatch, GrantRevoked, NotFound, WrongHospital
-from gateway.typing import GrantId, HospitalAddress, PhysicianAddress, RecordId
+from gateway.typing import PhysicianAddress
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
+from keys.typing import GrantId, HospitalAddress, RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.inclusion import BatchInclusion
 from node.cases.read import GrantReader
 from node.chain import ChainClient
 from node.config import ContractAddresses
-from node.merkle import ProofStep, Side, fold_path
+from node.proof.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
 from tests.integration.cases_world import World, anchor_record, consortium, fhir_observation
 from tests.integration.gateway_flow import (
@@ -102,8 +103,8 @@ def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
 def test_a_granted_study_is_listed_and_served_instance_by_instance(
     world: World, tmp_path: Path
 ) -> None:
-    from node.dicom import read_study
-    from node.ingest import ingest_dicom_study
+    from node.formats.dicom import read_study
+    from node.ingest.study import ingest_dicom_study
     from tests.node.dicom_samples import write_study
 
     village = world["village"]

@@ -8,15 +8,15 @@ from typing import cast
 
 import pytest
 
-from node.abc import CaseChainAPI
-from node.cases.abc import AnchoredBatch, BatchRootsAPI
+from keys.typing import RecordId
+from node.cases.abc import AnchoredBatch, BatchRootsAPI, CaseChainAPI
 from node.cases.inclusion import BatchInclusion
 from node.cases.package import PackageRecord
 from node.cases.read.anchor import check_anchored
-from node.commitment import anchor_commitment
 from node.exceptions import AnchorMissing, InclusionRejected
-from node.merkle import ProofStep, Side, fold_path, leaf_hash
-from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym, RecordId
+from node.proof.commitment import anchor_commitment
+from node.proof.merkle import ProofStep, Side, fold_path, leaf_hash
+from node.typing import CID, ContentHash, MerkleHash, PatientPseudonym
 
 GRANTOR = "0x" + "aB" * 20
 #: Never read: a batch-anchored record is checked against its batch root only.

@@ -9,7 +9,7 @@ bytes here, and only here.
 from __future__ import annotations
 
 from node.cases.package import PackageRecord
-from node.ingest import INSTANCE_AD, MANIFEST_AD, PAYLOAD_AD
+from node.ingest.core import INSTANCE_AD, MANIFEST_AD, PAYLOAD_AD
 
 
 def payload_aad(record: PackageRecord) -> bytes:

@@ -16,11 +16,9 @@ be read is :class:`~node.exceptions.ChainUnavailable`, not a refusal.
 
 from __future__ import annotations
 
-from node.abc import CaseChainAPI
-from node.cases.abc import BatchRootsAPI
+from node.cases.abc import BatchRootsAPI, CaseChainAPI
 from node.cases.inclusion import verify_inclusion
 from node.cases.package import PackageRecord
-from node.commitment import anchor_commitment
 from node.exceptions import (
     AnchorMissing,
     ChainUnavailable,
@@ -28,6 +26,7 @@ from node.exceptions import (
     NodeError,
     ProofMismatch,
 )
+from node.proof.commitment import anchor_commitment
 
 
 def check_anchored(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring
 from keys.exceptions import KeysError
-from node.abc import BlobStoreAPI
+from node.anchor.entry import RecordKind
+from node.blobstore.abc import BlobStoreAPI
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
 from node.cases.read.aad import payload_aad
 from node.cases.read.plaintext import verified_plaintext
-from node.entry import RecordKind
 from node.exceptions import ContentHashMismatch
 
 #: What each document kind is read back as (FHIR resources and prescriptions are FHIR JSON).

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.exceptions import ContentHashMismatch, NodeError
 

@@ -1,9 +1,9 @@
 """DICOM instances of a granted study, opened from our own blob store and verified.
 
 A study record's CID is its encrypted manifest (study UID, per-series instance UIDs,
-SHA-256 and CID of each instance, see ``node.ingest``). Here the manifest is decrypted
+SHA-256 and CID of each instance, see ``node.ingest.core``). Here the manifest is decrypted
 with the granted data key, its instance hashes must rebuild the study root that is the
-record's content hash (``node.study_tree``), and each instance is decrypted, re-hashed
+record's content hash (``node.proof.study_tree``), and each instance is decrypted, re-hashed
 against the manifest's hash and only then parsed or handed over.
 """
 
@@ -20,14 +20,14 @@ from keys.datakey import DataKey
 from keys.envelope import EncryptionKeyring
 from keys.exceptions import KeysError
 from keys.stream import decrypt_stream
-from node.abc import BlobStoreAPI
+from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
 from node.cases.read.aad import instance_aad, manifest_aad
 from node.cases.read.plaintext import verified_plaintext
 from node.exceptions import ContentHashMismatch, InstanceUnparsable, NodeError, StudyUnreadable
-from node.study_tree import StudyTree
+from node.proof.study_tree import StudyTree
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
