@@ -10,6 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, BinaryIO
 
+from node.cases.abc import BatchRootsAPI
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
@@ -28,8 +30,12 @@ if TYPE_CHECKING:
     from keys.typing import CaseId, GrantId, HospitalAddress, RecordId
 
 
-class ChainViewAPI(ABC):
-    """What the gateway reads from (and writes to) the chain, through the contracts."""
+class ChainViewAPI(BatchRootsAPI):
+    """What the gateway reads from (and writes to) the chain, through the contracts.
+
+    Its batch roots are what the node's verified reader checks granted records against
+    (:class:`~node.cases.abc.BatchRootsAPI`).
+    """
 
     @abstractmethod
     def physician_status(

@@ -261,3 +261,41 @@ class RecordKeyUnavailable(CaseError):
 
     The record was crypto-shredded, or its key was wrapped to a retired key version.
     """
+
+
+# --- reading a granted case back: refused before a byte is released (node.cases.read) -----
+
+
+class GrantNotReceived(CaseError):
+    """No package of that grant on this node (not received, or not replicated yet)."""
+
+
+class RecordRefused(CaseError):
+    """A granted record failed verification, so nothing of it is released.
+
+    ``record_id`` names the record (random, not PHI) so a caller can report the refusal.
+    """
+
+    def __init__(self, message: str, *, record_id: bytes) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+
+
+class ContentHashMismatch(RecordRefused):
+    """The ciphertext does not decrypt, or its plaintext does not re-hash to the anchor."""
+
+
+class InclusionRejected(RecordRefused):
+    """The record's batch inclusion proof does not lead from its commitment to its root."""
+
+
+class AnchorMissing(RecordRefused):
+    """Nothing on chain commits to the record (root absent, or anchored by another party)."""
+
+
+class StudyUnreadable(RecordRefused):
+    """A granted study's manifest does not open (wrong key, tampered, malformed, too large)."""
+
+
+class InstanceUnparsable(CaseError):
+    """A verified DICOM instance does not parse as DICOM (its bytes matched the manifest)."""

@@ -30,4 +30,6 @@ Design decisions (flows 3, 4 and 7 of ``DESIGN.md``):
   once and the grantee's follower drops its copies; re-keying re-encrypts a record under a
   new DEK and re-issues the packages of the grants kept; crypto-shredding destroys every
   wrapped DEK we hold and the ciphertext, while the anchor stays on chain as evidence.
+- **Reading a grant back** (:mod:`node.cases.read`): the one verified read path (open the
+  package, check the anchor, unwrap, decrypt, re-hash), used by the gateway and the tests.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from contracts.events import LogEvent as CaseEvent
-from contracts.views import GrantView, MemberView, RecordAnchorView, ReferralView
+from contracts.views import AnchoredBatch, GrantView, MemberView, RecordAnchorView, ReferralView
 from keys.typing import RecordId
 from node.cases.views import OwnRecord
 from node.typing import CID
@@ -106,3 +106,19 @@ class RecordSourceAPI(ABC):
     @abstractmethod
     def shred_key(self, record_id: RecordId) -> None:
         """Destroy the record's wrapped DEK for good (crypto-shredding); the entry stays."""
+
+
+class BatchRootsAPI(ABC):
+    """Who anchored a Merkle batch root (``Anchors.getBatch``), for the verified read side.
+
+    A caller may back it with a cache of final facts (the gateway's chain view does, and
+    satisfies it), so the reader never reads the chain for a root it already saw anchored.
+    """
+
+    @abstractmethod
+    def batch_anchor(self, *, root: bytes) -> AnchoredBatch | None:
+        """The anchor of the batch ``root``; ``None`` if nobody anchored it.
+
+        A final anchor never changes, so implementations may cache found roots for good,
+        but must re-read an absent one. Raises if the chain cannot be read.
+        """

@@ -9,9 +9,9 @@ from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
 from node.cases.crypto import dek_binding
 from node.cases.package import PackageRecord
+from node.cases.read.aad import manifest_aad
 from node.exceptions import GrantPackageError, InvalidStudyManifest
 from node.formats.study_manifest import MAX_MANIFEST_BYTES, parse_manifest
-from node.ingest.core import MANIFEST_AD
 from node.typing import CID
 
 
@@ -26,7 +26,7 @@ def instance_cids(record: PackageRecord, *, store: BlobStoreAPI,
     if record.kind != RecordKind.DICOM_STUDY.text:
         return []
     dek = keyring.unwrap(record.wrapped_key, record_id=dek_binding(record.record_id))
-    aad = MANIFEST_AD + record.record_id + record.content_hash
+    aad = manifest_aad(record)
     manifest = bytearray()
     for piece in decrypt_stream(dek, store.get(record.cid), aad=aad):
         manifest += piece

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from gateway.wiring.chain_view import Web3ChainView
 from keys.exceptions import UnwrapError
 from keys.tokens import TokenIssuer
 from node.cases import grants
-from node.cases.access import check_anchor, granted_package, read_granted_records
 from node.cases.crypto import dek_binding
 from node.cases.follower import Follower
 from node.cases.ids import grant_id_bytes32
+from node.cases.read import GrantReader
 from node.cases.replicate import BlockFetcher, fetch_bytes
 from node.cases.sealed import open_package
 from node.cases.store import CaseStore
@@ -34,8 +35,23 @@ from tests.integration.cases_world import (
     delete_blob_store,
     fhir_observation,
 )
+from tests.integration.gateway_flow import client_for
 
 pytestmark = pytest.mark.timeout(300)
+
+
+def _reader(world: World, name: str = "county") -> GrantReader:
+    """The production reader of the hospital's received grants (the gateway's own)."""
+    hospital = world[name]
+    batches = Web3ChainView(client_for(world, hospital.signing.account))
+    return GrantReader(hospital.svc, batches=batches)
+
+
+def _read_all(world: World, grant_id: int) -> dict[bytes, bytes]:
+    """Every record of a received grant, anchor-checked, decrypted and re-hashed."""
+    reader = _reader(world)
+    granted = reader.received(grant_id)
+    return {r.record_id: reader.document(granted, r) for r in granted.package.records}
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +183,7 @@ def test_granted_dicom_study_replicates_every_instance(world: World, tmp_path: P
     grant = village.api("POST", "/grants", json={"case_id": case, "to": county.address,
                         "expires_at": _later(900), "max_uses": 2}).json()  # fmt: skip
     assert county.follower.poll_once().replicated == [grant["grant_id"]]
-    (record,) = granted_package(services=county.svc, grant_id=grant["grant_id"]).records
+    (record,) = _reader(world).received(grant["grant_id"]).package.records
     assert record.kind == "dicom-study"
     instances = instance_cids(record, store=county.svc.blobs, keyring=county.keyring)
     assert len(instances) == len(files) > 1
@@ -183,6 +199,9 @@ def test_granted_dicom_study_replicates_every_instance(world: World, tmp_path: P
                 continue  # the instance's hash is part of its associated data
             plain.add(hashlib.sha256(data).digest())
     assert plain == {hashlib.sha256(b).digest() for b in files.values()}
+    reader = _reader(world)  # and through the production reader, manifest and instances verified
+    study = reader.study(reader.received(grant["grant_id"]), record)
+    assert {reader.instance(study, item) for item in study.items} == set(files.values())
 
 
 def test_concurrent_follower_passes_apply_each_event_once(world: World) -> None:
@@ -237,7 +256,7 @@ def test_rekey_regrants_the_kept_grantee_and_shred_destroys_every_key(world: Wor
     grant = village.api("POST", "/grants", json={"case_id": case, "to": county.address,
                         "expires_at": _later(1800), "max_uses": 5}).json()  # fmt: skip
     assert county.follower.poll_once().replicated == [grant["grant_id"]]
-    old_package = granted_package(services=county.svc, grant_id=grant["grant_id"])
+    old_package = _reader(world).received(grant["grant_id"]).package
 
     (rekeyed_id, rekeyed_hash), (shredded_id, _) = originals
     old = village.svc.records.record(rekeyed_id)
@@ -249,9 +268,9 @@ def test_rekey_regrants_the_kept_grantee_and_shred_destroys_every_key(world: Wor
     assert village.svc.records.record(rekeyed_id).cid == rekey["new_cid"]
 
     assert county.follower.poll_once().replicated == [grant["grant_id"]]
-    plain = read_granted_records(services=county.svc, grant_id=grant["grant_id"])
+    plain = _read_all(world, grant["grant_id"])
     assert hashlib.sha256(plain[rekeyed_id]).digest() == rekeyed_hash
-    new_package = granted_package(services=county.svc, grant_id=grant["grant_id"])
+    new_package = _reader(world).received(grant["grant_id"]).package
     assert new_package.scope_root == old_package.scope_root
     assert old.cid not in county.svc.blobs.pins()  # the old ciphertext copy is dropped
     # the key the grantee held before the re-key opens nothing that is still served
@@ -291,7 +310,7 @@ def test_lower_tier_refers_grants_and_upper_tier_reads_with_grantor_offline(
 
     polled = county.follower.poll_once()
     assert polled.replicated == [grant_id]
-    package = granted_package(services=county.svc, grant_id=grant_id)
+    package = _reader(world).received(grant_id).package
     expected_pins = {grant["package_cid"], *(r.cid for r in package.records)}
     assert expected_pins <= county.svc.blobs.pins()
     assert set(county.svc.store.pins_of(grant_id)) == expected_pins
@@ -321,12 +340,13 @@ def test_lower_tier_refers_grants_and_upper_tier_reads_with_grantor_offline(
     delete_blob_store(village)
     with pytest.raises(BlobNotFound):
         village.svc.blobs.block(package.records[0].cid)
-    plain = read_granted_records(services=county.svc, grant_id=grant_id)
+    plain = _read_all(world, grant_id)
     assert sorted(plain) == sorted(r for r, _ in originals)
     for record_id, content_hash in originals:
         assert hashlib.sha256(plain[record_id]).digest() == content_hash
-    for record in package.records:
-        assert check_anchor(services=county.svc, record=record, grantor=village.address)
+    reader = _reader(world)
+    for record in package.records:  # raises unless the village's anchor commits to it
+        reader.check_anchored(record, grantor=village.address)
 
     # revoke: the chain refuses further use at once, the grantee drops its copies
     village.start_api()

@@ -27,9 +27,9 @@ from contracts.deploy import FoundingMember, connect, deploy_suite
 from contracts.typing import Tier
 from keys.keystore import Keystore
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.cases.crypto import open_record
 from node.cases.ids import parse_record_id
 from node.cases.package import MAX_PACKAGE_BYTES
+from node.cases.read.document import document_bytes, granted_key
 from node.cases.sealed import open_package
 from node.cli.cases import TOKEN_ENV
 from tests.contracts.backends import free_port
@@ -155,9 +155,8 @@ def test_case_granted_between_node_processes_survives_the_grantor_going_away(
     package = open_package(blob, keyring, grant_id=int(grant_id))
     assert sorted(r.record_id.hex() for r in package.records) == sorted(record_ids)
     for record in package.records:
-        plain = open_record(store=blobs, keyring=keyring, cid=record.cid,
-                            record_id=record.record_id, content_hash=record.content_hash,
-                            wrapped_key=record.wrapped_key)  # fmt: skip
+        # the reader's own steps (unwrap, decrypt, re-hash), from the county's copies alone
+        plain = document_bytes(record, dek=granted_key(keyring, record), blobs=blobs)
         assert hashlib.sha256(plain).digest() == record.content_hash
         assert json.loads(plain)["resourceType"] == "Observation"
     assert parse_record_id(record_ids[0])

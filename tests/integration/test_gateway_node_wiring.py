@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +26,12 @@ from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
 from keys.typing import GrantId, HospitalAddress, RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
-from node.cases.access import granted_package
 from node.cases.inclusion import BatchInclusion
+from node.cases.read import GrantReader
 from node.config import ContractAddresses
 from node.proof.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
-from tests.integration.cases_world import World, consortium, fhir_observation
+from tests.integration.cases_world import World, anchor_record, consortium, fhir_observation
 from tests.integration.gateway_flow import (
     OPERATOR,
     GatewayUnderTest,
@@ -90,13 +91,43 @@ def test_a_tampered_ciphertext_is_refused_never_served(world: World) -> None:
     grant, originals = _granted(world, 1)
     county = world["county"]
     store = NodeCaseStore(county.svc, chain=_chain_view(world))
-    (record,) = granted_package(services=county.svc,
-                                grant_id=int.from_bytes(grant, "big")).records  # fmt: skip
+    reader = GrantReader(county.svc, batches=_chain_view(world))
+    (record,) = reader.received(int.from_bytes(grant, "big")).package.records
     blobs = county.svc.blobs
     assert isinstance(blobs, EmbeddedBlobStore)
     flip_byte(blobs, record.cid)  # one bit of the block, in its pack file on disk
     with pytest.raises(ContentMismatch):
         store.open_record(grants={grant}, record=RecordId(originals[0][0]))
+
+
+def test_a_granted_study_is_listed_and_served_instance_by_instance(
+    world: World, tmp_path: Path
+) -> None:
+    from node.formats.dicom import read_study
+    from node.ingest.study import ingest_dicom_study
+    from tests.node.dicom_samples import write_study
+
+    village = world["village"]
+    assert village.node is not None
+    files = write_study(tmp_path / "study")
+    receipt = ingest_dicom_study(services=village.node.ingest_services(),
+                                 study=read_study(tmp_path / "study"))  # fmt: skip
+    case = _new_case()
+    anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
+    body = {"record_ids": [receipt.record_id.hex()]}
+    assert village.api("POST", f"/cases/{case}/records", json=body).status_code == 200
+    grant, _ = _grant(world, case, [(receipt.record_id, receipt.content_hash)])
+    store = NodeCaseStore(world["county"].svc, chain=_chain_view(world))
+    headers = store.list_instances(grants={grant})
+    assert len(headers) == len(files) and store.list_records(grants={grant}) == []
+    served = set()
+    for h in headers:
+        with store.open_instance(grants={grant}, study=h.study_uid, series=h.series_uid,
+                                 sop=h.sop_uid) as stream:  # fmt: skip
+            served.add(stream.read())
+    assert served == set(files.values())
+    (first,) = store.list_instances(grants={grant}, sop=headers[0].sop_uid)
+    assert first.sop_uid == headers[0].sop_uid
 
 
 def _chain_view(world: World) -> Web3ChainView:
@@ -176,7 +207,7 @@ def test_batch_anchored_records_are_proven_on_every_fetch_over_http(
     case, originals = _batched_case(world, 2)
     grant, _ = _grant(world, case, originals)
     grant_no = int.from_bytes(grant, "big")
-    package = granted_package(services=county.svc, grant_id=grant_no)
+    package = GrantReader(county.svc, batches=_chain_view(world)).received(grant_no).package
     assert all(r.inclusion is not None for r in package.records)  # batched: proofs carried
     assert b"MRN-0001" not in package.to_bytes()  # the package carries no PHI in clear
     token = str(county.svc.store.grant_row(grant_no)["token"])  # type: ignore[index]

@@ -13,19 +13,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from gateway.exceptions import ContentMismatch
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
 from keys.stream import decrypt_stream
 from node.blobstore.abc import BlobStoreAPI
 from node.blobstore.cid import normalize
-from node.exceptions import NodeError
+from node.exceptions import ContentHashMismatch, NodeError
 
 
-def hashed_join(chunks: Iterable[bytes], *, sha256: bytes, what: str) -> bytes:
+def hashed_join(chunks: Iterable[bytes], *, sha256: bytes, what: str, record_id: bytes) -> bytes:
     """``chunks`` joined, after checking they hash to ``sha256`` (one pass, no copy of one).
 
-    Raises :class:`ContentMismatch` naming ``what`` when the digest differs.
+    Raises :class:`~node.exceptions.ContentHashMismatch` naming ``what`` when the digest
+    differs.
     """
     digest = hashlib.sha256()
     parts: list[bytes] = []
@@ -33,20 +33,30 @@ def hashed_join(chunks: Iterable[bytes], *, sha256: bytes, what: str) -> bytes:
         digest.update(chunk)
         parts.append(chunk)
     if digest.digest() != bytes(sha256):
-        raise ContentMismatch(f"{what} does not match its anchored hash")
+        raise ContentHashMismatch(f"{what} does not match its anchored hash", record_id=record_id)
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def verified_plaintext(
-    *, blobs: BlobStoreAPI, cid: str, dek: DataKey, aad: bytes, sha256: bytes, what: str
+    *,
+    blobs: BlobStoreAPI,
+    cid: str,
+    dek: DataKey,
+    aad: bytes,
+    sha256: bytes,
+    what: str,
+    record_id: bytes,
 ) -> bytes:
     """The plaintext of ``cid`` under ``dek``/``aad``, refused unless it hashes to ``sha256``.
 
     Every failure (missing or corrupted blocks, wrong key, tampered chunk, other digest) is
-    one :class:`ContentMismatch`: a record that cannot be verified is never served.
+    one :class:`~node.exceptions.ContentHashMismatch`: a record that cannot be verified is
+    never served.
     """
     try:
         return hashed_join(decrypt_stream(dek, blobs.get(normalize(cid)), aad=aad),
-                           sha256=sha256, what=what)  # fmt: skip
+                           sha256=sha256, what=what, record_id=record_id)  # fmt: skip
+    except ContentHashMismatch:
+        raise
     except (KeysError, NodeError, ValueError) as exc:
-        raise ContentMismatch(f"{what} cannot be decrypted") from exc
+        raise ContentHashMismatch(f"{what} cannot be decrypted", record_id=record_id) from exc

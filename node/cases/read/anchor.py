@@ -5,41 +5,35 @@ Two ways a record reaches the chain (design flow 2):
 - in a Merkle batch (the node's outbox drain): the package carries the record's inclusion
   proof; the leaf and root are recomputed from the record's own fields (salt, record id,
   pseudonym, content hash) and the root must be anchored (``Anchors.getBatch``, read through
-  the gateway's :class:`~gateway.abc.ChainViewAPI`) by the grantor;
+  :class:`~node.cases.abc.BatchRootsAPI`) by the grantor;
 - alone (``Anchors.anchorRecord``): the record anchor must be the grantor's and commit to
   the same salted commitment.
 
-Either way the content hash is then what the decrypted bytes must re-hash to. Failures are
-refused with a reason (:class:`~gateway.exceptions.ProofInvalid`,
-:class:`~gateway.exceptions.NotAnchored`) and reported on the ``gateway.integrity`` log
-(record id and reason only: a record id is random, not PHI).
+Either way the content hash is then what the decrypted bytes must re-hash to. A failure is
+one :class:`~node.exceptions.RecordRefused` subclass naming the reason; a chain that cannot
+be read is :class:`~node.exceptions.ChainUnavailable`, not a refusal.
 """
 
 from __future__ import annotations
 
-import logging
-
-from gateway.abc import ChainViewAPI
-from gateway.exceptions import ChainUnavailable, IntegrityError, NotAnchored, ProofInvalid
-from node.cases.abc import CaseChainAPI
+from node.cases.abc import BatchRootsAPI, CaseChainAPI
 from node.cases.inclusion import verify_inclusion
 from node.cases.package import PackageRecord
-from node.exceptions import NodeError, ProofMismatch
+from node.exceptions import (
+    AnchorMissing,
+    ChainUnavailable,
+    InclusionRejected,
+    NodeError,
+    ProofMismatch,
+)
 from node.proof.commitment import anchor_commitment
-
-report = logging.getLogger("gateway.integrity")
-
-
-def refuse(record: PackageRecord, error: IntegrityError) -> IntegrityError:
-    """Log the refusal (record id + reason code) and return the error to raise."""
-    report.error("refused record %s: %s (%s)", record.record_id.hex(), error.code, error)
-    return error
 
 
 def check_anchored(
-    record: PackageRecord, *, grantor: str, chain: ChainViewAPI, case_chain: CaseChainAPI
+    record: PackageRecord, *, grantor: str, batches: BatchRootsAPI, records: CaseChainAPI
 ) -> None:
     """Raise unless the chain holds the grantor's commitment to ``record``'s content hash."""
+    rid = bytes(record.record_id)
     if record.inclusion is not None:
         try:
             root = verify_inclusion(
@@ -47,22 +41,22 @@ def check_anchored(
                 content_hash=record.content_hash, salt=record.salt,
             )  # fmt: skip
         except (ProofMismatch, ValueError) as exc:
-            raise refuse(record, ProofInvalid(f"inclusion proof rejected: {exc}")) from exc
-        batch = chain.batch_anchor(root=root)
+            raise InclusionRejected(f"inclusion proof rejected: {exc}", record_id=rid) from exc
+        batch = batches.batch_anchor(root=root)
         if batch is None:
-            raise refuse(record, NotAnchored("the proof's batch root is not anchored on chain"))
+            raise AnchorMissing("the proof's batch root is not anchored on chain", record_id=rid)
         if batch.hospital.lower() != grantor.lower():
-            raise refuse(record, NotAnchored("the batch root was anchored by another hospital"))
+            raise AnchorMissing("the batch root was anchored by another hospital", record_id=rid)
         return
     try:
-        single = case_chain.record_anchor(record.record_id)
+        single = records.record_anchor(record.record_id)
     except NodeError as exc:
         raise ChainUnavailable("the record's anchor cannot be read from the chain") from exc
     if single is None:
-        raise refuse(record, NotAnchored("the record has no anchor on chain and no proof"))
+        raise AnchorMissing("the record has no anchor on chain and no proof", record_id=rid)
     expected = anchor_commitment(
         salt=record.salt, record_id=record.record_id, pseudonym=record.pseudonym,
         content_hash=record.content_hash,
     )  # fmt: skip
     if single.hospital.lower() != grantor.lower() or single.commitment != expected:
-        raise refuse(record, NotAnchored("the record's anchor does not commit to its content"))
+        raise AnchorMissing("the record's anchor does not commit to its content", record_id=rid)
