@@ -53,6 +53,7 @@ from eth_account.signers.local import LocalAccount
 from pydicom.uid import generate_uid
 
 from medledger.consortium.layout import Network, plan_hospitals
+from medledger.consortium.local import LocalConsortium
 from medledger.consortium.writer import init_consortium
 from medledger.demo_setup import (
     DEMO_KDF,
@@ -63,7 +64,6 @@ from medledger.demo_setup import (
     operator_accounts,
     register_staff,
 )
-from medledger.local import LocalConsortium
 from medledger.processes import process
 
 N_REDEEM = int(os.environ.get("BENCH_GATEWAY_REDEEM", "15"))

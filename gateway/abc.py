@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
     from contracts.views import AnchoredBatch
+    from gateway.audit.model import Trace
     from gateway.domain import (
         Challenge,
         GrantState,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from gateway.timeline import Timeline
     from gateway.typing import DicomUID, PhysicianAddress, SessionDigest
     from keys.typing import CaseId, GrantId, HospitalAddress, RecordId
+    from node.proof.record import RecordProof
 
 
 class ChainViewAPI(BatchRootsAPI):
@@ -168,3 +170,32 @@ class AuditSourceAPI(ABC):
     @abstractmethod
     def case_timeline(self, *, case: CaseId) -> Timeline | None:
         """Every event about ``case`` in chain order; ``None`` if the chain never saw it."""
+
+
+class AuditTrailAPI(ABC):
+    """Traces rebuilt from chain events, plus who may read them (read-only, no plaintext)."""
+
+    @abstractmethod
+    def trace_record(
+        self, *, record: bytes, proof: RecordProof | None = None, check_ciphertext: bool = False
+    ) -> Trace:
+        """The record's anchors (version chain or batch) and its case's story.
+
+        ``check_ciphertext`` streams every anchored CID through the blob store (each block
+        re-hashed); ``UnknownSubject`` if the chain never saw the record.
+        """
+
+    @abstractmethod
+    def trace_case(self, *, case: bytes, check_ciphertext: bool = False) -> Trace:
+        """Every event about ``case``; ``UnknownSubject`` if none."""
+
+    @abstractmethod
+    def trace_grant(self, *, grant: int, check_ciphertext: bool = False) -> Trace:
+        """A grant's issue or break-glass, redemptions, revocation and referral states."""
+
+    @abstractmethod
+    def is_auditor(self, address: str) -> bool:
+        """Whether ``Consortium`` lists ``address`` as an auditor at the latest block.
+
+        Asked at sign-in and on every request, so a removed auditor is refused at once.
+        """

@@ -6,8 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.abc import AuditSourceAPI, CaseStoreAPI, ChainViewAPI, SessionStoreAPI
-from gateway.audit.abc import AuditTrailAPI
+from gateway.abc import AuditSourceAPI, AuditTrailAPI, CaseStoreAPI, ChainViewAPI, SessionStoreAPI
 from gateway.memory import MemorySessionStore
 
 

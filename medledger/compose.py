@@ -94,7 +94,7 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
     services: dict[str, Any] = {}
     for proc in HOSPITAL_PROCESSES:
         if proc.validators_only and not plan.validator:
-            continue  # as on loopback (medledger.local): its node uses a validator's RPC
+            continue  # as on loopback (medledger.consortium.local): its node uses a validator's RPC
         volumes = [f"consortium:{CONSORTIUM_ROOT}:ro"]
         if proc.name in STATE_VOLUMES:
             kind = STATE_VOLUMES[proc.name]

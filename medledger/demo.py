@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 
 from medledger import demo_flow as flow
+from medledger.consortium.local import LocalConsortium
 from medledger.demo_setup import (
     PASSPHRASE,
     DemoConsortium,
@@ -33,7 +34,6 @@ from medledger.demo_setup import (
     register_staff,
     write_consortium,
 )
-from medledger.local import LocalConsortium
 from medledger.processes import process
 
 #: Shown, never run: what the story does not cover yet.

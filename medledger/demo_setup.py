@@ -1,7 +1,7 @@
 """The demo's consortium: four hospitals on loopback, their staff, their processes.
 
 Everything is what an operator would run: ``consortium init``'s writer, the process table
-(``medledger.processes``) through :class:`~medledger.local.LocalConsortium`, the suite
+(``medledger.processes``) through :class:`~medledger.consortium.local.LocalConsortium`, the suite
 deployed by the manifest's deployer, staff registered by each hospital's own account.
 Every hospital validates: four BFT validators on loopback, each hospital's node and
 gateway on its own validator's JSON-RPC, with ``consortium init``'s short loopback

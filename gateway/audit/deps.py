@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.audit.abc import AuditTrailAPI
+from gateway.abc import AuditTrailAPI
 from gateway.audit.errors import AuditTrailNotConfigured
 from gateway.audit.signin import AUDITOR, auditor_check
 from gateway.deps import ServicesDep, SettingsDep

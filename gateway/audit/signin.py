@@ -11,7 +11,7 @@ physician session, hence never a byte of plaintext.
 
 from __future__ import annotations
 
-from gateway.audit.abc import AuditTrailAPI
+from gateway.abc import AuditTrailAPI
 from gateway.audit.errors import NotAuditor
 from gateway.services.signin import Role, RoleCheck
 from gateway.typing import PhysicianAddress

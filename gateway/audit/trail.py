@@ -8,8 +8,7 @@ from contracts.exceptions import ChainError
 from contracts.reads import SuiteReads
 from contracts.rpc import RawReader
 from contracts.typing import SuiteAddresses
-from gateway.abc import AuditSourceAPI
-from gateway.audit.abc import AuditTrailAPI
+from gateway.abc import AuditSourceAPI, AuditTrailAPI
 from gateway.audit.ciphertext import check_ciphertexts
 from gateway.audit.errors import AuditChainUnavailable, UnknownSubject
 from gateway.audit.events import EventReader

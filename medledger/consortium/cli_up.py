@@ -13,9 +13,9 @@ import typer
 from keys.passphrase import read_passphrase
 from medledger.consortium.chain import client, deploy, open_suite, unlock
 from medledger.consortium.cli_common import JsonFlag, clean_errors, emit
+from medledger.consortium.local import LocalConsortium
 from medledger.consortium.manifest import HospitalEntry
 from medledger.consortium.staff import register_operators
-from medledger.local import LocalConsortium
 from medledger.processes import HOSPITAL_PROCESSES, Process
 
 

@@ -19,10 +19,10 @@ from eth_account import Account
 
 from contracts.deploy import connect, contract_at
 from contracts.typing import MemberStatus, Tier
+from medledger.consortium.local import LocalConsortium
 from medledger.consortium.manifest import load_manifest
 from medledger.consortium.staff import licence_hash
 from medledger.healthcheck import check
-from medledger.local import LocalConsortium
 from medledger.processes import log_path, process
 from tests.integration.bft_cluster import free_port_block
 from tests.medledger.conftest import FAST_KDF, PASSPHRASE, run_cli

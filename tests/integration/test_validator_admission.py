@@ -26,8 +26,8 @@ from ledger.abc import Commit, CommitSeal
 from ledger.seal import verify_commit
 from ledger.typing import Address, BlockNumber, Hash32
 from medledger.consortium.chain import unlock
+from medledger.consortium.local import LocalConsortium
 from medledger.consortium.manifest import load_manifest
-from medledger.local import LocalConsortium
 from medledger.processes import process
 from tests.integration.bft_cluster import free_port_block, wait_until
 from tests.medledger.conftest import FAST_KDF, PASSPHRASE, run_cli

@@ -202,8 +202,8 @@ def _runs(doc: dict[str, Any], proc_name: str) -> set[str]:
 def test_demo_and_compose_start_the_same_processes_at_the_same_hospitals(tmp_path: Path) -> None:
     """The demo's consortium (every hospital a validator) launched by ``LocalConsortium``
     runs each process of the table at exactly the hospitals the compose file does."""
+    from medledger.consortium.local import LocalConsortium
     from medledger.demo_setup import write_consortium
-    from medledger.local import LocalConsortium
 
     demo = write_consortium(tmp_path / "demo")
     local = LocalConsortium(demo.directory, passphrase="unused: nothing is launched")
@@ -218,8 +218,8 @@ def test_a_non_validating_hospital_runs_no_ledger_in_compose_as_on_loopback(
 ) -> None:
     """With 3 of 4 validating, compose and ``LocalConsortium`` agree on who runs what, the
     file is still valid, and the fourth hospital's node names a validator's ledger service."""
+    from medledger.consortium.local import LocalConsortium
     from medledger.consortium.manifest import load_manifest
-    from medledger.local import LocalConsortium
     from node.config import load_config
     from tests.medledger.conftest import FAST_KDF, run_cli
 

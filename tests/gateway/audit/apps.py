@@ -9,9 +9,8 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
-from gateway.abc import AuditSourceAPI
+from gateway.abc import AuditSourceAPI, AuditTrailAPI
 from gateway.app import create_app
-from gateway.audit.abc import AuditTrailAPI
 from gateway.container import Services
 from gateway.memory import MemorySessionStore
 from tests.gateway.conftest import make_settings, sign

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.audit.abc import AuditTrailAPI
+from gateway.abc import AuditTrailAPI
 from gateway.audit.errors import UnknownSubject
 from gateway.audit.model import Trace
 from node.proof.record import RecordProof
