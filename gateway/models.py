@@ -27,13 +27,6 @@ Address = Annotated[
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
 
 
-class ErrorBody(BaseModel):
-    """Every refusal: a stable code to branch on and a sentence saying why."""
-
-    error: str = Field(examples=["challenge_expired"])
-    detail: str = Field(examples=["the challenge expired; request a new one"])
-
-
 class ChallengeRequest(BaseModel):
     address: Address = Field(description="The physician's registered key address.")
 
