@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint format typecheck bench contracts docs clean
+.PHONY: help demo test fuzz lint format typecheck bench contracts docs clean
 
 help:
 	@echo "make demo       create .venv, install, run the local consortium end to end"
 	@echo "make test       install and run the whole test suite (lint + types + pytest)"
+	@echo "make fuzz       bounded fuzzing (decoders, OpenAPI surfaces) with many more inputs than make test"
 	@echo "make bench      run the benchmarks, results as JSON under bench/results/"
 	@echo "make contracts  recompile the Solidity contracts into contracts/artifacts/"
 	@echo "make lint       ruff (lint + format check) and mypy --strict"
@@ -41,6 +42,10 @@ $(CHROMIUM_STAMP): | $(BIN)/python
 
 test: $(STAMP) $(NPM_STAMP) $(CHROMIUM_STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fuzz tests also run in make test with few inputs each (tests/fuzz/conftest.py sizes them).
+fuzz: $(STAMP) $(NPM_STAMP)
+	MEDLEDGER_FUZZ=long $(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
