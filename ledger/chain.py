@@ -48,7 +48,7 @@ from ledger.validator_sets import (
     ValidatorHistory,
     ValidatorSets,
 )
-from ledger.vm import MedledgerVM, chain_class, header_defaults
+from ledger.vm import MedledgerVM, call_chain_class, chain_class, header_defaults
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,9 @@ class Ledger(ChainReads):
         self._committed_chaindb = ChainDB(self._committed_store)
         self._committed_chain: Chain = self._chain_cls(self._committed_store)
         self._committed_head = CommittedHead(self._committed_store, self._head)
+        call_chain = call_chain_class(genesis.chain_id)
+        store = self._committed_store
+        self.calls = calls.CallRunner(lambda: call_chain(store))
         self._log_index = LogIndex(self._env)
         self._governance = (
             ConsortiumValidators(

@@ -15,6 +15,7 @@ from typing import Any
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
 from eth.db.account import AccountDB
+from eth.db.chain import ChainDB
 from eth.exceptions import BlockNotFound as EvmBlockNotFound
 from eth.exceptions import HeaderNotFound
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
@@ -90,7 +91,10 @@ class ChainReads(LedgerAPI):
     _listeners: list[NewBlockListener]
     _recent: dict[int, BlockAPI]
     _recent_by_hash: dict[bytes, BlockAPI]
+    _committed_chaindb: ChainDB
     mempool: Mempool
+    #: clients' calls (``eth_call``, ``eth_estimateGas``), bounded; see ``ledger.calls``
+    calls: calls.CallRunner
 
     def _remember(self, block: BlockAPI) -> None:
         """Keep a just-committed block among the recent ones (the writer calls this)."""
@@ -186,13 +190,22 @@ class ChainReads(LedgerAPI):
         with self._lock:
             return int(self._state_at(at).get_storage(address, slot))
 
+    def _committed_header(self, number: BlockNumber) -> BlockHeaderAPI:
+        # no ledger lock: committed LMDB data only (the recent blocks or the store)
+        recent = self._recent.get(number)
+        if recent is not None:
+            return recent.header
+        try:
+            return self._committed_chaindb.get_canonical_block_header_by_number(number)
+        except HeaderNotFound as exc:
+            raise BlockNotFound(f"no block #{number}") from exc
+
     def call(self, request: CallRequest, at: BlockNumber) -> bytes:
-        with self._lock:
-            return calls.call(self._chain, request, self._header_at(at))
+        # never under the ledger lock: a client's call must not hold up block making
+        return self.calls.call(request, self._committed_header(at))
 
     def estimate_gas(self, request: CallRequest, at: BlockNumber) -> int:
-        with self._lock:
-            return calls.estimate_gas(self._chain, request, self._header_at(at))
+        return self.calls.estimate_gas(request, self._committed_header(at))
 
     def pending_nonce(self, address: Address) -> int:
         return self.mempool.pending_nonce(address)

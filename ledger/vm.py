@@ -17,6 +17,8 @@ Everything else (opcodes, gas schedule, receipts, system contracts) is py-evm's 
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
 from hashlib import sha256
 from typing import Any
@@ -30,14 +32,17 @@ from eth.constants import (
     POST_MERGE_OMMERS_HASH,
 )
 from eth.vm.forks.prague import PragueVM
+from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.constants import (
     CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
     DEPOSIT_CONTRACT_ADDRESS,
     WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
 )
 from eth.vm.forks.prague.headers import create_prague_header_from_parent
+from eth.vm.forks.prague.state import PragueState
 from eth_utils.exceptions import ValidationError
 
+from ledger.exceptions import LedgerError
 from ledger.typing import Address
 
 #: EIP-7685 requests hash of a block without requests: sha256 of nothing.
@@ -188,5 +193,56 @@ def chain_class(chain_id: int) -> type[Chain]:
     return Chain.configure(
         __name__="MedledgerChain",
         vm_configuration=((0, MedledgerVM),),
+        chain_id=chain_id,
+    )
+
+
+class CallTimeoutError(LedgerError):
+    """Raised inside the EVM when a read-only call passes its deadline.
+
+    Not a py-evm ``VMError`` on purpose: py-evm turns those into a failed frame and lets
+    the caller frame go on; this one must unwind every frame of the call at once.
+    """
+
+
+#: Gas charges between two looks at the clock (one charge per opcode at least).
+_CLOCK_EVERY = 1024
+
+
+class CallComputation(PragueComputation):
+    """Prague's computation with a wall-clock deadline, for ``eth_call``/``estimateGas`` only.
+
+    Gas alone does not bound the time of a call: the gas cap buys seconds of py-evm work.
+    Every opcode charges gas, so the charge is where the deadline is checked.
+    """
+
+    def consume_gas(self, amount: int, reason: str) -> None:
+        super().consume_gas(amount, reason)
+        state = self.state
+        if isinstance(state, CallState):
+            state.ticks += 1
+            if state.ticks % _CLOCK_EVERY == 0 and time.monotonic() > state.deadline:
+                raise CallTimeoutError(reason)
+
+
+class CallState(PragueState):
+    """The state of a read-only call: carries the call's deadline for its computations."""
+
+    computation_class = CallComputation
+    deadline: float = math.inf
+    ticks: int = 0
+
+
+class CallVM(MedledgerVM):
+    """Our fork for read-only calls; blocks are never built or imported with it."""
+
+    _state_class = CallState
+
+
+def call_chain_class(chain_id: int) -> type[Chain]:
+    """The py-evm ``Chain`` class that runs read-only calls (:class:`CallVM` from block 0)."""
+    return Chain.configure(
+        __name__="MedledgerCallChain",
+        vm_configuration=((0, CallVM),),
         chain_id=chain_id,
     )

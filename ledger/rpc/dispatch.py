@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import orjson
 
+from ledger.calls import request_budget
 from ledger.rpc.errors import (
     InternalError,
     InvalidRequest,
@@ -67,11 +68,16 @@ class Dispatcher:
     def handle_message(
         self, message: Any, *, extra: Mapping[str, BoundMethod] | None = None
     ) -> bytes | None:
-        """Answer an already parsed body (the transport parses once to route it)."""
-        if isinstance(message, list):
-            return self._batch(message, extra or {})
-        response = self._one(message, extra or {})
-        return None if response is None else self._encode(response)
+        """Answer an already parsed body (the transport parses once to route it).
+
+        The calls of one body (a batch too) share one budget of gas and time
+        (``ledger.calls.request_budget``): a batch cannot multiply the call cap.
+        """
+        with request_budget():
+            if isinstance(message, list):
+                return self._batch(message, extra or {})
+            response = self._one(message, extra or {})
+            return None if response is None else self._encode(response)
 
     def _batch(self, messages: list[Any], extra: Mapping[str, BoundMethod]) -> bytes | None:
         if not messages:

@@ -7,11 +7,13 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 
 from ledger.abc import CallRequest, LedgerAPI
+from ledger.calls import CallsBusy
 from ledger.exceptions import ExecutionFailed, ExecutionReverted, TransactionRejected
 from ledger.rpc import params as p
 from ledger.rpc.errors import (
     ExecutionFailedError,
     ExecutionRevertedError,
+    LimitExceeded,
     TransactionRejectedError,
 )
 from ledger.rpc.hexcodec import decode_data, to_data, to_data32, to_quantity
@@ -100,6 +102,8 @@ class EthState(RPCModule):
             raise revert_error(exc) from None
         except ExecutionFailed as exc:
             raise ExecutionFailedError(str(exc) or "execution failed") from None
+        except CallsBusy as exc:
+            raise LimitExceeded(f"limit exceeded: {exc}") from None
 
     @rpc_method("estimateGas", CALL, BLOCK)
     def estimate_gas(self, spec: p.CallSpec, ref: p.BlockRef) -> str:
@@ -110,6 +114,8 @@ class EthState(RPCModule):
             raise revert_error(exc) from None
         except ExecutionFailed as exc:
             raise ExecutionFailedError(str(exc) or "execution failed") from None
+        except CallsBusy as exc:
+            raise LimitExceeded(f"limit exceeded: {exc}") from None
 
     @rpc_method("sendRawTransaction", p.Param("transaction", raw_transaction))
     def send_raw_transaction(self, raw: bytes) -> str:
