@@ -235,9 +235,7 @@ class CallRunner:
             if top.is_error:
                 if isinstance(top.error, Revert):
                     raise ExecutionReverted(bytes(top.output))
-                raise ExecutionFailed(
-                    f"gas required exceeds allowance ({ceiling}): {top.error!r}"
-                )
+                raise ExecutionFailed(f"gas required exceeds allowance ({ceiling}): {top.error!r}")
             low, high = int(top.get_gas_used()) - 1, ceiling
             while high - low > 1:
                 middle = (low + high) // 2

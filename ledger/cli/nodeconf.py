@@ -22,6 +22,14 @@ class RPCSettings(BaseModel):
     port: Annotated[int, Field(ge=0, le=65535)] = 8545
     max_body_bytes: Annotated[int, Field(ge=1024)] = 5 * 1024 * 1024
     max_batch: Annotated[int, Field(ge=1)] = 1000
+    #: eth_call/eth_estimateGas bounds (geth's RPCGasCap and RPCEVMTimeout); see ledger.calls
+    gas_cap: Annotated[int, Field(ge=21_000, le=2**63 - 1)] = 50_000_000
+    evm_timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+    max_concurrent_calls: Annotated[int, Field(ge=1, le=256)] = 2
+    #: Browser origins allowed on the WebSocket ("*" = any); no Origin header is always allowed
+    ws_origins: tuple[str, ...] = ()
+    #: Polling filters one client (an HTTP client address, a WebSocket connection) may hold
+    max_filters_per_client: Annotated[int, Field(ge=1)] = 100
 
 
 class NodeConfig(BaseModel):

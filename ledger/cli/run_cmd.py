@@ -19,10 +19,12 @@ import uvicorn
 
 from common.version import __version__
 from ledger.abc import LedgerAPI
+from ledger.calls import CallLimits
 from ledger.cli.errors import EXIT_AUTH, EXIT_CONFIG, EXIT_PORT, fail
 from ledger.cli.keystore import WrongPassphrase, passphrase, read_keystore
 from ledger.cli.nodeconf import NodeConfig, RPCSettings, load_node_config
 from ledger.exceptions import ConfigError, LedgerError, StorageError
+from ledger.facade import LedgerFacade
 from ledger.launch import open_ledger
 from ledger.rpc.dispatch import Limits
 from ledger.rpc.server import ServerLimits, create_app
@@ -67,6 +69,13 @@ def run(
     sock = _bind(host or rpc.host, rpc.port if port is None else port)
     ledger = _open(node_config, base, data_dir, key, sock)
     del key
+    ledger.inner.calls.configure(
+        CallLimits(
+            gas_cap=rpc.gas_cap,
+            timeout_s=rpc.evm_timeout_s,
+            max_concurrent=rpc.max_concurrent_calls,
+        )
+    )
     _serve(ledger, sock, rpc, log_level)
 
 
@@ -84,7 +93,7 @@ def _read_config(config: Path) -> tuple[NodeConfig, Path, bytes]:
 
 def _open(
     node_config: NodeConfig, base: Path, data_dir: Path | None, key: bytes, sock: socket.socket
-) -> LedgerAPI:
+) -> LedgerFacade:
     """The running ledger; on failure the bound socket is closed and the process exits."""
     try:
         return open_ledger(
@@ -107,7 +116,12 @@ def _serve(ledger: LedgerAPI, sock: socket.socket, rpc: RPCSettings, log_level: 
     app = create_app(
         ledger,
         client_version=f"medledger/v{__version__}",
-        limits=ServerLimits(max_body_bytes=rpc.max_body_bytes, rpc=Limits(max_batch=rpc.max_batch)),
+        limits=ServerLimits(
+            max_body_bytes=rpc.max_body_bytes,
+            rpc=Limits(max_batch=rpc.max_batch),
+            ws_origins=rpc.ws_origins,
+            max_filters_per_client=rpc.max_filters_per_client,
+        ),
     )
     server = uvicorn.Server(
         uvicorn.Config(

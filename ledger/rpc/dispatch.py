@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,6 +26,10 @@ from ledger.rpc.errors import (
 from ledger.rpc.registry import BoundMethod, Registry
 
 log = logging.getLogger(__name__)
+
+#: Who sent the request being served: the transport names it (an HTTP client's address,
+#: ``ws:<n>`` for a WebSocket connection) so per-client limits (filters) can key on it.
+current_client: ContextVar[str] = ContextVar("medledger_rpc_client", default="local")
 
 _NO_ID: Final = object()
 
@@ -56,28 +61,40 @@ class Dispatcher:
         self.limits = limits or Limits()
 
     def handle(
-        self, body: bytes, *, extra: Mapping[str, BoundMethod] | None = None
+        self,
+        body: bytes,
+        *,
+        extra: Mapping[str, BoundMethod] | None = None,
+        client: str | None = None,
     ) -> bytes | None:
         """Answer one request body; ``None`` means no response (only notifications)."""
         try:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
             return PARSE_ERROR_RESPONSE
-        return self.handle_message(message, extra=extra)
+        return self.handle_message(message, extra=extra, client=client)
 
     def handle_message(
-        self, message: Any, *, extra: Mapping[str, BoundMethod] | None = None
+        self,
+        message: Any,
+        *,
+        extra: Mapping[str, BoundMethod] | None = None,
+        client: str | None = None,
     ) -> bytes | None:
         """Answer an already parsed body (the transport parses once to route it).
 
         The calls of one body (a batch too) share one budget of gas and time
         (``ledger.calls.request_budget``): a batch cannot multiply the call cap.
         """
-        with request_budget():
-            if isinstance(message, list):
-                return self._batch(message, extra or {})
-            response = self._one(message, extra or {})
-            return None if response is None else self._encode(response)
+        token = current_client.set(client or "local")
+        try:
+            with request_budget():
+                if isinstance(message, list):
+                    return self._batch(message, extra or {})
+                response = self._one(message, extra or {})
+                return None if response is None else self._encode(response)
+        finally:
+            current_client.reset(token)
 
     def _batch(self, messages: list[Any], extra: Mapping[str, BoundMethod]) -> bytes | None:
         if not messages:

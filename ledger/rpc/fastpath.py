@@ -18,6 +18,7 @@ goes to the Starlette app.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
@@ -98,10 +99,10 @@ class FastRPC:
         except orjson.JSONDecodeError:
             await _respond(send, 200, PARSE_ERROR_RESPONSE)
             return
-        if _on_loop(message):
-            answer = self._dispatcher.handle_message(message)
-        else:
-            answer = await to_thread.run_sync(self._dispatcher.handle_message, message)
+        peer = scope.get("client")
+        client = f"http:{peer[0]}" if peer else "http:?"
+        handle = functools.partial(self._dispatcher.handle_message, message, client=client)
+        answer = handle() if _on_loop(message) else await to_thread.run_sync(handle)
         if answer is None:
             await send({"type": "http.response.start", "status": 204, "headers": []})
             await send({"type": "http.response.body", "body": b""})

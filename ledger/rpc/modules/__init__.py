@@ -12,13 +12,15 @@ from ledger.rpc.modules.misc import EthStatic, Medledger, Net, Web3
 from ledger.rpc.registry import RPCModule
 
 
-def default_modules(ledger: LedgerAPI, *, client_version: str) -> list[RPCModule]:
+def default_modules(
+    ledger: LedgerAPI, *, client_version: str, max_filters_per_client: int = 100
+) -> list[RPCModule]:
     logs = EthLogs(ledger)
     return [
         EthChain(ledger),
         EthState(ledger),
         logs,
-        EthFilters(ledger, logs),
+        EthFilters(ledger, logs, per_client=max_filters_per_client),
         EthFees(ledger),
         EthStatic(),
         Net(ledger),

@@ -19,6 +19,7 @@ from eth.abc import BlockAPI, ReceiptAPI
 
 from ledger.abc import LedgerAPI
 from ledger.rpc import params as p
+from ledger.rpc.dispatch import current_client
 from ledger.rpc.errors import LimitExceeded, ResourceNotFound
 from ledger.rpc.format import Json
 from ledger.rpc.hexcodec import to_data
@@ -27,13 +28,16 @@ from ledger.rpc.modules.eth_logs import EthLogs
 from ledger.rpc.registry import RPCModule, rpc_method
 
 FILTER_TIMEOUT_S: Final = 300.0
-MAX_FILTERS: Final = 1000
+#: All clients together (a memory bound); each client also has its own, smaller limit.
+MAX_FILTERS: Final = 10_000
+MAX_FILTERS_PER_CLIENT: Final = 100
 MAX_BUFFERED: Final = 10_000
 
 
 @dataclass
 class _Filter:
     spec: p.FilterSpec | None  # None: a block filter
+    owner: str = "local"
     changes: list[Any] = field(default_factory=list)
     polled: float = field(default_factory=time.monotonic)
 
@@ -50,8 +54,11 @@ FILTER_ID = p.Param("filter_id", _filter_id)
 class EthFilters(RPCModule):
     name = "eth"
 
-    def __init__(self, ledger: LedgerAPI, logs: EthLogs) -> None:
+    def __init__(
+        self, ledger: LedgerAPI, logs: EthLogs, *, per_client: int = MAX_FILTERS_PER_CLIENT
+    ) -> None:
         self.ledger = ledger
+        self.per_client = per_client
         self.logs = logs
         self._filters: dict[str, _Filter] = {}
         self._lock = threading.Lock()
@@ -67,13 +74,29 @@ class EthFilters(RPCModule):
     def _install(self, spec: p.FilterSpec | None) -> str:
         with self._lock:
             self._expire()
+            owner = current_client.get()
+            # per client: one client's flood of filters must not use up everyone's room
+            held = sum(1 for f in self._filters.values() if f.owner == owner)
+            if held >= self.per_client:
+                raise LimitExceeded(
+                    f"limit exceeded: at most {self.per_client} filters per client",
+                    data={"limit": self.per_client},
+                )
             if len(self._filters) >= MAX_FILTERS:
-                raise LimitExceeded(f"at most {MAX_FILTERS} filters", data={"limit": MAX_FILTERS})
+                raise LimitExceeded(
+                    f"limit exceeded: at most {MAX_FILTERS} filters", data={"limit": MAX_FILTERS}
+                )
             if self._unsubscribe is None:
                 self._unsubscribe = self.ledger.subscribe(self._on_block)
             filter_id = "0x" + secrets.token_hex(16)
-            self._filters[filter_id] = _Filter(spec)
+            self._filters[filter_id] = _Filter(spec, owner=owner)
             return filter_id
+
+    def drop_client(self, owner: str) -> None:
+        """Uninstall the filters of a client that left (a closed WebSocket connection)."""
+        with self._lock:
+            for filter_id in [k for k, f in self._filters.items() if f.owner == owner]:
+                del self._filters[filter_id]
 
     def _expire(self) -> None:
         deadline = time.monotonic() - FILTER_TIMEOUT_S
