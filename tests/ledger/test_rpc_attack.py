@@ -137,9 +137,9 @@ def test_cast_send_with_its_defaults(node: NodeProcess, dev: DevConfig) -> None:
     receipt = _receipt(node, _send(node, owner, data=PROBE["bytecode"], gas=3_000_000))
     probe = receipt["contractAddress"]
     key = "0x" + bytes(owner.key).hex()
+    arguments = ["send", probe, "store(uint256)", "77", "--private-key", key]
     done = subprocess.run(
-        [str(CAST), "send", probe, "store(uint256)", "77"]
-        + ["--private-key", key, "--rpc-url", node.url, "--json"],
+        [str(CAST), *arguments, "--rpc-url", node.url, "--json"],
         capture_output=True,
         text=True,
         timeout=60,
