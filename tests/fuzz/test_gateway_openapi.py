@@ -76,13 +76,20 @@ def test_the_real_gateway_answers_every_generated_request_without_a_5xx(
     assert any(200 <= s < 300 for s in tally.statuses), tally.summary("gateway")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node/api/cases.py (not this part's): a negative referral or grant id in the path "
-    "(POST /referrals/-8917/accept, /complete, /decline, /refer-back; /grants/-1/revoke) "
-    "reaches web3 and answers 500 (MismatchedABI: not a uint256); remove this mark once "
-    "those path ids are bounded (ge=1, lt=2**256)",
+#: Found by this test in a file of another part of issue 14; reported, not fixed here.
+KNOWN_NODE_500 = (
+    "node/api/cases.py: a negative referral or grant id in the path (POST "
+    "/referrals/-8917/accept, /complete, /decline, /refer-back; /grants/{id}/revoke) reaches "
+    "web3 and answers 500 (MismatchedABI: not a uint256); bound those ids (ge=1, lt=2**256)"
 )
+
+
+def _known_node_500(failure: str) -> bool:
+    label = failure.split(":", 1)[0]
+    on_ids = label.startswith(("POST /referrals/{referral_id}/", "POST /grants/{grant_id}/"))
+    return on_ids and "[500]" in failure
+
+
 def test_the_real_node_api_answers_every_generated_request_without_a_5xx(
     hospital: RealHospital,
 ) -> None:
@@ -108,5 +115,7 @@ def test_the_real_node_api_answers_every_generated_request_without_a_5xx(
         checks=[not_a_server_error],
     )
     print(tally.summary("node"))
+    if tally.failures and all(_known_node_500(f) for f in tally.failures):
+        pytest.xfail(KNOWN_NODE_500)
     assert tally.failures == [], "\n\n".join(tally.failures)
     assert any(200 <= s < 300 for s in tally.statuses), tally.summary("node")
