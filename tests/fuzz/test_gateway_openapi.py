@@ -78,9 +78,9 @@ def test_the_real_gateway_answers_every_generated_request_without_a_5xx(
 
 #: Found by this test in a file of another part of issue 14; reported, not fixed here.
 KNOWN_NODE_500 = (
-    "node/api/cases.py: a negative referral or grant id in the path (POST "
-    "/referrals/-8917/accept, /complete, /decline, /refer-back; /grants/{id}/revoke) reaches "
-    "web3 and answers 500 (MismatchedABI: not a uint256); bound those ids (ge=1, lt=2**256)"
+    "node/api/cases.py: a negative referral id in the path (seen: POST /referrals/-8917/accept "
+    "and /complete; decline, refer-back and /grants/{id}/revoke take the same unbounded int) "
+    "reaches web3 and answers 500 (MismatchedABI: not a uint256); bound them (ge=1, lt=2**256)"
 )
 
 
