@@ -16,6 +16,8 @@ from keys.typing import CaseId, RecordId
 
 router = APIRouter(tags=["records"], route_class=SafeJSONRoute)
 
+FHIR_JSON = "application/fhir+json"
+
 Case = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The case id.")]
 Record = Annotated[
     str, Path(pattern=r"^0x([0-9a-fA-F]{2}){1,255}$", description="The record id (hex).")
@@ -55,8 +57,13 @@ def list_records(services: ServicesDep, grants: ReadableGrants, case: Case) -> l
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-            "description": "The plaintext, in the record's own media type.",
+            # A FHIR record is a JSON object, declared as one so clients (and the fuzzers)
+            # read it as what it is; any other media type is the record's bytes as stored.
+            "content": {
+                FHIR_JSON: {"schema": {"type": "object", "required": ["resourceType"]}},
+                "*/*": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "The verified plaintext, in the record's own media type.",
         },
         **errors(401, 403, 404, 502),
     },

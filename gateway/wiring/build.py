@@ -116,10 +116,11 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
     operator = ChainClient(rpc_url=s.rpc_url, addresses=s.contracts, account=account)
     reader = chain_client(config)
     case_chain = Web3CaseChain(reader)
+    blobs = open_blobs(config)
     cases = CaseServices(
         chain=case_chain,
         store=CaseStore(config.data_dir / "cases.sqlite"),
-        blobs=open_blobs(config),
+        blobs=blobs,
         records=OutboxRecords(config.outbox_path),
         keyring=keyring,
         issuer=None,
@@ -129,7 +130,9 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
             grantee=settings.hospital,
         ),
     )
-    trail = ChainAuditTrail(reader.w3, s.contracts, from_block=0, blobs=None)
+    # The node's own store: ``?check_ciphertext=true`` checks the CIDs this hospital holds
+    # (without one every such trace was a 503 "chain_unavailable" on a healthy chain).
+    trail = ChainAuditTrail(reader.w3, s.contracts, from_block=0, blobs=blobs)
     chain = Web3ChainView(operator)
     return Services(
         chain=chain,

@@ -74,3 +74,11 @@ def test_tampered_record_is_refused_and_not_served(
     response = gateway.client.get(f"/records/{record['record']}", headers=reader)
     assert (response.status_code, response.json()["error"]) == (502, "integrity_failure")
     assert len(response.content) < 200  # the error body, not the record
+
+
+def test_a_fhir_record_is_declared_as_the_json_object_it_is_served_as(gateway: Gateway) -> None:
+    """Found by the real-process fuzzer: FHIR bodies were declared as a binary string."""
+    schema = gateway.client.get("/openapi.json").json()
+    content = schema["paths"]["/records/{record}"]["get"]["responses"]["200"]["content"]
+    assert content["application/fhir+json"]["schema"]["type"] == "object"
+    assert content["*/*"]["schema"] == {"type": "string", "format": "binary"}
