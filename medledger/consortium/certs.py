@@ -6,7 +6,7 @@
   are reached at: ``localhost`` and ``127.0.0.1`` on loopback; under compose the service
   names ``<slug>-node`` and ``<slug>-gateway`` too, and loopback for in-container
   healthchecks;
-* a **client** certificate (EKU ``clientAuth``, CN = the hospital's slug) its node and
+* a **client** certificate (EKU ``clientAuth``, CN and SAN = the hospital's slug) its node and
   gateway present to other nodes' peer routes (mutual TLS).
 
 Hospital directory (``tls/``, 0700): ``ca.pem`` (the CA certificate, trusted by every
@@ -210,6 +210,8 @@ def write_hospital_certs(
                       hosts=hosts)  # fmt: skip
     write_private(directory / SERVER_KEY, _key_pem(key))
     write_public(directory / SERVER_CERT, _pem(cert))
-    key, cert = issue(ca, common_name=plan.slug, purpose=ExtendedKeyUsageOID.CLIENT_AUTH)
+    # strict verifiers (RFC 5280 profiles, webpki) want a SAN on client certificates too
+    key, cert = issue(ca, common_name=plan.slug, purpose=ExtendedKeyUsageOID.CLIENT_AUTH,
+                      hosts=(plan.slug,))  # fmt: skip
     write_private(directory / CLIENT_KEY, _key_pem(key))
     write_public(directory / CLIENT_CERT, _pem(cert))
