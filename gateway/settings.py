@@ -58,16 +58,14 @@ class GatewaySettings(BaseSettings):
 
     @model_validator(mode="after")
     def _tls_matches_url(self) -> Self:
-        """An https public URL needs a certificate to serve, and a certificate an https URL."""
+        """A certificate to serve means an https public URL.
+
+        An https URL without one is a gateway behind a TLS-terminating proxy.
+        """
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("set both MEDLEDGER_GATEWAY_TLS_CERTFILE and _TLS_KEYFILE, or neither")
-        https = self.public_url.startswith("https://")
-        if https != (self.tls_certfile is not None):
-            raise ValueError(
-                "an https public_url needs MEDLEDGER_GATEWAY_TLS_CERTFILE and _TLS_KEYFILE"
-                if https
-                else "TLS files are set but public_url is not https"
-            )
+        if self.tls_certfile is not None and not self.public_url.startswith("https://"):
+            raise ValueError("TLS files are set but public_url is not https")
         return self
 
     @model_validator(mode="after")

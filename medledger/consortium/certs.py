@@ -13,9 +13,9 @@ Hospital directory (``tls/``, 0700): ``ca.pem`` (the CA certificate, trusted by 
 client), ``server.pem``/``server.key``, ``client.pem``/``client.key``; keys are 0600.
 
 **Decision: the CA private key is kept, encrypted at rest**, as PKCS#8 under the consortium
-passphrase (``BestAvailableEncryption``) in ``<consortium>/ca/ca.key`` (0600), next to
-``ca/ca.pem`` and outside every hospital directory: no hospital process ever reads it, and
-whoever holds the passphrase can issue certificates for a member admitted later
+passphrase (``BestAvailableEncryption``) in ``<consortium>/consortium-ca.key`` (0600), next
+to ``consortium-ca.pem`` and outside every hospital directory: no hospital process ever
+reads it, and whoever holds the passphrase can issue certificates for a member admitted later
 (:func:`load_authority`, :func:`write_hospital_certs`). Discarding it would make every
 admission a new CA and a re-issue for every member.
 """
@@ -38,9 +38,10 @@ from medledger.consortium.files import write_private, write_public
 from medledger.consortium.layout import HospitalPlan, Network
 from medledger.processes import CA_FILE
 
-CA_DIR = "ca"
-CA_CERT = f"{CA_DIR}/ca.pem"
-CA_KEY = f"{CA_DIR}/ca.key"
+#: In the consortium directory, next to ``consortium.json`` (no sub-directory: every
+#: directory there is a hospital's).
+CA_CERT = "consortium-ca.pem"
+CA_KEY = "consortium-ca.key"
 TLS_DIR = "tls"
 HOSPITAL_CA = CA_FILE
 SERVER_CERT = f"{TLS_DIR}/server.pem"
@@ -171,8 +172,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey, passphrase: str | None = None) -> 
 
 
 def write_authority(root: Path, ca: Authority, *, passphrase: str) -> None:
-    """``ca/ca.pem`` and the passphrase-encrypted ``ca/ca.key`` (0600) under ``root``."""
-    (root / CA_DIR).mkdir(mode=0o700)
+    """``consortium-ca.pem`` and the passphrase-encrypted ``consortium-ca.key`` (0600)."""
     write_public(root / CA_CERT, _pem(ca.cert))
     write_private(root / CA_KEY, _key_pem(ca.key, passphrase))
 
