@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 
 from common import allocator
+from common.tls import TLSConfigError, check_cert_pair
 from gateway.app import create_app
 from gateway.exceptions import GatewayError
 from gateway.settings import GatewaySettings
@@ -105,6 +106,12 @@ def run(
     except GatewayError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if settings.tls_certfile is not None and settings.tls_keyfile is not None:
+        try:
+            check_cert_pair(Path(settings.tls_certfile), Path(settings.tls_keyfile))
+        except TLSConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     host, public_port = listen_address(settings.public_url)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(
@@ -115,4 +122,6 @@ def run(
         access_log=access_log,
         loop="uvloop",
         http="httptools",
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
     )

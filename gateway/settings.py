@@ -47,11 +47,26 @@ class GatewaySettings(BaseSettings):
     qido_max_results: int = Field(default=1000, gt=0)
     #: Origins of web viewers (e.g. a DICOMweb viewer served elsewhere) allowed to call us.
     cors_origins: list[str] = Field(default_factory=list)
+    #: HTTPS: the server certificate and key (both, or neither with an http public URL).
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
 
     @field_validator("hospital", "grants_contract", mode="before")
     @classmethod
     def _checksum(cls, value: object) -> HospitalAddress:
         return HospitalAddress(checksummed(value))
+
+    @model_validator(mode="after")
+    def _tls_matches_url(self) -> Self:
+        """A certificate to serve means an https public URL.
+
+        An https URL without one is a gateway behind a TLS-terminating proxy.
+        """
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("set both MEDLEDGER_GATEWAY_TLS_CERTFILE and _TLS_KEYFILE, or neither")
+        if self.tls_certfile is not None and not self.public_url.startswith("https://"):
+            raise ValueError("TLS files are set but public_url is not https")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:

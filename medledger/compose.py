@@ -9,7 +9,10 @@ one process each, working directory = the hospital directory) and ``<slug>-ipfs`
 a private swarm). One-shot services create the consortium (``consortium-init``) and deploy
 its contracts (``consortium-deploy``). Secrets stay out of the file: the keystore
 passphrase comes from the operator's environment (``MEDLEDGER_PASSPHRASE``), every other
-secret is generated into the ``consortium`` volume by ``consortium-init``.
+secret is generated into the ``consortium`` volume by ``consortium-init``, and so are the
+consortium CA and every hospital's certificates: node APIs and gateways serve HTTPS on the
+compose network (``consortium init --network compose`` turns TLS on), so healthchecks
+trust the hospital's ``tls/ca.pem``.
 """
 
 from __future__ import annotations
@@ -111,7 +114,10 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
             "volumes": volumes,
             "ports": [f"127.0.0.1:{port}:{port}"],
             "depends_on": depends,
-            "healthcheck": {"test": ["CMD", *proc.health_argv(plan.ports)], **HEALTH},
+            "healthcheck": {
+                "test": ["CMD", *proc.health_argv(plan.ports, tls=plan.tls)],
+                **HEALTH,
+            },
         }
     services[f"{plan.slug}-ipfs"] = {
         "image": KUBO_IMAGE,
@@ -136,7 +142,7 @@ def compose_document(count: int = HOSPITALS, validators: int | None = None) -> d
     Every hospital validates unless ``validators`` says how many (the first ones) do, as
     ``consortium init --validators`` plans them.
     """
-    plans = plan_hospitals(count, validators=validators)
+    plans = plan_hospitals(count, validators=validators, tls=True)  # init's compose default
     services = _setup_services(plans)
     volumes: dict[str, Any] = {"consortium": {}}
     for plan in plans:

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+#: The consortium CA in a hospital directory (``medledger.consortium.certs`` writes it):
+#: what healthchecks trust when the hospital serves HTTPS.
+CA_FILE = "tls/ca.pem"
+
 
 class PortsLike(Protocol):
     """A hospital's ports: ``layout.Ports`` (planned) or ``manifest.PortsEntry`` (written)."""
@@ -43,14 +47,25 @@ class Process:
     module: str = ""
     #: Run only at validating hospitals (the others' nodes use a validator's JSON-RPC).
     validators_only: bool = False
+    #: Served over HTTPS when the hospital has TLS on (``consortium init --tls``).
+    tls_capable: bool = False
 
-    def health_url(self, ports: PortsLike) -> str:
+    def uses_tls(self, tls: bool) -> bool:
+        return tls and self.tls_capable
+
+    def health_url(self, ports: PortsLike, *, tls: bool = False) -> str:
         port = getattr(ports, self.port)
-        return f"http://127.0.0.1:{port}{self.health_path}"
+        scheme = "https" if self.uses_tls(tls) else "http"
+        return f"{scheme}://127.0.0.1:{port}{self.health_path}"
 
-    def health_argv(self, ports: PortsLike) -> tuple[str, ...]:
-        """The healthcheck command, run inside the process's container or next to it."""
-        return ("python", "-m", "medledger.healthcheck", self.health, self.health_url(ports))
+    def health_argv(self, ports: PortsLike, *, tls: bool = False) -> tuple[str, ...]:
+        """The healthcheck command, run inside the process's container or next to it.
+
+        Over HTTPS it trusts the consortium CA of the hospital directory (its working dir).
+        """
+        url = self.health_url(ports, tls=tls)
+        argv = ("python", "-m", "medledger.healthcheck", self.health, url)
+        return (*argv, "--ca", CA_FILE) if self.uses_tls(tls) else argv
 
 
 HOSPITAL_PROCESSES: tuple[Process, ...] = (
@@ -69,6 +84,7 @@ HOSPITAL_PROCESSES: tuple[Process, ...] = (
         port="node_api",
         health_path="/health",
         module="node.cli.app",
+        tls_capable=True,
     ),
     Process(
         name="gateway",
@@ -77,6 +93,7 @@ HOSPITAL_PROCESSES: tuple[Process, ...] = (
         port="gateway",
         health_path="/openapi.json",
         module="gateway.cli",
+        tls_capable=True,
     ),
 )
 

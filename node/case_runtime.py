@@ -13,6 +13,7 @@ import threading
 
 from fastapi import APIRouter
 
+from common.tls import http_client
 from keys.exceptions import KeysError
 from keys.keystore import Keystore
 from keys.tokens import TokenIssuer, TokenVerifier
@@ -86,5 +87,7 @@ def open_case_runtime(config: LoadedConfig, *, node: NodeService, passphrase: st
         verifier=TokenVerifier(
             chain_id=chain.chain_id, grants_contract=chain.grants_address, grantee=signing.address
         ),
+        # deliveries and block fetches to peers: the consortium CA and our client cert
+        http=http_client(config.tls_files(), timeout=10.0),
     )
     return CaseRuntime(services)

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from common.tls import TLSFiles
 from node.exceptions import NodeConfigError
 
 _HEX_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
@@ -78,6 +79,21 @@ class ApiSettings(_Strict):
         return hmac.compare_digest(digest, self.token_sha256)
 
 
+class TlsSettings(_Strict):
+    """HTTPS for the node API and mutual TLS to peers (paths relative to node.json).
+
+    The API serves ``certfile`` and asks clients for a certificate from ``ca_file`` (the
+    consortium CA); the peer routes (``/deliveries``, ``/blocks/...``) refuse requests
+    without one. Calls to peers trust ``ca_file`` only and present ``client_certfile``.
+    """
+
+    ca_file: str = "tls/ca.pem"
+    certfile: str = "tls/server.pem"
+    keyfile: str = "tls/server.key"
+    client_certfile: str = "tls/client.pem"
+    client_keyfile: str = "tls/client.key"
+
+
 class NodeSettings(_Strict):
     """Everything a hospital node needs to run (see the module docstring for secrets)."""
 
@@ -92,6 +108,8 @@ class NodeSettings(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: Worker processes that validate and seal bulk imports (0: in the node process).
     ingest_workers: Annotated[int, Field(ge=0, le=64)] = 0
+    #: HTTPS and peer mTLS (``None``: plain HTTP, the loopback demo's default).
+    tls: TlsSettings | None = None
 
     @field_validator("rpc_url")
     @classmethod
@@ -119,6 +137,19 @@ class LoadedConfig:
     @property
     def keystore_dir(self) -> Path:
         return self.path(self.settings.keystore_dir)
+
+    def tls_files(self) -> TLSFiles | None:
+        """The TLS files with paths resolved against the config's directory (``None``: off)."""
+        tls = self.settings.tls
+        if tls is None:
+            return None
+        return TLSFiles(
+            ca_file=self.path(tls.ca_file),
+            certfile=self.path(tls.certfile),
+            keyfile=self.path(tls.keyfile),
+            client_certfile=self.path(tls.client_certfile),
+            client_keyfile=self.path(tls.client_keyfile),
+        )
 
     @property
     def outbox_path(self) -> Path:

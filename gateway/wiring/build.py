@@ -18,8 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from eth_account.signers.local import LocalAccount
 
+from common.tls import TLSConfigError, http_client
 from contracts.client import ChainClient
 from contracts.exceptions import ChainUnavailable
 from gateway.audit.trail import ChainAuditTrail
@@ -91,6 +93,14 @@ def _chain_id(client: ChainClient) -> int | None:
         return None
 
 
+def _node_client(config: LoadedConfig) -> httpx.Client:
+    """HTTP to nodes as the hospital's node calls them: the consortium CA, our client cert."""
+    try:
+        return http_client(config.tls_files(), timeout=10.0)
+    except TLSConfigError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Services:
     """The real seams: web3 chain view, the node's granted cases, chain audit trail.
 
@@ -129,6 +139,7 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
             grants_contract=settings.grants_contract,
             grantee=settings.hospital,
         ),
+        http=_node_client(config),
     )
     # The node's own store: ``?check_ciphertext=true`` checks the CIDs this hospital holds
     # (without one every such trace was a 503 "chain_unavailable" on a healthy chain).

@@ -61,6 +61,14 @@ def init(
     ] = False,
     scrypt_n: ScryptN = DEFAULT_SCRYPT_N,
     pbkdf2_iterations: Pbkdf2 = DEFAULT_PBKDF2_ITERATIONS,
+    tls: Annotated[
+        bool | None,
+        typer.Option(
+            "--tls/--no-tls",
+            help="HTTPS for node APIs and gateways, mTLS between nodes "
+            "(default: on under compose, off on loopback).",
+        ),
+    ] = None,
     if_missing: Annotated[
         bool, typer.Option(help="Succeed without writing when OUT already holds a consortium.")
     ] = False,
@@ -72,7 +80,11 @@ def init(
             emit({"out": str(out), "created": False}, as_json, [f"{out} exists; kept as is"])
             return
         plans = plan_hospitals(
-            hospitals, tiers=parse_tiers(tiers), base_port=base_port, validators=validators
+            hospitals,
+            tiers=parse_tiers(tiers),
+            base_port=base_port,
+            validators=validators,
+            tls=network is Network.compose if tls is None else tls,
         )
         manifest = init_consortium(
             out,

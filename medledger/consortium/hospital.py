@@ -12,6 +12,7 @@ Layout (paths relative to the directory, which the processes use as working dire
     consortium.secret    the consortium's pseudonym HMAC secret, hex (0600)
     node-api.token       bearer token of the node's HTTP API for the hospital's HIS (0600)
     swarm.key            the Kubo private-network key (0600)
+    tls/                 consortium CA, server and client certificates (certs.py; keys 0600)
     chain/ node-data/ blobs/   created by the processes (named volumes under compose)
 """
 
@@ -26,6 +27,7 @@ from gateway.settings import GatewaySettings
 from keys.keystore import Keystore
 from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
 from ledger.p2p.config import P2PSettings, PeerSettings, TimeoutSettings
+from medledger.consortium import certs
 from medledger.consortium.files import env_file, write_private, write_public
 from medledger.consortium.layout import HospitalPlan, Network
 from medledger.consortium.manifest import HospitalEntry, PortsEntry
@@ -35,6 +37,7 @@ from node.config import (
     ContractAddresses,
     NodeSettings,
     SecretSource,
+    TlsSettings,
     write_config,
 )
 
@@ -135,6 +138,7 @@ def write_configs(
             port=plan.ports.node_api,
             token_sha256=hashlib.sha256(token.encode()).hexdigest(),
         ),
+        tls=_node_tls(plan),
     )
     write_config(directory / "node.json", node_settings)
     write_private(directory / GATEWAY_ENV, env_file(gateway_env(plan, public, network, shared)))
@@ -174,6 +178,19 @@ def _p2p(
     )
 
 
+def _node_tls(plan: HospitalPlan) -> TlsSettings | None:
+    """The node's HTTPS and peer mTLS files, as ``certs.write_hospital_certs`` names them."""
+    if not plan.tls:
+        return None
+    return TlsSettings(
+        ca_file=certs.HOSPITAL_CA,
+        certfile=certs.SERVER_CERT,
+        keyfile=certs.SERVER_KEY,
+        client_certfile=certs.CLIENT_CERT,
+        client_keyfile=certs.CLIENT_KEY,
+    )
+
+
 def vars_of(plan: HospitalPlan) -> dict[str, int]:
     p = plan.ports
     return {"rpc": p.rpc, "p2p": p.p2p, "node_api": p.node_api, "gateway": p.gateway}
@@ -191,6 +208,9 @@ def gateway_env(
         "MEDLEDGER_GATEWAY_PUBLIC_URL": plan.gateway_url(network),
         "MEDLEDGER_GATEWAY_SESSION_SECRET": secrets.token_urlsafe(48),
     }
+    if plan.tls:
+        values["MEDLEDGER_GATEWAY_TLS_CERTFILE"] = certs.SERVER_CERT
+        values["MEDLEDGER_GATEWAY_TLS_KEYFILE"] = certs.SERVER_KEY
     prefix = "MEDLEDGER_GATEWAY_"
     GatewaySettings.model_validate({k[len(prefix) :].lower(): v for k, v in values.items()})
     return values

@@ -71,6 +71,13 @@ class HospitalPlan:
     tier: str
     ports: Ports
     validator: bool
+    #: Node API and gateway over HTTPS with the consortium's certificates (consortium.certs).
+    tls: bool = False
+
+    @property
+    def scheme(self) -> str:
+        """Of the node API and the gateway (the ledger's JSON-RPC is not TLS's business here)."""
+        return "https" if self.tls else "http"
 
     @property
     def tier_value(self) -> Tier:
@@ -99,10 +106,10 @@ class HospitalPlan:
 
     def node_url(self, network: Network) -> str:
         """The node API: peers deliver grants to it and fetch blocks from it (on-chain endpoint)."""
-        return f"http://{self.host(network, 'node')}:{self.ports.node_api}"
+        return f"{self.scheme}://{self.host(network, 'node')}:{self.ports.node_api}"
 
     def gateway_url(self, network: Network) -> str:
-        return f"http://{self.host(network, 'gateway')}:{self.ports.gateway}"
+        return f"{self.scheme}://{self.host(network, 'gateway')}:{self.ports.gateway}"
 
     def kubo_api(self, network: Network) -> str | None:
         """The Kubo RPC URL in a compose project; on loopback the embedded store is used."""
@@ -128,8 +135,12 @@ def plan_hospitals(
     tiers: tuple[str, ...] = DEFAULT_TIERS,
     base_port: int = DEFAULT_BASE_PORT,
     validators: int | None = None,
+    tls: bool = False,
 ) -> tuple[HospitalPlan, ...]:
     """Plan ``count`` hospitals cycling through ``tiers``; the first ``validators`` validate.
+
+    ``tls``: their node APIs and gateways serve HTTPS (``consortium init`` turns it on by
+    default under compose, off on loopback).
 
     Raises
     ------
@@ -159,6 +170,7 @@ def plan_hospitals(
                 tier=tier,
                 ports=ports,
                 validator=i < n_validators,
+                tls=tls,
             )
         )
     return tuple(plans)

@@ -17,7 +17,7 @@ from pathlib import Path
 from medledger.consortium.exceptions import ConsortiumError
 from medledger.consortium.manifest import HospitalEntry, load_manifest
 from medledger.healthcheck import check
-from medledger.processes import Process, launch, log_path
+from medledger.processes import CA_FILE, Process, launch, log_path
 
 #: How long a process may take to answer its healthcheck.
 START_TIMEOUT_S = 60.0
@@ -74,7 +74,19 @@ class LocalConsortium:
             child = launch(self.directory / hospital.directory, proc, env=self._env)
             self.running.append((hospital.slug, proc, child))
             self._starting.append((hospital, proc, child))
-        return [proc.health_url(h.ports) for h in wanted]
+        return [self.health_url(h, proc) for h in wanted]
+
+    @staticmethod
+    def uses_tls(hospital: HospitalEntry) -> bool:
+        """Whether the hospital's node API and gateway serve HTTPS (its written URLs say)."""
+        return hospital.node_url.startswith("https://")
+
+    def health_url(self, hospital: HospitalEntry, proc: Process) -> str:
+        return proc.health_url(hospital.ports, tls=self.uses_tls(hospital))
+
+    def ca_file(self, hospital: HospitalEntry) -> Path:
+        """The consortium CA a client of this hospital's HTTPS processes trusts."""
+        return self.directory / hospital.directory / CA_FILE
 
     def wait_healthy(
         self,
@@ -97,14 +109,15 @@ class LocalConsortium:
     def _wait(
         self, hospital: HospitalEntry, proc: Process, child: subprocess.Popen[bytes], timeout: float
     ) -> None:
-        url = proc.health_url(hospital.ports)
+        url = self.health_url(hospital, proc)
+        ca_file = self.ca_file(hospital) if proc.uses_tls(self.uses_tls(hospital)) else None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if child.poll() is not None:
                 log = log_path(self.directory / hospital.directory, proc)
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:])
                 raise ProcessFailed(f"{hospital.slug} {proc.name} exited:\n{tail}")
-            if check(proc.health, url, timeout_s=1.0) is None:
+            if check(proc.health, url, timeout_s=1.0, ca_file=ca_file) is None:
                 return
             time.sleep(0.1)
         raise ProcessFailed(f"{hospital.slug} {proc.name} not healthy after {timeout:.0f} s")

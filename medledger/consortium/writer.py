@@ -24,6 +24,7 @@ from keys.keystore import Keystore
 from ledger.config import Genesis, dump_genesis
 from ledger.genesis_contract import install_contract
 from ledger.p2p.config import PeerSettings, TimeoutSettings
+from medledger.consortium import certs
 from medledger.consortium.exceptions import OutputExists
 from medledger.consortium.files import new_hex_secret, new_swarm_key, write_private
 from medledger.consortium.hospital import (
@@ -96,6 +97,19 @@ def check_empty(out: Path) -> None:
         raise OutputExists(f"{out} is not an empty directory; refusing to overwrite keys")
 
 
+def _write_certs(
+    out: Path, plans: tuple[HospitalPlan, ...], *, passphrase: str, network: Network
+) -> None:
+    """The consortium CA (key encrypted under the passphrase) and each hospital's ``tls/``.
+
+    Written whether or not the configs use TLS, so turning it on later needs no new CA.
+    """
+    ca = certs.new_authority()
+    certs.write_authority(out, ca, passphrase=passphrase)
+    for plan in plans:
+        certs.write_hospital_certs(out / plan.slug, ca, plan=plan, network=network)
+
+
 def init_consortium(
     out: Path,
     plans: tuple[HospitalPlan, ...],
@@ -117,6 +131,7 @@ def init_consortium(
     check_empty(out)
     out.mkdir(parents=True, exist_ok=True)
     stores = [create_keystore(out / plan.slug, passphrase=passphrase, kdf=kdf) for plan in plans]
+    _write_certs(out, plans, passphrase=passphrase, network=network)
     addresses = [str(store.export_public()["signing_address"]) for store in stores]
     genesis = consortium_genesis(
         chain_id=chain_id,

@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from common.tls import TLSConfigError
 from keys.exceptions import KeysError
 from keys.passphrase import read_passphrase
 from node.anchor.outbox import Outbox
@@ -135,6 +136,8 @@ def run(
         _fail(str(exc), 3 if "passphrase" in str(exc).lower() else 2)
     except ChainError as exc:
         _fail(f"cannot reach the chain: {exc}", 4)
+    except TLSConfigError as exc:
+        _fail(str(exc), 2)
     api = cfg.settings.api
     try:
         sock = bind(host or api.host, api.port if port is None else port)
@@ -143,7 +146,9 @@ def run(
     cases.start()
     try:
         serve(node, api=api, sock=sock, routers=cases.routers,
-              log_level=cfg.settings.log_level)  # fmt: skip
+              log_level=cfg.settings.log_level, tls=cfg.tls_files())  # fmt: skip
+    except TLSConfigError as exc:
+        _fail(str(exc), 2)
     finally:
         cases.stop()
 

@@ -2,7 +2,9 @@
 
 The running node holds the keys, the chain client and the follower; these commands ask it
 over its operator API (``--api``, default ``$MEDLEDGER_NODE_API``) with the operator token
-from ``$MEDLEDGER_NODE_API_TOKEN``, like any hospital system would. ``--json`` prints the
+from ``$MEDLEDGER_NODE_API_TOKEN``, like any hospital system would; an ``https`` API is
+trusted through the consortium CA named by ``$MEDLEDGER_NODE_API_CA`` (``tls/ca.pem`` of
+the hospital directory), never the system roots. ``--json`` prints the
 API's answer for scripts; errors go to stderr with a non-zero exit code (1: refused by the
 node or the contract; 2: bad input or node unreachable).
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -21,11 +25,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from common.tls import TLSConfigError, client_context
 from node.cases.ids import parse_address, parse_case_id, parse_record_id
 from node.exceptions import InvalidCaseInput
 
 DEFAULT_API = "http://127.0.0.1:8600"
 TOKEN_ENV = "MEDLEDGER_NODE_API_TOKEN"
+CA_ENV = "MEDLEDGER_NODE_API_CA"
 _RELATIVE = re.compile(r"^\+(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -74,9 +80,14 @@ def call(api: str, method: str, path: str, body: dict[str, Any] | None = None) -
     token = os.environ.get(TOKEN_ENV, "")
     if not token:
         raise _fail(f"set {TOKEN_ENV} to the node's operator API token", 2)
+    ca = os.environ.get(CA_ENV, "")
     try:
+        verify: ssl.SSLContext | bool = client_context(Path(ca)) if ca else True
+        headers = {"Authorization": f"Bearer {token}"}
         resp = httpx.request(method, api.rstrip("/") + path, json=body, timeout=120,
-                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                             headers=headers, verify=verify)  # fmt: skip
+    except TLSConfigError as exc:
+        raise _fail(f"{CA_ENV}: {exc}", 2) from None
     except httpx.HTTPError as exc:
         raise _fail(f"node API unreachable at {api}: {exc}", 2) from None
     if resp.status_code != 200:

@@ -1,20 +1,38 @@
-"""``medledger node run``: the node's drain thread plus its HTTP API until SIGTERM/SIGINT."""
+"""``medledger node run``: the node's drain thread plus its HTTP API until SIGTERM/SIGINT.
+
+With TLS configured (``node.json`` ``tls``) the API is HTTPS with the hospital's server
+certificate and asks every client for a certificate from the consortium CA without
+requiring one: the hospital's own systems reach the operator routes with the API token
+alone, while the peer routes (:data:`PEER_PATHS`, :data:`PEER_PREFIXES`: grant deliveries
+and block fetches between hospitals, which carry no API token) refuse a request that came
+without a verified client certificate (:class:`common.tls_asgi.RequireClientCert`). One
+port serves both, so the endpoint on chain stays the one URL peers use.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import socket
+import ssl
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter
+from starlette.types import ASGIApp
 
+from common.tls import TLSFiles, check_server_files
+from common.tls_asgi import ClientCertProtocol, RequireClientCert
 from node.api.app import create_app
 from node.config import ApiSettings
 from node.service import NodeService
 
 log = logging.getLogger("medledger.node")
+
+#: Routes other hospitals' nodes call: mutual TLS required when TLS is on.
+PEER_PATHS = frozenset({"/deliveries"})
+PEER_PREFIXES = ("/blocks/",)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -26,6 +44,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def tls_options(tls: TLSFiles | None) -> dict[str, Any]:
+    """The TLS settings of uvicorn: the server certificate, client certificates optional.
+
+    Raises :class:`common.tls.TLSConfigError` when a file cannot be loaded.
+    """
+    if tls is None:
+        return {}
+    check_server_files(tls)
+    return {
+        "ssl_certfile": str(tls.certfile),
+        "ssl_keyfile": str(tls.keyfile),
+        "ssl_ca_certs": str(tls.ca_file),
+        "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+        "http": ClientCertProtocol,
+    }
+
+
 def serve(
     node: NodeService,
     *,
@@ -33,15 +68,19 @@ def serve(
     sock: socket.socket,
     routers: Sequence[APIRouter],
     log_level: str,
+    tls: TLSFiles | None = None,
 ) -> None:
     """Serve the API on ``sock`` with the drain running; stop both on SIGTERM/SIGINT."""
-    app = create_app(node, api=api, routers=routers)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=5)
+    app: ASGIApp = create_app(node, api=api, routers=routers)
+    if tls is not None:
+        app = RequireClientCert(app, paths=PEER_PATHS, prefixes=PEER_PREFIXES)
+    config = uvicorn.Config(
+        app, log_level=log_level, access_log=False, timeout_graceful_shutdown=5, **tls_options(tls)
     )
+    server = uvicorn.Server(config)
     host, port = sock.getsockname()[:2]
     node.start()
-    log.info("node API listening on http://%s:%d", host, port)
+    log.info("node API listening on %s://%s:%d", "https" if tls else "http", host, port)
     received: list[int] = []
     previous = {
         sig: signal.signal(sig, lambda s, _f: received.append(s))

@@ -69,7 +69,8 @@ def test_every_hospital_runs_the_process_table_in_its_directory() -> None:
             service = services[f"{plan.slug}-{proc.name}"]
             assert service["command"] == list(proc.argv)
             assert service["working_dir"] == f"/consortium/{plan.slug}"
-            assert service["healthcheck"]["test"] == ["CMD", *proc.health_argv(plan.ports)]
+            test = ["CMD", *proc.health_argv(plan.ports, tls=True)]  # compose runs with TLS
+            assert service["healthcheck"]["test"] == test
         assert services[f"{plan.slug}-ipfs"]["healthcheck"]["test"]
     medledger_services = [s for s in services.values() if s["image"].startswith("medledger")]
     assert len(medledger_services) == 4 * len(HOSPITAL_PROCESSES) + 2
@@ -174,7 +175,7 @@ def test_configs_written_by_the_init_service_name_only_services_of_the_file(
         ledger_cfg, _ = load_node_config(out / hospital.slug / "ledger.json")
         urls = [node.rpc_url, node.blob.api or "", hospital.node_url, hospital.gateway_url]
         for url in urls:
-            host, port = url.removeprefix("http://").rstrip("/").split(":")
+            host, port = url.split("://")[-1].rstrip("/").split(":")
             assert host in services, url
             assert int(port) in published(host), url
         assert ledger_cfg.p2p is not None
