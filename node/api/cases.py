@@ -14,10 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from common.errors import ErrorBody, exception_code
 from common.errors import error_response as error_response_body
+from common.web import SafeJSONRoute
 from node.api.cases_models import (
     CaseRecordsIn,
     CaseRecordsOut,
@@ -73,8 +73,8 @@ async def _services(request: Request) -> CaseServices:
     return services
 
 
-class _NodeErrorRoute(APIRoute):
-    """Maps ``NodeError`` to its HTTP answer inside the route.
+class _NodeErrorRoute(SafeJSONRoute):
+    """Maps ``NodeError`` to its HTTP answer inside the route (bodies parsed by orjson).
 
     A router cannot install app-wide exception handlers, and these routers are mounted on
     the node's app, so the mapping travels with the routes.
