@@ -138,14 +138,14 @@ def _check_rules(doc: dict[str, Any], where: str) -> None:
     if rtype == "Bundle":
         for i, resource in _entries(doc):
             _check_rules(resource, f"entry[{i}]")
-    for (resource, element), codes in REQUIRED_CODES.items():
-        if resource != rtype:
+    for (owner, element), codes in REQUIRED_CODES.items():
+        if owner != rtype:
             continue
         if element not in doc:
-            if (resource, element) in MANDATORY:
-                raise InvalidFhir(f"{where}: {resource}.{element} is required")
+            if (owner, element) in MANDATORY:
+                raise InvalidFhir(f"{where}: {owner}.{element} is required")
         elif not (isinstance(doc[element], str) and doc[element] in codes):
-            raise InvalidFhir(f"{where}: {resource}.{element} is not in its required value set")
+            raise InvalidFhir(f"{where}: {owner}.{element} is not in its required value set")
 
 
 def _kind(doc: dict[str, Any]) -> RecordKind:
