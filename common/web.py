@@ -25,11 +25,16 @@ from starlette.responses import Response
 THREAD_PARSE_BYTES = 64 * 1024
 
 
-async def loads(body: bytes, *, threshold: int = THREAD_PARSE_BYTES) -> Any:
-    """``orjson.loads(body)``, in a worker thread when ``body`` is over ``threshold`` bytes."""
+async def loads(
+    body: bytes,
+    *,
+    threshold: int = THREAD_PARSE_BYTES,
+    parse: Callable[[bytes], Any] = orjson.loads,
+) -> Any:
+    """``parse(body)``, in a worker thread when ``body`` is over ``threshold`` bytes."""
     if len(body) > threshold:
-        return await run_in_threadpool(orjson.loads, body)
-    return orjson.loads(body)
+        return await run_in_threadpool(parse, body)
+    return parse(body)
 
 
 class SafeJSONRequest(Request):

@@ -58,8 +58,8 @@ def test_any_value_in_any_field_is_accepted_or_refused_as_invalid_fhir(
     name: str, value: Any
 ) -> None:
     _decode(json.dumps({**OBS, name: value}).encode())
-    _decode(json.dumps({"resourceType": "Bundle", "type": "collection",
-                        "entry": [{"resource": {**OBS, name: value}}, value]}).encode())  # fmt: skip
+    entries = [{"resource": {**OBS, name: value}}, value]
+    _decode(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}).encode())
 
 
 @fuzz_settings()
