@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
+from common.guard import guard
+from common.limits import RouteLimit
+from common.ratelimit import RateRule, TokenBucket
 from gateway import access_log, openapi
 from gateway.audit.pages import router as audit_pages
 from gateway.audit.router import router as audit_api
@@ -37,6 +40,8 @@ def _error_response(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code >= 500:
         log.error("gateway error %s", exc.code)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if exc.status_code == 429:  # a slot frees up at the latest when a challenge expires
+        headers = {"Retry-After": str(request.app.state.settings.challenge_ttl_seconds)}
     return JSONResponse(
         {"error": exc.code, "detail": str(exc)}, status_code=exc.status_code, headers=headers
     )
@@ -97,5 +102,26 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     app.include_router(audit_api)
     app.include_router(audit_pages)
     openapi.install(app)
+    guard(app, body_default=effective.max_body_bytes, body_routes=_body_limits(effective),
+          rate_rules=_rate_rules(effective))  # fmt: skip
     access_log.install()
     return app
+
+
+#: The routes that issue sign-in challenges (no credential needed to call them).
+CHALLENGE_ROUTES = {"physician": "/auth/challenge", "auditor": "/audit/auth/challenge",
+                    "auditor page": "/audit/signin"}  # fmt: skip
+_AUTH_PATHS = "/auth/.*|/audit/auth/.*|/audit/signin(/.*)?"
+
+
+def _body_limits(settings: GatewaySettings) -> list[RouteLimit]:
+    return [RouteLimit(_AUTH_PATHS, settings.max_auth_body_bytes)]
+
+
+def _rate_rules(settings: GatewaySettings) -> list[RateRule]:
+    """One bucket per challenge route and client address (so each role has its own)."""
+    rate = settings.challenge_rate_per_minute / 60
+    return [
+        RateRule(path, frozenset({"POST"}), TokenBucket(rate=rate, burst=settings.challenge_burst))
+        for path in CHALLENGE_ROUTES.values()
+    ]

@@ -97,6 +97,20 @@ class PhysicianSuspended(Forbidden):
     code = "physician_suspended"
 
 
+# --- 429: too many pending challenges ---------------------------------------------------
+
+
+class TooManyChallenges(GatewayError):
+    """The challenge store is full (for this address, or for everyone): retry after expiry.
+
+    Refusing the new challenge keeps every pending one: evicting instead would let a flood
+    of requests cancel a physician's sign-in in progress.
+    """
+
+    status_code = 429
+    code = "too_many_challenges"
+
+
 # --- 404 / 406 ---------------------------------------------------------------------------
 
 

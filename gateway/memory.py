@@ -3,6 +3,11 @@
 Sessions are short-lived and re-creatable by signing in again, so losing them on
 restart costs a physician one signature; a store shared by several workers (SQLite,
 Redis) implements the same :class:`~gateway.abc.SessionStoreAPI`.
+
+Challenges are bounded per signer address and in total, and a full store *refuses* a new
+challenge (``TooManyChallenges``, 429) instead of evicting a pending one: with eviction, a
+flood of challenge requests would silently cancel every physician's sign-in in progress.
+Pending challenges leave only when used or expired (each lives ``challenge_ttl_seconds``).
 """
 
 from __future__ import annotations
@@ -12,27 +17,45 @@ import threading
 
 from gateway.abc import SessionStoreAPI
 from gateway.domain import Challenge, Session
-from gateway.exceptions import ChallengeExpired, ChallengeUnknown, ChallengeUsed, InvalidSession
+from gateway.exceptions import (
+    ChallengeExpired,
+    ChallengeUnknown,
+    ChallengeUsed,
+    InvalidSession,
+    TooManyChallenges,
+)
 from gateway.typing import SessionDigest
 from keys.typing import GrantId
 
 
 class MemorySessionStore(SessionStoreAPI):
-    """Thread-safe dicts; at most ``max_challenges`` outstanding (oldest evicted first)."""
+    """Thread-safe dicts; at most ``max_challenges`` kept, ``max_per_address`` per signer.
 
-    def __init__(self, *, max_challenges: int = 10_000) -> None:
+    Used challenges count until purged (a replay must hear "used"), so the bounds cover
+    everything the store holds.
+    """
+
+    def __init__(self, *, max_challenges: int = 10_000, max_per_address: int = 16) -> None:
         self._max_challenges = max_challenges
+        self._max_per_address = max_per_address
         self._lock = threading.Lock()
         # nonce -> (challenge, used?) ; used ones stay until expiry so a replay says so.
         self._challenges: dict[bytes, tuple[Challenge, bool]] = {}
+        self._per_address: dict[str, int] = {}
         self._sessions: dict[SessionDigest, Session] = {}
 
     def put_challenge(self, challenge: Challenge, *, now: float) -> None:
         with self._lock:
             self._purge(now)
-            while len(self._challenges) >= self._max_challenges:
-                del self._challenges[next(iter(self._challenges))]  # oldest issued first
+            if len(self._challenges) >= self._max_challenges:
+                raise TooManyChallenges("too many sign-ins in progress; retry in a minute")
+            held = self._per_address.get(challenge.physician, 0)
+            if held >= self._max_per_address:
+                raise TooManyChallenges(
+                    "too many sign-ins in progress for this address; use one or wait for expiry"
+                )
             self._challenges[challenge.nonce] = (challenge, False)
+            self._per_address[challenge.physician] = held + 1
 
     def take_challenge(self, nonce: bytes, *, now: float) -> Challenge:
         with self._lock:
@@ -76,6 +99,11 @@ class MemorySessionStore(SessionStoreAPI):
     def _purge(self, now: float) -> None:
         # Expired challenges linger a minute so a late attempt hears "expired", not "unknown".
         for nonce in [n for n, (c, _) in self._challenges.items() if now >= c.expires_at + 60]:
-            del self._challenges[nonce]
+            address = self._challenges.pop(nonce)[0].physician
+            left = self._per_address[address] - 1
+            if left:
+                self._per_address[address] = left
+            else:
+                del self._per_address[address]
         for digest in [d for d, s in self._sessions.items() if now >= s.expires_at]:
             del self._sessions[digest]

@@ -45,6 +45,14 @@ class GatewaySettings(BaseSettings):
     session_ttl_seconds: int = Field(default=900, gt=0, le=12 * 3600)
     challenge_ttl_seconds: int = Field(default=120, gt=0, le=3600)
     qido_max_results: int = Field(default=1000, gt=0)
+    #: Body limit of the sign-in routes (an address, a nonce, a signature: well under 1 KiB).
+    max_auth_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    #: Body limit of every other route (a token, a proof for a trace, a QIDO form).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Sign-in challenges per client address (physician and auditor routes, each its own
+    #: bucket): sustained rate, and how many at once.
+    challenge_rate_per_minute: float = Field(default=30.0, gt=0)
+    challenge_burst: int = Field(default=20, ge=1)
     #: Origins of web viewers (e.g. a DICOMweb viewer served elsewhere) allowed to call us.
     cors_origins: list[str] = Field(default_factory=list)
     #: HTTPS: the server certificate and key (both, or neither with an http public URL).

@@ -70,6 +70,16 @@ class ApiSettings(_Strict):
     max_dicom_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024 * 1024
     #: Limit of one NDJSON bulk import (``POST /records/fhir/bulk``), held in memory.
     max_bulk_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024 * 1024
+    #: Limit of every other JSON body (referrals, grants, case records): all small.
+    max_json_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    #: Limit of a peer's ``POST /deliveries`` (a token and a CID: a few KB).
+    max_delivery_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    #: Per peer address: ``POST /deliveries`` (each checks a signature and reads the chain).
+    delivery_rate_per_minute: Annotated[float, Field(gt=0)] = 60.0
+    delivery_burst: Annotated[int, Field(ge=1)] = 30
+    #: Per peer address: ``GET /blocks/{cid}`` (replicating a study fetches every block).
+    block_rate_per_second: Annotated[float, Field(gt=0)] = 200.0
+    block_burst: Annotated[int, Field(ge=1)] = 2000
 
     def token_ok(self, token: str) -> bool:
         """Constant-time check of a presented bearer token against the stored hash."""

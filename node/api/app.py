@@ -8,6 +8,9 @@ from fastapi import APIRouter, FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.errors import http_error_handler
+from common.guard import guard
+from common.limits import RouteLimit
+from common.ratelimit import RateRule, TokenBucket
 from common.version import __version__
 from node.api import records
 from node.config import ApiSettings
@@ -40,4 +43,26 @@ def create_app(
         """Liveness, and the last anchoring error class if the drain is failing."""
         return {"status": "ok", "anchoring_error": node.last_error}
 
+    guard(app, body_default=api.max_json_bytes, body_routes=body_limits(api),
+          rate_rules=peer_rate_rules(api))  # fmt: skip
     return app
+
+
+def body_limits(api: ApiSettings) -> list[RouteLimit]:
+    """Per-route body limits: ingest keeps its configured limits, peers get a small one."""
+    return [
+        RouteLimit("/records/fhir", api.max_fhir_bytes),
+        RouteLimit("/records/fhir/bulk", api.max_bulk_bytes),
+        RouteLimit("/records/dicom", api.max_dicom_bytes),
+        RouteLimit("/deliveries", api.max_delivery_bytes),
+    ]
+
+
+def peer_rate_rules(api: ApiSettings) -> list[RateRule]:
+    """Rate limits per client address on the routes other nodes call without a token."""
+    deliveries = TokenBucket(rate=api.delivery_rate_per_minute / 60, burst=api.delivery_burst)
+    blocks = TokenBucket(rate=api.block_rate_per_second, burst=api.block_burst)
+    return [
+        RateRule("/deliveries", frozenset({"POST"}), deliveries),
+        RateRule("/blocks/.*", frozenset({"GET", "HEAD"}), blocks),
+    ]

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from common.errors import ErrorBody, exception_code
 from common.errors import error_response as error_response_body
+from common.web import SafeJSONRoute
 from node.api.cases_models import (
     CaseRecordsIn,
     CaseRecordsOut,
@@ -73,8 +73,8 @@ async def _services(request: Request) -> CaseServices:
     return services
 
 
-class _NodeErrorRoute(APIRoute):
-    """Maps ``NodeError`` to its HTTP answer inside the route.
+class _NodeErrorRoute(SafeJSONRoute):
+    """Maps ``NodeError`` to its HTTP answer inside the route (bodies parsed by orjson).
 
     A router cannot install app-wide exception handlers, and these routers are mounted on
     the node's app, so the mapping travels with the routes.
@@ -93,6 +93,9 @@ class _NodeErrorRoute(APIRoute):
 
 
 Services = Annotated[CaseServices, Depends(_services)]
+#: A referral or grant id: a chain counter (uint256 on chain). Bounded here, so a negative
+#: or huge id is a 422 and not an ABI encoding error (a 500) deep in the chain client.
+ChainCounter = Annotated[int, Path(ge=0, lt=2**64)]
 router = APIRouter(tags=["cases"], responses=ERRORS, route_class=_NodeErrorRoute)
 peer_router = APIRouter(tags=["peers"], route_class=_NodeErrorRoute)
 
@@ -153,7 +156,7 @@ def list_referrals(services: Services) -> list[ReferralRow]:
 
 
 @router.post("/referrals/{referral_id}/accept", response_model=ReferralOut)
-def accept(referral_id: int, services: Services) -> ReferralOut:
+def accept(referral_id: ChainCounter, services: Services) -> ReferralOut:
     """Accept a referral addressed to this hospital."""
     return ReferralOut.model_validate(
         referrals.accept(services=services, referral_id=referral_id).as_dict()
@@ -161,7 +164,7 @@ def accept(referral_id: int, services: Services) -> ReferralOut:
 
 
 @router.post("/referrals/{referral_id}/decline", response_model=ReferralOut)
-def decline(referral_id: int, body: DeclineIn, services: Services) -> ReferralOut:
+def decline(referral_id: ChainCounter, body: DeclineIn, services: Services) -> ReferralOut:
     """Decline a pending referral addressed to this hospital."""
     result = referrals.decline(services=services, referral_id=referral_id,
                                reason_code=body.reason_code)  # fmt: skip
@@ -169,7 +172,7 @@ def decline(referral_id: int, body: DeclineIn, services: Services) -> ReferralOu
 
 
 @router.post("/referrals/{referral_id}/complete", response_model=ReferralOut)
-def complete(referral_id: int, services: Services) -> ReferralOut:
+def complete(referral_id: ChainCounter, services: Services) -> ReferralOut:
     """Mark an accepted referral as completed (treatment done)."""
     return ReferralOut.model_validate(
         referrals.complete(services=services, referral_id=referral_id).as_dict()
@@ -177,7 +180,7 @@ def complete(referral_id: int, services: Services) -> ReferralOut:
 
 
 @router.post("/referrals/{referral_id}/refer-back", response_model=ReferralOut)
-def refer_back(referral_id: int, body: ReferBackIn, services: Services) -> ReferralOut:
+def refer_back(referral_id: ChainCounter, body: ReferBackIn, services: Services) -> ReferralOut:
     """Refer a completed case back down to the hospital that referred it up."""
     result = referrals.refer_back(services=services, referral_id=referral_id,
                                   reason_code=body.reason_code,
@@ -203,7 +206,7 @@ def list_grants(services: Services) -> list[GrantRow]:
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=RevokeOut)
-def revoke(grant_id: int, services: Services) -> RevokeOut:
+def revoke(grant_id: ChainCounter, services: Services) -> RevokeOut:
     """Revoke a grant this hospital issued: no redemption succeeds afterwards."""
     return RevokeOut.model_validate(grants.revoke_grant(services=services, grant_id=grant_id))
 

@@ -1,17 +1,22 @@
-"""Request bodies read with a size limit: in memory (FHIR) or streamed to a temp file (DICOM)."""
+"""Request bodies read with a size limit: in memory (FHIR) or streamed to a temp file (DICOM).
+
+The app's :class:`common.limits.BodyLimitMiddleware` already refuses a body over the route's
+limit (declared or streamed) before the route runs; these readers check the same limit again
+so a route keeps its bound if it is ever mounted without the middleware.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request
+
+from common.limits import BodyTooLarge
 
 
-def _too_large(limit: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE, f"the body exceeds the limit of {limit} bytes"
-    )
+def _too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(limit)
 
 
 def _check_declared(request: Request, limit: int) -> None:

@@ -7,7 +7,8 @@ evidence resources); the clinical resources a hospital sends (Patient, Encounter
 Observation, Condition, DiagnosticReport, MedicationRequest, Bundle...) have the same JSON
 in R4 and R4B, so R4 documents validate against R4B models. ``fhir.resources`` does not check
 required value-set bindings, so the two a prescription cannot do without (``status`` and
-``intent`` of ``MedicationRequest``) are checked here.
+``intent`` of ``MedicationRequest``) and the ``status``/``gender`` codes of the common clinical
+resources (:data:`REQUIRED_CODES`) are checked here.
 
 What leaves the node: the payload is encrypted *as the hospital wrote it* (canonicalized, not
 pseudonymized), because the physician a case is referred to must know who the patient is;
@@ -24,6 +25,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from common.errors import redact
 from contracts.typing import RecordKind
 from node.exceptions import InvalidFhir, PatientUnresolved, UnsupportedFhirResource
 from node.formats.fhir_json import MAX_FHIR_BYTES, canonical_bytes, load_strict_json
@@ -37,6 +39,37 @@ MEDICATION_REQUEST_STATUS = frozenset(
 MEDICATION_REQUEST_INTENT = frozenset(
     {"proposal", "plan", "order", "original-order", "reflex-order", "filler-order",
      "instance-order", "option"}
+)  # fmt: skip
+_EVENT_STATUS = frozenset(
+    {"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed",
+     "entered-in-error", "unknown"}
+)  # fmt: skip
+#: Codes with a *required* binding in FHIR R4 that ``fhir.resources`` leaves unchecked:
+#: (resourceType, element) -> the value set. A record with ``Observation.status: "bogus"``
+#: would otherwise be anchored and shared as if it were final.
+REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
+    ("MedicationRequest", "status"): MEDICATION_REQUEST_STATUS,
+    ("MedicationRequest", "intent"): MEDICATION_REQUEST_INTENT,
+    ("Observation", "status"): frozenset(
+        {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
+         "entered-in-error", "unknown"}
+    ),
+    ("DiagnosticReport", "status"): frozenset(
+        {"registered", "partial", "preliminary", "final", "amended", "corrected", "appended",
+         "cancelled", "entered-in-error", "unknown"}
+    ),
+    ("Encounter", "status"): frozenset(
+        {"planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled",
+         "entered-in-error", "unknown"}
+    ),
+    ("Procedure", "status"): _EVENT_STATUS,
+    ("Patient", "gender"): frozenset({"male", "female", "other", "unknown"}),
+}  # fmt: skip
+#: Elements of :data:`REQUIRED_CODES` that must be present (cardinality 1..1).
+MANDATORY = frozenset(
+    {("MedicationRequest", "status"), ("MedicationRequest", "intent"),
+     ("Observation", "status"), ("DiagnosticReport", "status"), ("Encounter", "status"),
+     ("Procedure", "status")}
 )  # fmt: skip
 
 
@@ -54,7 +87,9 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "(resource)"
-        parts.append(f"{loc}: {err['msg'].splitlines()[0]}")
+        # A model's own validator may quote the value it refused: never echo it.
+        msg = redact(err["msg"].splitlines()[0], [err.get("input"), err.get("ctx")])
+        parts.append(f"{loc}: {msg}")
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
@@ -66,7 +101,7 @@ def _model(doc: dict[str, Any], where: str) -> tuple[str, Any]:
     try:
         return rtype, get_fhir_model_class(rtype)
     except ValueError:
-        raise UnsupportedFhirResource(f"{where}: unknown FHIR resourceType {rtype!r}") from None
+        raise UnsupportedFhirResource(f"{where}: unknown FHIR resourceType") from None
 
 
 def _entries(doc: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -103,11 +138,14 @@ def _check_rules(doc: dict[str, Any], where: str) -> None:
     if rtype == "Bundle":
         for i, resource in _entries(doc):
             _check_rules(resource, f"entry[{i}]")
-    if rtype == "MedicationRequest":
-        if doc.get("status") not in MEDICATION_REQUEST_STATUS:
-            raise InvalidFhir(f"{where}: MedicationRequest.status is not in its required value set")
-        if doc.get("intent") not in MEDICATION_REQUEST_INTENT:
-            raise InvalidFhir(f"{where}: MedicationRequest.intent is not in its required value set")
+    for (owner, element), codes in REQUIRED_CODES.items():
+        if owner != rtype:
+            continue
+        if element not in doc:
+            if (owner, element) in MANDATORY:
+                raise InvalidFhir(f"{where}: {owner}.{element} is required")
+        elif not (isinstance(doc[element], str) and doc[element] in codes):
+            raise InvalidFhir(f"{where}: {owner}.{element} is not in its required value set")
 
 
 def _kind(doc: dict[str, Any]) -> RecordKind:

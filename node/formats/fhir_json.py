@@ -16,6 +16,7 @@ with an extension if a hospital needs them kept verbatim.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -39,6 +40,28 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise InvalidFhir(f"{name} is not a JSON number")
+
+
+#: Digits of the longest integer read. RFC 8785 refuses integers beyond 2**53 - 1 (16
+#: digits) anyway; this refuses longer ones before ``int()`` sees them, which would raise a
+#: bare ``ValueError`` past 4300 digits (and take quadratic time on the way there).
+MAX_INT_DIGITS = 20
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise InvalidFhir(
+            f"a JSON integer has more than {MAX_INT_DIGITS} digits (RFC 8785 canonical JSON "
+            "holds integers up to 2**53 - 1)"
+        )
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidFhir("a JSON number is too large to be a finite double (e.g. 1e999)")
+    return value
 
 
 #: Deepest JSON nesting accepted. FHIR resources nest a few levels (Bundle, entry, resource,
@@ -79,11 +102,14 @@ def load_strict_json(raw: bytes, *, max_bytes: int = MAX_FHIR_BYTES) -> Any:
         raise InvalidFhir("FHIR JSON must be UTF-8") from None
     _check_depth(text)
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                          parse_int=_bounded_int, parse_float=_finite_float)  # fmt: skip
     except json.JSONDecodeError as exc:
         raise InvalidFhir(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InvalidFhir("JSON nested too deeply") from None
+    except ValueError:  # a number the hooks above let through that int()/float() refuse
+        raise InvalidFhir("not JSON: a number cannot be read") from None
 
 
 def canonical_bytes(value: Any) -> bytes:
