@@ -23,6 +23,7 @@ from pathlib import Path
 from eth_account import Account
 
 from medledger import demo_flow as flow
+from medledger.consortium.hospital import GATEWAY_ENV
 from medledger.consortium.layout import Network, plan_hospitals
 from medledger.consortium.local import LocalConsortium
 from medledger.consortium.writer import init_consortium
@@ -79,6 +80,13 @@ def real_hospital(root: Path) -> Iterator[RealHospital]:
     )
     manifest = init_consortium(root, plans, passphrase=PASSPHRASE, network=Network.loopback,
                                fast_consensus=True, kdf=DEMO_KDF)  # fmt: skip
+    # The fuzzer is one client that signs in for every logout it sends; the sign-in rate
+    # limit has tests of its own (tests/gateway/test_hostile_http.py).
+    county_dir = next(h.directory for h in manifest.hospitals if h.tier == GRANTEE)
+    gateway_env = root / county_dir / GATEWAY_ENV
+    with gateway_env.open("a") as env:
+        env.write("MEDLEDGER_GATEWAY_CHALLENGE_RATE_PER_MINUTE=100000\n")
+        env.write("MEDLEDGER_GATEWAY_CHALLENGE_BURST=10000\n")
     demo = DemoConsortium(
         root, manifest, operator_accounts(root, manifest), {GRANTEE: Account.create()}
     )
