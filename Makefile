@@ -34,10 +34,13 @@ $(NPM_STAMP): package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/medledger demo $(DEMO_ARGS)
 
-# The gateway's auditor page is tested in a real headless browser: Debian's chromium (CI runs as root).
-CHROMIUM_STAMP := $(VENV)/.chromium
+# The gateway's pages are tested in a real headless browser (Debian's chromium) and every
+# standard against a real third-party implementation: Debian's orthanc (+ DICOMweb plugin)
+# and dcmtk (CI runs as root). Orthanc's service is never started; the tests start their own.
+DEBIAN_TEST_PACKAGES := chromium orthanc orthanc-dicomweb dcmtk
+CHROMIUM_STAMP := $(VENV)/.debian-test-packages
 $(CHROMIUM_STAMP): | $(BIN)/python
-	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	@dpkg -s $(DEBIAN_TEST_PACKAGES) >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBIAN_TEST_PACKAGES); }
 	@touch $@
 
 test: $(STAMP) $(NPM_STAMP) $(CHROMIUM_STAMP) lint

@@ -33,7 +33,7 @@ FLAGS = [
 
 def chromium_flags(profile: Path) -> list[str]:
     if shutil.which(CHROMIUM) is None:
-        pytest.fail("Debian chromium is missing: `make test` installs it (.venv/.chromium)")
+        pytest.fail("Debian chromium is missing: `make test` installs it (.venv/.debian-test-packages)")
     return [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]
 
 

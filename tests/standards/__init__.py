@@ -1,0 +1,1 @@
+"""Tests against real third-party implementations of the standards (Orthanc, dcmtk, ...)."""
