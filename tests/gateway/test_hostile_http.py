@@ -36,7 +36,8 @@ def _sign_in(client: TestClient, account: LocalAccount, challenge: dict[str, str
 
 
 def test_a_challenge_flood_from_one_address_cannot_cancel_a_pending_sign_in() -> None:
-    chain, app = _gateway(MemorySessionStore(), challenge_burst=5)
+    # A refill every 100 minutes: the bucket stays empty however slowly this machine runs.
+    chain, app = _gateway(MemorySessionStore(), challenge_burst=5, challenge_rate_per_minute=0.01)
     physician = Account.create()
     chain.physicians[(make_settings().hospital, physician.address)] = PhysicianStatus.ACTIVE
     legit = TestClient(app, client=("10.0.0.2", 5000))
