@@ -1,1 +1,1 @@
-"""The node's FHIR R4 REST facade (``/fhir``): capability, transaction/batch, create, update, read."""
+"""The node's FHIR R4 REST facade (``/fhir``): capability, transaction/batch, writes, reads."""

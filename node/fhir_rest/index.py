@@ -55,10 +55,14 @@ class ResourceIndex(ResourceIndexAPI):
         return None if row is None else (int(row[0]), RecordId(bytes(row[1])))
 
     def version(self, rtype: str, rid: str, version: int) -> RecordId | None:
-        row = self._db().execute(
-            "SELECT record_id FROM versions WHERE rtype=? AND rid=? AND version=?",
-            (rtype, rid, version),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT record_id FROM versions WHERE rtype=? AND rid=? AND version=?",
+                (rtype, rid, version),
+            )
+            .fetchone()
+        )
         return None if row is None else RecordId(bytes(row[0]))
 
     def add_version(self, rtype: str, rid: str, record_id: RecordId) -> int:
@@ -70,9 +74,11 @@ class ResourceIndex(ResourceIndexAPI):
         return int(row[0])
 
     def patient_for(self, identifier_key: bytes) -> str | None:
-        row = self._db().execute(
-            "SELECT patient_id FROM identifiers WHERE key=?", (identifier_key,)
-        ).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT patient_id FROM identifiers WHERE key=?", (identifier_key,))
+            .fetchone()
+        )
         return None if row is None else str(row[0])
 
     def claim_identifier(self, identifier_key: bytes, patient_id: str) -> str:

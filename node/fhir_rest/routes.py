@@ -83,6 +83,7 @@ def metadata(request: Request) -> JSONResponse:
 
 
 @router.post("", responses={200: {"content": {FHIR_JSON: {}}}})
+@router.post("/", include_in_schema=False)  # clients join "base/" + "": the same endpoint
 async def transaction_or_batch(request: Request, writer: Writer) -> JSONResponse:
     """A transaction (all or nothing) or batch (each entry alone) Bundle."""
     raw = await _body(request)
