@@ -21,8 +21,7 @@ from node.service import NodeService
 def create_app(
     node: NodeService, *, api: ApiSettings, routers: Sequence[APIRouter] = ()
 ) -> FastAPI:
-    """The node API: ``/records``, the FHIR facade ``/fhir``, plus ``routers`` (the case routers
-    of referrals/grants).
+    """The node API: ``/records``, ``/fhir`` (the FHIR facade) and ``routers`` (case routers).
 
     Extra routers should depend on :func:`node.api.deps.require_token` (as ``/records``
     does) and read the node through :data:`node.api.deps.CurrentNode`.
