@@ -23,6 +23,10 @@ class ResourceIndexAPI(ABC):
         """The record of one version of ``Type/id``, or ``None``."""
 
     @abstractmethod
+    def of_type(self, rtype: str) -> list[tuple[str, int, RecordId]]:
+        """``(id, current version, record_id)`` of every resource of ``rtype``."""
+
+    @abstractmethod
     def add_version(self, rtype: str, rid: str, record_id: RecordId) -> int:
         """Append ``record_id`` as the next version of ``Type/id``; return its number."""
 

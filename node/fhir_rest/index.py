@@ -65,6 +65,13 @@ class ResourceIndex(ResourceIndexAPI):
         )
         return None if row is None else RecordId(bytes(row[0]))
 
+    def of_type(self, rtype: str) -> list[tuple[str, int, RecordId]]:
+        rows = self._db().execute(
+            "SELECT rid, MAX(version), record_id FROM versions WHERE rtype=? GROUP BY rid",
+            (rtype,),
+        )  # SQLite: the bare column comes from the row holding the MAX
+        return [(str(r[0]), int(r[1]), RecordId(bytes(r[2]))) for r in rows]
+
     def add_version(self, rtype: str, rid: str, record_id: RecordId) -> int:
         row = self._db().execute(
             "INSERT INTO versions (rtype, rid, version, record_id) SELECT ?, ?,"

@@ -34,6 +34,13 @@ class Seg:
         text = str(raw)
         return str(self.message.unescape(text)) if "\\" in text else text
 
+    def raw(self, field: int) -> str:
+        """The whole field as sent (all components and repetitions, escapes kept)."""
+        try:
+            return str(self.message.segments(self.name)[self.sequence - 1][field])
+        except (IndexError, KeyError):
+            return ""
+
     def need(self, field: int, component: int = 1) -> str:
         value = self.get(field, component)
         if not value:
@@ -43,12 +50,9 @@ class Seg:
 
     def repeats(self, field: int) -> int:
         """How many repetitions ``SEG-field`` has (0 when empty)."""
-        try:
-            value = self.message.segments(self.name)[self.sequence - 1][field]
-        except (IndexError, KeyError):
+        if not self.raw(field):
             return 0
-        if not str(value):
-            return 0
+        value = self.message.segments(self.name)[self.sequence - 1][field]
         return len(value) if isinstance(value, hl7.Field) and value.separator == "~" else 1
 
     def error(self, text: str, code: str, field: int, component: int = 0) -> Exception:

@@ -1,8 +1,9 @@
 """RDE^O11 (pharmacy/treatment encoded order) → FHIR ``MedicationRequest``.
 
 ORC-1 (order control, HL7 table 0119) gives the status; RXE-2 (give code) or, without RXE,
-RXO-1 (requested give code) the medication; RXE-3/RXE-5 the dose, RXE-7 the instructions, RXR-1 the route, RXE-10/
-RXE-11 the amount to dispense and ORC-2/ORC-3 the placer/filler order numbers.
+RXO-1 (requested give code) the medication; RXE-3/RXE-5 the dose, RXE-7 the instructions,
+RXR-1 the route, RXE-10/RXE-11 the amount to dispense and ORC-2/ORC-3 the placer/filler
+order numbers.
 """
 
 from __future__ import annotations

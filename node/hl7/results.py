@@ -1,8 +1,9 @@
 """ORU^R01 → FHIR: each OBR a ``DiagnosticReport``, each OBX under it an ``Observation``.
 
-OBX-2 (value type) decides the value: ``NM`` and ``SN`` a ``valueQuantity`` (OBX-6 the unit), ``ST``/
-``TX``/``FT`` a ``valueString``, ``CE``/``CWE`` a ``valueCodeableConcept``. Result status
-codes (HL7 table 0085 for OBX-11, 0123 for OBR-25) map onto FHIR's required value sets.
+OBX-2 (value type) decides the value: ``NM`` and ``SN`` a ``valueQuantity`` (OBX-6 the
+unit), ``ST``/``TX``/``FT`` a ``valueString``, ``CE``/``CWE`` a ``valueCodeableConcept``.
+Result status codes (HL7 table 0085 for OBX-11, 0123 for OBR-25) map onto FHIR's required
+value sets.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _unit(obx: Seg) -> dict[str, Any]:
 
 def _value(obx: Seg) -> dict[str, Any]:
     kind = obx.get(2).upper()
-    if not obx.get(5):
+    if not obx.raw(5).strip("^"):
         return {}
     if kind == "NM":
         return {"valueQuantity": _quantity(obx)}
