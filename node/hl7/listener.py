@@ -128,6 +128,21 @@ class Hl7Listener:
         writer.write(b"\x0b" + body + b"\x1c\r")
         await writer.drain()
 
+    async def _linger(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Half-close, then read and drop what the peer still sends (at most 1 s).
+
+        Closing with unread input makes the kernel send a reset, which can destroy the NAK
+        before the peer reads it; nothing read here is kept.
+        """
+        if writer.can_write_eof():
+            writer.write_eof()
+        try:
+            async with asyncio.timeout(1.0):
+                while await reader.read(64 * 1024):
+                    pass
+        except (TimeoutError, ConnectionError):
+            pass
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         limit = self.settings.max_message_bytes
         while True:
@@ -139,6 +154,7 @@ class Hl7Listener:
             except ValueError:  # python-hl7: the frame exceeds the reader's limit
                 error = Hl7Error(f"the message exceeds {limit} bytes", code="207", ack="AR")
                 await self._send(writer, bare_nak(error).encode())
+                await self._linger(reader, writer)
                 return
             except InvalidBlockError:
                 error = Hl7Error("bytes outside an MLLP frame (<VT> ... <FS><CR>)", code="100",

@@ -224,7 +224,10 @@ def test_a_peer_not_allowed_is_closed_without_reading(hospital: Hospital) -> Non
                 sock.sendall(b"\x0b" + message("adt_a01").encode() + b"\x1c\r")
             except OSError:
                 pass
-            assert sock.recv(4096) == b""
+            try:
+                assert sock.recv(4096) == b""
+            except ConnectionResetError:
+                pass  # closed with our bytes unread: the kernel resets; closed either way
         assert hospital.records() == before
     finally:
         listener.stop()
