@@ -48,7 +48,7 @@ def create_app(
 
     guard(app, body_default=api.max_json_bytes, body_routes=body_limits(api),
           rate_rules=peer_rate_rules(api))  # fmt: skip
-    install_fhir(app, node, limit=api.max_fhir_bytes)
+    install_fhir(app, limit=api.max_fhir_bytes)
     return app
 
 

@@ -26,6 +26,7 @@ from common.tls import TLSFiles, check_server_files
 from common.tls_asgi import ClientCertProtocol, RequireClientCert
 from node.api.app import create_app
 from node.config import ApiSettings, Hl7Settings
+from node.fhir_rest.routes import fhir_writer
 from node.hl7.ingest import Hl7Ingest
 from node.hl7.listener import Hl7Listener
 from node.service import NodeService
@@ -90,7 +91,7 @@ def serve(
     host, port = sock.getsockname()[:2]
     listener = None
     if hl7 is not None and hl7.enabled:
-        listener = Hl7Listener(Hl7Ingest(fastapi_app.state.fhir_writer).handle, hl7)
+        listener = Hl7Listener(Hl7Ingest(fhir_writer(fastapi_app)).handle, hl7)
         listener.start()
     node.start()
     log.info("node API listening on %s://%s:%d", "https" if tls else "http", host, port)

@@ -9,6 +9,7 @@ in FHIR's shape before the body is read).
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -35,9 +36,22 @@ PREFIX = "/fhir"
 _STARTED = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_WRITER_LOCK = threading.Lock()
+
+
+def fhir_writer(app: FastAPI) -> FhirWriter:
+    """The app's writer, made on first use (the docs build the app without a real node)."""
+    with _WRITER_LOCK:
+        writer: FhirWriter | None = getattr(app.state, "fhir_writer", None)
+        if writer is None:
+            node: NodeService = app.state.node
+            index = ResourceIndex(node.parts.outbox_path.parent / "fhir.sqlite")
+            writer = app.state.fhir_writer = FhirWriter(node, index)
+        return writer
+
+
 async def _writer(request: Request) -> FhirWriter:
-    writer: FhirWriter = request.app.state.fhir_writer
-    return writer
+    return fhir_writer(request.app)
 
 
 async def require_fhir_token(request: Request) -> None:
@@ -161,14 +175,12 @@ def _handler(request: Request, exc: Exception) -> JSONResponse:
     return outcome_response(exc)
 
 
-def install_fhir(app: FastAPI, node: NodeService, *, limit: int) -> None:
+def install_fhir(app: FastAPI, *, limit: int) -> None:
     """Mount ``/fhir`` on the node app: routes, OperationOutcome errors, the 413 check.
 
     Call after :func:`common.guard.guard`, so the declared-length check is the outermost
     middleware for ``/fhir`` and answers before the generic 413.
     """
-    app.state.fhir_writer = FhirWriter(node, ResourceIndex(node.parts.outbox_path.parent
-                                                           / "fhir.sqlite"))  # fmt: skip
     app.add_exception_handler(FhirRestError, _handler)
     app.add_middleware(FhirBodyLimit, prefix=PREFIX, limit=limit)
 

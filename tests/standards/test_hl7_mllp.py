@@ -23,6 +23,7 @@ from hl7.client import MLLPClient
 
 from contracts.typing import RecordKind
 from node.config import Hl7Settings
+from node.fhir_rest.routes import fhir_writer
 from node.fhir_rest.writer import FhirWriter
 from node.hl7.ingest import Hl7Ingest
 from node.hl7.listener import Hl7Listener
@@ -67,7 +68,7 @@ def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hospital]:
     tmp = tmp_path_factory.mktemp("hl7")
     settings = Hl7Settings(enabled=True, port=0, max_message_bytes=LIMIT, idle_timeout_s=1.0)
     with case_app(tmp) as app, serve(app) as url:
-        writer: FhirWriter = app.state.fhir_writer
+        writer = fhir_writer(app)
         listener = Hl7Listener(Hl7Ingest(writer).handle, settings)
         _, port = listener.start()
         client = httpx.Client(base_url=f"{url}/fhir", headers=AUTH, timeout=30)
