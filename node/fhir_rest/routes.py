@@ -33,6 +33,27 @@ from node.formats.fhir_json import load_strict_json
 from node.service import NodeService
 
 PREFIX = "/fhir"
+#: The body every write route reads itself (declared so clients and fuzzers see it).
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FHIR_JSON: {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+_OUT: dict[str, Any] = {"content": {FHIR_JSON: {}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": f"{what} (an OperationOutcome)", "content": {FHIR_JSON: {}}}
+    for code, what in (
+        (400, "Not JSON, or not a valid request"),
+        (401, "No or wrong token"),
+        (413, "Body over the limit"),
+        (415, "Not JSON"),
+        (422, "Not valid FHIR R4, or not supported"),
+    )
+}
 _STARTED = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -89,14 +110,14 @@ def _load(raw: bytes) -> Any:
         raise from_ingest_error(exc) from None
 
 
-@public.get("/metadata")
+@public.get("/metadata", responses={200: _OUT})
 def metadata(request: Request) -> JSONResponse:
     """The CapabilityStatement (FHIR 4.0.1): what this facade supports (no token needed)."""
     return JSONResponse(capability_statement(_base(request), released=_STARTED),
                         media_type=FHIR_JSON)  # fmt: skip
 
 
-@router.post("", responses={200: {"content": {FHIR_JSON: {}}}})
+@router.post("", responses={200: _OUT, **_ERRORS}, openapi_extra=_BODY)
 @router.post("/", include_in_schema=False)  # clients join "base/" + "": the same endpoint
 async def transaction_or_batch(request: Request, writer: Writer) -> JSONResponse:
     """A transaction (all or nothing) or batch (each entry alone) Bundle."""
@@ -131,13 +152,13 @@ async def _write_one(request: Request, writer: Writer, rtype: str, rid: str | No
     return written_resource(_base(request), await run_in_threadpool(work))
 
 
-@router.post("/{rtype}", status_code=201, responses={201: {"content": {FHIR_JSON: {}}}})
+@router.post("/{rtype}", status_code=201, responses={201: _OUT, **_ERRORS}, openapi_extra=_BODY)
 async def create(rtype: str, request: Request, writer: Writer) -> JSONResponse:
     """Create a resource with a server-assigned id; 201 with ``Location``."""
     return await _write_one(request, writer, rtype, None)
 
 
-@router.put("/{rtype}/{rid}", responses={200: {"content": {FHIR_JSON: {}}}})
+@router.put("/{rtype}/{rid}", responses={200: _OUT, 201: _OUT, **_ERRORS}, openapi_extra=_BODY)
 async def update(rtype: str, rid: str, request: Request, writer: Writer) -> JSONResponse:
     """A new version of ``Type/id`` (200), or its first one (201); same content: unchanged."""
     return await _write_one(request, writer, rtype, rid)
@@ -158,13 +179,13 @@ def _read(writer: FhirWriter, rtype: str, rid: str, version: int | None) -> JSON
     return JSONResponse(resource, media_type=FHIR_JSON, headers={"ETag": f'W/"{version}"'})
 
 
-@router.get("/{rtype}/{rid}", responses={200: {"content": {FHIR_JSON: {}}}})
+@router.get("/{rtype}/{rid}", responses={200: _OUT, 404: _OUT, **_ERRORS})
 def read(rtype: str, rid: str, writer: Writer) -> JSONResponse:
     """The current version of ``Type/id``, decrypted and checked against its anchored hash."""
     return _read(writer, rtype, rid, None)
 
 
-@router.get("/{rtype}/{rid}/_history/{vid}", responses={200: {"content": {FHIR_JSON: {}}}})
+@router.get("/{rtype}/{rid}/_history/{vid}", responses={200: _OUT, 404: _OUT, **_ERRORS})
 def vread(rtype: str, rid: str, vid: int, writer: Writer) -> JSONResponse:
     """One version of ``Type/id``, decrypted and checked against its anchored hash."""
     return _read(writer, rtype, rid, vid)
