@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 
 from common.tls import TLSFiles, check_server_files
 from common.tls_asgi import ClientCertProtocol, RequireClientCert
+from keys.abc import KeyringAPI
 from node.api.app import create_app
 from node.config import ApiSettings, Hl7Settings
 from node.fhir_rest.routes import fhir_writer
@@ -73,14 +74,17 @@ def serve(
     log_level: str,
     tls: TLSFiles | None = None,
     hl7: Hl7Settings | None = None,
+    keyring: KeyringAPI | None = None,
 ) -> None:
     """Serve the API on ``sock`` with the drain running; stop both on SIGTERM/SIGINT.
 
     With ``hl7`` enabled the MLLP listener runs too, writing through the same FHIR writer
     (and identifier index) as the app's ``/fhir`` routes; it is bound before the drain
-    starts, so a taken port fails the start (:class:`node.exceptions.NodeError`).
+    starts, so a taken port fails the start (:class:`node.exceptions.NodeError`). ``keyring``
+    lets ``GET /fhir/Type/id`` decrypt (ingest itself needs only the public key).
     """
     fastapi_app = create_app(node, api=api, routers=routers)
+    fhir_writer(fastapi_app).keyring = keyring  # FHIR reads decrypt with the hospital's keyring
     app: ASGIApp = fastapi_app
     if tls is not None:
         app = RequireClientCert(app, paths=PEER_PATHS, prefixes=PEER_PREFIXES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from keys.abc import KeyringAPI
 from keys.datakey import DataKey
 from keys.exceptions import KeysError
 from keys.typing import RecordId
@@ -21,11 +22,23 @@ from node.ingest.core import DEK_AD, PAYLOAD_AD
 from node.service import NodeService
 
 
-def read_record(node: NodeService, record_id: RecordId) -> dict[str, Any]:
-    """The verified resource of ``record_id`` (raises :class:`FhirRestError` otherwise)."""
-    wrapper = node.parts.wrapper
-    if not isinstance(wrapper, KeyringWrapper):
-        raise FhirRestError(501, "this node holds no keyring to read with", code="not-supported")
+def _unwrapper(node: NodeService, keyring: KeyringAPI | None) -> KeyringWrapper:
+    if keyring is not None:
+        return KeyringWrapper(keyring)
+    if isinstance(node.parts.wrapper, KeyringWrapper):  # a node that ingests with its keyring
+        return node.parts.wrapper
+    raise FhirRestError(501, "this node holds no keyring to read with", code="not-supported")
+
+
+def read_record(node: NodeService, record_id: RecordId,
+                keyring: KeyringAPI | None = None) -> dict[str, Any]:  # fmt: skip
+    """The verified resource of ``record_id`` (raises :class:`FhirRestError` otherwise).
+
+    Ingest wraps data keys to the public key only (``node run`` seals without the private
+    key); reading needs the hospital's keyring, which ``node run`` hands over from its case
+    services (:func:`node.cli.serve.serve`).
+    """
+    wrapper = _unwrapper(node, keyring)
     entry = node.outbox().entry(record_id)
     if not entry.wrapped_key:
         raise FhirRestError(410, "the record was crypto-shredded", code="deleted")

@@ -175,7 +175,7 @@ def _read(writer: FhirWriter, rtype: str, rid: str, version: int | None) -> JSON
         found = writer.index.version(rtype, rid, version)
     if found is None:
         raise FhirRestError(404, "no such resource (or version)")
-    resource = read_record(writer.node, found)
+    resource = read_record(writer.node, found, writer.keyring)
     return JSONResponse(resource, media_type=FHIR_JSON, headers={"ETag": f'W/"{version}"'})
 
 

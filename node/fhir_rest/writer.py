@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from keys.abc import KeyringAPI
 from keys.typing import RecordId
 from node.exceptions import IngestError
 from node.fhir_rest.abc import ResourceIndexAPI
@@ -68,6 +69,8 @@ class FhirWriter:
     def __init__(self, node: NodeService, index: ResourceIndexAPI) -> None:
         self.node = node
         self.index = index
+        #: The hospital's keyring for reads (``None``: reads need the node's own wrapper).
+        self.keyring: KeyringAPI | None = None
 
     def _key(self, system: str, value: str) -> bytes:
         try:
