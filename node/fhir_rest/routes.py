@@ -18,13 +18,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from common.limits import BodyTooLarge
-from node.api.upload import read_limited
 from node.config import ApiSettings
 from node.exceptions import IngestError
 from node.fhir_rest.capability import capability_statement
 from node.fhir_rest.entries import bundle_entries, check_id, check_type, plan_entry, plan_resource
 from node.fhir_rest.index import ResourceIndex
-from node.fhir_rest.limits import FhirBodyLimit
+from node.fhir_rest.limits import FhirBodyLimit, read_body
 from node.fhir_rest.outcome import FHIR_JSON, FhirRestError, from_ingest_error
 from node.fhir_rest.read import read_record
 from node.fhir_rest.responses import outcome_response, response_bundle, written_resource
@@ -98,8 +97,8 @@ async def _body(request: Request) -> bytes:
         raise FhirRestError(415, "send FHIR JSON (application/fhir+json)")
     limit: int = request.app.state.api_settings.max_fhir_bytes
     try:
-        return await read_limited(request, limit)
-    except BodyTooLarge:
+        return await read_body(request, limit)
+    except BodyTooLarge:  # the app's BodyLimitMiddleware cut the stream first
         raise FhirRestError(413, f"the body exceeds the limit of {limit} bytes") from None
 
 
