@@ -6,10 +6,18 @@ as a FHIR transaction Bundle. An ``AA`` is sent only after the records are durab
 for anchoring; any refusal is an ``AE``/``AR`` whose ERR names the field. Messages are
 handled one at a time per node (a lock): a new patient's first two messages must not create
 it twice.
+
+A sender that missed our ACK sends the message again (MLLP's only recovery), so a message
+must not create its results twice: each resource it makes gets an id derived from the
+sender (MSH-3, MSH-4), the control id (MSH-10) and its place in the message, keyed with the
+consortium secret, and is written as ``PUT Type/id``; the retransmission rewrites the same
+content, which the outbox recognises, and nothing new is stored. (A sender that reuses a
+control id for another message makes new versions of that message's resources.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import uuid
@@ -19,7 +27,7 @@ import hl7
 
 from node.fhir_rest.entries import Planned
 from node.fhir_rest.outcome import FhirRestError
-from node.fhir_rest.writer import FhirWriter
+from node.fhir_rest.writer import FhirWriter, identifier_key
 from node.hl7.ack import bare_nak, reply
 from node.hl7.errors import (
     APPLICATION_ERROR,
@@ -118,6 +126,13 @@ class Hl7Ingest:
                           if_none_exist=condition)  # fmt: skip
         return [created], urn
 
+    def _stable_id(self, message: hl7.Message, place: int) -> str:
+        msh = Seg(message, "MSH")
+        origin = f"{msh.get(3)}|{msh.get(4)}|{msh.get(10)}|{place}".encode()
+        key = identifier_key(self.writer.node.parts.pseudonymizer, "hl7-message",
+                             hashlib.sha256(origin).hexdigest())  # fmt: skip
+        return str(uuid.UUID(bytes=key[:16], version=4))
+
     def _ingest(self, message: hl7.Message) -> None:
         kind, _ = self._check_header(message)
         planned, subject = self._patient(message, update=kind == "ADT")
@@ -131,8 +146,9 @@ class Hl7Ingest:
                 resources.append((None, report(obr, subject, urns)))
         elif kind == "RDE":
             resources.append((None, medication_request(message, subject)))
-        for url, resource in resources:
-            planned.append(Planned(len(planned), "POST", resource["resourceType"], None,
+        for place, (url, resource) in enumerate(resources):
+            rid = self._stable_id(message, place)
+            planned.append(Planned(len(planned), "PUT", resource["resourceType"], rid,
                                    resource, full_url=url))  # fmt: skip
         for i, p in enumerate(planned):
             p.index = i

@@ -129,6 +129,15 @@ def test_oru_r01_by_mllp_send_becomes_a_report_and_observations(hospital: Hospit
     assert heart["subject"]["reference"] == subject and heart["status"] == "final"
 
 
+def test_a_retransmitted_message_stores_nothing_twice(hospital: Hospital) -> None:
+    first = hospital.send("oru_r01")  # sent before by the test above, or not: both are fine
+    assert seg(first, "MSA")[1:3] == ["AA", "CNTRL-3456"]
+    before = hospital.records()
+    again = hospital.send("oru_r01")  # the sender missed our ACK and sends it again
+    assert seg(again, "MSA")[1:3] == ["AA", "CNTRL-3456"]
+    assert hospital.records() == before
+
+
 def test_rde_o11_becomes_a_prescription(hospital: Hospital) -> None:
     ack = hospital.send("rde_o11")
     assert seg(ack, "MSA")[1:3] == ["AA", "RX-00321"]
