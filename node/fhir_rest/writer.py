@@ -116,9 +116,12 @@ class FhirWriter:
         p = r.planned
         assert p.rid is not None
         current = self.index.current(p.rtype, p.rid)
-        if receipt is None or (current is not None and current[1] == receipt.record_id):
-            assert current is not None  # a match names an indexed Patient
+        if receipt is None and current is None:  # an identifier claimed, its write lost
+            raise FhirRestError(409, f"entry[{p.index}]: the identifier's Patient has no stored"
+                                " version; send it without ifNoneExist")  # fmt: skip
+        if current is not None and (receipt is None or current[1] == receipt.record_id):
             return Written(p.index, p.rtype, p.rid, current[0], 200, current[1], r.resource)
+        assert receipt is not None
         version = self.index.add_version(p.rtype, p.rid, receipt.record_id)
         if p.rtype == "Patient":
             for system, value in patient_identifiers(r.resource):

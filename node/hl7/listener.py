@@ -53,6 +53,8 @@ class Hl7Listener:
             address = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
             return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # a dual-stack socket reports IPv4 peers this way
         return any(address in network for network in self._allowed)
 
     def start(self) -> tuple[str, int]:

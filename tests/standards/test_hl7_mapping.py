@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hl7
 import pytest
+from pydantic import ValidationError
 
+from node.config import Hl7Settings
 from node.hl7.ack import err_segment, reply
 from node.hl7.errors import Hl7Error, Location
 from node.hl7.fields import Seg, fhir_datetime
+from node.hl7.listener import Hl7Listener
 from node.hl7.patient import identifiers, patient_resource
 from node.hl7.results import observation
 
@@ -101,3 +104,14 @@ def test_a_nak_carries_msa_err_and_no_quoted_value() -> None:
     assert fields[2] == "OBX^2^5" and fields[3] == "102^Data type error^HL70357"
     assert fields[4] == "E" and "\\F\\" in fields[8] and "\\S\\" in fields[8]
     assert reply(message).split("\r")[1] == "MSA|AA|C1"
+
+
+def test_the_peer_allowlist_matches_cidrs_and_ipv4_mapped_peers() -> None:
+    settings = Hl7Settings(allowed_peers=["10.1.0.0/16", "::1/128"])
+    listener = Hl7Listener(lambda raw: raw, settings)
+    assert listener.allowed("10.1.2.3") and listener.allowed("::ffff:10.1.2.3")
+    assert listener.allowed("::1")
+    for peer in ("10.2.0.1", "127.0.0.1", "::ffff:127.0.0.1", "not-an-address", ""):
+        assert not listener.allowed(peer), peer
+    with pytest.raises(ValidationError, match="allowed_peers"):
+        Hl7Settings(allowed_peers=["10.1.0.0/16", "the interface engine"])
