@@ -19,6 +19,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle as R4BBundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement as R4BCapability
 from fhirclient import client as fhir_client
+from fhirclient.models.bundle import Bundle as FcBundle
 from fhirclient.models.observation import Observation as FcObservation
 from fhirclient.models.patient import Patient as FcPatient
 
@@ -97,6 +98,24 @@ def test_fhirclient_creates_and_reads_back_with_the_bearer_token(facade: Facade)
     assert resp.status_code == 201, resp.text
     rid = resp.json()["id"]
     assert resp.headers["location"] == f"{facade.base}/Observation/{rid}/_history/1"
+    record = resp.headers["x-medledger-record-id"]
+    status = httpx.get(f"{facade.url}/records/{record}", headers=AUTH).json()
+    assert status["state"] == "pending" and status["kind"] == "fhir"  # no chain in this app
+
+
+def test_fhirclient_posts_a_transaction_bundle(facade: Facade) -> None:
+    smart = fhir_client.FHIRClient(settings={"app_id": "his", "api_base": facade.base})
+    smart.server.session.headers["Authorization"] = f"Bearer {TOKEN}"
+    doc = fixture("transaction-patient-observation.json")
+    del doc["id"]  # fhirclient creates only resources without an id
+    bundle = FcBundle(doc)
+    response = FcBundle(bundle.create(smart.server))  # posted to the base URL
+    assert response.type == "transaction-response"
+    assert [e.response.status for e in response.entry] == ["201 Created", "201 Created"]
+    pid = response.entry[0].response.location.split("/")[1]
+    oid = response.entry[1].response.location.split("/")[1]
+    read_back = FcObservation.read(oid, smart.server)
+    assert read_back.subject.reference == f"Patient/{pid}"
 
 
 def test_without_the_token_every_route_but_metadata_is_401_operation_outcome(

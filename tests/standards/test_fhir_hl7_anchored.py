@@ -99,13 +99,14 @@ def test_a_transaction_bundle_is_anchored_with_its_resolved_reference(
     bundle = json.loads((HERE / "fhir" / "transaction-patient-observation.json").read_text())
     resp = anchored.http.post(f"{anchored.url}/fhir", json=bundle)
     assert resp.status_code == 200, resp.text
-    patient, observation = (e["response"]["location"].split("/") for e in resp.json()["entry"])
+    entries = resp.json()["entry"]
+    patient, observation = (e["response"]["location"].split("/") for e in entries)
     stored = anchored.http.get(f"{anchored.url}/fhir/Observation/{observation[1]}").json()
     assert stored["subject"]["reference"] == f"Patient/{patient[1]}"
-    for rtype, rid, *_ in (patient, observation):
-        current = anchored.writer.index.current(rtype, rid)
-        assert current is not None
-        anchored.assert_proven(current[1])
+    for entry in entries:
+        (ext,) = entry["response"]["extension"]
+        assert ext["url"] == "urn:medledger:fhir:record-id"
+        anchored.assert_proven(RecordId(bytes.fromhex(ext["valueString"])))
 
 
 def test_an_oru_r01_over_mllp_is_acknowledged_and_anchored(anchored: AnchoredNode) -> None:
