@@ -13,6 +13,7 @@ import hl7
 from hl7.util import generate_message_control_id
 
 from node.hl7.errors import TEXT, Hl7Error
+from node.hl7.fields import Seg
 
 APPLICATION = "MEDLEDGER"
 FACILITY = "NODE"
@@ -35,15 +36,31 @@ def err_segment(error: Hl7Error) -> str:
     return f"ERR||{where}|{code}|E||||{_escape(error.text)[:400]}"
 
 
+def _header(code: str, *, to_app: str = "", to_facility: str = "", event: str = "",
+            version: str = "2.5.1") -> str:  # fmt: skip
+    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    kind = f"ACK^{_escape(event)}^ACK" if event else "ACK"
+    return (f"MSH|{SEPARATORS[1:]}|{APPLICATION}|{FACILITY}|{_escape(to_app)}|"
+            f"{_escape(to_facility)}|{now}||{kind}|{generate_message_control_id()}|P|"
+            f"{_escape(version) or '2.5.1'}")  # fmt: skip
+
+
 def reply(message: hl7.Message, error: Hl7Error | None = None) -> str:
-    r"""``AA`` for ``message``, or its ``AE``/``AR`` with an ERR segment (``\\r``-separated)."""
+    r"""``AA`` for ``message``, or its ``AE``/``AR`` with an ERR segment (``\r``-separated).
+
+    Built here rather than by python-hl7's ``create_ack``, which raises on a message whose
+    MSH-1/MSH-2 are unusual (found by ``tests/fuzz/test_hl7.py``): the values copied from the
+    message are read with the tolerant :class:`~node.hl7.fields.Seg` and re-escaped for our
+    standard separators.
+    """
+    msh = Seg(message, "MSH")
     code = "AA" if error is None else error.ack
-    ack = str(message.create_ack(code, application=APPLICATION, facility=FACILITY)).rstrip("\r")
+    header = _header(code, to_app=msh.get(3), to_facility=msh.get(4), event=msh.get(9, 2),
+                     version=msh.get(12))  # fmt: skip
+    ack = f"{header}\rMSA|{code}|{_escape(msh.get(10))}"
     return ack if error is None else f"{ack}\r{err_segment(error)}"
 
 
 def bare_nak(error: Hl7Error) -> str:
     """A NAK for input that is not a readable message (no MSH to answer from)."""
-    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    msh = f"MSH|^~\\&|{APPLICATION}|{FACILITY}|||{now}||ACK|{generate_message_control_id()}|P|2.5.1"
-    return f"{msh}\rMSA|{error.ack}|\r{err_segment(error)}"
+    return f"{_header(error.ack)}\rMSA|{error.ack}|\r{err_segment(error)}"

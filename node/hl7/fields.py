@@ -29,16 +29,16 @@ class Seg:
         """The unescaped text at ``SEG-field.component`` (``""`` when absent)."""
         try:
             raw = self.message.extract_field(self.name, self.sequence, field, repeat, component)
-        except (IndexError, KeyError):
+            text = str(raw)
+            return str(self.message.unescape(text)) if "\\" in text else text
+        except Exception:  # python-hl7 raises several kinds on odd separators: absent
             return ""
-        text = str(raw)
-        return str(self.message.unescape(text)) if "\\" in text else text
 
     def raw(self, field: int) -> str:
         """The whole field as sent (all components and repetitions, escapes kept)."""
         try:
             return str(self.message.segments(self.name)[self.sequence - 1][field])
-        except (IndexError, KeyError):
+        except Exception:  # as in get(): a field python-hl7 cannot reach is absent
             return ""
 
     def need(self, field: int, component: int = 1) -> str:
