@@ -271,6 +271,17 @@ def test_refusals_never_echo_patient_data(facade: Facade) -> None:
         assert phi not in resp.text
 
 
+def test_a_bundle_over_the_entry_limit_or_nested_too_deep_is_refused(facade: Facade) -> None:
+    before = facade.records()
+    many = {"resourceType": "Bundle", "type": "batch", "entry": [{}] * 1001}
+    resp = facade.http.post("", json=many)
+    assert resp.status_code == 413 and _issue(resp.json())["code"] == "too-costly"
+    deep = b'{"resourceType":"Bundle","type":"batch","entry":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    resp = facade.http.post("", content=deep)
+    assert resp.status_code == 400 and "nested" in _issue(resp.json())["diagnostics"]
+    assert facade.records() == before
+
+
 def test_unsupported_types_and_bundles_are_refused(facade: Facade) -> None:
     resp = facade.http.post("/Account", json={"resourceType": "Account", "status": "active"})
     assert resp.status_code == 422 and _issue(resp.json())["code"] == "not-supported"
