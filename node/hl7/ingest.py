@@ -43,6 +43,7 @@ from node.hl7.fields import Seg, fhir_datetime
 from node.hl7.patient import identifiers, patient_resource, pid_segment
 from node.hl7.pharmacy import medication_request
 from node.hl7.results import groups, observation, report
+from node.hl7.visit import encounter
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,11 @@ class Hl7Ingest:
         return str(uuid.UUID(bytes=key[:16], version=4))
 
     def _ingest(self, message: hl7.Message) -> None:
-        kind, _ = self._check_header(message)
+        kind, event = self._check_header(message)
         planned, subject = self._patient(message, update=kind == "ADT")
         resources: list[tuple[str | None, dict[str, Any]]] = []
+        if kind == "ADT" and (visit := encounter(message, event, subject)) is not None:
+            resources.append((None, visit))
         if kind == "ORU":
             for obr, obxs in groups(message):
                 urns = [_urn() for _ in obxs]

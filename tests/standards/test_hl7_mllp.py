@@ -94,6 +94,11 @@ def test_adt_a01_then_a08_create_and_update_the_patient(hospital: Hospital) -> N
     patient = _patient(hospital, system, "PATID1234")
     assert patient["name"] == [{"family": "EVERYMAN", "given": ["ADAM", "A"]}]
     assert patient["birthDate"] == "1961-06-15" and patient["gender"] == "male"
+    (visit_id, _, _), *more = hospital.writer.index.of_type("Encounter")
+    assert not more  # PV1 of the A01: one inpatient admission
+    visit = hospital.fhir.get(f"/Encounter/{visit_id}").json()
+    assert visit["class"]["code"] == "IMP" and visit["status"] == "in-progress"
+    assert visit["subject"]["reference"] == f"Patient/{patient['id']}"
     ack = hospital.send("adt_a08")
     assert seg(ack, "MSA")[1:3] == ["AA", "MSG00002"]
     updated = _patient(hospital, system, "PATID1234")
@@ -101,6 +106,7 @@ def test_adt_a01_then_a08_create_and_update_the_patient(hospital: Hospital) -> N
     assert updated["name"][0]["given"] == ["ADAM", "ALAN"]
     v1 = hospital.fhir.get(f"/Patient/{patient['id']}/_history/1").json()
     assert v1["name"][0]["given"] == ["ADAM", "A"]
+    assert len(hospital.writer.index.of_type("Encounter")) == 1  # an A08 updates the patient
 
 
 def test_oru_r01_by_mllp_send_becomes_a_report_and_observations(hospital: Hospital) -> None:
