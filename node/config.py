@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -89,6 +90,30 @@ class ApiSettings(_Strict):
         return hmac.compare_digest(digest, self.token_sha256)
 
 
+class Hl7Settings(_Strict):
+    """The HL7 v2 MLLP listener of the node (issue 16): off unless enabled.
+
+    Only peers in ``allowed_peers`` (addresses or CIDRs: the hospital's interface engine)
+    may connect; the others are closed at once. ``max_message_bytes`` bounds one frame (a
+    longer one, or one that never ends, gets a NAK and the connection is closed).
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 2575
+    allowed_peers: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    max_message_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    idle_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+    max_connections: Annotated[int, Field(ge=1, le=1024)] = 16
+
+    @field_validator("allowed_peers")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for peer in value:
+            ipaddress.ip_network(peer, strict=False)  # ValueError names the bad entry
+        return value
+
+
 class TlsSettings(_Strict):
     """HTTPS for the node API and mutual TLS to peers (paths relative to node.json).
 
@@ -120,6 +145,8 @@ class NodeSettings(_Strict):
     ingest_workers: Annotated[int, Field(ge=0, le=64)] = 0
     #: HTTPS and peer mTLS (``None``: plain HTTP, the loopback demo's default).
     tls: TlsSettings | None = None
+    #: HL7 v2 over MLLP (issue 16).
+    hl7: Hl7Settings = Field(default_factory=Hl7Settings)
 
     @field_validator("rpc_url")
     @classmethod

@@ -35,6 +35,7 @@ from node.config import (
     ApiSettings,
     BlobSettings,
     ContractAddresses,
+    Hl7Settings,
     NodeSettings,
     SecretSource,
     TlsSettings,
@@ -139,6 +140,7 @@ def write_configs(
             token_sha256=hashlib.sha256(token.encode()).hexdigest(),
         ),
         tls=_node_tls(plan),
+        hl7=_node_hl7(plan, listen),
     )
     write_config(directory / "node.json", node_settings)
     write_private(directory / GATEWAY_ENV, env_file(gateway_env(plan, public, network, shared)))
@@ -191,9 +193,19 @@ def _node_tls(plan: HospitalPlan) -> TlsSettings | None:
     )
 
 
+def _node_hl7(plan: HospitalPlan, listen: str) -> Hl7Settings:
+    """The node's MLLP listener: on, at the planned port, loopback peers only.
+
+    A hospital adds its interface engine's address to ``hl7.allowed_peers`` in node.json;
+    accepting any peer by default would let anyone on the network write records.
+    """
+    return Hl7Settings(enabled=True, host=listen, port=plan.ports.hl7)
+
+
 def vars_of(plan: HospitalPlan) -> dict[str, int]:
     p = plan.ports
-    return {"rpc": p.rpc, "p2p": p.p2p, "node_api": p.node_api, "gateway": p.gateway}
+    return {"rpc": p.rpc, "p2p": p.p2p, "node_api": p.node_api, "gateway": p.gateway,
+            "hl7": p.hl7}  # fmt: skip
 
 
 def gateway_env(

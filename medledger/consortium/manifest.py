@@ -36,6 +36,8 @@ class PortsEntry(_Strict):
     p2p: int
     node_api: int
     gateway: int
+    #: The node's HL7 MLLP port (issue 16; absent from manifests written before it: 0).
+    hl7: int = 0
 
 
 class HospitalEntry(_Strict):

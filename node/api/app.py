@@ -14,13 +14,14 @@ from common.ratelimit import RateRule, TokenBucket
 from common.version import __version__
 from node.api import records
 from node.config import ApiSettings
+from node.fhir_rest.routes import fhir_routers, install_fhir
 from node.service import NodeService
 
 
 def create_app(
     node: NodeService, *, api: ApiSettings, routers: Sequence[APIRouter] = ()
 ) -> FastAPI:
-    """The node API: ``/records`` plus ``routers`` (the case routers of referrals/grants).
+    """The node API: ``/records``, ``/fhir`` (the FHIR facade) and ``routers`` (case routers).
 
     Extra routers should depend on :func:`node.api.deps.require_token` (as ``/records``
     does) and read the node through :data:`node.api.deps.CurrentNode`.
@@ -35,6 +36,8 @@ def create_app(
     app.state.node = node
     app.state.api_settings = api
     app.include_router(records.router)
+    for fhir in fhir_routers():
+        app.include_router(fhir)
     for router in routers:
         app.include_router(router)
 
@@ -45,6 +48,7 @@ def create_app(
 
     guard(app, body_default=api.max_json_bytes, body_routes=body_limits(api),
           rate_rules=peer_rate_rules(api))  # fmt: skip
+    install_fhir(app, limit=api.max_fhir_bytes)
     return app
 
 
@@ -52,6 +56,7 @@ def body_limits(api: ApiSettings) -> list[RouteLimit]:
     """Per-route body limits: ingest keeps its configured limits, peers get a small one."""
     return [
         RouteLimit("/records/fhir", api.max_fhir_bytes),
+        RouteLimit("/fhir(/.*)?", api.max_fhir_bytes),
         RouteLimit("/records/fhir/bulk", api.max_bulk_bytes),
         RouteLimit("/records/dicom", api.max_dicom_bytes),
         RouteLimit("/deliveries", api.max_delivery_bytes),

@@ -145,9 +145,12 @@ def run(
         _fail(f"cannot listen: {exc.strerror}", 2)
     cases.start()
     try:
-        serve(node, api=api, sock=sock, routers=cases.routers,
-              log_level=cfg.settings.log_level, tls=cfg.tls_files())  # fmt: skip
+        serve(node, api=api, sock=sock, routers=cases.routers, log_level=cfg.settings.log_level,
+              tls=cfg.tls_files(), hl7=cfg.settings.hl7,
+              keyring=cases.services.keyring)  # fmt: skip
     except TLSConfigError as exc:
+        _fail(str(exc), 2)
+    except NodeError as exc:  # the HL7 port could not be bound
         _fail(str(exc), 2)
     finally:
         cases.stop()

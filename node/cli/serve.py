@@ -24,8 +24,12 @@ from starlette.types import ASGIApp
 
 from common.tls import TLSFiles, check_server_files
 from common.tls_asgi import ClientCertProtocol, RequireClientCert
+from keys.abc import KeyringAPI
 from node.api.app import create_app
-from node.config import ApiSettings
+from node.config import ApiSettings, Hl7Settings
+from node.fhir_rest.routes import fhir_writer
+from node.hl7.ingest import Hl7Ingest
+from node.hl7.listener import Hl7Listener
 from node.service import NodeService
 
 log = logging.getLogger("medledger.node")
@@ -69,9 +73,19 @@ def serve(
     routers: Sequence[APIRouter],
     log_level: str,
     tls: TLSFiles | None = None,
+    hl7: Hl7Settings | None = None,
+    keyring: KeyringAPI | None = None,
 ) -> None:
-    """Serve the API on ``sock`` with the drain running; stop both on SIGTERM/SIGINT."""
-    app: ASGIApp = create_app(node, api=api, routers=routers)
+    """Serve the API on ``sock`` with the drain running; stop both on SIGTERM/SIGINT.
+
+    With ``hl7`` enabled the MLLP listener runs too, writing through the same FHIR writer
+    (and identifier index) as the app's ``/fhir`` routes; it is bound before the drain
+    starts, so a taken port fails the start (:class:`node.exceptions.NodeError`). ``keyring``
+    lets ``GET /fhir/Type/id`` decrypt (ingest itself needs only the public key).
+    """
+    fastapi_app = create_app(node, api=api, routers=routers)
+    fhir_writer(fastapi_app).keyring = keyring  # FHIR reads decrypt with the hospital's keyring
+    app: ASGIApp = fastapi_app
     if tls is not None:
         app = RequireClientCert(app, paths=PEER_PATHS, prefixes=PEER_PREFIXES)
     config = uvicorn.Config(
@@ -79,6 +93,10 @@ def serve(
     )
     server = uvicorn.Server(config)
     host, port = sock.getsockname()[:2]
+    listener = None
+    if hl7 is not None and hl7.enabled:
+        listener = Hl7Listener(Hl7Ingest(fhir_writer(fastapi_app)).handle, hl7)
+        listener.start()
     node.start()
     log.info("node API listening on %s://%s:%d", "https" if tls else "http", host, port)
     received: list[int] = []
@@ -89,6 +107,8 @@ def serve(
     try:
         server.run(sockets=[sock])
     finally:
+        if listener is not None:
+            listener.stop()
         node.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +23,8 @@ import httpx
 import pytest
 
 from contracts.deploy import connect
+from node.config import write_config
+from node.fhir_rest.index import ResourceIndex
 from tests.integration.node_service_proc import (
     medledger_node,
     start_node_service,
@@ -190,3 +195,40 @@ def test_cli_ingest_of_an_amendment_anchors_it_as_the_next_version(
                                abi=load_artifact("Anchors").abi)  # fmt: skip
     record = contract.functions.getRecord(bytes.fromhex(out["record_id"])).call()
     assert record[6] == bytes.fromhex(v1_id) and record[5] == bytes.fromhex(case)
+
+
+def test_node_run_serves_the_fhir_facade_and_hl7_over_mllp(env: ChainEnv) -> None:
+    """``node run`` with ``hl7.enabled``: fhirclient reads /fhir/metadata, an ORU^R01 sent by
+    python-hl7's ``mllp_send`` is ACKed AA, and its records get anchored (issue 16)."""
+    from fhirclient import client as fhir_client
+
+    settings = env.config().settings
+    hl7 = settings.hl7.model_copy(update={"enabled": True, "port": 0})
+    config = env.config_path.with_name("node-hl7.json")
+    write_config(config, settings.model_copy(update={"hl7": hl7}))
+    node = start_node_service(config)
+    try:
+        found = re.findall(rb"HL7 MLLP listening on [\d.]+:(\d+)", node.log_path.read_bytes())
+        assert found, "the node logs its MLLP port"
+        smart = fhir_client.FHIRClient(settings={"app_id": "his", "api_base": f"{node.url}/fhir"})
+        assert smart.server.capabilityStatement.fhirVersion == "4.0.1"
+        message = Path(__file__).parents[1] / "standards" / "hl7" / "oru_r01.hl7"
+        sender = Path(sys.executable).with_name("mllp_send")
+        out = subprocess.run([str(sender), "--loose", "--file", str(message), "--port",
+                              found[-1].decode(), "127.0.0.1"], capture_output=True, timeout=60,
+                             check=True)  # fmt: skip
+        assert b"MSA|AA|CNTRL-3456" in out.stdout
+        index = ResourceIndex(config.parent / settings.data_dir / "fhir.sqlite")
+        written = [*index.of_type("DiagnosticReport"), *index.of_type("Observation")]
+        assert len(written) == 3  # the report and its two results
+        with node.client() as http:
+            anchored = wait_all_anchored(http, [r.hex() for _, _, r in written])
+            assert all(a["anchor"]["block_number"] > 0 for a in anchored)
+            stored = http.get(f"/fhir/Observation/{index.of_type('Observation')[0][0]}")
+            assert stored.status_code == 200 and stored.json()["status"] == "final"
+        assert node.stop() == 0
+    finally:
+        node.kill9()
+    log = node.log_path.read_bytes()
+    for secret in (b"555-44-4444", b"EVERYWOMAN", b"FERNWOOD"):
+        assert secret not in log

@@ -49,7 +49,7 @@ def test_four_hospitals_of_four_tiers_share_one_genesis(consortium_dir: Path) ->
 def test_ports_are_unique_across_the_consortium(consortium_dir: Path) -> None:
     manifest = load_manifest(consortium_dir)
     ports = [p for h in manifest.hospitals for p in h.ports.model_dump().values()]
-    assert len(ports) == len(set(ports)) == 16
+    assert len(ports) == len(set(ports)) == 20  # rpc, p2p, node API, gateway, HL7
 
 
 def test_each_config_loads_with_its_process_loader(consortium_dir: Path) -> None:
@@ -69,6 +69,9 @@ def test_each_config_loads_with_its_process_loader(consortium_dir: Path) -> None
         token = (home / "node-api.token").read_text().strip()
         assert node_cfg.settings.api.token_ok(token)
         assert not node_cfg.settings.api.token_ok(token + "x")
+        hl7 = node_cfg.settings.hl7  # issue 16: the node's MLLP listener, loopback peers only
+        assert hl7.enabled and hl7.port == hospital.ports.hl7 != 0
+        assert hl7.allowed_peers == ["127.0.0.1/32", "::1/128"]
         env = read_env_file(home / "gateway.env")
         settings = GatewaySettings.model_validate(
             {k.removeprefix("MEDLEDGER_GATEWAY_").lower(): v for k, v in env.items()}

@@ -1,0 +1,1 @@
+"""The node's FHIR R4 REST facade (``/fhir``): capability, transaction/batch, writes, reads."""
