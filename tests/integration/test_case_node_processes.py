@@ -210,7 +210,11 @@ def test_a_delivery_needs_the_grantors_signature_and_a_replayed_token_changes_no
     gid, token = grant["grant_id"], grant["token"]
     sent = _sent(nodes, gid)
     assert sent["package_cid"] == grant["package_cid"]
+    deadline = time.monotonic() + 60  # the follower replicates it; then nothing may move
+    while _grant_row(county, gid)["state"] != "replicated" and time.monotonic() < deadline:
+        time.sleep(0.2)
     live, inbox = _grant_row(county, gid), _inbox_row(county, gid)
+    assert live["state"] == "replicated", county.log_path.read_text()
     assert live["package_cid"] == grant["package_cid"] and inbox is not None
     village_key = Keystore.open(nodes["root"] / "village" / "keystore").load_signing_key(PASSPHRASE)
     stranger = SigningKey.generate()
