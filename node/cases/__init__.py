@@ -23,8 +23,8 @@ Design decisions (flows 3, 4 and 7 of ``DESIGN.md``):
   the grant on chain (same grantor, grantee, case and scope), that the delivery's signer is
   the on-chain grantor, and that ``issued_at`` is newer than the delivery it holds; it lists
   delivered grants in ``GET /grants/inbox`` (:mod:`node.cases.inbox`). Idempotent; a
-  grantee that was offline gets it from ``deliver_pending``. The token's ``grantId`` is the uint256 grant id, big-endian in
-  32 bytes (:func:`node.cases.ids.grant_id_bytes32`).
+  grantee that was offline gets it from ``deliver_pending``. The token's ``grantId`` is
+  the uint256 grant id, big-endian in 32 bytes (:func:`node.cases.ids.grant_id_bytes32`).
 - **The follower** (:mod:`node.cases.follower`) reads ``Referrals``/``Grants`` logs by
   block ranges and applies each range in one SQLite transaction with its cursor, so a
   restart resumes exactly where it stopped; network work (fetch, verify, pin; unpin after a
