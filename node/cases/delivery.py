@@ -5,7 +5,7 @@ endpoint}/deliveries``; ``signature`` is its hospital key's EIP-712 ``GrantDeliv
 (:mod:`keys.delivery`) over grant id, package CID, the token's hash and ``issued_at``. The
 token alone authenticates *what* is granted but not *which package*, so the grantee checks,
 in this order: the token (offline: this chain, this Grants contract, this hospital), the
-grant on chain (same grantor, grantee, case, scope), the delivery's signer (the on-chain
+grant on chain (same grantor, grantee, case, scope, expiry), the delivery's signer (the on-chain
 grantor), and that ``issued_at`` is newer than the delivery it already accepted. The same
 delivery twice is a no-op; an older or equal one with other content is refused (409) and
 changes nothing, so a replayed token or an old signed delivery cannot swap a live grant's
@@ -124,7 +124,8 @@ def receive(
     grant_id = grant_id_from_bytes32(claims.grant_id)
     view = services.chain.grant(grant_id)
     if (view.grantor != claims.issuer or view.grantee != claims.grantee
-            or view.case_id != claims.case_id or view.scope_root != claims.scope_root):  # fmt: skip
+            or view.case_id != claims.case_id or view.scope_root != claims.scope_root
+            or view.expires_at != claims.expiry):  # fmt: skip
         raise DeliveryError("the token does not match the grant on chain")
     try:
         signer = services.verifier.delivery_signer(delivery, sig)
