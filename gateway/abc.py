@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gateway.domain import (
         Challenge,
         GrantState,
+        InboxEntry,
         InstanceHeader,
         PhysicianStatus,
         RecordInfo,
@@ -126,6 +127,17 @@ class CaseStoreAPI(ABC):
         sop: DicomUID,
     ) -> BinaryIO:
         """The instance's Part 10 bytes as stored, verified as in :meth:`open_record`."""
+
+
+class InboxAPI(ABC):
+    """Grants the hospital's node received by signed delivery (issue 15: no token copying)."""
+
+    @abstractmethod
+    def entries(self) -> Sequence[InboxEntry]:
+        """Every delivered grant, newest delivery first, with uses left read on chain.
+
+        Raises ``ChainUnavailable`` when the chain cannot be read.
+        """
 
 
 class SessionStoreAPI(ABC):

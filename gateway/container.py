@@ -6,7 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.abc import AuditSourceAPI, AuditTrailAPI, CaseStoreAPI, ChainViewAPI, SessionStoreAPI
+from gateway.abc import (
+    AuditSourceAPI,
+    AuditTrailAPI,
+    CaseStoreAPI,
+    ChainViewAPI,
+    InboxAPI,
+    SessionStoreAPI,
+)
 from gateway.memory import MemorySessionStore
 
 
@@ -20,5 +27,7 @@ class Services:
     clock: Callable[[], float] = time.time
     #: Traces for the auditor API; ``None`` answers its routes with 503.
     trail: AuditTrailAPI | None = None
+    #: Grants delivered to the hospital's node; ``None`` answers ``GET /inbox`` with 503.
+    inbox: InboxAPI | None = None
     #: Auditor challenges and sessions: a store of their own, never the physicians'.
     auditor_sessions: SessionStoreAPI = field(default_factory=MemorySessionStore)

@@ -98,3 +98,22 @@ class RecordInfo:
     media_type: str
     size: int
     content_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """A grant delivered to this hospital (signed delivery), with its state on chain."""
+
+    grant_id: GrantId
+    case_id: CaseId
+    referral_id: int
+    grantor: HospitalAddress
+    grantor_name: str
+    reason_code: int
+    expiry: int
+    max_uses: int
+    uses_left: int
+    #: The one physician who may open it; ``None``: any active physician of this hospital.
+    physician: PhysicianAddress | None
+    revoked: bool
+    delivered_at: float

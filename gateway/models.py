@@ -75,3 +75,20 @@ class SessionResponse(BaseModel):
     expires_at: float = Field(description="Seconds since the epoch.")
     physician: str
     hospital: str
+
+
+class InboxItem(BaseModel):
+    """A case granted to this hospital (or to the signed-in physician by name)."""
+
+    grant: str = Field(description="Grant id (32-byte hex, as in the access token).")
+    case: str
+    referral: int
+    grantor: str = Field(description="The granting hospital's address.")
+    grantor_name: str
+    reason_code: int = Field(description="The referral's reason code on chain.")
+    expiry: int = Field(description="Unix seconds.")
+    max_uses: int
+    uses_left: int
+    named_physician: bool = Field(description="Granted to this physician by name.")
+    revoked: bool
+    delivered_at: float = Field(description="When this hospital's node accepted the delivery.")

@@ -20,6 +20,8 @@ from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils.address import is_address, to_checksum_address
 
 from keys.abc import TokenVerifierAPI
+from keys.delivery import GrantDelivery, delivery_signer, sign_delivery
+from keys.eip712 import DOMAIN_NAME, DOMAIN_VERSION
 from keys.exceptions import (
     BadSignature,
     MalformedToken,
@@ -38,8 +40,6 @@ ACCESS_GRANT_TYPE = (
     "AccessGrant(bytes32 grantId,bytes32 caseId,address grantee,bytes32 scopeRoot,"
     "uint64 expiry,bytes32 nonce)"
 )
-DOMAIN_NAME = "medledger Grants"
-DOMAIN_VERSION = "1"
 ACCESS_GRANT_TYPES: dict[str, list[dict[str, str]]] = {
     "AccessGrant": [
         {"name": "grantId", "type": "bytes32"},
@@ -144,6 +144,11 @@ class TokenIssuer:
         signature = self._key.sign_message(_signable(unsigned))
         return dataclasses.replace(unsigned, signature=signature).encode()
 
+    def sign_delivery(self, delivery: GrantDelivery) -> bytes:
+        """Sign a ``GrantDelivery`` (:mod:`keys.delivery`) in this issuer's domain."""
+        return sign_delivery(self._key, delivery, chain_id=self._chain_id,
+                             grants_contract=self._contract)  # fmt: skip
+
 
 def _recover(token: SignedToken) -> str:
     sig = token.signature
@@ -176,6 +181,11 @@ class TokenVerifier(TokenVerifierAPI):
 
     def verify(self, token: str, *, issuer: HospitalAddress | str) -> AccessClaims:
         return self.verify_at_time(token, issuer=issuer, now=self._clock())
+
+    def delivery_signer(self, delivery: GrantDelivery, signature: bytes) -> HospitalAddress:
+        """Who signed ``delivery`` in this verifier's domain; raises ``BadSignature``."""
+        return delivery_signer(delivery, signature, chain_id=self._chain_id,
+                               grants_contract=self._contract)  # fmt: skip
 
     def verify_at_time(
         self, token: str, *, issuer: HospitalAddress | str, now: float

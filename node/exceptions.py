@@ -245,6 +245,18 @@ class DeliveryError(CaseError):
     """A token delivery was refused (bad token, wrong grantee, grant unknown on chain)."""
 
 
+class UnsignedDelivery(DeliveryError):
+    """A delivery came without the grantor's ``GrantDelivery`` signature."""
+
+
+class DeliverySignatureInvalid(DeliveryError):
+    """A delivery's signature is malformed or not the on-chain grantor's over this delivery."""
+
+
+class StaleDelivery(DeliveryError):
+    """A signed delivery is not newer than the one already accepted for the grant."""
+
+
 class PeerUnavailable(CaseError):
     """Another hospital's node could not be reached or answered badly."""
 

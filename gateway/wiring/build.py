@@ -31,6 +31,7 @@ from gateway.memory import MemorySessionStore
 from gateway.settings import GatewaySettings
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
+from gateway.wiring.inbox import NodeInbox
 from keys.exceptions import KeysError
 from keys.keystore import Keystore
 from keys.tokens import TokenVerifier
@@ -151,4 +152,5 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
         sessions=MemorySessionStore(),
         audit=trail,
         trail=trail,
+        inbox=NodeInbox(cases),
     )

@@ -2,7 +2,7 @@
 
 Two routers: ``router`` for the hospital's own systems (HIS/PACS), every route behind the
 operator API token (``Authorization: Bearer …``); ``peer_router`` for other hospitals'
-nodes: ``POST /deliveries`` is authenticated by the delivered token's own signature and
+nodes: ``POST /deliveries`` is authenticated by the grantor's signed ``GrantDelivery`` and
 ``GET /blocks/{cid}`` serves raw blocks, which hold only ciphertext and wrapped keys and
 are verified by the fetcher against their CID.
 """
@@ -27,6 +27,7 @@ from node.api.cases_models import (
     GrantIn,
     GrantOut,
     GrantRow,
+    InboxRow,
     PollOut,
     ReferBackIn,
     ReferIn,
@@ -39,7 +40,7 @@ from node.api.cases_models import (
 )  # fmt: skip
 from node.api.deps import require_token
 from node.blobstore.cid import normalize
-from node.cases import delivery, forget, grants, referrals
+from node.cases import delivery, forget, grants, inbox, referrals
 from node.cases.follower import Follower
 from node.cases.ids import parse_address, parse_case_id, parse_record_id
 from node.cases.service import CaseServices
@@ -54,6 +55,7 @@ from node.exceptions import (
     PeerUnavailable,
     RecordKeyUnavailable,
     RecordNotAnchored,
+    StaleDelivery,
     UnknownCase,
     UnknownRecord,
 )  # fmt: skip
@@ -111,6 +113,8 @@ def error_response(exc: NodeError) -> JSONResponse:
         status = 422
     elif isinstance(exc, UnknownCase | UnknownRecord | BlobNotFound):
         status = 404
+    elif isinstance(exc, StaleDelivery):
+        status = 409
     elif isinstance(exc, DeliveryError):
         status = 403
     elif isinstance(exc, PeerUnavailable):
@@ -205,6 +209,12 @@ def list_grants(services: Services) -> list[GrantRow]:
             for row in services.store.grants()]  # fmt: skip
 
 
+@router.get("/grants/inbox", response_model=list[InboxRow])
+def grant_inbox(services: Services) -> list[InboxRow]:
+    """Grants delivered to this hospital (newest first), with uses left read on chain."""
+    return [InboxRow.model_validate(row) for row in inbox.inbox(services=services)]
+
+
 @router.post("/grants/{grant_id}/revoke", response_model=RevokeOut)
 def revoke(grant_id: ChainCounter, services: Services) -> RevokeOut:
     """Revoke a grant this hospital issued: no redemption succeeds afterwards."""
@@ -246,11 +256,17 @@ def shred(record_id: str, services: Services) -> ShredOut:
 @peer_router.post(
     "/deliveries",
     response_model=DeliveryOut,
-    responses={403: {"model": ErrorBody, "description": "token or grant does not check out"}},
-)
+    responses={
+        403: {"model": ErrorBody,
+              "description": "unsigned, wrongly signed, or token/grant does not check out"},
+        409: {"model": ErrorBody,
+              "description": "not newer than the delivery already accepted for the grant"},
+    },
+)  # fmt: skip
 def receive_delivery(body: DeliveryIn, services: Services) -> DeliveryOut:
-    """Receive an access token from the granting hospital (authenticated by its signature)."""
-    result = delivery.receive(services=services, token=body.token, package_cid=body.package_cid)
+    """Receive a grant from the granting hospital (its signed GrantDelivery and token)."""
+    result = delivery.receive(services=services, token=body.token, package_cid=body.package_cid,
+                              issued_at=body.issued_at, signature=body.signature)  # fmt: skip
     return DeliveryOut.model_validate(result)
 
 

@@ -84,12 +84,39 @@ class RevokeOut(BaseModel):
 class DeliveryIn(BaseModel):
     token: str = Field(max_length=4096, description="the EIP-712 access token (wire form)")
     package_cid: str = Field(max_length=200)
+    # Optional in the schema so that an unsigned delivery gets the clear 403, not a 422.
+    issued_at: int | None = Field(
+        default=None, gt=0, lt=2**64,
+        description="unix seconds; must be newer than the last delivery of this grant",
+    )  # fmt: skip
+    signature: str | None = Field(
+        default=None, max_length=140,
+        description="the grantor's EIP-712 GrantDelivery signature, 0x + 65 bytes hex",
+    )  # fmt: skip
 
 
 class DeliveryOut(BaseModel):
     grant_id: int
     accepted: bool
     new: bool
+
+
+class InboxRow(BaseModel):
+    """A grant delivered to this hospital, with its live state read on chain."""
+
+    grant_id: int
+    case_id: str
+    referral_id: int
+    grantor: str
+    grantor_name: str
+    reason_code: int = Field(description="the referral's reason code on chain")
+    expires_at: int
+    max_uses: int
+    uses_left: int
+    physician: str | None = Field(description="the one physician who may open it, or any")
+    revoked: bool
+    state: str
+    delivered_at: float
 
 
 class PollOut(BaseModel):

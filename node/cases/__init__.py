@@ -17,11 +17,14 @@ Design decisions (flows 3, 4 and 7 of ``DESIGN.md``):
   (same import profile, so the same CID) and pins them. A Kubo private swarm could do this
   natively; the HTTP route works for the embedded store too.
 - **Token delivery.** ``POST {grantee endpoint}/deliveries`` (the endpoint is the grantee's
-  ``Consortium`` entry) with the token and the package CID, authenticated by the token's
-  own EIP-712 signature (checked offline with :mod:`keys.tokens`) and by the grant on chain
-  (same grantor, grantee, case and scope). Idempotent; a grantee that was offline gets it
-  from ``deliver_pending``. The token's ``grantId`` is the uint256 grant id, big-endian in
-  32 bytes (:func:`node.cases.ids.grant_id_bytes32`).
+  ``Consortium`` entry) with the token, the package CID, ``issued_at`` and the grantor's
+  EIP-712 ``GrantDelivery`` signature over all three (:mod:`keys.delivery`; the token alone
+  does not name the package). The grantee checks the token offline (:mod:`keys.tokens`),
+  the grant on chain (same grantor, grantee, case and scope), that the delivery's signer is
+  the on-chain grantor, and that ``issued_at`` is newer than the delivery it holds; it lists
+  delivered grants in ``GET /grants/inbox`` (:mod:`node.cases.inbox`). Idempotent; a
+  grantee that was offline gets it from ``deliver_pending``. The token's ``grantId`` is
+  the uint256 grant id, big-endian in 32 bytes (:func:`node.cases.ids.grant_id_bytes32`).
 - **The follower** (:mod:`node.cases.follower`) reads ``Referrals``/``Grants`` logs by
   block ranges and applies each range in one SQLite transaction with its cursor, so a
   restart resumes exactly where it stopped; network work (fetch, verify, pin; unpin after a

@@ -94,7 +94,7 @@ def issue_grant(*, services: CaseServices, case_id: bytes, grantee: str, expires
             "scope_root, expires_at, package_cid, token, state) "
             "VALUES (?, 'issued', ?, ?, ?, ?, ?, ?, ?, ?, 'issued') "
             "ON CONFLICT (grant_id) DO UPDATE SET package_cid = excluded.package_cid, "
-            "token = excluded.token",
+            "token = excluded.token, delivery_signature = NULL",
             (grant_id, referral_id, case_id, services.chain.address, grantee, scope,
              expires_at, package_cid, token),
         )  # fmt: skip
@@ -122,7 +122,9 @@ def regrant(*, services: CaseServices, grant_id: int) -> str:
     )  # fmt: skip
     with services.store.transaction() as db:
         db.execute(
-            "UPDATE grants SET package_cid = ?, state = 'issued' WHERE grant_id = ?",
+            # a new package needs a new signed delivery, newer than the last (issued_at kept)
+            "UPDATE grants SET package_cid = ?, state = 'issued', delivery_signature = NULL "
+            "WHERE grant_id = ?",
             (package_cid, grant_id),
         )
     _try_deliver(services, grant_id)

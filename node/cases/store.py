@@ -14,6 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from node.cases.store_migrate import VERSION, upgrade
+from node.exceptions import CaseError
+from node.sqlite_layout import checked_version
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursor (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
@@ -44,7 +48,10 @@ CREATE TABLE IF NOT EXISTS grants (
     package_cid TEXT,
     token       TEXT,
     state       TEXT NOT NULL
-        CHECK (state IN ('issued', 'delivered', 'announced', 'replicated', 'revoked'))
+        CHECK (state IN ('issued', 'delivered', 'announced', 'replicated', 'revoked')),
+    issued_at   INTEGER,
+    delivery_signature BLOB CHECK (delivery_signature IS NULL OR length(delivery_signature) = 65),
+    delivered_at REAL
 );
 CREATE TABLE IF NOT EXISTS grant_pins (
     grant_id    INTEGER NOT NULL REFERENCES grants (grant_id),
@@ -69,7 +76,11 @@ class CaseStore:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        version = checked_version(self._db, supported=VERSION, what=f"case store {path.name}",
+                                  error=CaseError)  # fmt: skip
         self._db.executescript(SCHEMA)
+        if version < VERSION:
+            upgrade(self._db)
         # One connection shared by the API's worker threads and the follower: the lock
         # keeps each transaction whole (sqlite3 connections are not safe across threads).
         self._lock = threading.RLock()

@@ -169,12 +169,20 @@ def read_instance(data: bytes, *, name: str) -> tuple[str, str | None, DicomInst
 
 
 def _read_instance(data: bytes, name: str) -> tuple[str, str | None, DicomInstance] | None:
+    # pydicom converts values lazily, so a bad element can raise at any later access (the
+    # file meta, a UID), not only in ``dcmread``: the whole parse maps pydicom's errors.
     try:
-        ds = dcmread(io.BytesIO(data))
+        return _parse_instance(data, name)
     except InvalidDicomError:
         raise NotDicom(f"{name} is not a DICOM file (no DICM header)") from None
     except (EOFError, struct.error, BytesLengthException, OSError, ValueError):
         raise TruncatedDicom(f"{name} is truncated or corrupt (pydicom cannot parse it)") from None
+    except NotImplementedError:  # pydicom's answer to an unknown value representation
+        raise InvalidDicom(f"{name} has an element of unknown value representation") from None
+
+
+def _parse_instance(data: bytes, name: str) -> tuple[str, str | None, DicomInstance] | None:
+    ds = dcmread(io.BytesIO(data))
     if str(ds.file_meta.get("MediaStorageSOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
         return None
     _check_complete(ds, data, name)

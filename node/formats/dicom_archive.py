@@ -10,14 +10,22 @@ by a member count. In a folder, symlinks are refused rather than followed.
 
 from __future__ import annotations
 
+import lzma
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from node.exceptions import EmptyStudy, InvalidDicom, PayloadTooLarge, UnsafeArchive
+
+#: What reading a damaged or exotic member raises besides ``BadZipFile``: an unknown
+#: compression method (``NotImplementedError``), a corrupt deflate/LZMA stream, bz2's
+#: ``OSError``, a cut stream (``EOFError``). Each means "this member cannot be read".
+_MEMBER_ERRORS = (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib.error,
+                  lzma.LZMAError)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +83,9 @@ def _zip_members(path: Path, budget: _Budget) -> Iterator[tuple[str, bytes]]:
             try:
                 with archive.open(info) as member:
                     data = member.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, EOFError):
-                raise InvalidDicom(f"zip member {info.filename!r} is corrupt") from None
+            except _MEMBER_ERRORS:
+                raise InvalidDicom(f"zip member {info.filename!r} is corrupt or uses an "
+                                   "unsupported compression method") from None  # fmt: skip
             if len(data) != info.file_size:
                 raise UnsafeArchive(f"zip member {info.filename!r} lies about its size")
             yield info.filename, data

@@ -87,7 +87,7 @@ def _steps(value: Any, where: str) -> tuple[ProofStep, ...]:
     steps = []
     for item in value:
         step = _keys(item, {"side", "hash"}, set(), where)
-        if step["side"] not in _SIDES:
+        if not isinstance(step["side"], str) or step["side"] not in _SIDES:  # a list is unhashable
             raise InvalidField(f"{where} side must be 'left' or 'right'")
         steps.append(ProofStep(_SIDES[step["side"]], MerkleHash(_hex(step, "hash", 32))))
     return tuple(steps)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from gateway.wiring.chain_view import Web3ChainView
+from keys.delivery import GrantDelivery
 from keys.exceptions import UnwrapError
 from keys.tokens import TokenIssuer
 from node.cases import grants
@@ -316,17 +317,26 @@ def test_lower_tier_refers_grants_and_upper_tier_reads_with_grantor_offline(
     assert set(county.svc.store.pins_of(grant_id)) == expected_pins
 
     # delivering again changes nothing; a token signed by another hospital is refused
-    again = county.api("POST", "/deliveries", json={"token": grant["token"],
-                       "package_cid": grant["package_cid"]})  # fmt: skip
+    sent = village.svc.store.grant_row(grant_id)
+    assert sent is not None and sent["delivery_signature"] is not None
+    signed = {"token": grant["token"], "package_cid": grant["package_cid"],
+              "issued_at": sent["issued_at"],
+              "signature": "0x" + sent["delivery_signature"].hex()}  # fmt: skip
+    again = county.api("POST", "/deliveries", json=signed)
     assert again.status_code == 200 and again.json()["new"] is False
     forged = TokenIssuer(tertiary.signing, chain_id=CHAIN_ID,
                          grants_contract=world.deployment.grants).issue(
         grant_id=grant_id_bytes32(grant_id), case_id=bytes.fromhex(case[2:]),
         grantee=county.address, scope_root=package.scope_root, expiry=_later(),
     )  # fmt: skip
-    refused = county.api("POST", "/deliveries", json={"token": forged,
-                         "package_cid": grant["package_cid"]})  # fmt: skip
-    assert refused.status_code == 403
+    forged_sig = TokenIssuer(tertiary.signing, chain_id=CHAIN_ID,
+                             grants_contract=world.deployment.grants).sign_delivery(
+        GrantDelivery.of(token=forged, package_cid=grant["package_cid"],
+                         issued_at=sent["issued_at"] + 1))  # fmt: skip
+    refused = county.api("POST", "/deliveries", json={
+        "token": forged, "package_cid": grant["package_cid"],
+        "issued_at": sent["issued_at"] + 1, "signature": "0x" + forged_sig.hex()})  # fmt: skip
+    assert refused.status_code == 403 and refused.json()["error"] == "delivery_error"
 
     # the tertiary hospital, without referral, can fetch the blobs but open nothing
     blob = fetch_bytes(grant["package_cid"], BlockFetcher(county.url), limit=1 << 20)

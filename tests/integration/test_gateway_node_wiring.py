@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from contracts.client import ChainClient
+from contracts.deploy import connect, contract_at
+from contracts.typing import Role
 from gateway.domain import PhysicianStatus
 from gateway.exceptions import ContentMismatch, GrantRevoked, NotFound, WrongHospital
 from gateway.typing import PhysicianAddress
@@ -31,6 +34,7 @@ from node.cases.read import GrantReader
 from node.config import ContractAddresses
 from node.proof.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
+from tests import devchain
 from tests.integration.cases_world import World, anchor_record, consortium, fhir_observation
 from tests.integration.gateway_flow import (
     OPERATOR,
@@ -251,3 +255,42 @@ def test_batch_anchored_records_are_proven_on_every_fetch_over_http(
     assert _fetch(gw, headers, other[0])[0] == 200
     flip_byte(blobs, entry.cid)
     assert _fetch(gw, headers, other[0]) == (502, "content_mismatch")
+
+
+def test_the_physicians_inbox_lists_delivered_grants_to_the_hospital_or_to_them_by_name(
+    world: World,
+) -> None:
+    """Issue 15: after ``grant`` on the village node, the county gateway lists it; no token
+    is copied by hand (the village node delivered it, signed, to the county node)."""
+    village, county = world["village"], world["county"]
+    gw = gateway_of(world, county)
+    colleague: LocalAccount = Account.create()
+    w3 = connect(world.rpc_url)
+    devchain.register_staff(w3, contract_at(w3, "Consortium", world.deployment.consortium),
+                            [(county.signing.account, colleague.address, Role.PHYSICIAN,
+                              os.urandom(32))])  # fmt: skip
+    granted = {}
+    for named in (None, gw.physician.address):
+        case = _new_case()
+        _attach(world, case, 1)
+        referral = _refer(world, case)
+        assert county.api("POST", f"/referrals/{referral}/accept").status_code == 200
+        resp = village.api("POST", "/grants", json={
+            "case_id": case, "to": county.address, "expires_at": _later(1800), "max_uses": 2,
+            "physician": named})  # fmt: skip
+        assert resp.status_code == 200 and resp.json()["delivered"] is True, resp.text
+        granted[named] = ("0x" + int(resp.json()["grant_id"]).to_bytes(32, "big").hex(), case)
+    me = gw.client.get("/inbox", headers=gw.sign_in())
+    assert me.status_code == 200, me.text
+    mine = {item["grant"]: item for item in me.json()}
+    (open_grant, open_case), (named_grant, _) = granted[None], granted[gw.physician.address]
+    assert {open_grant, named_grant} <= set(mine)
+    item = mine[open_grant]
+    assert (item["case"], item["grantor"], item["grantor_name"]) == (open_case, village.address,
+                                                                     "village")  # fmt: skip
+    assert (item["reason_code"], item["max_uses"], item["uses_left"]) == (7, 2, 2)
+    assert item["named_physician"] is False and mine[named_grant]["named_physician"] is True
+    other = GatewayUnderTest(gw.client, colleague, gw.store)
+    theirs = {i["grant"] for i in gw.client.get("/inbox", headers=other.sign_in()).json()}
+    assert open_grant in theirs and named_grant not in theirs  # named for someone else
+    assert gw.client.get("/inbox").status_code == 401
