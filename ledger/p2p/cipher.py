@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ledger.p2p.exceptions import FrameError, HandshakeRefused
+from ledger.p2p.exceptions import CounterExhausted, FrameError, HandshakeRefused
 
 KEYS_INFO = b"medledger/p2p-keys/v2"
 PUBLIC_KEY_SIZE = 32
@@ -73,11 +73,19 @@ def derive_keys(shared: bytes, transcript_hash: bytes) -> tuple[bytes, bytes]:
 
 
 class FrameCipher:
-    """One direction of a link: seals (or opens) frames with the next counter nonce."""
+    """One direction of a link: seals (or opens) frames with the next counter nonce.
+
+    ``limit`` defaults to :attr:`LIMIT` (a class attribute, so that a test can make links
+    exhaust after a few frames and watch the transport redial).
+    """
 
     __slots__ = ("_aead", "_limit", "counter")
 
-    def __init__(self, key: bytes, *, limit: int = COUNTER_LIMIT) -> None:
+    LIMIT = COUNTER_LIMIT
+
+    def __init__(self, key: bytes, *, limit: int | None = None) -> None:
+        if limit is None:
+            limit = self.LIMIT
         if len(key) != KEY_SIZE:
             raise ValueError("a frame key has 32 bytes")
         if not 0 < limit <= COUNTER_LIMIT:
@@ -89,7 +97,7 @@ class FrameCipher:
 
     def _nonce(self) -> bytes:
         if self.counter >= self._limit:
-            raise FrameError("the frame counter is exhausted; the link must be redialed")
+            raise CounterExhausted("the frame counter is exhausted; the link must be redialed")
         return self.counter.to_bytes(12, "big")
 
     def seal(self, plaintext: bytes, associated: bytes) -> bytes:
