@@ -206,7 +206,9 @@ class Transport:
                 reader, writer = await asyncio.open_connection(
                     endpoint.host, endpoint.port, limit=MAX_FRAME
                 )
-            except OSError:
+            except (OSError, ValueError) as exc:  # ValueError: a host no resolver takes
+                if isinstance(exc, ValueError):
+                    log.warning("cannot dial 0x%s at %r: %s", peer.hex(), endpoint.host, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue

@@ -1,4 +1,4 @@
-"""Two real transports on loopback: a link whose frame counter runs out is redialed."""
+"""Real transports on loopback: an exhausted link is redialed, a bad host retried."""
 
 from __future__ import annotations
 
@@ -55,3 +55,23 @@ async def test_an_exhausted_link_is_closed_and_redialed_with_new_keys(
     assert len(sessions) >= 4  # 10 frames, 3 per link
     redials = [r for r in caplog.records if "sealed its last frame" in r.getMessage()]
     assert len(redials) >= 3
+
+
+@pytest.mark.asyncio
+async def test_a_peer_host_no_resolver_takes_is_retried_not_a_dead_dialer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``a..b`` made ``open_connection`` raise ``UnicodeError``, which ended the dial task."""
+    (port_a,) = free_ports(1)
+    peers = {B.address: Endpoint(B.address, "a..b", 30303)}
+    a = Transport(key=A, chain_id=CHAIN, peers=peers, handler=lambda *_: None)
+    await a.start("127.0.0.1", port_a)
+    try:
+        async with asyncio.timeout(10):
+            while not any("cannot dial" in r.getMessage() for r in caplog.records):
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # at least one more attempt after the backoff
+        assert not a._dialers[B.address].done()
+    finally:
+        await a.close()
+    assert sum("cannot dial" in r.getMessage() for r in caplog.records) >= 2
