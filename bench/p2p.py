@@ -5,8 +5,14 @@ Both ends run in this process on one event loop, over a real TCP connection on l
 ``Session.seal`` frames (draining every few frames, as the transport's bounded buffer
 would) and the receiver reads them with ``read_raw`` + ``Session.open``. Sender and
 receiver share one core, so the rates are what one validator's event loop spends on both
-directions of a link: the cost of the framing's cryptography (per-frame signatures before
-issue 14, the AEAD after it) plus TCP on loopback.
+directions of a link: the framing's cryptography plus TCP on loopback.
+
+Two framings, measured in the same run on the same link setup:
+
+- ``encrypted``: the product's (issue 14): ChaCha20-Poly1305 frames under per-direction
+  keys from the X25519 handshake;
+- ``signed_v1``: the reference, the framing it replaced (:mod:`bench._p2p_signed`): clear
+  frames, each signed with secp256k1 and recovered by the receiver.
 
 Sizes: 200 B (a vote), 4 KiB (a small gossip batch of transactions), 1 MiB (a sync reply).
 ``BENCH_P2P_SECONDS`` (default 2) bounds each measurement.
@@ -17,21 +23,41 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Any
+from typing import Any, Protocol
 
-from ledger.p2p.framing import Kind, Session, read_raw
+from bench._p2p_signed import SignedSession
+from ledger.p2p.framing import Kind, read_raw
 from ledger.p2p.handshake import initiate, respond
 from ledger.p2p.keys import NodeKey
 
 CHAIN = 4242
 SIZES = (200, 4096, 1 << 20)
 DRAIN_EVERY_BYTES = 1 << 20
+STREAM_LIMIT = 32 << 20
 A = NodeKey(b"\x61" * 32)
 B = NodeKey(b"\x62" * 32)
 
 
-async def _link() -> tuple[Session, asyncio.StreamWriter, Session, asyncio.StreamReader, Any]:
-    accepted: asyncio.Future[tuple[Session, asyncio.StreamReader]] = (
+class _Framing(Protocol):
+    def seal(self, kind: Kind, payload: bytes) -> bytes: ...
+
+    def open(self, body: bytes) -> tuple[Kind, bytes]: ...
+
+
+Link = tuple[_Framing, asyncio.StreamWriter, _Framing, asyncio.StreamReader, asyncio.Server]
+
+
+async def _connect(
+    serve: Any,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Server]:
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, limit=STREAM_LIMIT)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=STREAM_LIMIT)
+    return reader, writer, server
+
+
+async def _encrypted_link() -> Link:
+    accepted: asyncio.Future[tuple[_Framing, asyncio.StreamReader]] = (
         asyncio.get_running_loop().create_future()
     )
 
@@ -39,19 +65,30 @@ async def _link() -> tuple[Session, asyncio.StreamWriter, Session, asyncio.Strea
         session = await respond(reader, writer, key=B, chain_id=CHAIN, known={A.address})
         accepted.set_result((session, reader))
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0, limit=32 << 20)
-    port = server.sockets[0].getsockname()[1]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=32 << 20)
+    reader, writer, server = await _connect(serve)
     mine = await initiate(reader, writer, key=A, chain_id=CHAIN, expected=B.address)
     theirs, their_reader = await accepted
     return mine, writer, theirs, their_reader, server
+
+
+async def _signed_link() -> Link:
+    accepted: asyncio.Future[asyncio.StreamReader] = asyncio.get_running_loop().create_future()
+
+    async def serve(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
+        accepted.set_result(reader)
+
+    _, writer, server = await _connect(serve)
+    sid = os.urandom(32)
+    mine = SignedSession(key=A, peer=B.address, session_id=sid)
+    theirs = SignedSession(key=B, peer=A.address, session_id=sid)
+    return mine, writer, theirs, await accepted, server
 
 
 async def _handshakes(seconds: float) -> dict[str, Any]:
     count = 0
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
-        _, writer, _, _, server = await _link()
+        _, writer, _, _, server = await _encrypted_link()
         writer.close()
         server.close()
         count += 1
@@ -59,8 +96,8 @@ async def _handshakes(seconds: float) -> dict[str, Any]:
     return {"handshakes": count, "handshakes_per_s": round(count / elapsed, 1)}
 
 
-async def _throughput(size: int, seconds: float) -> dict[str, Any]:
-    sender, writer, receiver, reader, server = await _link()
+async def _throughput(link: Link, size: int, seconds: float) -> dict[str, Any]:
+    sender, writer, receiver, reader, server = link
     payload = os.urandom(size)
     sent = 0
 
@@ -98,10 +135,19 @@ async def _throughput(size: int, seconds: float) -> dict[str, Any]:
 
 async def _run() -> dict[str, Any]:
     seconds = float(os.environ.get("BENCH_P2P_SECONDS", "2"))
+    runs: dict[str, list[dict[str, Any]]] = {"encrypted": [], "signed_v1": []}
+    for size in SIZES:  # interleaved, so machine load hits both alike
+        runs["encrypted"].append(await _throughput(await _encrypted_link(), size, seconds))
+        runs["signed_v1"].append(await _throughput(await _signed_link(), size, seconds))
+    speedup = [
+        round(e["frames_per_s"] / s["frames_per_s"], 2)
+        for e, s in zip(runs["encrypted"], runs["signed_v1"], strict=True)
+    ]
     return {
-        "framing": (Session.__doc__ or "").strip().splitlines()[0],
-        "handshake": await _handshakes(seconds),
-        "throughput": [await _throughput(size, seconds) for size in SIZES],
+        "handshake_encrypted": await _handshakes(seconds),
+        "throughput": runs,
+        "encrypted_over_signed_v1_frames_per_s": dict(zip(map(str, SIZES), speedup, strict=True)),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
