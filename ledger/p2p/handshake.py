@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Collection
+from dataclasses import replace
 
 import rlp
 from eth_hash.auto import keccak
@@ -123,9 +124,9 @@ async def initiate(
     ``HandshakeRefused`` (also when the peer hangs up at our hello: it does not allow our
     key, or it still speaks the clear v1 protocol and cannot parse a v2 hello).
     """
+    if not announce.isascii() or len(announce) > MAX_ANNOUNCE:
+        raise HandshakeRefused(f"the announced endpoint is not ASCII of {MAX_ANNOUNCE} bytes")
     announced = announce.encode("ascii")
-    if len(announced) > MAX_ANNOUNCE:
-        raise HandshakeRefused(f"the announced endpoint is longer than {MAX_ANNOUNCE} bytes")
     ephemeral = Ephemeral()
     hello = Hello(
         chain_id, secrets.token_bytes(NONCE_SIZE), key.address, announced, ephemeral.public
@@ -163,17 +164,13 @@ async def respond(
     if hello.address not in known or hello.address == key.address:
         raise HandshakeRefused("unknown peer key")
     ephemeral = Ephemeral()
-    reply = Reply(secrets.token_bytes(NONCE_SIZE), key.address, ephemeral.public, b"")
-    reply = Reply(
-        reply.nonce,
-        reply.address,
-        reply.ephemeral,
-        key.sign(_transcript(RESPONDER, hello, reply, key.address)),
-    )
+    unsigned = Reply(secrets.token_bytes(NONCE_SIZE), key.address, ephemeral.public, b"")
+    signature = key.sign(_transcript(RESPONDER, hello, unsigned, key.address))
+    reply = replace(unsigned, signature=signature)
     writer.write(pack_raw(encode_reply(reply)))
     await writer.drain()
-    signature = decode_finish(await _read(reader, "the peer closed the link before finishing"))
-    _check(_transcript(INITIATOR, hello, reply, key.address), signature, hello.address)
+    finish = decode_finish(await _read(reader, "the peer closed the link before finishing"))
+    _check(_transcript(INITIATOR, hello, reply, key.address), finish, hello.address)
     session = _session(
         initiator=False, hello=hello, reply=reply, ephemeral=ephemeral, peer=hello.address
     )

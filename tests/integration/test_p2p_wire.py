@@ -44,7 +44,10 @@ def _receipt(node: NodeProcess, tx_hash: str) -> Any:
     return node.rpc("eth_getTransactionReceipt", [tx_hash]).get("result")
 
 
-def _commit(nodes: list[NodeProcess], account: Any, nonce: int, chain_id: int, data: bytes):  # type: ignore[no-untyped-def]
+def _commit(
+    nodes: list[NodeProcess], account: Any, nonce: int, chain_id: int, data: bytes
+) -> tuple[bytes, bytes]:
+    """Submit a transfer carrying ``data`` to node 0; its raw bytes and its block's hash."""
     raw = sign_transfer(account, nonce, chain_id, data)
     tx_hash = nodes[0].rpc("eth_sendRawTransaction", [raw])["result"]
     wait_until(
