@@ -6,7 +6,8 @@ package's declared errors may escape: ``FrameError`` from the codec and the fram
 ``HandshakeRefused`` from the handshake messages; the frame *reader* also ends with
 ``asyncio.IncompleteReadError`` when the stream ends mid-frame, which is how the transport
 learns that a link closed. Anything else (an ``IndexError``, a ``TypeError``) is a crash.
-The endpoint a hello announces is dialed later: it is refused (``BadEndpoint``) or
+The real responder, on a socket pair, is fed fuzzed first messages. The endpoint a hello
+announces is dialed later: it is refused (``BadEndpoint``) or
 something the resolver accepts.
 """
 
@@ -23,10 +24,11 @@ from hypothesis import strategies as st
 
 from ledger.consensus.types import Proposal, Vote, VoteKind
 from ledger.p2p import codec
-from ledger.p2p.cipher import FrameCipher
+from ledger.p2p.cipher import Ephemeral, FrameCipher
 from ledger.p2p.endpoints import BadEndpoint, dial_target
 from ledger.p2p.exceptions import FrameError, HandshakeRefused
-from ledger.p2p.framing import Kind, Session, read_raw
+from ledger.p2p.framing import Kind, Session, pack_raw, read_raw
+from ledger.p2p.handshake import respond
 from ledger.p2p.hello import (
     HELLO_TAG,
     HELLO_TAG_V1,
@@ -39,6 +41,7 @@ from ledger.p2p.hello import (
     encode_hello,
     encode_reply,
 )
+from ledger.p2p.keys import NodeKey
 from ledger.typing import Address, Hash32
 from tests.fuzz.conftest import fuzz_settings
 
@@ -233,3 +236,48 @@ def test_an_announced_endpoint_is_refused_or_resolvable(announced: str) -> None:
         socket.getaddrinfo(host, port, flags=socket.AI_NUMERICHOST)
     except socket.gaierror:
         pass
+
+
+_RESPONDER = NodeKey(b"\x52" * 32)
+_KNOWN = Address(NodeKey(b"\x51" * 32).address)
+_GOOD_HELLO = encode_hello(Hello(1337, b"\x01" * 32, _KNOWN, b"h:1", Ephemeral().public))
+
+
+async def _respond_to(stream: bytes) -> None:
+    """Run the real responder on one end of a socket pair; the other end sends ``stream``."""
+    ours, theirs = socket.socketpair()
+    try:
+        reader, writer = await asyncio.open_connection(sock=ours)
+        _, peer = await asyncio.open_connection(sock=theirs)
+        peer.write(stream)
+        peer.write_eof()
+        try:
+            await asyncio.wait_for(
+                respond(reader, writer, key=_RESPONDER, chain_id=1337, known={_KNOWN}), 5
+            )
+        finally:
+            writer.close()
+            peer.close()
+    finally:
+        ours.close()
+        theirs.close()
+
+
+@st.composite
+def _mutated_hello(draw: st.DrawFn) -> bytes:
+    return pack_raw(_mutate(_GOOD_HELLO, draw(st.data())))
+
+
+@fuzz_settings(short=30, long=600)
+@given(
+    st.binary(max_size=200) | st.builds(pack_raw, st.binary(max_size=200) | _rlp) | _mutated_hello()
+)
+@example(b"")  # the peer hangs up at once
+@example(pack_raw(_GOOD_HELLO))  # a good hello, then the peer hangs up before its finish
+def test_the_responder_refuses_any_first_message_with_handshake_refused(stream: bytes) -> None:
+    """Over a real socket pair: a fuzzed hello (raw, framed, mutated) only ever refuses."""
+    try:
+        asyncio.run(_respond_to(stream))
+    except HandshakeRefused:
+        return
+    raise AssertionError("a handshake completed without a finish")
