@@ -7,8 +7,7 @@ package's declared errors may escape: ``FrameError`` from the codec and the fram
 ``asyncio.IncompleteReadError`` when the stream ends mid-frame, which is how the transport
 learns that a link closed. Anything else (an ``IndexError``, a ``TypeError``) is a crash.
 The real responder, on a socket pair, is fed fuzzed first messages. The endpoint a hello
-announces is dialed later: it is refused (``BadEndpoint``) or
-something the resolver accepts.
+announces is dialed later: it is refused (``BadEndpoint``) or something the resolver takes.
 """
 
 from __future__ import annotations
