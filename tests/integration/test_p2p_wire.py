@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 import rlp
 
-from ledger.p2p.cipher import Ephemeral
+from ledger.p2p import codec
 from ledger.p2p.exceptions import HandshakeRefused
-from ledger.p2p.framing import pack_raw, read_raw
+from ledger.p2p.framing import Kind, pack_raw
 from ledger.p2p.handshake import initiate
-from ledger.p2p.hello import HELLO_TAG_V1, Hello, encode_finish, encode_hello
+from ledger.p2p.hello import HELLO_TAG_V1
 from ledger.p2p.keys import NodeKey
 from ledger.typing import Address
 from tests.integration.bft_cluster import (
@@ -66,17 +66,25 @@ def _raw_session(port: int, payload: bytes) -> bytes:
         return bytes(answer)
 
 
-async def _impostor_claiming(claimed: Address, responder: int, chain_id: int) -> bytes:
-    """A hello in ``claimed``'s name, then a finish signed by a key that is not its."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", responder)
+async def _impostor_claiming(
+    claimed: Address, port: int, responder: Address, chain_id: int
+) -> bytes:
+    """The real initiator with another key under ``claimed``'s address; what it reads after.
+
+    It does everything right except hold the key: its hello names ``claimed``, it checks the
+    responder's signature, signs the true transcript with its own key and sends a frame.
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     impostor = NodeKey(os.urandom(32))
-    hello = Hello(chain_id, os.urandom(32), claimed, b"", Ephemeral().public)
-    writer.write(pack_raw(encode_hello(hello)))
-    reply = await read_raw(reader, 512)
-    writer.write(pack_raw(encode_finish(impostor.sign(os.urandom(32)))))
-    rest = await reader.read()
-    writer.close()
-    return reply + rest
+    impostor.address = claimed
+    try:
+        session = await initiate(
+            reader, writer, key=impostor, chain_id=chain_id, expected=responder
+        )
+        writer.write(session.seal(Kind.STATUS, codec.encode_status(1)))
+        return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
 
 
 def test_the_wire_shows_no_payload_and_tampering_replay_and_impostors_fail(
@@ -145,7 +153,8 @@ def test_the_wire_shows_no_payload_and_tampering_replay_and_impostors_fail(
                 asyncio.run(_unknown_key(node1_port, chain_id, node1))
             assert "refused an incoming link: unknown peer key" in nodes[1].log()
             refused = nodes[1].log().count("the peer did not prove its key")
-            asyncio.run(_impostor_claiming(Address(node0), node1_port, chain_id))
+            after = asyncio.run(_impostor_claiming(Address(node0), node1_port, node1, chain_id))
+            assert after == b""  # its frame was never answered: the link was closed
             wait_until(
                 lambda: nodes[1].log().count("the peer did not prove its key") > refused,
                 10,
