@@ -40,8 +40,13 @@ def parse_endpoint(text: str) -> tuple[str, int]:
             raise BadEndpoint(f"{text!r}: not an IPv6 address in brackets") from None
     elif ":" in host:
         raise BadEndpoint(f"{text!r}: an IPv6 host goes in brackets")
-    if any(c.isspace() or c in "/@" for c in host):
+    if any(c.isspace() or c in "/@" or not c.isprintable() for c in host):
         raise BadEndpoint(f"{text!r}: not a host name")
+    try:
+        # What the resolver does first; an empty label ("a..b") would fail every dial.
+        host.encode("idna")
+    except UnicodeError:
+        raise BadEndpoint(f"{text!r}: not a host name") from None
     return host, port
 
 

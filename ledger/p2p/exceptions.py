@@ -15,3 +15,7 @@ class HandshakeRefused(P2PError):
 
 class FrameError(P2PError):
     """A frame is oversize, malformed, badly signed or replayed."""
+
+
+class CounterExhausted(FrameError):
+    """A direction of a link sealed its last frame: the link is closed and redialed."""

@@ -1,11 +1,25 @@
-"""Frames on an authenticated link: ``u32 length || body``, body signed by its sender.
+"""Frames on an authenticated link: ``u32 length || AEAD(kind || payload)``, never in clear.
 
-``body = rlp([kind, seq, payload]) || signature``; the signature is the sender's node key
-over ``keccak(FRAME_TAG || session_id || rlp(...))``. ``session_id`` binds the chain id and
-both handshake nonces, so a frame is valid on one connection only; ``seq`` must grow by
-one per frame in each direction, so a replayed or reordered frame is refused; the
-recovered signer must be the peer the handshake authenticated, so a frame reflected back
-to its sender is refused too.
+``length`` counts the sealed body (ciphertext and 16-byte tag) and is checked against the
+limit before anything is read. The body is ChaCha20-Poly1305 under the direction's key from
+the handshake, with the direction's frame counter as nonce and the length header as
+associated data (:mod:`ledger.p2p.cipher`). What each frame proves:
+
+- **From the peer, on this link**: only the two ends of this handshake know the keys (an
+  X25519 agreement over ephemeral keys both node keys signed), so a frame that opens came
+  from the authenticated peer in this session; a frame of another session, or one reflected
+  back to its sender (the other direction's key), fails.
+- **In order, once**: the counter is implicit; a replayed, dropped or reordered frame is
+  opened with the wrong nonce and fails.
+- **Unchanged**: any flipped bit fails the tag.
+
+Every failure is one opaque :class:`FrameError`; the transport then closes the link and the
+sender redials (a new handshake, new keys). The length prefix (frame sizes) is the only
+thing an observer of the wire learns.
+
+Per-frame secp256k1 signatures (the v1 framing) are gone: the AEAD tag under a key bound to
+both node keys' signatures authenticates each frame at a fraction of the cost of a
+signature and its recovery.
 """
 
 from __future__ import annotations
@@ -14,16 +28,15 @@ import asyncio
 import struct
 from enum import IntEnum
 
-import rlp
-from eth_hash.auto import keccak
-
+from ledger.p2p.cipher import TAG_SIZE, FrameCipher
 from ledger.p2p.exceptions import FrameError
-from ledger.p2p.keys import NodeKey, recover
 from ledger.typing import Address
 
-FRAME_TAG = b"medledger/p2p-frame/v1"
+FRAME_TAG = b"medledger/p2p-frame/v2"
 #: Largest frame accepted or sent: a block batch for sync stays under it.
 MAX_FRAME = 16 * 1024 * 1024
+#: Largest payload that fits a frame (its kind byte and the AEAD tag take the rest).
+MAX_PAYLOAD = MAX_FRAME - 1 - TAG_SIZE
 _LENGTH = struct.Struct(">I")
 
 
@@ -52,51 +65,45 @@ def pack_raw(body: bytes, limit: int = MAX_FRAME) -> bytes:
     return _LENGTH.pack(len(body)) + body
 
 
-class Session:
-    """The signing and checking state of one authenticated link (one direction each)."""
+def _associated(length: int) -> bytes:
+    return FRAME_TAG + _LENGTH.pack(length)
 
-    def __init__(self, *, key: NodeKey, peer: Address, session_id: bytes) -> None:
-        self.key = key
+
+class Session:
+    """The sealing and opening state of one authenticated link (one cipher per direction).
+
+    ``send`` and ``receive`` are the :class:`FrameCipher` of each direction; the handshake
+    gives the initiator ``(i→r, r→i)`` and the responder the reverse.
+    """
+
+    def __init__(
+        self, *, peer: Address, session_id: bytes, send: FrameCipher, receive: FrameCipher
+    ) -> None:
         self.peer = peer
         self.session_id = session_id
         #: The ``host:port`` an initiating peer said it listens on ("" if none or outgoing).
         self.announced = ""
-        self._send_seq = 0
-        self._recv_seq = 0
-
-    def _digest(self, content: bytes) -> bytes:
-        return bytes(keccak(FRAME_TAG + self.session_id + content))
+        self._send = send
+        self._receive = receive
 
     def seal(self, kind: Kind, payload: bytes) -> bytes:
-        """The framed, signed bytes of one message."""
-        self._send_seq += 1
-        content = rlp.encode([int(kind), self._send_seq, payload])
-        return pack_raw(content + self.key.sign(self._digest(content)))
+        """The framed, encrypted bytes of one message.
+
+        Raises ``FrameError`` (payload oversize, counter exhausted) without using a nonce.
+        """
+        if len(payload) > MAX_PAYLOAD:
+            raise FrameError(f"payload of {len(payload)} bytes exceeds the frame limit")
+        length = 1 + len(payload) + TAG_SIZE
+        sealed = self._send.seal(bytes([int(kind)]) + payload, _associated(length))
+        return _LENGTH.pack(length) + sealed
 
     def open(self, body: bytes) -> tuple[Kind, bytes]:
-        """Check one received body (length prefix already removed); raises ``FrameError``."""
-        if len(body) < 66:
+        """Open one received body (length prefix already removed); raises ``FrameError``."""
+        if len(body) < 1 + TAG_SIZE:
             raise FrameError("frame too short")
-        content, signature = body[:-65], body[-65:]
-        if recover(self._digest(content), signature) != self.peer:
-            raise FrameError("frame not signed by the authenticated peer")
+        plaintext = self._receive.open(body, _associated(len(body)))
         try:
-            item = rlp.decode(content, strict=True)
-        except Exception as exc:  # pyrlp raises several unrelated types
-            raise FrameError("frame is not well-formed RLP") from exc
-        if (
-            not isinstance(item, list)
-            or len(item) != 3
-            or not all(isinstance(x, bytes) for x in item)
-        ):
-            raise FrameError("frame is not [kind, seq, payload]")
-        kind_raw, seq_raw, payload = item
-        seq = int.from_bytes(seq_raw, "big")
-        if seq != self._recv_seq + 1:
-            raise FrameError(f"frame sequence {seq} after {self._recv_seq}: replayed or reordered")
-        try:
-            kind = Kind(int.from_bytes(kind_raw, "big"))
+            kind = Kind(plaintext[0])
         except ValueError:
             raise FrameError("unknown frame kind") from None
-        self._recv_seq = seq
-        return kind, payload
+        return kind, plaintext[1:]

@@ -4,7 +4,11 @@ Each validator dials every other one and sends only on the link it dialed; it re
 the links others dialed to it. Two one-way links per pair avoid deciding which of two
 simultaneous connections survives. A dial that fails is retried with exponential backoff
 (capped); a link whose peer stops reading is dropped (bounded write buffer) and redialed.
-A peer that sends a bad frame is disconnected; it may reconnect (it authenticated).
+A peer that sends a bad frame (any frame that fails authentication: tampered, replayed,
+truncated) is disconnected; it may reconnect (it authenticated), with new keys. A link
+whose send counter is exhausted is closed by its sender and redialed (new keys), so a
+nonce is never reused. A peer speaking the clear v1 protocol is refused with a log line
+naming the protocol (:class:`ledger.p2p.hello.LegacyPeer`).
 
 **Who is a peer** can change while the node runs (:meth:`Transport.allow`): the validator
 set is read from the chain, and an admission or a removal changes it at a height boundary.
@@ -23,7 +27,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from ledger.p2p.endpoints import BadEndpoint, dial_target
-from ledger.p2p.exceptions import P2PError
+from ledger.p2p.exceptions import CounterExhausted, P2PError
 from ledger.p2p.framing import MAX_FRAME, Kind, Session, read_raw
 from ledger.p2p.handshake import initiate, respond
 from ledger.p2p.keys import NodeKey
@@ -181,6 +185,10 @@ class Transport:
             return False
         try:
             writer.write(session.seal(kind, payload))
+        except CounterExhausted:
+            log.info("link to 0x%s sealed its last frame; redialing with new keys", peer.hex())
+            writer.close()
+            return False
         except P2PError:
             log.exception("frame to 0x%s refused", peer.hex())
             return False
@@ -198,7 +206,9 @@ class Transport:
                 reader, writer = await asyncio.open_connection(
                     endpoint.host, endpoint.port, limit=MAX_FRAME
                 )
-            except OSError:
+            except (OSError, ValueError) as exc:  # ValueError: a host no resolver takes
+                if isinstance(exc, ValueError):
+                    log.warning("cannot dial 0x%s at %r: %s", peer.hex(), endpoint.host, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
