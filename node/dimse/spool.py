@@ -1,0 +1,73 @@
+"""Received instances on disk, one folder per study, until their study is ingested.
+
+Each instance is checked as it arrives (size limit, pydicom parse, completeness: the checks
+of :func:`node.formats.dicom.read_instance`), so a malformed one is refused on its own with
+a failure status while the rest of the push goes on. An accepted instance is kept as
+``<StudyInstanceUID>/<SOPInstanceUID>.dcm``; the UIDs were validated (digits and dots), so
+they are safe file names. Only one instance at a time is ever in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.dimse.exceptions import InstanceTooLarge
+from node.exceptions import DuplicateDicomInstance, NotDicom
+from node.formats.dicom import read_instance
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An instance kept in the spool: the UIDs its study is grouped and answered by."""
+
+    study_uid: str
+    sop_uid: str
+
+
+class Spool:
+    """One association's (or one STOW-RS request's) instances, by study, in a temp folder."""
+
+    def __init__(self, root: Path, *, max_instance_bytes: int) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.directory = Path(tempfile.mkdtemp(dir=root, prefix="spool-"))
+        self.max_instance_bytes = max_instance_bytes
+        self.count = 0
+
+    def add(self, data: bytes) -> Accepted:
+        """Check one Part 10 instance and keep it.
+
+        Raises
+        ------
+        InstanceTooLarge, NotDicom, TruncatedDicom, MissingDicomUid, InvalidDicom,
+        DuplicateDicomInstance
+            Nothing is kept.
+        """
+        if len(data) > self.max_instance_bytes:
+            raise InstanceTooLarge(f"an instance is larger than {self.max_instance_bytes} bytes")
+        parsed = read_instance(data, name="the instance")
+        if parsed is None:
+            raise NotDicom("a DICOMDIR is an index, not an instance to store")
+        study_uid, _, inst = parsed
+        folder = self.directory / study_uid
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{inst.sop_uid}.dcm"
+        if target.exists():
+            if hashlib.sha256(target.read_bytes()).digest() != inst.content_hash:
+                raise DuplicateDicomInstance("an instance reuses the SOPInstanceUID of another")
+            return Accepted(study_uid, inst.sop_uid)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+        self.count += 1
+        return Accepted(study_uid, inst.sop_uid)
+
+    def studies(self) -> list[Path]:
+        """The study folders holding at least one instance, in UID order."""
+        return sorted(p for p in self.directory.iterdir() if p.is_dir() and any(p.glob("*.dcm")))
+
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
