@@ -47,17 +47,26 @@ class PeerCheckingACSE(ACSE):
 
 
 class LimitedSocket(AssociationSocket):
-    """Refuses to read a PDU declared longer than ``limit`` (the read would buffer it)."""
+    """Refuses to read a PDU declared longer than ``limit`` (the read would buffer it).
 
-    def __init__(self, assoc: Any, *, client_socket: Any, limit: int) -> None:
-        super().__init__(assoc, client_socket=client_socket)
-        self.limit = limit
+    Made from the acceptor's own socket by :func:`limit_socket` (constructing a second
+    socket for the connection would signal a second transport connection to the DUL).
+    """
+
+    limit: int
 
     def recv(self, nr_bytes: int) -> bytearray:
         if nr_bytes > self.limit:
             log.warning("a peer declared a %d-byte PDU; aborting the association", nr_bytes)
             raise OSError("PDU longer than the maximum announced")
         return super().recv(nr_bytes)
+
+
+def limit_socket(sock: AssociationSocket, limit: int) -> None:
+    """Give ``sock`` the PDU length check of :class:`LimitedSocket`, in place."""
+    sock.__class__ = LimitedSocket
+    assert isinstance(sock, LimitedSocket)
+    sock.limit = limit
 
 
 def handler_class(peers: Mapping[str, frozenset[str]], max_pdu_bytes: int) -> type[RequestHandler]:
@@ -68,8 +77,7 @@ def handler_class(peers: Mapping[str, frozenset[str]], max_pdu_bytes: int) -> ty
         def _create_association(self) -> Any:
             assoc = super()._create_association()
             assoc.acse = PeerCheckingACSE(assoc, peers)
-            assoc.dul.socket = None
-            assoc.set_socket(LimitedSocket(assoc, client_socket=self.request, limit=limit))
+            limit_socket(assoc.dul.socket, limit)
             return assoc
 
     return Handler

@@ -16,6 +16,7 @@ cannot parse or a truncated one. Nothing the peer sends reaches a log.
 from __future__ import annotations
 
 import logging
+import socketserver
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -109,12 +110,20 @@ class DimseListener:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            # BaseServer's: pynetdicom's own shutdown expects a server made by start_server
+            socketserver.BaseServer.shutdown(self._server)
             self._server.server_close()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+
+    def busy(self) -> int:
+        """Associations open plus pushes not ingested yet (0: everything received is in)."""
+        with self._lock:
+            pending = len(self._spools)
+        server = self._server
+        return pending + (len(server.active_associations) if server is not None else 0)
 
     # --- handlers (run on each association's thread) ----------------------------------------
 
