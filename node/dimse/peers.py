@@ -57,7 +57,12 @@ class LimitedSocket(AssociationSocket):
 
     def recv(self, nr_bytes: int) -> bytearray:
         if nr_bytes > self.limit:
-            log.warning("a peer declared a %d-byte PDU; aborting the association", nr_bytes)
+            log.warning("a peer declared a %d-byte PDU; closing the connection", nr_bytes)
+            self._shutdown_socket()  # nothing more is read from it; the DUL sees Evt17
+            if not self.assoc.is_established:
+                # before an A-ASSOCIATE-RQ the acceptor waits on this queue for the ACSE
+                # timeout; None is what it gets when that wait ends, and it then gives up
+                self.assoc.dul.to_user_queue.put(None)
             raise OSError("PDU longer than the maximum announced")
         return super().recv(nr_bytes)
 
