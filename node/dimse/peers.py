@@ -82,6 +82,7 @@ def handler_class(peers: Mapping[str, frozenset[str]], max_pdu_bytes: int) -> ty
         def _create_association(self) -> Any:
             assoc = super()._create_association()
             assoc.acse = PeerCheckingACSE(assoc, peers)
+            assert assoc.dul.socket is not None  # set by the base class, for this request
             limit_socket(assoc.dul.socket, limit)
             return assoc
 

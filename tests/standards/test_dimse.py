@@ -30,12 +30,8 @@ pytestmark = pytest.mark.skipif(
 
 PACS_AET = "PACS1"
 ORTHANC_AET = "ORTHANC"
-ELSEWHERE_AET = "FARAWAY"
-STORESCU_MIX = (
-    ("CT_small.dcm", 3),
-    ("MR_small.dcm", 2),
-    ("SC_rgb_jpeg_dcmtk.dcm", 1),
-)  # allowed only from a host the tests never connect from
+ELSEWHERE_AET = "FARAWAY"  # allowed only from a host the tests never connect from
+STORESCU_MIX = (("CT_small.dcm", 3), ("MR_small.dcm", 2), ("SC_rgb_jpeg_dcmtk.dcm", 1))
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +45,8 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerNode]:
 def _dcmtk(
     tool: str, port: int, *args: str, aet: str = PACS_AET
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([tool, "-v", "-aet", aet, "-aec", NODE_AET, "127.0.0.1", str(port), *args],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    argv = [tool, "-v", "-aet", aet, "-aec", NODE_AET, "127.0.0.1", str(port), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
 
 
 def test_echoscu_from_an_allowed_peer_is_answered(ledger: LedgerNode) -> None:
