@@ -20,7 +20,8 @@ import pytest
 from pynetdicom import AE, _config
 from pynetdicom.sop_class import CTImageStorage, Verification  # type: ignore[attr-defined]
 
-from tests.standards.ledger_node import NODE_AET, LedgerNode, ledger_node, make_study
+from tests.standards.conftest import ELSEWHERE_AET, ORTHANC_AET, PACS_AET
+from tests.standards.ledger_node import NODE_AET, LedgerNode, make_study
 from tests.standards.orthanc import Modality, Orthanc, have_orthanc, orthanc
 
 pytestmark = pytest.mark.skipif(
@@ -28,18 +29,7 @@ pytestmark = pytest.mark.skipif(
     reason="Debian's orthanc, orthanc-dicomweb and dcmtk are installed by make test",
 )
 
-PACS_AET = "PACS1"
-ORTHANC_AET = "ORTHANC"
-ELSEWHERE_AET = "FARAWAY"  # allowed only from a host the tests never connect from
 STORESCU_MIX = (("CT_small.dcm", 3), ("MR_small.dcm", 2), ("SC_rgb_jpeg_dcmtk.dcm", 1))
-
-
-@pytest.fixture(scope="module")
-def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerNode]:
-    peers = [{"aet": PACS_AET, "host": "127.0.0.1"}, {"aet": ORTHANC_AET, "host": "127.0.0.1"},
-             {"aet": ELSEWHERE_AET, "host": "10.255.255.1"}]  # fmt: skip
-    with ledger_node(tmp_path_factory.mktemp("ledger"), peers=peers, max_associations=2) as n:
-        yield n
 
 
 def _dcmtk(
