@@ -35,6 +35,7 @@ from node.config import (
     ApiSettings,
     BlobSettings,
     ContractAddresses,
+    DimseSettings,
     NodeSettings,
     SecretSource,
     TlsSettings,
@@ -138,6 +139,9 @@ def write_configs(
             port=plan.ports.node_api,
             token_sha256=hashlib.sha256(token.encode()).hexdigest(),
         ),
+        # on, with no peer allowed yet: the operator adds the PACS and modalities to ``peers``
+        dimse=DimseSettings(enabled=True, host=listen, port=plan.ports.dicom,
+                            aet=dicom_aet(plan)),  # fmt: skip
         tls=_node_tls(plan),
     )
     write_config(directory / "node.json", node_settings)
@@ -191,9 +195,15 @@ def _node_tls(plan: HospitalPlan) -> TlsSettings | None:
     )
 
 
+def dicom_aet(plan: HospitalPlan) -> str:
+    """The node's AE title: at most 16 characters, unique within the consortium."""
+    return f"ML{plan.index}{plan.tier.upper()}"[:16]
+
+
 def vars_of(plan: HospitalPlan) -> dict[str, int]:
     p = plan.ports
-    return {"rpc": p.rpc, "p2p": p.p2p, "node_api": p.node_api, "gateway": p.gateway}
+    return {"rpc": p.rpc, "p2p": p.p2p, "node_api": p.node_api, "gateway": p.gateway,
+            "dicom": p.dicom}  # fmt: skip
 
 
 def gateway_env(

@@ -39,7 +39,7 @@ SLUGS = {
 DEFAULT_BASE_PORT = 8545
 #: Ports of hospital i are ``base + PORT_STRIDE * i + offset``.
 PORT_STRIDE = 10
-PORT_OFFSETS = {"rpc": 0, "p2p": 1, "node_api": 2, "gateway": 3}
+PORT_OFFSETS = {"rpc": 0, "p2p": 1, "node_api": 2, "gateway": 3, "dicom": 4}
 KUBO_API_PORT = 5001
 #: Under compose, state lives in named volumes mounted here (the image creates these
 #: directories owned by its user, so fresh volumes are writable by it).
@@ -59,6 +59,8 @@ class Ports:
     p2p: int
     node_api: int
     gateway: int
+    #: The node's DICOM listener (C-ECHO / C-STORE from the hospital's PACS and modalities).
+    dicom: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ class PortsEntry(_Strict):
     p2p: int
     node_api: int
     gateway: int
+    dicom: int | None = None  # manifests written before the DICOM listener have none
 
 
 class HospitalEntry(_Strict):
