@@ -140,8 +140,7 @@ def write_configs(
             token_sha256=hashlib.sha256(token.encode()).hexdigest(),
         ),
         # on, with no peer allowed yet: the operator adds the PACS and modalities to ``peers``
-        dimse=DimseSettings(enabled=True, host=listen, port=plan.ports.dicom,
-                            aet=dicom_aet(plan)),  # fmt: skip
+        dimse=DimseSettings(enabled=True, host=listen, port=plan.ports.dicom, aet=dicom_aet(plan)),
         tls=_node_tls(plan),
     )
     write_config(directory / "node.json", node_settings)
