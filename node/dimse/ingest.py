@@ -61,9 +61,9 @@ class StandardIngest:
 
     def ingest(self, spool: Spool) -> list[StudyOutcome]:
         """Ingest every study of ``spool`` (which the caller discards afterwards)."""
-        return [self._study(folder) for folder in spool.studies()]
+        return [self._study(spool, folder) for folder in spool.studies()]
 
-    def _study(self, folder: Path) -> StudyOutcome:
+    def _study(self, spool: Spool, folder: Path) -> StudyOutcome:
         study_uid = folder.name
         sent = frozenset(p.stem for p in folder.glob("*.dcm"))
         with self._lock:
@@ -72,11 +72,13 @@ class StandardIngest:
             try:
                 if latest is not None and not new:
                     return StudyOutcome(study_uid, sent, self._existing(latest))
-                if latest is not None:
+                if latest is None:  # every file came through the spool's checks
+                    study = spool.study(folder)
+                else:
                     if self.prior is None:
                         raise PriorUnreadable("this node cannot read back its earlier version")
                     self.prior.write_instances(latest, folder, skip=set(sent))
-                study = read_study(folder)
+                    study = read_study(folder)
                 receipt = self.node.ingest_study(study)
             except IngestError as exc:
                 log.warning("a pushed study was refused (%s)", type(exc).__name__)

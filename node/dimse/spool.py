@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from node.dimse.exceptions import InstanceTooLarge
-from node.exceptions import DuplicateDicomInstance, NotDicom
-from node.formats.dicom import read_instance
+from node.exceptions import DuplicateDicomInstance, NotDicom, PatientUnresolved
+from node.formats.dicom import DicomInstance, DicomStudy, read_instance
+from node.formats.dicom_archive import DicomLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +37,14 @@ class Spool:
         self.directory = Path(tempfile.mkdtemp(dir=root, prefix="spool-"))
         self.max_instance_bytes = max_instance_bytes
         self.count = 0
+        #: What :meth:`add` learnt of each kept instance, so ingest need not parse it again.
+        self._seen: dict[str, dict[str, tuple[DicomInstance, str | None]]] = {}
 
-    def add(self, data: bytes) -> Accepted:
+    def add(self, data: bytes, *, source: Path | None = None) -> Accepted:
         """Check one Part 10 instance and keep it.
+
+        ``source``, the file ``data`` was read from, is moved into place rather than the
+        bytes written again.
 
         Raises
         ------
@@ -51,7 +57,8 @@ class Spool:
         parsed = read_instance(data, name="the instance")
         if parsed is None:
             raise NotDicom("a DICOMDIR is an index, not an instance to store")
-        study_uid, _, inst = parsed
+        study_uid, patient, inst = parsed
+        inst = replace(inst, name=f"{inst.sop_uid}.dcm")  # its name in the study folder
         folder = self.directory / study_uid
         folder.mkdir(exist_ok=True)
         target = folder / f"{inst.sop_uid}.dcm"
@@ -59,11 +66,39 @@ class Spool:
             if hashlib.sha256(target.read_bytes()).digest() != inst.content_hash:
                 raise DuplicateDicomInstance("an instance reuses the SOPInstanceUID of another")
             return Accepted(study_uid, inst.sop_uid)
-        partial = target.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(target)
+        if source is not None:
+            source.replace(target)
+        else:
+            partial = target.with_suffix(".part")
+            partial.write_bytes(data)
+            partial.replace(target)
         self.count += 1
+        self._seen.setdefault(study_uid, {})[inst.sop_uid] = (inst, patient)
         return Accepted(study_uid, inst.sop_uid)
+
+    def forget(self, accepted: Accepted) -> None:
+        """Drop a kept instance (a STOW-RS part that turned out to be of another study)."""
+        (self.directory / accepted.study_uid / f"{accepted.sop_uid}.dcm").unlink(missing_ok=True)
+        self._seen.get(accepted.study_uid, {}).pop(accepted.sop_uid, None)
+
+    def study(self, folder: Path) -> DicomStudy:
+        """The study of one folder, as :func:`node.formats.dicom.read_study` would read it.
+
+        Built from what :meth:`add` checked: every file in the folder came through it.
+
+        Raises
+        ------
+        PatientUnresolved
+            The instances name different patients.
+        """
+        seen = self._seen.get(folder.name, {})
+        patients = {patient for _, patient in seen.values() if patient is not None}
+        if len(patients) > 1:
+            raise PatientUnresolved("the study's instances name different patients")
+        ordered = sorted((inst for inst, _ in seen.values()),
+                         key=lambda i: (i.series_uid, i.sop_uid))  # fmt: skip
+        return DicomStudy(folder.name, tuple(ordered), patients.pop() if patients else None,
+                          folder, DicomLimits())  # fmt: skip
 
     def studies(self) -> list[Path]:
         """The study folders holding at least one instance, in UID order."""

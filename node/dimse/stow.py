@@ -51,9 +51,9 @@ def spool_part(spool: Spool, part: Part, *, study: str | None) -> PartResult:
         if part.content_type not in ("", DICOM):
             raise DimseError(f"a part of type {part.content_type!r} is not {DICOM}")
         data = part.path.read_bytes()
-        accepted = spool.add(data)
+        accepted = spool.add(data, source=part.path)
         if study is not None and accepted.study_uid != study:
-            (spool.directory / accepted.study_uid / f"{accepted.sop_uid}.dcm").unlink()
+            spool.forget(accepted)
             raise StudyMismatch("an instance of another study was sent to this study's URL")
         sop_class = str(read_file_meta_info(spool.directory / accepted.study_uid /
                                             f"{accepted.sop_uid}.dcm").get(
