@@ -96,6 +96,9 @@ class DimseListener:
 
     def start(self) -> None:
         _config.STORE_RECV_CHUNKED_DATASET = True
+        # pynetdicom's INFO/DEBUG lines dump every PDU and DIMSE message: noise at best, and
+        # not ours to vouch for; its warnings and errors still reach the node's log
+        logging.getLogger("pynetdicom").setLevel(logging.WARNING)
         handlers: list[Any] = [(evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_STORE, self._on_store),
                     (evt.EVT_CONN_CLOSE, self._on_close)]  # fmt: skip
         server = self._ae().make_server(

@@ -20,7 +20,7 @@ import pytest
 from pynetdicom import AE, _config
 from pynetdicom.sop_class import CTImageStorage, Verification  # type: ignore[attr-defined]
 
-from tests.standards.conftest import ELSEWHERE_AET, ORTHANC_AET, PACS_AET
+from tests.standards.conftest import ELSEWHERE_AET, MAX_INSTANCE_BYTES, ORTHANC_AET, PACS_AET
 from tests.standards.ledger_node import NODE_AET, LedgerNode, make_study
 from tests.standards.orthanc import Modality, Orthanc, have_orthanc, orthanc
 
@@ -123,6 +123,12 @@ def test_a_malformed_instance_gets_a_failure_status_and_nothing_is_stored(
         _config.STORE_SEND_CHUNKED_DATASET = False
         assoc.release()
     assert answer.Status == 0xC000
+    # over the per-instance limit: refused for lack of resources, the spooled bytes dropped
+    big = pydicom.dcmread(study.files[1])
+    big.PixelData = bytes(MAX_INSTANCE_BYTES + 1)
+    big.save_as(tmp_path / "big.dcm", enforce_file_format=True)
+    store = _dcmtk("storescu", ledger.dicom_port, str(tmp_path / "big.dcm"))
+    assert "Received Store Response (Refused: OutOfResources)" in store.stdout + store.stderr
     ledger.listener_idle()
     assert ledger.index.latest(study.uid) is None
     assert len(ledger.node.outbox().record_ids()) == records

@@ -17,7 +17,7 @@ import pytest
 from dicomweb_client.api import DICOMwebClient
 from requests.exceptions import HTTPError
 
-from tests.standards.conftest import MAX_BODY_BYTES
+from tests.standards.conftest import MAX_BODY_BYTES, MAX_INSTANCE_BYTES
 from tests.standards.ledger_node import AUTH, LedgerNode, make_study
 from tests.standards.orthanc import DicomWebServer, Orthanc, orthanc
 
@@ -96,6 +96,8 @@ def test_bad_parts_fail_alone_with_their_reason(ledger: LedgerNode, tmp_path: Pa
     assert len(mixed.json()["00081199"]["Value"]) == 1 and _failures(mixed.json()) == [0xC000]
     ledger.wait_anchored(ledger.wait_record(study.uid))
     other = make_study(tmp_path / "other", mix=(("CT_small.dcm", 1),))
+    too_big = _post(ledger, [b"\x00" * (MAX_INSTANCE_BYTES + 1)])
+    assert too_big.status_code == 409 and _failures(too_big.json()) == [0xA700]
     foreign = _post(ledger, [other.files[0].read_bytes()], path=f"/studies/{study.uid}")
     assert foreign.status_code == 409 and _failures(foreign.json()) == [0xA900]
     assert ledger.index.latest(other.uid) is None
