@@ -27,7 +27,7 @@ from keys.typing import RecordId
 from node.dimse.abc import PriorInstancesAPI
 from node.dimse.exceptions import PriorUnreadable
 from node.dimse.index import StudyIndex
-from node.dimse.spool import Spool
+from node.dimse.spool import PARSE_LOCK, Spool
 from node.exceptions import IngestError
 from node.formats.dicom import read_study
 from node.ingest.core import IngestReceipt
@@ -78,7 +78,8 @@ class StandardIngest:
                     if self.prior is None:
                         raise PriorUnreadable("this node cannot read back its earlier version")
                     self.prior.write_instances(latest, folder, skip=set(sent))
-                    study = read_study(folder)
+                    with PARSE_LOCK:
+                        study = read_study(folder)
                 receipt = self.node.ingest_study(study)
             except IngestError as exc:
                 log.warning("a pushed study was refused (%s)", type(exc).__name__)

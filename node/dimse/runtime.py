@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from keys.envelope import EncryptionKeyring
@@ -10,7 +11,10 @@ from node.dimse.index import StudyIndex
 from node.dimse.ingest import StandardIngest
 from node.dimse.prior import KeyringPriorInstances
 from node.dimse.server import DimseListener
+from node.dimse.spool import sweep_spools
 from node.service import NodeService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +38,9 @@ class StandardRuntime:
 def open_standard_runtime(config: LoadedConfig, *, node: NodeService,
                           keyring: EncryptionKeyring) -> StandardRuntime:  # fmt: skip
     """The DIMSE listener (``dimse.enabled``) and the STOW-RS ingest of ``node``."""
+    swept = sweep_spools(config.data_dir / "spool")
+    if swept:
+        log.warning("deleted %d DICOM push(es) an earlier run left un-ingested", swept)
     index = StudyIndex(config.data_dir / "studies.sqlite")
     prior = KeyringPriorInstances(outbox=node.outbox, blobs=node.parts.store.blobs,
                                   keyring=keyring)  # fmt: skip

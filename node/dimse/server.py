@@ -91,7 +91,8 @@ class DimseListener:
         ae.maximum_associations = s.max_associations
         ae.maximum_pdu_size = s.max_pdu_bytes
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = s.idle_timeout_s
-        ae.require_calling_aet = [p.aet for p in s.peers] or ["\x00"]  # no peers: nobody
+        # pynetdicom's own check ([] turns it off); PeerCheckingACSE refuses all without peers
+        ae.require_calling_aet = [p.aet for p in s.peers]
         return ae
 
     def start(self) -> None:

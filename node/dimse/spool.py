@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,6 +20,26 @@ from node.dimse.exceptions import InstanceTooLarge
 from node.exceptions import DuplicateDicomInstance, NotDicom, PatientUnresolved
 from node.formats.dicom import DicomInstance, DicomStudy, read_instance
 from node.formats.dicom_archive import DicomLimits
+
+#: pydicom's read settings are process-wide and :func:`read_instance` switches its value
+#: warnings off for the read (they quote values: patient data) and back on after; two reads
+#: at once could leave one running with them on. Associations and STOW-RS requests run on
+#: threads, so every parse of the standard ways in takes this lock.
+PARSE_LOCK = threading.Lock()
+
+
+def sweep_spools(root: Path) -> int:
+    """Delete the spools a stopped node left behind (plaintext instances); return how many.
+
+    Their instances were acknowledged but never ingested: the sender must push them again
+    (a PACS retries a failed route; an acknowledged push lost in a crash is not retried).
+    """
+    if not root.is_dir():
+        return 0
+    stale = [p for p in root.iterdir() if p.is_dir() and p.name.startswith("spool-")]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +75,8 @@ class Spool:
         """
         if len(data) > self.max_instance_bytes:
             raise InstanceTooLarge(f"an instance is larger than {self.max_instance_bytes} bytes")
-        parsed = read_instance(data, name="the instance")
+        with PARSE_LOCK:
+            parsed = read_instance(data, name="the instance")
         if parsed is None:
             raise NotDicom("a DICOMDIR is an index, not an instance to store")
         study_uid, patient, inst = parsed

@@ -95,8 +95,13 @@ def store_response(results: Sequence[PartResult], outcomes: Sequence[StudyOutcom
     return status, body, records
 
 
+def _header_safe(text: str) -> str:
+    """Printable ASCII without quotes or backslashes (a part's media type is the sender's)."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in text)[:300]
+
+
 def reasons(results: Sequence[PartResult], outcomes: Sequence[StudyOutcome]) -> list[str]:
     """Why each failure failed, for the ``Warning`` header (class names and our messages)."""
     out = [r.reason for r in results if r.reason]
     out += [f"{type(o.error).__name__}: {o.error}" for o in outcomes if o.error is not None]
-    return out
+    return [_header_safe(text) for text in out]

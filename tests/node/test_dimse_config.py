@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 from pydantic import ValidationError
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from typer.testing import CliRunner
 
 from medledger.cli import app
 from node.config import DicomPeer, DimseSettings, load_config
+from node.dimse.ingest import StandardIngest
+from node.dimse.server import DimseListener
 
 ZERO = "0x" + "00" * 20
 
@@ -57,3 +62,22 @@ def test_an_invalid_ae_title_is_refused(aet: str) -> None:
 def test_a_pdu_limit_below_the_standard_minimum_is_refused() -> None:
     with pytest.raises(ValidationError):
         DimseSettings(max_pdu_bytes=1024)
+
+
+def test_a_listener_with_no_peer_configured_starts_and_refuses_everybody(tmp_path: Path) -> None:
+    """What ``consortium init`` writes (listener on, no peer yet): it must start and reject.
+
+    The ingest behind it is never reached (no association gets that far), so none is built.
+    """
+    listener = DimseListener(DimseSettings(enabled=True, port=0, aet="NODE"),
+                             ingest=cast(StandardIngest, None), spool_root=tmp_path)  # fmt: skip
+    listener.start()
+    try:
+        ae = AE(ae_title="ANYONE")
+        ae.add_requested_context(Verification)
+        assoc = ae.associate("127.0.0.1", listener.port, ae_title="NODE")
+        assert assoc.is_rejected
+        rj = assoc.acceptor.primitive
+        assert rj is not None and (rj.result, rj.result_source, rj.diagnostic) == (1, 1, 3)
+    finally:
+        listener.stop()
