@@ -16,6 +16,8 @@ ELSEWHERE_AET = "FARAWAY"  # allowed only from a host the tests never connect fr
 #: Small enough for a test to exceed cheaply, large enough for the test studies.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_INSTANCE_BYTES = 1024 * 1024
+#: Short, so the idle-connection test is cheap; pushes here never pause that long.
+IDLE_TIMEOUT_S = 3.0
 
 
 @pytest.fixture(scope="package")
@@ -26,5 +28,6 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerNode]:
              {"aet": ELSEWHERE_AET, "host": "10.255.255.1"}]  # fmt: skip
     with ledger_node(tmp_path_factory.mktemp("ledger"), peers=peers, max_associations=2,
                      max_dicom_bytes=MAX_BODY_BYTES,
-                     max_instance_bytes=MAX_INSTANCE_BYTES) as node:  # fmt: skip
+                     max_instance_bytes=MAX_INSTANCE_BYTES,
+                     idle_timeout_s=IDLE_TIMEOUT_S) as node:  # fmt: skip
         yield node

@@ -104,7 +104,8 @@ class LedgerNode:
 @contextmanager
 def ledger_node(root: Path, *, peers: list[dict[str, str]], max_associations: int = 4,
                 max_dicom_bytes: int = 64 * 1024 * 1024,
-                max_instance_bytes: int = 16 * 1024 * 1024) -> Iterator[LedgerNode]:  # fmt: skip
+                max_instance_bytes: int = 16 * 1024 * 1024,
+                idle_timeout_s: float = 10.0) -> Iterator[LedgerNode]:  # fmt: skip
     os.environ[SECRET_ENV] = CONSORTIUM_SECRET
     env = start_chain_env(root, batch_size=64, interval_s=0.2)
     try:
@@ -118,7 +119,7 @@ def ledger_node(root: Path, *, peers: list[dict[str, str]], max_associations: in
         settings = DimseSettings.model_validate({
             "enabled": True, "port": 0, "aet": NODE_AET, "peers": peers,
             "max_associations": max_associations, "max_pdu_bytes": 64 * 1024,
-            "max_instance_bytes": max_instance_bytes, "idle_timeout_s": 10.0,
+            "max_instance_bytes": max_instance_bytes, "idle_timeout_s": idle_timeout_s,
         })  # fmt: skip
         listener = DimseListener(settings, ingest=ingest, spool_root=cfg.data_dir / "spool")
         api = cfg.settings.api.model_copy(update={"max_dicom_bytes": max_dicom_bytes})

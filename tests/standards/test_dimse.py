@@ -8,6 +8,7 @@ decrypted from the blob store and re-hashed (:class:`node.dimse.prior.KeyringPri
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import socket
 import struct
@@ -20,7 +21,13 @@ import pytest
 from pynetdicom import AE, _config
 from pynetdicom.sop_class import CTImageStorage, Verification  # type: ignore[attr-defined]
 
-from tests.standards.conftest import ELSEWHERE_AET, MAX_INSTANCE_BYTES, ORTHANC_AET, PACS_AET
+from tests.standards.conftest import (
+    ELSEWHERE_AET,
+    IDLE_TIMEOUT_S,
+    MAX_INSTANCE_BYTES,
+    ORTHANC_AET,
+    PACS_AET,
+)
 from tests.standards.ledger_node import NODE_AET, LedgerNode, make_study
 from tests.standards.orthanc import Modality, Orthanc, have_orthanc, orthanc
 
@@ -53,8 +60,9 @@ def test_an_unknown_calling_ae_title_is_rejected_at_association(ledger: LedgerNo
 
 
 def test_storescu_pushes_a_study_that_is_anchored_and_stored_as_sent(
-    ledger: LedgerNode, tmp_path: Path
+    ledger: LedgerNode, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     # -xy: JPEG lossy proposed first, so the JPEG baseline instance goes as it is (dcmtk
     # cannot transcode JPEG 2000, which Orthanc sends below)
     study = make_study(tmp_path / "study", mix=STORESCU_MIX)
@@ -71,7 +79,9 @@ def test_storescu_pushes_a_study_that_is_anchored_and_stored_as_sent(
         sent_ts, got_ts = sent.file_meta.TransferSyntaxUID, got.file_meta.TransferSyntaxUID
         assert got_ts == sent_ts if sent_ts.is_compressed else not got_ts.is_compressed
         assert got.PixelData == sent.PixelData
-    assert "MRN-STD-1" not in (ledger.url + str(status))  # the pseudonym only, never the id
+    assert "MRN-STD-1" not in str(status)  # the pseudonym only, never the id
+    assert "pushed study" in caplog.text and "MRN-STD-1" not in caplog.text
+    assert "CompressedSamples" not in caplog.text and "Lestrade" not in caplog.text  # names
 
 
 def test_pushing_the_same_study_twice_is_idempotent_and_one_new_instance_makes_a_version(
@@ -181,3 +191,11 @@ def test_orthanc_as_the_sending_pacs_stores_a_study_that_is_anchored(
     record = ledger.wait_record(study.uid)
     assert ledger.wait_anchored(record)["proof"] is not None
     assert set(ledger.stored_instances(record, tmp_path / "back")) == study.sop_uids()
+
+
+def test_a_silent_connection_is_dropped_after_the_idle_timeout(ledger: LedgerNode) -> None:
+    """A connection that never sends its A-ASSOCIATE-RQ does not hold a slot for long."""
+    with socket.create_connection(("127.0.0.1", ledger.dicom_port), timeout=10) as sock:
+        sock.settimeout(IDLE_TIMEOUT_S * 6)
+        assert sock.recv(1024) == b""  # closed by the node, not by this timeout
+    ledger.listener_idle()
