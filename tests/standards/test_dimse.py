@@ -199,3 +199,19 @@ def test_a_silent_connection_is_dropped_after_the_idle_timeout(ledger: LedgerNod
         sock.settimeout(IDLE_TIMEOUT_S * 6)
         assert sock.recv(1024) == b""  # closed by the node, not by this timeout
     ledger.listener_idle()
+
+
+def test_two_pacs_pushing_the_same_study_at_once_make_one_record(
+    ledger: LedgerNode, tmp_path: Path
+) -> None:
+    study = make_study(tmp_path / "study", mix=(("CT_small.dcm", 4),))
+    records = len(ledger.node.outbox().record_ids())
+    argv = ["storescu", "-aet", PACS_AET, "-aec", NODE_AET, "127.0.0.1", str(ledger.dicom_port)]
+    pushes = [subprocess.Popen([*argv, *map(str, study.files)], stderr=subprocess.PIPE)
+              for _ in range(2)]  # fmt: skip
+    assert [p.wait(timeout=60) for p in pushes] == [0, 0]
+    ledger.listener_idle()
+    record = ledger.index.latest(study.uid)
+    assert record is not None and ledger.index.previous(record) is None
+    assert len(ledger.node.outbox().record_ids()) == records + 1
+    assert set(ledger.stored_instances(record, tmp_path / "back")) == study.sop_uids()
