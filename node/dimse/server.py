@@ -6,7 +6,9 @@ anchored is over the bytes the modality sent. pynetdicom writes each incoming da
 temporary file (``STORE_RECV_CHUNKED_DATASET``) rather than memory; the C-STORE handler
 checks it and moves it into the association's :class:`~node.dimse.spool.Spool`. When the
 association ends (released, or aborted: instances already acknowledged must not be lost)
-the spool is ingested (:class:`~node.dimse.ingest.StandardIngest`) and deleted.
+the spool is ingested (:class:`~node.dimse.ingest.StandardIngest`) and deleted. An
+association left open and silent for ``idle_timeout_s`` is aborted by pynetdicom's network
+timeout, so that is the quiet period after which a push that is never released goes in.
 
 C-STORE statuses: 0x0000 stored (or already held: idempotent by SOP Instance UID), 0xA700
 over the per-instance limit, 0xA900 an instance without valid UIDs, 0xC000 a dataset pydicom

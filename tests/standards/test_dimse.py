@@ -215,3 +215,20 @@ def test_two_pacs_pushing_the_same_study_at_once_make_one_record(
     assert record is not None and ledger.index.previous(record) is None
     assert len(ledger.node.outbox().record_ids()) == records + 1
     assert set(ledger.stored_instances(record, tmp_path / "back")) == study.sop_uids()
+
+
+def test_an_association_left_open_is_ingested_after_its_quiet_period(
+    ledger: LedgerNode, tmp_path: Path
+) -> None:
+    """A modality that stores and then keeps the association open without a word: the node
+    aborts it after ``idle_timeout_s`` and ingests what was stored, as at a release."""
+    study = make_study(tmp_path / "study", mix=(("CT_small.dcm", 1),))
+    ae = AE(ae_title=PACS_AET)
+    ae.add_requested_context(CTImageStorage, pydicom.uid.ExplicitVRLittleEndian)
+    assoc = ae.associate("127.0.0.1", ledger.dicom_port, ae_title=NODE_AET)
+    assert assoc.is_established
+    assert assoc.send_c_store(pydicom.dcmread(study.files[0])).Status == 0x0000
+    record = ledger.wait_record(study.uid, timeout=IDLE_TIMEOUT_S * 10)  # never released
+    assoc.join(timeout=IDLE_TIMEOUT_S * 10)  # the node's abort ended it, not this side
+    assert assoc.is_aborted and not assoc.is_released
+    assert set(ledger.stored_instances(record, tmp_path / "back")) == study.sop_uids()
