@@ -103,6 +103,9 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
             kind = STATE_VOLUMES[proc.name]
             volumes.append(f"{plan.slug}-{kind}:{COMPOSE_STATE_ROOT}/{kind}")
         port = getattr(plan.ports, proc.port)
+        published = [f"127.0.0.1:{port}:{port}"]
+        if proc.name == "node":  # its DICOM listener, for the hospital's PACS and modalities
+            published.append(f"127.0.0.1:{plan.ports.dicom}:{plan.ports.dicom}")
         after = "consortium-init" if proc.name == "ledger" else "consortium-deploy"
         depends: dict[str, Any] = {after: {"condition": "service_completed_successfully"}}
         if proc.name == "node":
@@ -112,7 +115,7 @@ def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
             "command": list(proc.argv),
             "working_dir": home,
             "volumes": volumes,
-            "ports": [f"127.0.0.1:{port}:{port}"],
+            "ports": published,
             "depends_on": depends,
             "healthcheck": {
                 "test": ["CMD", *proc.health_argv(plan.ports, tls=plan.tls)],
@@ -156,7 +159,7 @@ def _header(count: int) -> str:
     plans = plan_hospitals(count, validators=count)
     rows = "\n".join(
         f"#   {p.slug:<24} rpc {p.ports.rpc}  p2p {p.ports.p2p}  node API {p.ports.node_api}"
-        f"  gateway {p.ports.gateway}"
+        f"  gateway {p.ports.gateway}  DICOM {p.ports.dicom}"
         for p in plans
     )
     return (

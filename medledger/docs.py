@@ -98,10 +98,14 @@ def node_openapi() -> str:
     """The node's OpenAPI document, with the case routers ``node run`` mounts."""
     from node.api.app import create_app
     from node.api.cases import case_routers
-    from node.config import ApiSettings
+    from node.api.stow import stow_router
+    from node.config import ApiSettings, DimseSettings
 
     unserved = cast(Any, None)  # building the schema calls no service
-    app = create_app(unserved, api=ApiSettings(), routers=case_routers(unserved, unserved))
+    api = ApiSettings()
+    stow = stow_router(unserved, spool_root=Path("spool"), max_body_bytes=api.max_dicom_bytes,
+                       max_instance_bytes=DimseSettings().max_instance_bytes)  # fmt: skip
+    app = create_app(unserved, api=api, routers=[*case_routers(unserved, unserved), stow])
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
 
 

@@ -114,6 +114,36 @@ class Hl7Settings(_Strict):
         return value
 
 
+class DicomPeer(_Strict):
+    """A DICOM peer allowed to open associations: its calling AE title and its host address."""
+
+    aet: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[ -~]*[!-~][ -~]*$")]
+    host: str = "127.0.0.1"
+
+
+class DimseSettings(_Strict):
+    """The node's DICOM listener (C-ECHO, C-STORE SCP; see :mod:`node.dimse`).
+
+    Only ``peers`` may associate: an unknown calling AE title, or a known one from another
+    host, is rejected at association (A-ASSOCIATE-RJ, "calling AE title not recognized").
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 11112
+    aet: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[ -~]*[!-~][ -~]*$")] = (
+        "MEDLEDGER"
+    )
+    peers: tuple[DicomPeer, ...] = ()
+    max_associations: Annotated[int, Field(ge=1, le=256)] = 8
+    #: The largest P-DATA PDU we announce and accept (bytes; DICOM's minimum is 4096).
+    max_pdu_bytes: Annotated[int, Field(ge=4096, le=16 * 1024 * 1024)] = 256 * 1024
+    #: One instance larger than this is refused (C-STORE failure), spooled bytes deleted.
+    max_instance_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024 * 1024
+    #: An association silent for this long is aborted (ACSE, DIMSE and network timeouts).
+    idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
 class TlsSettings(_Strict):
     """HTTPS for the node API and mutual TLS to peers (paths relative to node.json).
 
@@ -143,6 +173,8 @@ class NodeSettings(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: Worker processes that validate and seal bulk imports (0: in the node process).
     ingest_workers: Annotated[int, Field(ge=0, le=64)] = 0
+    #: The DICOM listener (off unless enabled; ``consortium init`` gives each hospital a port).
+    dimse: DimseSettings = Field(default_factory=DimseSettings)
     #: HTTPS and peer mTLS (``None``: plain HTTP, the loopback demo's default).
     tls: TlsSettings | None = None
     #: HL7 v2 over MLLP (issue 16).

@@ -35,6 +35,7 @@ from node.config import (
     ApiSettings,
     BlobSettings,
     ContractAddresses,
+    DimseSettings,
     Hl7Settings,
     NodeSettings,
     SecretSource,
@@ -139,6 +140,8 @@ def write_configs(
             port=plan.ports.node_api,
             token_sha256=hashlib.sha256(token.encode()).hexdigest(),
         ),
+        # on, with no peer allowed yet: the operator adds the PACS and modalities to ``peers``
+        dimse=DimseSettings(enabled=True, host=listen, port=plan.ports.dicom, aet=dicom_aet(plan)),
         tls=_node_tls(plan),
         hl7=_node_hl7(plan, listen),
     )
@@ -202,10 +205,15 @@ def _node_hl7(plan: HospitalPlan, listen: str) -> Hl7Settings:
     return Hl7Settings(enabled=True, host=listen, port=plan.ports.hl7)
 
 
+def dicom_aet(plan: HospitalPlan) -> str:
+    """The node's AE title: at most 16 characters, unique within the consortium."""
+    return f"ML{plan.index}{plan.tier.upper()}"[:16]
+
+
 def vars_of(plan: HospitalPlan) -> dict[str, int]:
     p = plan.ports
     return {"rpc": p.rpc, "p2p": p.p2p, "node_api": p.node_api, "gateway": p.gateway,
-            "hl7": p.hl7}  # fmt: skip
+            "hl7": p.hl7, "dicom": p.dicom}  # fmt: skip
 
 
 def gateway_env(

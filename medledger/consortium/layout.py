@@ -39,11 +39,7 @@ SLUGS = {
 DEFAULT_BASE_PORT = 8545
 #: Ports of hospital i are ``base + PORT_STRIDE * i + offset``.
 PORT_STRIDE = 10
-PORT_OFFSETS = {"rpc": 0, "p2p": 1, "node_api": 2, "gateway": 3}
-
-# --- HL7 v2 MLLP listener of the node (issue 16, FHIR/HL7 helper) ---------------------------
-PORT_OFFSETS["hl7"] = 7
-# --- end HL7 block ---------------------------------------------------------------------------
+PORT_OFFSETS = {"rpc": 0, "p2p": 1, "node_api": 2, "gateway": 3, "dicom": 4, "hl7": 7}
 KUBO_API_PORT = 5001
 #: Under compose, state lives in named volumes mounted here (the image creates these
 #: directories owned by its user, so fresh volumes are writable by it).
@@ -63,6 +59,8 @@ class Ports:
     p2p: int
     node_api: int
     gateway: int
+    #: The node's DICOM listener (C-ECHO / C-STORE from the hospital's PACS and modalities).
+    dicom: int
     #: The node's HL7 MLLP port (issue 16; 0 in plans written before it existed).
     hl7: int = 0
 

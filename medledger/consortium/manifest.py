@@ -38,6 +38,7 @@ class PortsEntry(_Strict):
     gateway: int
     #: The node's HL7 MLLP port (issue 16; absent from manifests written before it: 0).
     hl7: int = 0
+    dicom: int | None = None  # manifests written before the DICOM listener have none
 
 
 class HospitalEntry(_Strict):

@@ -59,6 +59,7 @@ def body_limits(api: ApiSettings) -> list[RouteLimit]:
         RouteLimit("/fhir(/.*)?", api.max_fhir_bytes),
         RouteLimit("/records/fhir/bulk", api.max_bulk_bytes),
         RouteLimit("/records/dicom", api.max_dicom_bytes),
+        RouteLimit("/studies(/[^/]+)?", api.max_dicom_bytes),  # STOW-RS (node.api.stow)
         RouteLimit("/deliveries", api.max_delivery_bytes),
     ]
 

@@ -21,6 +21,7 @@ from keys.passphrase import read_passphrase
 from node.anchor.outbox import Outbox
 from node.anchor.records import describe, parse_record_id
 from node.anchor.verify import verify_on_chain
+from node.api.stow import stow_routers
 from node.bootstrap import open_parts, signing_account
 from node.case_runtime import open_case_runtime
 from node.chain import ChainClient
@@ -29,6 +30,7 @@ from node.cli.amend import amend_record
 from node.cli.cases import register as register_case_commands
 from node.cli.serve import bind, serve
 from node.config import ContractAddresses, LoadedConfig, NodeSettings, load_config, write_config
+from node.dimse.runtime import open_standard_runtime
 from node.exceptions import (
     ChainError,
     IngestError,
@@ -45,7 +47,13 @@ from node.proof.record import RecordProof
 from node.proof.wire_codec import decode_proof
 from node.service import NodeService
 
-app = typer.Typer(help="Run a hospital node: ingest, anchor, verify.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run a hospital node: ingest (HTTP, DICOM C-STORE on the node's DICOM port, STOW-RS"
+    " POST /studies), anchor, verify. The DICOM listener's settings are node.json's"
+    ' "dimse" (enabled, host, port, aet, peers, max_associations, max_pdu_bytes,'
+    " max_instance_bytes, idle_timeout_s).",
+    no_args_is_help=True,
+)
 
 ConfigOpt = Annotated[
     Path,
@@ -77,6 +85,17 @@ def _emit(data: Any, as_json: bool, text: str) -> None:
 # --- commands -------------------------------------------------------------------------------
 
 
+def dimse_settings(port: int | None, aet: str, peers: list[str]) -> dict[str, Any]:
+    """node.json's ``dimse`` from the init options (``AET@HOST`` peers; no port: off)."""
+    listed = []
+    for peer in peers:
+        title, _, host = peer.rpartition("@")
+        if not title or not host:
+            raise ValueError(f"a DICOM peer is AET@HOST, not {peer!r}")
+        listed.append({"aet": title, "host": host})
+    return {"enabled": port is not None, "port": port or 11112, "aet": aet, "peers": listed}
+
+
 @app.command()
 def init(
     out: Annotated[Path, typer.Option("--out", help="Node directory to create node.json in.")],
@@ -90,6 +109,15 @@ def init(
         "keystore"
     ),
     port: Annotated[int, typer.Option(min=0, max=65535, help="HTTP API port.")] = 8600,
+    dicom_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="DICOM (C-ECHO/C-STORE) port; unset: listener off."),
+    ] = None,
+    dicom_aet: Annotated[str, typer.Option(help="The node's DICOM AE title.")] = "MEDLEDGER",
+    dicom_peer: Annotated[
+        list[str] | None,
+        typer.Option(help="A DICOM peer allowed to store, as AET@HOST (repeatable)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write node.json and a fresh API token (printed once; only its hash is stored)."""
@@ -102,6 +130,7 @@ def init(
                 "keystore_dir": keystore,
                 "contracts": ContractAddresses.model_validate(addresses).model_dump(),
                 "api": {"port": port, "token_sha256": hashlib.sha256(token.encode()).hexdigest()},
+                "dimse": dimse_settings(dicom_port, dicom_aet, dicom_peer or []),
             }
         )
     except (OSError, ValueError) as exc:
@@ -130,6 +159,7 @@ def run(
         account = signing_account(cfg, passphrase)
         node = NodeService(open_parts(cfg, account=account))
         cases = open_case_runtime(cfg, node=node, passphrase=passphrase)
+        standard = open_standard_runtime(cfg, node=node, keyring=cases.services.keyring)
     except KeysError as exc:
         _fail(str(exc), 3)
     except NodeConfigError as exc:
@@ -145,7 +175,13 @@ def run(
         _fail(f"cannot listen: {exc.strerror}", 2)
     cases.start()
     try:
-        serve(node, api=api, sock=sock, routers=cases.routers, log_level=cfg.settings.log_level,
+        standard.start()
+    except OSError as exc:
+        cases.stop()
+        _fail(f"cannot listen on the DICOM port: {exc.strerror}", 2)
+    try:
+        routers = [*cases.routers, *stow_routers(cfg, standard.ingest)]
+        serve(node, api=api, sock=sock, routers=routers, log_level=cfg.settings.log_level,
               tls=cfg.tls_files(), hl7=cfg.settings.hl7,
               keyring=cases.services.keyring)  # fmt: skip
     except TLSConfigError as exc:
@@ -153,6 +189,7 @@ def run(
     except NodeError as exc:  # the HL7 port could not be bound
         _fail(str(exc), 2)
     finally:
+        standard.stop()
         cases.stop()
 
 

@@ -49,7 +49,10 @@ def test_four_hospitals_of_four_tiers_share_one_genesis(consortium_dir: Path) ->
 def test_ports_are_unique_across_the_consortium(consortium_dir: Path) -> None:
     manifest = load_manifest(consortium_dir)
     ports = [p for h in manifest.hospitals for p in h.ports.model_dump().values()]
-    assert len(ports) == len(set(ports)) == 20  # rpc, p2p, node API, gateway, HL7
+    assert len(ports) == len(set(ports)) == 24  # rpc, p2p, node API, gateway, DICOM, HL7
+    for h in manifest.hospitals:  # each node's DICOM listener is on, on its own port
+        dimse = load_config(consortium_dir / h.slug / "node.json").settings.dimse
+        assert dimse.enabled and dimse.port == h.ports.dicom and dimse.peers == ()
 
 
 def test_each_config_loads_with_its_process_loader(consortium_dir: Path) -> None:
