@@ -22,14 +22,26 @@ from contracts.typing import Tier
 
 @dataclass(frozen=True, slots=True)
 class FoundingMember:
-    """A hospital installed active without a vote. Public data only (no patient data)."""
+    """A hospital installed active without a vote. Public data only (no patient data).
+
+    ``validator_address`` is the hospital's validator key (blocks, votes, p2p links), never
+    ``account``: the account signs transactions and access tokens, and a validator host
+    holding only the validator key cannot act as the hospital (the contract refuses one
+    address for both with ``InvalidValidatorAddress``).
+    """
 
     account: ChecksumAddress
     name: str
     tier: Tier
     encryption_key: bytes
+    validator_address: ChecksumAddress
     endpoint: str = ""
     validator: bool = True
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """The ``Founder`` struct the Consortium constructor takes (Types.sol order)."""
+        return (self.account, self.name, int(self.tier), self.encryption_key, self.endpoint,
+                self.validator, self.validator_address)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +126,7 @@ def deploy_suite(
     its ``Consortium`` in the genesis instead: see :func:`deploy_satellites`.
     """
     cfg = config or SuiteConfig()
-    founder_tuples = [
-        (f.account, f.name, int(f.tier), f.encryption_key, f.endpoint, f.validator)
-        for f in founders
-    ]
+    founder_tuples = [f.as_tuple() for f in founders]
     nonce = w3.eth.get_transaction_count(deployer.address, "pending")
     consortium = _create_address(deployer.address, nonce)
     args = (founder_tuples, list(cfg.auditors), cfg.vote_threshold_percent, cfg.voting_period_s)

@@ -89,6 +89,7 @@ def admit(
         bytes.fromhex(candidate.encryption_public_key[2:]),
         candidate.node_url,
         candidate.validator,
+        candidate.validator_address,
     )
     return _propose_and_carry(
         contract, reads, proposal, "proposeAdmission", subject=candidate.signing_address,

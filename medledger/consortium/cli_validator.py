@@ -52,7 +52,7 @@ def set_validator(
         members = [h for h in manifest.hospitals if h.status != "candidate"]
         running = current_validators(members, suite.reads.validators())
         address = to_checksum_address(entry.signing_address)
-        if (address in {to_checksum_address(v.signing_address) for v in running}) == on:
+        if (entry.slug in {v.slug for v in running}) == on:
             raise AdmissionError(f"{member} is {'already' if on else 'not'} a validator")
         if not on and len(running) == 1:
             raise AdmissionError(f"{member} is the only validator; flag another one first")

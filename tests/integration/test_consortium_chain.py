@@ -16,11 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
+from web3 import Web3
+from web3.types import RPCEndpoint
 
 from contracts.deploy import connect, contract_at
 from contracts.typing import MemberStatus, Tier
 from medledger.consortium.local import LocalConsortium
-from medledger.consortium.manifest import load_manifest
+from medledger.consortium.manifest import Manifest, load_manifest
 from medledger.consortium.staff import licence_hash
 from medledger.healthcheck import check
 from medledger.processes import log_path, process
@@ -81,7 +83,10 @@ def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: P
         Tier.COUNTY_HOSPITAL,
         Tier.TERTIARY_HOSPITAL,
     ]
-    assert contract.functions.validators().call() == [h.signing_address for h in manifest.hospitals]
+    assert contract.functions.validators().call() == [
+        h.validator_address for h in manifest.hospitals
+    ]
+    _sealed_by_validator_keys_only(w3, manifest)
     endpoints = [
         contract.functions.getMember(h.signing_address).call()[5] for h in manifest.hospitals
     ]
@@ -102,6 +107,20 @@ def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: P
     assert again_code == 0
     assert json.loads(again)["deployed"] is False
     assert json.loads(again)["operators_registered"] == []
+
+
+def _sealed_by_validator_keys_only(w3: Web3, manifest: Manifest) -> None:
+    """The 4 validators seal blocks with their validator keys, never with member accounts."""
+    accounts = {h.signing_address.lower() for h in manifest.hospitals}
+    keys = {h.validator_address.lower() for h in manifest.hospitals}
+    assert len(keys) == 4 and not keys & accounts
+    number = w3.eth.block_number
+    assert number >= 1
+    block = w3.eth.get_block(number)
+    assert str(block["miner"]).lower() in keys  # the proposer's coinbase
+    commit = w3.provider.make_request(RPCEndpoint("medledger_getCommit"), [hex(number)])["result"]
+    sealers = {seal["validator"].lower() for seal in commit["seals"]}
+    assert len(sealers) >= 3 and sealers <= keys  # a 2f+1 quorum of validator keys
 
 
 def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path) -> None:
@@ -136,8 +155,13 @@ def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path)
     assert MemberStatus(contract.functions.statusOf(admitted.signing_address).call()) is (
         MemberStatus.ACTIVE
     )
-    assert contract.functions.getMember(admitted.signing_address).call()[0] == (
-        "Second County Hospital"
+    member = contract.functions.getMember(admitted.signing_address).call()
+    assert member[0] == "Second County Hospital"
+    # its own validator key, written by add-member next to its keystore, is registered
+    assert (consortium / admitted.slug / "validator" / "validator.json").exists()
+    assert member[7] == admitted.validator_address != admitted.signing_address
+    assert contract.functions.validatorOwner(admitted.validator_address).call() == (
+        admitted.signing_address
     )
 
 
