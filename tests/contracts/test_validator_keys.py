@@ -28,7 +28,7 @@ def test_admission_refuses_a_validator_address_that_is_an_account_or_taken(
     address = ZERO if taken == "zero" else world.addr(taken)
     args = (world.addr("candidate"), "n", 1, b"k" * 32, "", True, address)
     (bad,) = world.expect("county", c.proposeAdmission(*args), "InvalidValidatorAddress")
-    assert bad == address
+    assert bad.lower() == address.lower()
 
 
 def test_no_account_can_be_registered_under_a_validator_key(world: World) -> None:
@@ -56,7 +56,8 @@ def test_a_validator_key_cannot_act_as_its_hospital(world: World) -> None:
     issue = world.grants.functions.issue(
         1, world.addr("tertiary"), ZERO, b"\x01" * 32, world.later(), 1
     )
-    assert world.error_of(val, issue) == ("NotActiveMember", (world.addr(val),))
+    name, args = world.error_of(val, issue)
+    assert name == "NotActiveMember" and str(args[0]).lower() == world.addr(val).lower()
 
 
 def test_a_member_rotates_its_validator_key_and_a_retired_key_stays_retired(
