@@ -5,8 +5,9 @@ Keys come first (the genesis installs the hospitals as the founding members of t
 A directory that already holds files is refused before anything is written.
 
 The ``Consortium`` lives in the genesis itself: its constructor (founders with tiers,
-encryption keys, endpoints, validator flags and validator addresses; the vote threshold) runs once in py-evm here
-and its code and storage go into ``alloc`` at ``consortium_contract``. From block 0 on, who
+encryption keys, endpoints, validator flags and validator addresses; the vote threshold)
+runs once in py-evm here and its code and storage go into ``alloc`` at
+``consortium_contract``. From block 0 on, who
 may transact and who validates are read from that contract on every node
 (``ledger.permissions``, ``ledger.validator_sets``); the other contracts are deployed
 afterwards (``consortium deploy``) by the first hospital.

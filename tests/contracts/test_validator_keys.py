@@ -82,7 +82,9 @@ def test_a_member_rotates_its_validator_key_and_a_retired_key_stays_retired(
     # nobody claims another member's key (a second vote), nor an account
     world.expect("village", c.rotateValidatorKey(new), "InvalidValidatorAddress")
     world.expect("village", c.rotateValidatorKey(world.addr("village")), "InvalidValidatorAddress")
-    world.expect("village", c.rotateValidatorKey(world.addr("doc_county")), "InvalidValidatorAddress")
+    world.expect(
+        "village", c.rotateValidatorKey(world.addr("doc_county")), "InvalidValidatorAddress"
+    )
     world.expect("auditor", c.rotateValidatorKey(world.addr("spare2")), "NotActiveMember")
 
 
@@ -90,11 +92,16 @@ def test_genesis_refuses_a_founder_validating_with_its_own_or_another_founders_a
     world: World,
 ) -> None:
     spare1, spare2 = world.addr("spare1"), world.addr("spare2")
+    val1, val2 = world.addr("val_spare1"), world.addr("val_spare2")
+
+    def founder(account: str, validator: str) -> tuple[object, ...]:
+        return (account, "h", 1, b"\x01" * 32, "", True, validator)
+
     cases = [
-        [(spare1, "h", 1, b"\x01" * 32, "", True, spare1)],
-        [(spare1, "h", 1, b"\x01" * 32, "", True, spare2), (spare2, "i", 2, b"\x02" * 32, "", True, world.addr("val_spare2"))],
-        [(spare1, "h", 1, b"\x01" * 32, "", True, world.addr("val_spare1")), (spare2, "i", 2, b"\x02" * 32, "", True, world.addr("val_spare1"))],
-    ]  # fmt: skip
+        [founder(spare1, spare1)],  # its own account
+        [founder(spare1, spare2), founder(spare2, val2)],  # a later founder's account
+        [founder(spare1, val1), founder(spare2, val1)],  # another founder's key
+    ]
     errors = []
     for founders in cases:
         with pytest.raises(TransactionFailed) as failed:

@@ -101,7 +101,9 @@ def test_init_writes_a_validator_key_apart_from_the_member_key(consortium_dir: P
         home = consortium_dir / hospital.slug
         assert _mode(home / "validator") == 0o700
         assert _mode(home / "validator" / "validator.json") == 0o600
-        validator = Account.from_key(read_keystore(home / "validator" / "validator.json", PASSPHRASE))
+        validator = Account.from_key(
+            read_keystore(home / "validator" / "validator.json", PASSPHRASE)
+        )
         member = Keystore.open(home / "keystore").load_signing_key(PASSPHRASE)
         assert validator.address == hospital.validator_address
         assert member.address == hospital.signing_address != validator.address
@@ -299,7 +301,9 @@ def test_a_single_validator_chain_has_no_p2p_section(tmp_path: Path) -> None:
     assert code == 0, err
     manifest = load_manifest(out)
     assert [h.validator for h in manifest.hospitals] == [True, False]
-    assert load_genesis(out / "genesis.json").validators == [manifest.hospitals[0].validator_address]
+    assert load_genesis(out / "genesis.json").validators == [
+        manifest.hospitals[0].validator_address
+    ]
     for hospital in manifest.hospitals:
         cfg, _ = load_node_config(out / hospital.slug / "ledger.json")
         assert cfg.p2p is None

@@ -155,7 +155,9 @@ async def test_a_validator_flagged_off_is_dropped_from_every_validators_links(
             Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
             Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
             Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
-            Founder(NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER),
+            Founder(
+                NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER
+            ),
         ]
     )
     cluster = Cluster(tmp_path, n=4, genesis=genesis)
