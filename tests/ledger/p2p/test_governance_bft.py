@@ -189,3 +189,61 @@ async def test_a_validator_flagged_off_is_dropped_from_every_validators_links(
         await txs.mine(0, A0, "setEndpoint", "http://127.0.0.1:10")  # the three go on alone
     finally:
         await cluster.close()
+
+
+async def test_a_member_rotates_its_validator_key_and_only_the_new_key_seals_after(
+    tmp_path: Path,
+) -> None:
+    """Hospital 0 replaces a (leaked) validator key by its own call, no vote needed.
+
+    From the height after the rotating block the old key is out of the set and of every
+    validator's links; node 0 restarted on the new key seals again, which the chain's
+    progress shows once another validator stops (3 of 4 is the quorum).
+    """
+    genesis = governed_genesis(
+        [
+            Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
+            Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
+            Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
+            Founder(
+                NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER
+            ),
+        ]
+    )
+    cluster = Cluster(tmp_path, n=4, genesis=genesis)
+    txs = Txs(cluster)
+    fresh_key = keccak(b"hospital 0's new validator key")
+    old, fresh = address_bytes(V0), address_bytes(fresh_key)
+    try:
+        for i in range(4):
+            cluster.start(i)
+        # the old key cannot rotate anything: it is no account (refused by the mempool)
+        ledger0 = cluster.ledgers[0]
+        assert ledger0 is not None
+        with pytest.raises(TransactionRejected):
+            ledger0.send_raw_transaction(
+                sign(V0, to=txs.contract, data=calldata("rotateValidatorKey", address(V1)))
+            )
+        rotated = await txs.mine(
+            1, A0, "rotateValidatorKey", to_checksum_address(address(fresh_key))
+        )
+        for ledger in cluster.ledgers:
+            assert ledger is not None
+            assert ledger.validators_at(rotated) == sorted_set(V0, V1, V2, NEWCOMER)
+            assert ledger.validators_at(rotated + 1) == sorted_set(fresh_key, V1, V2, NEWCOMER)
+
+        await cluster.stop(0)
+        cluster.keys[0] = fresh_key  # the peers' configs still name the old key there:
+        cluster.start(0, announce=True)  # same data dir, new key, dialed back where it says
+        await cluster.stop(3)  # quorum now needs the new key's seals
+        last = await txs.mine(1, A1, "setEndpoint", "http://127.0.0.1:11")
+        ledger1 = cluster.ledgers[1]
+        assert ledger1 is not None
+        commit = ledger1.get_commit(BlockNumber(last))
+        sealers = {s.validator for s in commit.seals}
+        assert fresh in sealers and old not in sealers
+        verify_commit(commit, sorted_set(fresh_key, V1, V2, NEWCOMER), CHAIN_ID, height=last)
+        node1 = cluster.nodes[1]
+        assert node1 is not None and old not in node1.transport.allowed
+    finally:
+        await cluster.close()
