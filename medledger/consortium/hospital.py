@@ -119,9 +119,14 @@ def create_validator_key(directory: Path, *, passphrase: str, kdf: Kdf) -> str:
     validator address.
     """
     (directory / VALIDATOR_DIR).mkdir(mode=0o700)
+    return new_validator_key_file(directory / VALIDATOR_FILE, passphrase=passphrase, kdf=kdf)
+
+
+def new_validator_key_file(path: Path, *, passphrase: str, kdf: Kdf) -> str:
+    """A fresh secp256k1 key as a new keystore v3 file (0600, never overwrites); its address."""
     key = SigningKey.generate()
     data = encrypt_signing_key(key, passphrase, scrypt_n=kdf.scrypt_n)
-    write_private(directory / VALIDATOR_FILE, data.decode())
+    write_private(path, data.decode())
     return str(key.address)
 
 
