@@ -16,8 +16,9 @@ from eth_utils.address import to_checksum_address
 
 from contracts.typing import Tier
 from ledger.chain import Ledger
-from ledger.config import Genesis
+from ledger.config import Genesis, dump_genesis
 from ledger.exceptions import ConfigError, LedgerError, TransactionRejected
+from ledger.launch import open_ledger
 from ledger.permissions import ContractPermissions
 from ledger.typing import BlockNumber
 from tests.ledger.governance import ROLE_OPERATOR, Founder, calldata, governed_genesis
@@ -184,3 +185,15 @@ def test_a_genesis_whose_validators_differ_from_the_contract_is_refused(
     wrong = genesis.model_copy(update={"validators": [address(CLINIC)]})
     with pytest.raises(ConfigError, match="differ from the Consortium"):
         Ledger(tmp_path / "data", wrong)
+
+
+def test_the_ledger_refuses_to_run_with_a_members_signing_key(
+    tmp_path: Path, genesis: Genesis
+) -> None:
+    """A ledger.json pointing at the hospital's signing key fails at start, touching nothing."""
+    path = tmp_path / "genesis.json"
+    path.write_text(dump_genesis(genesis))
+    with pytest.raises(ConfigError, match=r"validator key .* is an account that may transact"):
+        open_ledger(genesis=path, data_dir=tmp_path / "data", validator_key=COUNTY)
+    led = open_ledger(genesis=path, data_dir=tmp_path / "data", validator_key=VALIDATOR_KEY)
+    led.close()  # the same data dir opens with the validator key: the refusal left no lock
