@@ -52,6 +52,7 @@ def _measure(w: World) -> dict[str, int]:
     )
     tx("consortium.suspendStaff", "county", c.suspendStaff(w.addr("spare1")))
     tx("consortium.rotateEncryptionKey", "county", c.rotateEncryptionKey(b"\x07" * 32))
+    tx("consortium.rotateValidatorKey", "county", c.rotateValidatorKey(w.addr("val_spare1")))
     rec = tx("consortium.proposeSuspension", "county", c.proposeSuspension(w.addr("village")))
     pid = w.one_event(rec, w.consortium, "ProposalCreated")["proposalId"]
     tx("consortium.vote", "county2", c.vote(pid))
@@ -94,7 +95,15 @@ def _measure(w: World) -> dict[str, int]:
 def _deploy(w: World) -> dict[str, int]:
     """Creation gas of each contract (Consortium with one founder, no auditor)."""
     gas: dict[str, int] = {}
-    founder = (w.addr("spare2"), "h", 1, b"\x01" * 32, "http://127.0.0.1:1", True)
+    founder = (
+        w.addr("spare2"),
+        "h",
+        1,
+        b"\x01" * 32,
+        "http://127.0.0.1:1",
+        True,
+        w.addr("val_spare2"),
+    )
     args: dict[str, tuple[Any, ...]] = {
         "Consortium": ([founder], [], 60, 86400),
         "Anchors": (w.deployment.consortium,),

@@ -15,7 +15,7 @@ from contracts.artifacts import load_artifact
 from contracts.deploy import FoundingMember, SuiteConfig
 
 #: The Consortium constructor's ABI types, in order.
-_CTOR_TYPES = ["(address,string,uint8,bytes,string,bool)[]", "address[]", "uint8", "uint64"]
+_CTOR_TYPES = ["(address,string,uint8,bytes,string,bool,address)[]", "address[]", "uint8", "uint64"]
 
 
 def consortium_creation_code(
@@ -24,10 +24,7 @@ def consortium_creation_code(
     """Creation bytecode + ABI-encoded constructor arguments of the Consortium."""
     cfg = config or SuiteConfig()
     args = [
-        [
-            (f.account, f.name, int(f.tier), f.encryption_key, f.endpoint, f.validator)
-            for f in founders
-        ],
+        [f.as_tuple() for f in founders],
         list(cfg.auditors),
         cfg.vote_threshold_percent,
         cfg.voting_period_s,

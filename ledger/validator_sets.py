@@ -1,8 +1,9 @@
 """Which validators decide each height, as a function of the chain alone.
 
 **Boundary rule.** The validator set of height ``H`` is the list returned by
-``Consortium.validators()`` (active members flagged as validators, each with voting power 1:
-the contract has no power field) on the state *after block* ``H - 1``; height 1 uses the
+``Consortium.validators()`` (the validator addresses of active members flagged as validators,
+each with voting power 1: the contract has no power field; a validator address is a key of
+its own, never a member account) on the state *after block* ``H - 1``; height 1 uses the
 genesis state. A membership change made by a transaction in block ``N`` therefore counts
 from height ``N + 1``: the precommits that finalize block ``N`` are still those of the old
 set, the commit of block ``N + 1`` (carried in block ``N + 2``'s extraData) needs the new

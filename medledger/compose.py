@@ -12,7 +12,9 @@ passphrase comes from the operator's environment (``MEDLEDGER_PASSPHRASE``), eve
 secret is generated into the ``consortium`` volume by ``consortium-init``, and so are the
 consortium CA and every hospital's certificates: node APIs and gateways serve HTTPS on the
 compose network (``consortium init --network compose`` turns TLS on), so healthchecks
-trust the hospital's ``tls/ca.pem``.
+trust the hospital's ``tls/ca.pem``. A ledger (validator) container mounts only its
+hospital's ``ledger.json``, ``genesis.json`` and ``validator/`` (volume subpaths), never the
+member keystore.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import io
 import sys
 from typing import Any
 
+from medledger.consortium.hospital import VALIDATOR_DIR
 from medledger.consortium.layout import (
     COMPOSE_STATE_ROOT,
     KUBO_API_PORT,
@@ -37,6 +40,11 @@ PASSPHRASE = "${MEDLEDGER_PASSPHRASE:?set MEDLEDGER_PASSPHRASE (keystore passphr
 HEALTH = {"interval": "10s", "timeout": "5s", "retries": 5, "start_period": "20s"}
 #: Where each process keeps state: a named volume per hospital and kind.
 STATE_VOLUMES = {"ledger": "chain", "node": "node-data"}
+#: All a validator's container sees of its hospital directory: its config, the genesis and
+#: the validator key. Not ``keystore/`` (the member key signs transactions, grants and
+#: tokens), not ``operator/``, not the secrets: a compromised validator host holds nothing
+#: that acts as the hospital.
+LEDGER_FILES = ("ledger.json", "genesis.json", VALIDATOR_DIR)
 
 
 def _no() -> Any:
@@ -92,13 +100,26 @@ def _setup_services(plans: tuple[HospitalPlan, ...]) -> dict[str, Any]:
     }
 
 
+def _subpath_mount(slug: str, path: str) -> dict[str, Any]:
+    """``consortium:/<slug>/<path>`` read-only at the same place (a volume subpath mount)."""
+    return {
+        "type": "volume",
+        "source": "consortium",
+        "target": f"{CONSORTIUM_ROOT}/{slug}/{path}",
+        "read_only": True,
+        "volume": {"subpath": f"{slug}/{path}"},
+    }
+
+
 def _hospital_services(plan: HospitalPlan) -> dict[str, Any]:
     home = f"{CONSORTIUM_ROOT}/{plan.slug}"
     services: dict[str, Any] = {}
     for proc in HOSPITAL_PROCESSES:
         if proc.validators_only and not plan.validator:
             continue  # as on loopback (medledger.consortium.local): its node uses a validator's RPC
-        volumes = [f"consortium:{CONSORTIUM_ROOT}:ro"]
+        volumes: list[Any] = [f"consortium:{CONSORTIUM_ROOT}:ro"]
+        if proc.name == "ledger":
+            volumes = [_subpath_mount(plan.slug, path) for path in LEDGER_FILES]
         if proc.name in STATE_VOLUMES:
             kind = STATE_VOLUMES[proc.name]
             volumes.append(f"{plan.slug}-{kind}:{COMPOSE_STATE_ROOT}/{kind}")

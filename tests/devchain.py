@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
@@ -37,6 +39,16 @@ START_TIMEOUT_S = 30.0
 #: Gas limit of a queued staff registration (far above its need; gas is free here).
 STAFF_GAS = 1_500_000
 _LISTEN = re.compile(r"listening on (http://[\d.]+:\d+)")
+
+
+def validator_address_of(account: str) -> ChecksumAddress:
+    """A founder's validator address for suites deployed on a dev chain (no BFT there).
+
+    A distinct key per member, derived from its account: the contract refuses the member's
+    own account (or any other account) as its validator address.
+    """
+    key = keccak(b"medledger-test-validator-of" + bytes.fromhex(account[2:]))
+    return ChecksumAddress(Account.from_key(key).address)
 
 
 def free_port() -> int:

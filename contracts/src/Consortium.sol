@@ -44,6 +44,9 @@ contract Consortium is IConsortium {
     uint256 public activeMemberCount;
     mapping(address => Staff) private _staff;
     mapping(address => bool) private _auditors;
+    /// Every validator address ever registered -> its member; an address stays taken after a
+    /// rotation, so a retired (possibly leaked) validator key can never become an account.
+    mapping(address => address) private _validatorOwner;
     address[] private _auditorList;
 
     uint256 public proposalCount;
@@ -65,6 +68,9 @@ contract Consortium is IConsortium {
     event AuditorRemoved(address indexed auditor, uint256 indexed proposalId);
     event EncryptionKeyRotated(address indexed member, uint32 version, bytes encryptionKey);
     event EndpointChanged(address indexed member, string endpoint);
+    event ValidatorKeyChanged(
+        address indexed member, address indexed fromValidator, address indexed toValidator
+    );
     event ProposalCreated(
         uint256 indexed proposalId,
         ProposalKind kind,
@@ -87,6 +93,8 @@ contract Consortium is IConsortium {
     error NoFounders();
     error ZeroAddress();
     error AccountInUse(address account);
+    /// Zero, a member/staff/auditor account, or a validator address already registered.
+    error InvalidValidatorAddress(address validatorAddress);
     error InvalidTier(Tier tier);
     error EmptyEncryptionKey();
     error UnexpectedMemberStatus(address account, MemberStatus status);
@@ -119,9 +127,19 @@ contract Consortium is IConsortium {
         for (uint256 i = 0; i < founders.length; i++) {
             Founder memory f = founders[i];
             _checkNewMember(f.account, f.tier, f.encryptionKey);
+            _checkValidatorAddress(f.account, f.validatorAddress);
             _install(
                 f.account,
-                Member(f.name, f.tier, MemberStatus.Active, f.encryptionKey, 1, f.endpoint, f.validator),
+                Member(
+                    f.name,
+                    f.tier,
+                    MemberStatus.Active,
+                    f.encryptionKey,
+                    1,
+                    f.endpoint,
+                    f.validator,
+                    f.validatorAddress
+                ),
                 0
             );
         }
@@ -144,12 +162,15 @@ contract Consortium is IConsortium {
         Tier tier,
         bytes calldata encryptionKey,
         string calldata endpoint,
-        bool validator
+        bool validator,
+        address validatorAddress
     ) external onlyActiveMember returns (uint256 proposalId) {
         _checkNewMember(account, tier, encryptionKey);
+        _checkValidatorAddress(account, validatorAddress);
         proposalId = _open(ProposalKind.Admit, account, tier, validator);
-        _candidates[proposalId] =
-            Member(name, tier, MemberStatus.None, encryptionKey, 1, endpoint, validator);
+        _candidates[proposalId] = Member(
+            name, tier, MemberStatus.None, encryptionKey, 1, endpoint, validator, validatorAddress
+        );
         _approve(proposalId);
     }
 
@@ -244,6 +265,7 @@ contract Consortium is IConsortium {
         if (kind == ProposalKind.Admit) {
             Member memory c = _candidates[proposalId];
             _checkNewMember(s, c.tier, c.encryptionKey);
+            _checkValidatorAddress(s, c.validatorAddress);
             c.status = MemberStatus.Active;
             _install(s, c, proposalId);
             delete _candidates[proposalId];
@@ -292,6 +314,24 @@ contract Consortium is IConsortium {
         m.encryptionKey = encryptionKey;
         m.encryptionKeyVersion += 1;
         emit EncryptionKeyRotated(msg.sender, m.encryptionKeyVersion, encryptionKey);
+    }
+
+    /// Replace the calling member's validator key (a new host, or a leaked key).
+    /// The member itself decides, not a vote, and that is the safe choice: the member account
+    /// is the hospital's root identity and never sits on the validator host, so a compromised
+    /// validator host cannot rotate anything, while the hospital can retire a leaked validator
+    /// key at once instead of waiting out a voting period with a key an attacker holds.
+    /// Rotation cannot change who validates or how many (the flag stays a vote), and the
+    /// uniqueness check keeps a member from claiming another's key (a second vote); a member
+    /// that rotates to a key it does not hold only silences its own vote. The change counts
+    /// from the next height (ledger.validator_sets), like every validator-set change.
+    function rotateValidatorKey(address validatorAddress) external onlyActiveMember {
+        _checkValidatorAddress(msg.sender, validatorAddress);
+        Member storage m = _members[msg.sender];
+        address old = m.validatorAddress;
+        m.validatorAddress = validatorAddress;
+        _validatorOwner[validatorAddress] = msg.sender;
+        emit ValidatorKeyChanged(msg.sender, old, validatorAddress);
     }
 
     function setEndpoint(string calldata endpoint) external onlyActiveMember {
@@ -363,7 +403,7 @@ contract Consortium is IConsortium {
         return _memberList;
     }
 
-    /// Active members flagged as validators, in admission order.
+    /// The validator addresses of active members flagged as validators, in admission order.
     function validators() external view returns (address[] memory out) {
         uint256 n = 0;
         for (uint256 i = 0; i < _memberList.length; i++) {
@@ -372,8 +412,14 @@ contract Consortium is IConsortium {
         out = new address[](n);
         n = 0;
         for (uint256 i = 0; i < _memberList.length; i++) {
-            if (_isValidator(_memberList[i])) out[n++] = _memberList[i];
+            address a = _memberList[i];
+            if (_isValidator(a)) out[n++] = _members[a].validatorAddress;
         }
+    }
+
+    /// The member a validator address belongs (or belonged) to; zero if none.
+    function validatorOwner(address validatorAddress) external view returns (address) {
+        return _validatorOwner[validatorAddress];
     }
 
     function getStaff(address account) external view returns (Staff memory) {
@@ -413,9 +459,11 @@ contract Consortium is IConsortium {
         _members[account] = m;
         _memberList.push(account);
         activeMemberCount += 1;
+        _validatorOwner[m.validatorAddress] = account;
         emit MemberAdmitted(account, m.tier, m.name, m.validator, proposalId);
         emit EncryptionKeyRotated(account, m.encryptionKeyVersion, m.encryptionKey);
         emit EndpointChanged(account, m.endpoint);
+        emit ValidatorKeyChanged(account, address(0), m.validatorAddress);
     }
 
     function _addAuditor(address account, uint256 proposalId) private {
@@ -424,13 +472,24 @@ contract Consortium is IConsortium {
         emit AuditorAdded(account, proposalId);
     }
 
-    /// One account, one identity: a member, a staff member or an auditor, never two.
+    /// One account, one identity: a member, a staff member, an auditor or a validator key,
+    /// never two.
     function _checkFreshAccount(address account) private view {
         if (account == address(0)) revert ZeroAddress();
         if (
             _members[account].status != MemberStatus.None || _staff[account].hospital != address(0)
-                || _auditors[account]
+                || _auditors[account] || _validatorOwner[account] != address(0)
         ) revert AccountInUse(account);
+    }
+
+    /// A validator key of its own: not zero, not ``member`` itself, not any account, never
+    /// registered before (by anyone, this member included: a retired key stays retired).
+    function _checkValidatorAddress(address member, address v) private view {
+        if (
+            v == address(0) || v == member || _members[v].status != MemberStatus.None
+                || _staff[v].hospital != address(0) || _auditors[v]
+                || _validatorOwner[v] != address(0)
+        ) revert InvalidValidatorAddress(v);
     }
 
     function _checkNewMember(address account, Tier tier, bytes memory key) private view {

@@ -39,6 +39,9 @@ struct Member {
     uint32 encryptionKeyVersion;
     string endpoint;
     bool validator;
+    /// The key its validator host signs blocks, votes and p2p links with: never the member
+    /// account (which signs transactions, grants and access tokens), never any staff account.
+    address validatorAddress;
 }
 
 /// A founding member installed by the constructor (genesis).
@@ -49,6 +52,7 @@ struct Founder {
     bytes encryptionKey;
     string endpoint;
     bool validator;
+    address validatorAddress;
 }
 
 /// A physician or operator: never a name, only a salted hash of the licence number.

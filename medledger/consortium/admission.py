@@ -46,9 +46,10 @@ class Tally:
         }
 
 
-def _send(
+def send_step(
     contract_call: ContractFunction, account: LocalAccount, step: str, w3_contract: Contract
 ) -> TxReceipt:
+    """Send one governance transaction; a revert becomes ``AdmissionError`` naming it."""
     try:
         return send(w3_contract.w3, account, contract_call)
     except TransactionFailed as exc:
@@ -89,6 +90,7 @@ def admit(
         bytes.fromhex(candidate.encryption_public_key[2:]),
         candidate.node_url,
         candidate.validator,
+        candidate.validator_address,
     )
     return _propose_and_carry(
         contract, reads, proposal, "proposeAdmission", subject=candidate.signing_address,
@@ -132,7 +134,7 @@ def _propose_and_carry(
     on_step: Callable[[Tally], None],
 ) -> Tally:
     """Send ``proposal`` from ``proposer``, vote it through, and note ``subject``'s status."""
-    receipt = _send(proposal, proposer, step, contract)
+    receipt = send_step(proposal, proposer, step, contract)
     tally = carry(contract, reads, receipt, proposer=proposer, voters=voters, on_step=on_step)
     try:
         tally.status = reads.member_status(subject).name.lower()
@@ -165,7 +167,7 @@ def carry(
     for voter in voters:
         if tally.executed:
             break
-        _send(contract.functions.vote(tally.proposal_id), voter, "vote", contract)
+        send_step(contract.functions.vote(tally.proposal_id), voter, "vote", contract)
         _record(tally, reads, voter.address)
         on_step(tally)
     return tally

@@ -23,7 +23,14 @@ from pathlib import Path
 import lmdb
 
 from medledger.consortium.exceptions import ConsortiumError, OutputExists
-from medledger.consortium.hospital import BLOB_DIR, CHAIN_DIR, KEYSTORE_DIR, NODE_DATA_DIR
+from medledger.consortium.hospital import (
+    BLOB_DIR,
+    CHAIN_DIR,
+    KEYSTORE_DIR,
+    NODE_DATA_DIR,
+    OPERATOR_DIR,
+    VALIDATOR_DIR,
+)
 from node.blobstore.snapshot import copy_sqlite, copy_store
 from node.exceptions import NodeError
 
@@ -76,6 +83,9 @@ def backup_hospital(home: Path, dest: Path) -> BackupReport:
             shutil.copy2(item, dest / item.name)
             report.files.append(item.name)
     shutil.copytree(home / KEYSTORE_DIR, dest / KEYSTORE_DIR)
+    for keys in (VALIDATOR_DIR, OPERATOR_DIR):  # the other key directories, if any
+        if (home / keys).is_dir():
+            shutil.copytree(home / keys, dest / keys)
     try:
         lmdb_dir = home / CHAIN_DIR / "lmdb"
         if lmdb_dir.is_dir():

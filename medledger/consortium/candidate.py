@@ -22,6 +22,7 @@ from medledger.consortium.hospital import (
     Kdf,
     SharedFiles,
     create_keystore,
+    validator_address,
     write_configs,
 )
 from medledger.consortium.layout import (
@@ -89,9 +90,7 @@ def create_candidate(
     shared = shared_from(directory, manifest)
     if plan.validator:
         host, port = parse_endpoint(plan.p2p_endpoint(manifest.network))
-        own = PeerSettings(
-            address=str(store.export_public()["signing_address"]), host=host, port=port
-        )
+        own = PeerSettings(address=validator_address(home), host=host, port=port)
         shared = replace(shared, peers=(*validators, own), timeouts=timeouts or shared.timeouts)
     entry = write_configs(home, plan, store, network=manifest.network, shared=shared)
     return entry.model_copy(update={"status": "candidate"})

@@ -17,7 +17,7 @@ from medledger.consortium.cli_chain import add_member, backup_cmd, deploy_cmd
 from medledger.consortium.cli_common import JsonFlag, Pbkdf2, ScryptN, clean_errors, emit
 from medledger.consortium.cli_staff import app as staff_app
 from medledger.consortium.cli_up import up
-from medledger.consortium.cli_validator import set_validator
+from medledger.consortium.cli_validator import rotate_validator_key_cmd, set_validator
 from medledger.consortium.hospital import Kdf
 from medledger.consortium.layout import (
     DEFAULT_BASE_PORT,
@@ -108,6 +108,7 @@ def init(
 app.command("deploy")(deploy_cmd)
 app.command("add-member")(add_member)
 app.command("set-validator")(set_validator)
+app.command("rotate-validator-key")(rotate_validator_key_cmd)
 app.command("backup")(backup_cmd)
 app.command("up")(up)
 app.add_typer(staff_app)

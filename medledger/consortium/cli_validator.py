@@ -15,14 +15,24 @@ from typing import Annotated
 import typer
 from eth_utils.address import to_checksum_address
 
+from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.passphrase import read_passphrase
 from medledger.consortium.admission import set_validator_flag
 from medledger.consortium.candidate import save_manifest
 from medledger.consortium.chain import client, open_suite, unlock
 from medledger.consortium.cli_chain import DirOpt, RpcOpt
-from medledger.consortium.cli_common import JsonFlag, clean_errors, emit, vote_echo
+from medledger.consortium.cli_common import (
+    JsonFlag,
+    Pbkdf2,
+    ScryptN,
+    clean_errors,
+    emit,
+    vote_echo,
+)
 from medledger.consortium.exceptions import AdmissionError
+from medledger.consortium.hospital import Kdf
 from medledger.consortium.manifest import load_manifest
+from medledger.consortium.rotation import rotate_validator_key
 from medledger.consortium.validators import (
     consensus_timeouts,
     current_validators,
@@ -52,7 +62,7 @@ def set_validator(
         members = [h for h in manifest.hospitals if h.status != "candidate"]
         running = current_validators(members, suite.reads.validators())
         address = to_checksum_address(entry.signing_address)
-        if (address in {to_checksum_address(v.signing_address) for v in running}) == on:
+        if (entry.slug in {v.slug for v in running}) == on:
             raise AdmissionError(f"{member} is {'already' if on else 'not'} a validator")
         if not on and len(running) == 1:
             raise AdmissionError(f"{member} is the only validator; flag another one first")
@@ -91,3 +101,43 @@ def set_validator(
     emit(data, as_json, lines)
     if not tally.executed:
         raise typer.Exit(1)
+
+
+def rotate_validator_key_cmd(
+    directory: DirOpt,
+    member: Annotated[str, typer.Option(help="The member's slug (as in consortium.json).")],
+    rpc: RpcOpt = None,
+    scrypt_n: ScryptN = DEFAULT_SCRYPT_N,
+    pbkdf2_iterations: Pbkdf2 = DEFAULT_PBKDF2_ITERATIONS,
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace a member's validator key (new validator/validator.json); no vote needed.
+
+    The member's own account signs the rotation. The chain counts the new key from the
+    next block; restart that hospital's ledger to sign with it.
+    """
+    with clean_errors():
+        manifest = load_manifest(directory)
+        entry = manifest.hospital(member)
+        w3 = client(rpc or manifest.hospitals[0].rpc_url)
+        suite = open_suite(w3, manifest)
+        if not suite.reads.is_active_member(entry.signing_address):
+            raise AdmissionError(f"{member} is not an active member")
+        secret = read_passphrase()
+        account = unlock(directory, entry, secret)
+        updated, address = rotate_validator_key(
+            directory,
+            manifest,
+            entry,
+            contract=suite.consortium,
+            member=account,
+            passphrase=secret,
+            kdf=Kdf(scrypt_n=scrypt_n, pbkdf2_iterations=pbkdf2_iterations),
+        )
+        save_manifest(directory, updated)
+    data = {"member": member, "old": entry.validator_address, "validator_address": address}
+    lines = [
+        f"{member}: validator key {entry.validator_address} -> {address}",
+        "restart its ledger to sign with the new key (the chain counts it from the next block)",
+    ]
+    emit(data, as_json, lines)

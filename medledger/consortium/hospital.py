@@ -2,7 +2,10 @@
 
 Layout (paths relative to the directory, which the processes use as working directory)::
 
-    keystore/            signing (validator + member account), p2p, encryption v1 (keys/)
+    keystore/            signing (member account: transactions, grants, access tokens),
+                         encryption v1 (keys/); read by the node and the gateway only
+    validator/           validator.json: the validator key (blocks, votes, p2p links), a
+                         keystore v3 of its own, the only key the ledger process reads
     operator/            the gateway operator's own keystore: the account that sends
                          redemptions, registered as this hospital's staff by ``deploy``
     genesis.json         the chain's genesis (identical in every hospital)
@@ -19,15 +22,21 @@ Layout (paths relative to the directory, which the processes use as working dire
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eth_utils.address import to_checksum_address
+
 from gateway.settings import GatewaySettings
+from keys.keyfiles import encrypt_signing_key
 from keys.keystore import Keystore
+from keys.signing import SigningKey
 from ledger.cli.nodeconf import NodeConfig, RPCSettings, write_node_config
 from ledger.p2p.config import P2PSettings, PeerSettings, TimeoutSettings
 from medledger.consortium import certs
+from medledger.consortium.exceptions import ManifestError
 from medledger.consortium.files import env_file, write_private, write_public
 from medledger.consortium.layout import HospitalPlan, Network
 from medledger.consortium.manifest import HospitalEntry, PortsEntry
@@ -47,6 +56,9 @@ KEYSTORE_DIR = "keystore"
 #: The gateway operator's keystore (``gateway run --operator-keystore operator``).
 OPERATOR_DIR = "operator"
 SIGNING_FILE = f"{KEYSTORE_DIR}/signing.json"
+#: The validator key's own directory: the one a validator's container mounts.
+VALIDATOR_DIR = "validator"
+VALIDATOR_FILE = f"{VALIDATOR_DIR}/validator.json"
 CHAIN_DIR = "chain"
 NODE_DATA_DIR = "node-data"
 BLOB_DIR = "blobs"
@@ -86,6 +98,7 @@ def create_keystore(directory: Path, *, passphrase: str, kdf: Kdf) -> Keystore:
 
     The operator has an account of its own so the gateway, a network-facing process,
     never holds the hospital's member key: the hospital can suspend it without a vote.
+    The validator key is written too (:func:`create_validator_key`).
     """
     directory.mkdir(parents=True, exist_ok=True)
     for sub in (OPERATOR_DIR, KEYSTORE_DIR):
@@ -95,7 +108,37 @@ def create_keystore(directory: Path, *, passphrase: str, kdf: Kdf) -> Keystore:
             scrypt_n=kdf.scrypt_n,
             pbkdf2_iterations=kdf.pbkdf2_iterations,
         )
+    create_validator_key(directory, passphrase=passphrase, kdf=kdf)
     return store
+
+
+def create_validator_key(directory: Path, *, passphrase: str, kdf: Kdf) -> str:
+    """A fresh validator key in ``validator/validator.json`` (keystore v3, 0600 in 0700).
+
+    It is not the member account: a validator host, which must be online and reachable by
+    peers, then holds nothing that signs transactions, grants or access tokens. Same
+    passphrase as the hospital's keystore (passphrase handling is unchanged). Returns the
+    validator address.
+    """
+    (directory / VALIDATOR_DIR).mkdir(mode=0o700)
+    return new_validator_key_file(directory / VALIDATOR_FILE, passphrase=passphrase, kdf=kdf)
+
+
+def new_validator_key_file(path: Path, *, passphrase: str, kdf: Kdf) -> str:
+    """A fresh secp256k1 key as a new keystore v3 file (0600, never overwrites); its address."""
+    key = SigningKey.generate()
+    data = encrypt_signing_key(key, passphrase, scrypt_n=kdf.scrypt_n)
+    write_private(path, data.decode())
+    return str(key.address)
+
+
+def validator_address(directory: Path) -> str:
+    """The validator address, from the keystore file's public ``address`` (no unlock)."""
+    try:
+        document = json.loads((directory / VALIDATOR_FILE).read_text(encoding="utf-8"))
+        return to_checksum_address("0x" + str(document["address"]).removeprefix("0x"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ManifestError(f"{directory / VALIDATOR_FILE}: no readable validator key") from exc
 
 
 def operator_address(directory: Path) -> str:
@@ -116,7 +159,7 @@ def write_configs(
         directory / "ledger.json",
         NodeConfig(
             genesis="genesis.json",
-            validator_keystore=SIGNING_FILE,
+            validator_keystore=VALIDATOR_FILE,
             data_dir=plan.state_dir(network, CHAIN_DIR),
             rpc=RPCSettings(host=listen, port=plan.ports.rpc),
             p2p=_p2p(plan, listen, shared, network),
@@ -155,8 +198,7 @@ def write_configs(
         directory=directory.name,
         signing_address=public["signing_address"],
         operator_address=operator_address(directory),
-        p2p_address=public["p2p"]["address"],
-        p2p_public_key=public["p2p"]["public_key"],
+        validator_address=validator_address(directory),
         encryption_public_key=public["encryption"]["public_key"],
         ports=PortsEntry(**vars_of(plan)),
         rpc_url=plan.rpc_url(network) if plan.validator else shared.validator_rpc_url,

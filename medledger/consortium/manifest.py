@@ -50,8 +50,8 @@ class HospitalEntry(_Strict):
     signing_address: str
     #: The gateway operator's account, registered as the hospital's staff by ``deploy``.
     operator_address: str = ""
-    p2p_address: str
-    p2p_public_key: str
+    #: The validator key's address (blocks, votes, p2p links): never ``signing_address``.
+    validator_address: str
     encryption_public_key: str
     ports: PortsEntry
     rpc_url: str

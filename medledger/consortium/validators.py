@@ -31,13 +31,15 @@ def current_validators(
 ) -> list[HospitalEntry]:
     """The ``members`` (manifest entries) the chain lists as validators, in the chain's order.
 
+    The chain lists validator addresses (``validator/`` keys), matched to ``validator_address``.
+
     Raises
     ------
     AdmissionError
         When the chain names a validator the manifest does not know (its endpoint is
         unknown here), or no validator at all.
     """
-    by_address = {to_checksum_address(h.signing_address): h for h in members}
+    by_address = {to_checksum_address(h.validator_address): h for h in members}
     unknown = [a for a in on_chain if to_checksum_address(a) not in by_address]
     if unknown:
         raise AdmissionError(
@@ -54,7 +56,7 @@ def peer_of(entry: HospitalEntry) -> PeerSettings:
         host, port = parse_endpoint(entry.p2p_endpoint)
     except BadEndpoint as exc:
         raise ManifestError(f"{entry.slug}: p2p_endpoint: {exc}") from None
-    return PeerSettings(address=entry.signing_address, host=host, port=port)
+    return PeerSettings(address=entry.validator_address, host=host, port=port)
 
 
 def consensus_timeouts(directory: Path, validators: Sequence[HospitalEntry]) -> TimeoutSettings:

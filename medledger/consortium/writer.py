@@ -5,8 +5,9 @@ Keys come first (the genesis installs the hospitals as the founding members of t
 A directory that already holds files is refused before anything is written.
 
 The ``Consortium`` lives in the genesis itself: its constructor (founders with tiers,
-encryption keys, endpoints and validator flags; the vote threshold) runs once in py-evm here
-and its code and storage go into ``alloc`` at ``consortium_contract``. From block 0 on, who
+encryption keys, endpoints, validator flags and validator addresses; the vote threshold)
+runs once in py-evm here and its code and storage go into ``alloc`` at
+``consortium_contract``. From block 0 on, who
 may transact and who validates are read from that contract on every node
 (``ledger.permissions``, ``ledger.validator_sets``); the other contracts are deployed
 afterwards (``consortium deploy``) by the first hospital.
@@ -32,6 +33,7 @@ from medledger.consortium.hospital import (
     Kdf,
     SharedFiles,
     create_keystore,
+    validator_address,
     write_configs,
 )
 from medledger.consortium.layout import HospitalPlan, Network
@@ -49,9 +51,12 @@ FAST_TIMEOUTS = TimeoutSettings(
 
 
 def founding_members(
-    plans: tuple[HospitalPlan, ...], stores: list[Keystore], network: Network
+    out: Path, plans: tuple[HospitalPlan, ...], stores: list[Keystore], network: Network
 ) -> list[FoundingMember]:
-    """The founders the genesis ``Consortium`` installs (public data only)."""
+    """The founders the genesis ``Consortium`` installs (public data only).
+
+    Each has its member account (``keystore/``) and its validator address (``validator/``).
+    """
     founders = []
     for plan, store in zip(plans, stores, strict=True):
         public = store.export_public()
@@ -61,6 +66,7 @@ def founding_members(
                 name=plan.name,
                 tier=plan.tier_value,
                 encryption_key=bytes.fromhex(str(public["encryption"]["public_key"])[2:]),
+                validator_address=to_checksum_address(validator_address(out / plan.slug)),
                 endpoint=plan.node_url(network),
                 validator=plan.validator,
             )
@@ -77,15 +83,16 @@ def consortium_genesis(
 ) -> Genesis:
     """A genesis governed from block 0 by a ``Consortium`` holding ``founders``.
 
-    ``validators`` repeats the founders flagged as validators: the ledger checks at start
-    that it equals the contract's ``validators()`` on the genesis state.
+    ``validators`` repeats the validator addresses of the founders flagged as validators:
+    the ledger checks at start that it equals the contract's ``validators()`` on the
+    genesis state.
     """
     installed = install_contract(
         chain_id=chain_id, creation_code=consortium_creation_code(founders, config)
     )
     return Genesis(
         chain_id=chain_id,
-        validators=[f.account for f in founders if f.validator],
+        validators=[f.validator_address for f in founders if f.validator],
         alloc={installed.address: installed.account},
         block_interval_ms=block_interval_ms,
         consortium_contract=installed.address,
@@ -133,16 +140,16 @@ def init_consortium(
     stores = [create_keystore(out / plan.slug, passphrase=passphrase, kdf=kdf) for plan in plans]
     _write_certs(out, plans, passphrase=passphrase, network=network)
     addresses = [str(store.export_public()["signing_address"]) for store in stores]
+    founders = founding_members(out, plans, stores, network)
     genesis = consortium_genesis(
-        chain_id=chain_id,
-        founders=founding_members(plans, stores, network),
-        block_interval_ms=block_interval_ms,
+        chain_id=chain_id, founders=founders, block_interval_ms=block_interval_ms
     )
     assert genesis.consortium_contract is not None
     contracts = predicted_suite(addresses[0], consortium=genesis.consortium_contract)
+    # the p2p allow-list: validator addresses (what validators() returns), not accounts
     peers = tuple(
-        PeerSettings(address=a, host=p.host(network, "ledger"), port=p.ports.p2p)
-        for a, p in zip(addresses, plans, strict=True)
+        PeerSettings(address=f.validator_address, host=p.host(network, "ledger"), port=p.ports.p2p)
+        for f, p in zip(founders, plans, strict=True)
         if p.validator
     )
     shared = SharedFiles(

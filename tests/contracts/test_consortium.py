@@ -21,7 +21,11 @@ def test_genesis_installs_founders_validators_and_auditor(world: World) -> None:
         m = c.getMember(world.addr(h)).call()
         assert m[1] == tier and m[2] == MemberStatus.ACTIVE and m[4] == 1
         assert m[3] and m[5].endswith(h)
-    assert c.validators().call() == [world.addr("county"), world.addr("tertiary")]
+    # validators() lists the validator keys, not the member accounts
+    assert c.validators().call() == [world.addr("val_county"), world.addr("val_tertiary")]
+    for h in HOSPITALS:
+        assert c.getMember(world.addr(h)).call()[7] == world.addr(f"val_{h}")
+        assert c.validatorOwner(world.addr(f"val_{h}")).call() == world.addr(h)
     assert c.members().call() == [world.addr(h) for h in HOSPITALS]
     assert c.activeMemberCount().call() == 5
     assert c.isAuditor(world.addr("auditor")).call()
@@ -39,7 +43,7 @@ def test_only_active_members_and_their_active_staff_are_permitted(fresh_world: W
     assert not c.isPermitted(world.addr("county")).call()
     assert not c.isPermitted(world.addr("doc_county")).call()
     assert not c.isPermitted(world.addr("op_county")).call()
-    assert c.validators().call() == [world.addr("tertiary")]
+    assert c.validators().call() == [world.addr("val_tertiary")]
 
 
 def test_staff_registry_views_and_no_names_on_chain(world: World) -> None:
@@ -60,7 +64,13 @@ def test_admission_needs_the_threshold_and_emits_an_auditable_trail(fresh_world:
     r = world.tx(
         "village",
         c.proposeAdmission(
-            cand, "new clinic", int(Tier.VILLAGE_CLINIC), b"k" * 32, "http://x", False
+            cand,
+            "new clinic",
+            int(Tier.VILLAGE_CLINIC),
+            b"k" * 32,
+            "http://x",
+            False,
+            world.addr("val_candidate"),
         ),
     )
     created = world.one_event(r, world.consortium, "ProposalCreated")
@@ -72,6 +82,8 @@ def test_admission_needs_the_threshold_and_emits_an_auditable_trail(fresh_world:
     r = world.tx("county", c.vote(pid))
     admitted = world.one_event(r, world.consortium, "MemberAdmitted")
     assert admitted["member"] == cand and admitted["proposalId"] == pid
+    keyed = world.one_event(r, world.consortium, "ValidatorKeyChanged")
+    assert keyed["member"] == cand and keyed["toValidator"] == world.addr("val_candidate")
     assert c.statusOf(cand).call() == MemberStatus.ACTIVE
     assert c.activeMemberCount().call() == 6
     world.expect("tertiary", c.vote(pid), "ProposalAlreadyExecuted")
@@ -91,10 +103,10 @@ def test_tier_change_suspension_reinstatement_removal_by_vote(fresh_world: World
     world.vote_through("county", c.proposeReinstatement(v), ("county2", "tertiary"))
     assert c.statusOf(v).call() == MemberStatus.ACTIVE
     world.vote_through("county", c.proposeValidatorFlag(v, True), ("county2", "tertiary"))
-    assert world.addr("village") in c.validators().call()
+    assert world.addr("val_village") in c.validators().call()
     world.vote_through("county", c.proposeRemoval(v), ("county2", "tertiary"))
     assert c.statusOf(v).call() == MemberStatus.REMOVED
-    assert v not in c.validators().call()
+    assert world.addr("val_village") not in c.validators().call()
     world.expect("village", c.proposeSuspension(world.addr("county")), "NotActiveMember")
 
 
@@ -175,14 +187,17 @@ def test_proposal_rules_on_their_failure_paths(world: World) -> None:
     v, t = world.addr("village"), world.addr("tertiary")
     key = b"k" * 32
     world.expect("outsider", c.proposeSuspension(v), "NotActiveMember")
-    world.expect("county", c.proposeAdmission(v, "n", 1, key, "", False), "AccountInUse")
-    world.expect("county", c.proposeAdmission(ZERO, "n", 1, key, "", False), "ZeroAddress")
+    val = world.addr("val_spare1")
+    world.expect("county", c.proposeAdmission(v, "n", 1, key, "", False, val), "AccountInUse")
+    world.expect("county", c.proposeAdmission(ZERO, "n", 1, key, "", False, val), "ZeroAddress")
     world.expect(
-        "county", c.proposeAdmission(world.addr("spare1"), "n", 0, key, "", False), "InvalidTier"
+        "county",
+        c.proposeAdmission(world.addr("spare1"), "n", 0, key, "", False, val),
+        "InvalidTier",
     )
     world.expect(
         "county",
-        c.proposeAdmission(world.addr("spare1"), "n", 1, b"", "", False),
+        c.proposeAdmission(world.addr("spare1"), "n", 1, b"", "", False, val),
         "EmptyEncryptionKey",
     )
     world.expect("county", c.proposeTierChange(v, int(Tier.VILLAGE_CLINIC)), "TierUnchanged")
@@ -238,7 +253,7 @@ def test_a_suspended_member_cannot_vote_or_manage_staff(fresh_world: World) -> N
 def test_genesis_parameters_are_validated(
     world: World, threshold: int, no_founders: bool, error: str
 ) -> None:
-    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True)
+    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True, world.addr("val_spare1"))
     founders = [] if no_founders else [founder]
     with pytest.raises(TransactionFailed) as failed:
         deploy_contract(world.w3, world.acct["deployer"], "Consortium", founders, [], threshold, 60)
@@ -246,7 +261,7 @@ def test_genesis_parameters_are_validated(
 
 
 def test_genesis_refuses_one_account_in_two_roles(world: World) -> None:
-    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True)
+    founder = (world.addr("spare1"), "h", 1, b"\x01" * 32, "", True, world.addr("val_spare1"))
     with pytest.raises(TransactionFailed) as failed:
         deploy_contract(
             world.w3,
@@ -268,6 +283,7 @@ def test_genesis_creation_code_installs_the_founders(world: World) -> None:
             name="clinic",
             tier=Tier.VILLAGE_CLINIC,
             encryption_key=b"\x05" * 32,
+            validator_address=world.addr("val_spare1"),
             endpoint="http://127.0.0.1:1",
         )
     ]
@@ -285,5 +301,6 @@ def test_genesis_creation_code_installs_the_founders(world: World) -> None:
     assert c.members().call() == [world.addr("spare1")]
     member = tuple(c.getMember(world.addr("spare1")).call())
     assert member[:5] == ("clinic", Tier.VILLAGE_CLINIC, MemberStatus.ACTIVE, b"\x05" * 32, 1)
-    assert c.validators().call() == [world.addr("spare1")]
+    assert c.validators().call() == [world.addr("val_spare1")]
     assert c.isPermitted(world.addr("spare1")).call()
+    assert not c.isPermitted(world.addr("val_spare1")).call()

@@ -206,16 +206,29 @@ class World:
         )
 
 
+def validator_accounts() -> dict[str, LocalAccount]:
+    """Each hospital's validator key (``val_<hospital>``): not a chain account, never funded.
+
+    Only ever the ``from`` of simulated calls: a validator key must not act as a member.
+    """
+    return {
+        f"val_{h}": Account.from_key(keccak(text=f"medledger-contracts-validator-{h}"))
+        for h in (*HOSPITALS, "candidate", "spare1", "spare2")
+    }
+
+
 def build_world(chain: Chain, *, voting_period_s: int = 86400) -> World:
     """Deploy the suite with five founding hospitals and register their staff."""
     w3 = connect(chain.rpc_url)
     acct = {name: Account.from_key(key) for name, key in zip(NAMES, chain.keys, strict=False)}
+    acct.update(validator_accounts())
     founders = [
         FoundingMember(
             account=acct[h].address,
             name=f"{h} hospital",
             tier=tier,
             encryption_key=keccak(text=f"x25519-{h}"),
+            validator_address=acct[f"val_{h}"].address,
             endpoint=f"http://127.0.0.1:0/{h}",
             validator=h in ("county", "tertiary"),
         )

@@ -44,7 +44,7 @@ from node.ingest.core import IngestReceipt, ingest_fhir
 from node.proof.commitment import anchor_commitment
 from node.pseudonym import ConsortiumPseudonymizer
 from node.service import NodeParts, NodeService
-from tests.devchain import CHAIN_ID, dev_chain, free_port
+from tests.devchain import CHAIN_ID, dev_chain, free_port, validator_address_of
 
 PASSPHRASE = "cases-test-passphrase"
 API_TOKEN = "operator-token-for-tests-0123456789"
@@ -211,6 +211,7 @@ def consortium(tmp: Path, *, extra_senders: tuple[str, ...] = ()) -> Iterator[Wo
         founders = [
             FoundingMember(account=h.signing.address, name=n, tier=TIERS[n],
                            encryption_key=h.keyring.public_key().public_bytes(),
+                           validator_address=validator_address_of(h.signing.address),
                            endpoint=h.url, validator=False)
             for n, h in hospitals.items()
         ]  # fmt: skip

@@ -41,7 +41,7 @@ from node.cases.read.document import document_bytes, granted_key
 from node.cases.sealed import open_package
 from node.cli.cases import TOKEN_ENV
 from tests.contracts.backends import free_port
-from tests.devchain import CHAIN_ID
+from tests.devchain import CHAIN_ID, validator_address_of
 from tests.integration.cases_world import chain_for, fhir_observation
 from tests.integration.node_service_proc import (
     NodeServiceProcess,
@@ -75,6 +75,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         founders = [
             FoundingMember(account=public[n]["signing_address"], name=n, tier=tier,
                            encryption_key=bytes.fromhex(public[n]["encryption"]["public_key"][2:]),
+                           validator_address=validator_address_of(public[n]["signing_address"]),
                            endpoint=f"http://127.0.0.1:{ports[n]}", validator=False)
             for n, tier in (("village", Tier.VILLAGE_CLINIC), ("county", Tier.COUNTY_HOSPITAL))
         ]  # fmt: skip

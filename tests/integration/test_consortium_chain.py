@@ -16,11 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
+from web3 import Web3
+from web3.types import RPCEndpoint
 
 from contracts.deploy import connect, contract_at
+from contracts.tx import send
 from contracts.typing import MemberStatus, Tier
+from ledger.cli.keystore import read_keystore
+from medledger.consortium.chain import unlock
 from medledger.consortium.local import LocalConsortium
-from medledger.consortium.manifest import load_manifest
+from medledger.consortium.manifest import Manifest, load_manifest
 from medledger.consortium.staff import licence_hash
 from medledger.healthcheck import check
 from medledger.processes import log_path, process
@@ -81,7 +86,10 @@ def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: P
         Tier.COUNTY_HOSPITAL,
         Tier.TERTIARY_HOSPITAL,
     ]
-    assert contract.functions.validators().call() == [h.signing_address for h in manifest.hospitals]
+    assert contract.functions.validators().call() == [
+        h.validator_address for h in manifest.hospitals
+    ]
+    _sealed_by_validator_keys_only(w3, manifest)
     endpoints = [
         contract.functions.getMember(h.signing_address).call()[5] for h in manifest.hospitals
     ]
@@ -102,6 +110,20 @@ def test_deploy_installs_every_founder_at_the_configured_addresses(consortium: P
     assert again_code == 0
     assert json.loads(again)["deployed"] is False
     assert json.loads(again)["operators_registered"] == []
+
+
+def _sealed_by_validator_keys_only(w3: Web3, manifest: Manifest) -> None:
+    """The 4 validators seal blocks with their validator keys, never with member accounts."""
+    accounts = {h.signing_address.lower() for h in manifest.hospitals}
+    keys = {h.validator_address.lower() for h in manifest.hospitals}
+    assert len(keys) == 4 and not keys & accounts
+    number = w3.eth.block_number
+    assert number >= 1
+    block = w3.eth.get_block(number)
+    assert str(block["miner"]).lower() in keys  # the proposer's coinbase
+    commit = w3.provider.make_request(RPCEndpoint("medledger_getCommit"), [hex(number)])["result"]
+    sealers = {seal["validator"].lower() for seal in commit["seals"]}
+    assert len(sealers) >= 3 and sealers <= keys  # a 2f+1 quorum of validator keys
 
 
 def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path) -> None:
@@ -136,8 +158,13 @@ def test_add_member_walks_the_vote_until_three_of_four_approve(consortium: Path)
     assert MemberStatus(contract.functions.statusOf(admitted.signing_address).call()) is (
         MemberStatus.ACTIVE
     )
-    assert contract.functions.getMember(admitted.signing_address).call()[0] == (
-        "Second County Hospital"
+    member = contract.functions.getMember(admitted.signing_address).call()
+    assert member[0] == "Second County Hospital"
+    # its own validator key, written by add-member next to its keystore, is registered
+    assert (consortium / admitted.slug / "validator" / "validator.json").exists()
+    assert member[7] == admitted.validator_address != admitted.signing_address
+    assert contract.functions.validatorOwner(admitted.validator_address).call() == (
+        admitted.signing_address
     )
 
 
@@ -209,6 +236,51 @@ def test_hot_backup_restored_in_place_rejoins_the_consortium(
     )
     assert code == 0, err
     assert json.loads(out)["executed"] is True
+
+
+def test_a_member_rotates_its_validator_key_and_its_restarted_ledger_seals_with_it(
+    running: LocalConsortium,
+) -> None:
+    """``rotate-validator-key``: the member account signs, no vote; the old key is out."""
+    consortium = running.directory
+    run_cli(["consortium", "deploy", "--dir", str(consortium)])
+    tertiary = running.manifest.hospitals[3]
+    old = tertiary.validator_address
+    code, out, err = run_cli(
+        ["consortium", "rotate-validator-key", "--dir", str(consortium), "--member",
+         tertiary.slug, "--json", *FAST_KDF]
+    )  # fmt: skip
+    assert code == 0, err
+    new = json.loads(out)["validator_address"]
+    assert new not in (old, tertiary.signing_address)
+    manifest = load_manifest(consortium)
+    assert manifest.hospital(tertiary.slug).validator_address == new
+    key = read_keystore(consortium / tertiary.slug / "validator" / "validator.json", PASSPHRASE)
+    assert Account.from_key(key).address == new
+    assert not (consortium / tertiary.slug / "validator" / "next.json").exists()
+    for h in manifest.hospitals[:4]:  # every validator's configured peers name the new key
+        peers = json.loads((consortium / h.slug / "ledger.json").read_text())["p2p"]["peers"]
+        assert new in {p["address"] for p in peers} and old not in {p["address"] for p in peers}
+    w3 = connect(manifest.hospitals[0].rpc_url)
+    contract = contract_at(w3, "Consortium", manifest.contracts["consortium"])
+    validators = contract.functions.validators().call()
+    assert new in validators and old not in validators
+
+    running.manifest = manifest
+    running.stop(tertiary.slug)
+    running.start(process("ledger"), only=[tertiary.slug])  # now on the new key
+    village = manifest.hospitals[0]
+    account = unlock(consortium, village, PASSPHRASE)
+    village_contract = contract_at(w3, "Consortium", manifest.contracts["consortium"])
+    sealers: set[str] = set()
+    for _ in range(20):  # bounded: a few blocks until the restarted ledger's seal lands
+        receipt = send(w3, account, village_contract.functions.setEndpoint(village.node_url))
+        number = hex(int(receipt["blockNumber"]))
+        commit = w3.provider.make_request(RPCEndpoint("medledger_getCommit"), [number])["result"]
+        sealers = {seal["validator"].lower() for seal in commit["seals"]}
+        if new.lower() in sealers:
+            break
+    assert new.lower() in sealers and old.lower() not in sealers
 
 
 def test_up_starts_ledgers_contracts_nodes_and_gateways(

@@ -91,7 +91,7 @@ def test_a_hospital_admitted_as_validator_by_cli_vote_syncs_and_its_seals_keep_t
     newcomer = result["candidate"]
     founders = load_manifest(directory).hospitals[:3]
     assert {p["address"].lower() for p in result["peers"]} == {
-        h.signing_address.lower() for h in founders
+        h.validator_address.lower() for h in founders
     }
     config = json.loads((directory / newcomer["directory"] / "ledger.json").read_text())
     assert len(config["p2p"]["peers"]) == 4  # the three validators and itself
@@ -99,10 +99,14 @@ def test_a_hospital_admitted_as_validator_by_cli_vote_syncs_and_its_seals_keep_t
     first = founders[0]
     w3 = connect(first.rpc_url)
     consortium = contract_at(w3, "Consortium", load_manifest(directory).contracts["consortium"])
-    assert newcomer["signing_address"] in consortium.functions.validators().call()
+    # the chain counts the newcomer's validator key (validator/), not its member account
+    key = newcomer["validator_address"]
+    assert key != newcomer["signing_address"]
+    assert key in consortium.functions.validators().call()
+    assert newcomer["signing_address"] not in consortium.functions.validators().call()
     admitted = w3.eth.block_number  # the vote's block (or earlier): it validates after it
     new_set = _rpc(first.rpc_url, "medledger_getValidators", hex(admitted + 1))
-    assert newcomer["signing_address"].lower() in new_set and len(new_set) == 4
+    assert key.lower() in new_set and len(new_set) == 4
 
     three.manifest = load_manifest(directory)
     three.start(process("ledger"), only=[newcomer["slug"]])  # its own config, unedited
@@ -122,7 +126,7 @@ def test_a_hospital_admitted_as_validator_by_cli_vote_syncs_and_its_seals_keep_t
     for receipt in receipts:
         last = int(receipt["blockNumber"])
         commit = _commit(first.rpc_url, last)
-        assert _address(newcomer["signing_address"]) in {s.validator for s in commit.seals}
+        assert _address(key) in {s.validator for s in commit.seals}
         verify_commit(commit, members, int(w3.eth.chain_id), height=last)
     wait_until(lambda: _head(new_url) >= last, 20, "the newcomer to commit the blocks it sealed")
 
@@ -140,7 +144,7 @@ def test_a_hospital_admitted_as_validator_by_cli_vote_syncs_and_its_seals_keep_t
     assert node_json["rpc_url"] == first.rpc_url  # its own ledger is cut off now
     flagged_off = w3.eth.block_number
     after = _rpc(first.rpc_url, "medledger_getValidators", hex(flagged_off + 1))
-    assert len(after) == 3 and stopped.signing_address.lower() not in after
+    assert len(after) == 3 and stopped.validator_address.lower() not in after
     receipt = send(w3, account, consortium.functions.setEndpoint(first.node_url))
     commit = _commit(first.rpc_url, int(receipt["blockNumber"]))
     verify_commit(commit, tuple(_address(a) for a in after), int(w3.eth.chain_id))

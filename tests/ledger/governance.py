@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 
 from contracts.artifacts import load_artifact
@@ -27,9 +28,20 @@ _ABI = Web3().eth.contract(abi=load_artifact("Consortium").abi)
 
 @dataclass(frozen=True, slots=True)
 class Founder:
+    """A founding member: ``key`` is its account, ``validator_key`` its validator key.
+
+    Without a ``validator_key`` one is derived from ``key`` (a different key, so a validator
+    never signs as the member), which is what most tests need; a validating founder passes
+    the key its ledger runs with.
+    """
+
     key: bytes
     tier: Tier
     validator: bool
+    validator_key: bytes | None = None
+
+    def validator_secret(self) -> bytes:
+        return self.validator_key or keccak(b"validator-of" + self.key)
 
 
 def governed_genesis(founders: list[Founder], **overrides: Any) -> Genesis:
@@ -40,6 +52,7 @@ def governed_genesis(founders: list[Founder], **overrides: Any) -> Genesis:
             name=f"hospital {i}",
             tier=f.tier,
             encryption_key=bytes([i + 1]) * 32,
+            validator_address=to_checksum_address(address(f.validator_secret())),
             endpoint=f"http://127.0.0.1:{9000 + i}",
             validator=f.validator,
         )
@@ -48,7 +61,7 @@ def governed_genesis(founders: list[Founder], **overrides: Any) -> Genesis:
     installed = install_contract(chain_id=CHAIN_ID, creation_code=consortium_creation_code(members))
     fields: dict[str, Any] = {
         "chain_id": CHAIN_ID,
-        "validators": [m.account for m in members if m.validator],
+        "validators": [m.validator_address for m in members if m.validator],
         "alloc": {installed.address: installed.account},
         "consortium_contract": installed.address,
     }

@@ -43,6 +43,11 @@ def test_live_sqlite_blobs_and_secrets_are_copied(consortium_dir: Path, tmp_path
     assert (copy / "keystore" / "signing.json").read_bytes() == (
         home / "keystore" / "signing.json"
     ).read_bytes()
+    # the validator key (the ledger cannot start without it) and the gateway operator's
+    for keys in ("validator/validator.json", "operator/keystore.json"):
+        assert (copy / keys).read_bytes() == (home / keys).read_bytes(), keys
+        assert stat.S_IMODE(os.stat(copy / keys).st_mode) == 0o600, keys
+    assert stat.S_IMODE(os.stat(copy / "validator").st_mode) == 0o700
 
 
 def test_backup_never_overwrites(consortium_dir: Path, tmp_path: Path) -> None:

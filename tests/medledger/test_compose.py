@@ -82,12 +82,36 @@ def test_every_named_volume_is_declared_and_state_is_on_named_volumes() -> None:
     used = set()
     for name, service in doc["services"].items():
         for entry in service.get("volumes", []):
-            source = entry.split(":")[0]
+            source = entry["source"] if isinstance(entry, dict) else entry.split(":")[0]
             assert not source.startswith((".", "/")), f"{name}: bind mount {entry}"
             used.add(source)
     assert used == declared
     for plan in plan_hospitals(4):
         assert {f"{plan.slug}-chain", f"{plan.slug}-node-data", f"{plan.slug}-ipfs"} <= declared
+
+
+def test_a_validator_container_mounts_its_validator_key_and_no_member_key() -> None:
+    """The ledger sees ledger.json, genesis.json and validator/ of its hospital, read-only;
+    the node and gateway (which sign transactions and tokens) see the keystore."""
+    services = _load()["services"]
+    for plan in plan_hospitals(4):
+        ledger = services[f"{plan.slug}-ledger"]
+        home = f"/consortium/{plan.slug}"
+        mounts = [v for v in ledger["volumes"] if isinstance(v, dict)]
+        assert {m["target"] for m in mounts} == {
+            f"{home}/ledger.json",
+            f"{home}/genesis.json",
+            f"{home}/validator",
+        }
+        assert all(m["read_only"] and m["source"] == "consortium" for m in mounts)
+        assert all(
+            m["volume"]["subpath"] == m["target"].removeprefix("/consortium/") for m in mounts
+        )
+        # no whole-volume mount: keystore/, operator/ and the secrets stay out of reach
+        assert [v for v in ledger["volumes"] if not isinstance(v, dict)] == [
+            f"{plan.slug}-chain:/var/lib/medledger/chain"
+        ]
+        assert "consortium:/consortium:ro" in services[f"{plan.slug}-node"]["volumes"]
 
 
 def test_published_ports_are_unique_and_only_on_loopback() -> None:

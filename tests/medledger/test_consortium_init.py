@@ -36,8 +36,8 @@ def test_four_hospitals_of_four_tiers_share_one_genesis(consortium_dir: Path) ->
     manifest = load_manifest(consortium_dir)
     assert [h.tier for h in manifest.hospitals] == ["village", "township", "county", "tertiary"]
     genesis = load_genesis(consortium_dir / "genesis.json")
-    addresses = [h.signing_address for h in manifest.hospitals]
-    assert genesis.validators == addresses
+    # the chain's validators are the hospitals' validator keys, not their accounts
+    assert genesis.validators == [h.validator_address for h in manifest.hospitals]
     # permissions come from the genesis Consortium, not from a static account list
     assert genesis.accounts == []
     assert genesis.consortium_contract == manifest.contracts["consortium"]
@@ -62,8 +62,9 @@ def test_each_config_loads_with_its_process_loader(consortium_dir: Path) -> None
         ledger_cfg, base = load_node_config(home / "ledger.json")
         assert ledger_cfg.rpc.port == hospital.ports.rpc
         assert ledger_cfg.rpc.host == "127.0.0.1"
+        assert ledger_cfg.validator_keystore == "validator/validator.json"
         key = read_keystore(base / ledger_cfg.validator_keystore, PASSPHRASE)
-        assert Account.from_key(key).address == hospital.signing_address
+        assert Account.from_key(key).address == hospital.validator_address
         node_cfg = load_config(home / "node.json")
         assert node_cfg.settings.rpc_url == hospital.rpc_url
         assert node_cfg.settings.contracts.model_dump() == manifest.contracts
@@ -89,10 +90,37 @@ def test_keystore_holds_signing_p2p_and_encryption_keys(consortium_dir: Path) ->
     store = Keystore.open(consortium_dir / hospital.slug / "keystore")
     public = store.export_public()
     assert public["signing_address"] == hospital.signing_address
-    assert public["p2p"]["address"] == hospital.p2p_address
     assert public["encryption"]["version"] == 1
     assert public["encryption"]["public_key"] == hospital.encryption_public_key
     assert store.load_signing_key(PASSPHRASE).address == hospital.signing_address
+
+
+def test_init_writes_a_validator_key_apart_from_the_member_key(consortium_dir: Path) -> None:
+    """Two keystore v3 files per hospital with distinct addresses; the ledger reads only one.
+
+    The ledger's config names the validator file and nothing under ``keystore/``, so a
+    validator host given ``validator/`` alone cannot sign a transaction or a token.
+    """
+    manifest = load_manifest(consortium_dir)
+    validators, accounts = set(), set()
+    for hospital in manifest.hospitals:
+        home = consortium_dir / hospital.slug
+        assert _mode(home / "validator") == 0o700
+        assert _mode(home / "validator" / "validator.json") == 0o600
+        validator = Account.from_key(
+            read_keystore(home / "validator" / "validator.json", PASSPHRASE)
+        )
+        member = Keystore.open(home / "keystore").load_signing_key(PASSPHRASE)
+        assert validator.address == hospital.validator_address
+        assert member.address == hospital.signing_address != validator.address
+        assert validator.key.hex() not in (home / "validator" / "validator.json").read_text()
+        config = json.loads((home / "ledger.json").read_text())
+        assert "keystore" not in json.dumps(config).replace("validator_keystore", "")
+        peers = {p["address"] for p in config["p2p"]["peers"]}  # the p2p allow-list
+        assert peers == {h.validator_address for h in manifest.hospitals}
+        validators.add(validator.address)
+        accounts.add(member.address)
+    assert len(validators) == len(manifest.hospitals) and not validators & accounts
 
 
 def test_each_hospital_has_its_own_encrypted_gateway_operator_keystore(
@@ -253,7 +281,7 @@ def test_compose_network_configs_name_services_and_kubo(tmp_path: Path) -> None:
 
 def test_every_validator_dials_every_validator_over_p2p(consortium_dir: Path) -> None:
     manifest = load_manifest(consortium_dir)
-    expected = [(h.signing_address, "127.0.0.1", h.ports.p2p) for h in manifest.hospitals]
+    expected = [(h.validator_address, "127.0.0.1", h.ports.p2p) for h in manifest.hospitals]
     for hospital in manifest.hospitals:
         cfg, _ = load_node_config(consortium_dir / hospital.slug / "ledger.json")
         assert cfg.p2p is not None
@@ -279,7 +307,9 @@ def test_a_single_validator_chain_has_no_p2p_section(tmp_path: Path) -> None:
     assert code == 0, err
     manifest = load_manifest(out)
     assert [h.validator for h in manifest.hospitals] == [True, False]
-    assert load_genesis(out / "genesis.json").validators == [manifest.hospitals[0].signing_address]
+    assert load_genesis(out / "genesis.json").validators == [
+        manifest.hospitals[0].validator_address
+    ]
     for hospital in manifest.hospitals:
         cfg, _ = load_node_config(out / hospital.slug / "ledger.json")
         assert cfg.p2p is None

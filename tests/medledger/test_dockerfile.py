@@ -84,7 +84,8 @@ def test_image_creates_the_state_volume_mount_points_for_its_user() -> None:
         for service in compose_document()["services"].values()
         if service.get("image", "").startswith("medledger")
         for entry in service.get("volumes", [])
-        if entry.split(":")[1].startswith("/var/lib/medledger")
+        if isinstance(entry, str)  # the long-form ones are subpaths of the consortium volume
+        and entry.split(":")[1].startswith("/var/lib/medledger")
     }
     assert targets == {"/var/lib/medledger/chain", "/var/lib/medledger/node-data"}
     for target in targets:

@@ -87,10 +87,10 @@ def test_a_member_flagged_on_gets_a_p2p_section_listing_the_validators_and_itsel
     )
     config, _ = load_node_config(out / member.directory / "ledger.json")
     assert config.p2p is not None
-    assert [p.address for p in config.p2p.peers] == [
-        h.signing_address for h in (*validators, member)
+    assert [p.address for p in config.p2p.peers] == [  # validator keys, not accounts
+        h.validator_address for h in (*validators, member)
     ]
     assert config.p2p.port == member.ports.p2p and config.p2p.host == "127.0.0.1"
     assert config.p2p.announce() == member.p2p_endpoint
     assert config.p2p.timeouts == FAST_TIMEOUTS
-    assert config.validator_keystore == "keystore/signing.json"  # the rest is kept
+    assert config.validator_keystore == "validator/validator.json"  # the rest is kept

@@ -19,6 +19,7 @@ from contracts.typing import Tier
 from keys.keystore import Keystore
 from ledger.config import PermittedAccount, dump_genesis, load_genesis
 from node.config import LoadedConfig, NodeSettings, load_config, write_config
+from tests.devchain import validator_address_of
 from tests.integration.nodeproc import PASSPHRASE, NodeProcess, init_config, start_node
 
 API_TOKEN = "test-api-token-of-the-county-hospital"
@@ -78,7 +79,8 @@ def start_chain_env(root: Path, *, batch_size: int = 64, interval_s: float = 0.2
     try:
         w3 = connect(chain.url)
         founders = [FoundingMember(account=hospital, name="County Hospital",
-                                   tier=Tier.COUNTY_HOSPITAL, encryption_key=enc_key)]  # fmt: skip
+                                   tier=Tier.COUNTY_HOSPITAL, encryption_key=enc_key,
+                                   validator_address=validator_address_of(hospital))]  # fmt: skip
         deployment = deploy_suite(w3, deployer=dev.validator, founders=founders).as_dict()
     except BaseException:
         chain.stop(signal.SIGKILL)

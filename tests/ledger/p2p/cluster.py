@@ -48,7 +48,9 @@ class Cluster:
         self._stops: list[asyncio.Event] = [asyncio.Event() for _ in range(n)]
         self._tasks: list[asyncio.Task[None] | None] = [None] * n
 
-    def start(self, i: int) -> BftNode:
+    def start(self, i: int, *, announce: bool = False) -> BftNode:
+        """Start validator ``i``; ``announce`` makes it tell peers where it listens (a key
+        their configs do not list, e.g. after a rotation, is dialed back there)."""
         ledger = Ledger(self.dirs[i], self.genesis, validator_key=self.keys[i])
         node = BftNode(
             ledger=ledger,
@@ -58,6 +60,7 @@ class Cluster:
             data_dir=self.dirs[i],
             timeouts=FAST,
             gossip_s=0.2,
+            announce=f"127.0.0.1:{self.ports[i]}" if announce else "",
         )
         self.ledgers[i], self.nodes[i] = ledger, node
         self._stops[i] = asyncio.Event()

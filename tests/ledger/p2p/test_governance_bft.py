@@ -31,6 +31,9 @@ from tests.ledger.p2p.cluster import VALIDATOR_KEYS, Cluster
 pytestmark = pytest.mark.asyncio
 
 V0, V1, V2, NEWCOMER = VALIDATOR_KEYS
+#: The member accounts of the hospitals whose validators are V0, V1, V2, NEWCOMER: every
+#: transaction comes from these; a validator key only seals blocks and votes.
+A0, A1, A2, NEWCOMER_ACCOUNT = KEYS[1:5]
 MEMBER = KEYS[0]  # a founding member that does not validate
 
 
@@ -76,9 +79,9 @@ async def test_an_admitted_validator_seals_from_the_next_height_and_sync_verifie
 ) -> None:
     genesis = governed_genesis(
         [
-            Founder(V0, Tier.VILLAGE_CLINIC, validator=True),
-            Founder(V1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True),
-            Founder(V2, Tier.COUNTY_HOSPITAL, validator=True),
+            Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
+            Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
+            Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
             Founder(MEMBER, Tier.TERTIARY_HOSPITAL, validator=False),
         ]
     )
@@ -88,11 +91,12 @@ async def test_an_admitted_validator_seals_from_the_next_height_and_sync_verifie
     try:
         for i in range(4):
             cluster.start(i)
-        newcomer = to_checksum_address(address(NEWCOMER))
-        await txs.mine(0, V0, "proposeAdmission", newcomer, "new", int(Tier.COUNTY_HOSPITAL),
-                       b"\x09" * 32, "http://127.0.0.1:9", True)  # fmt: skip
-        await txs.mine(1, V1, "vote", 1)
-        admitted = await txs.mine(2, V2, "vote", 1)  # 3 of 4 members: carried
+        newcomer = to_checksum_address(address(NEWCOMER_ACCOUNT))
+        await txs.mine(0, A0, "proposeAdmission", newcomer, "new", int(Tier.COUNTY_HOSPITAL),
+                       b"\x09" * 32, "http://127.0.0.1:9", True,
+                       to_checksum_address(address(NEWCOMER)))  # fmt: skip
+        await txs.mine(1, A1, "vote", 1)
+        admitted = await txs.mine(2, A2, "vote", 1)  # 3 of 4 members: carried
         for ledger in cluster.ledgers:
             assert ledger is not None
             assert ledger.validators_at(admitted) == old
@@ -100,15 +104,20 @@ async def test_an_admitted_validator_seals_from_the_next_height_and_sync_verifie
 
         await cluster.stop(2)  # 3 of the 4 validators left: v0, v1 and the newcomer
         member = to_checksum_address(address(MEMBER))
-        first = await txs.mine(0, V0, "proposeSuspension", member)
+        first = await txs.mine(0, A0, "proposeSuspension", member)
         assert first > admitted
-        await txs.mine(1, V1, "vote", 2)
-        await txs.mine(3, NEWCOMER, "vote", 2)
-        suspended = await txs.mine(0, V2, "vote", 2)  # 4 of 5 active members (v2 signs only)
+        await txs.mine(1, A1, "vote", 2)
+        await txs.mine(3, NEWCOMER_ACCOUNT, "vote", 2)
+        suspended = await txs.mine(0, A2, "vote", 2)  # 4 of 5 active members (v2 signs only)
         ledger0 = cluster.ledgers[0]
         assert ledger0 is not None
         commit = ledger0.get_commit(BlockNumber(first))
-        assert address_bytes(NEWCOMER) in {s.validator for s in commit.seals}
+        sealers = {s.validator for s in commit.seals}
+        assert address_bytes(NEWCOMER) in sealers
+        # sealed by validator keys only: no member account signs a block or a vote
+        accounts = {address_bytes(k) for k in (A0, A1, A2, NEWCOMER_ACCOUNT, MEMBER)}
+        assert not sealers & accounts
+        assert ledger0.get_block_by_number(BlockNumber(first)).header.coinbase in new
         verify_commit(commit, new, CHAIN_ID, height=first)
         with pytest.raises(UnknownValidator):
             verify_commit(commit, old, CHAIN_ID, height=first)
@@ -143,10 +152,12 @@ async def test_a_validator_flagged_off_is_dropped_from_every_validators_links(
     """All four configure each other; the chain's vote overrides the config files."""
     genesis = governed_genesis(
         [
-            Founder(V0, Tier.VILLAGE_CLINIC, validator=True),
-            Founder(V1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True),
-            Founder(V2, Tier.COUNTY_HOSPITAL, validator=True),
-            Founder(NEWCOMER, Tier.TERTIARY_HOSPITAL, validator=True),
+            Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
+            Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
+            Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
+            Founder(
+                NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER
+            ),
         ]
     )
     cluster = Cluster(tmp_path, n=4, genesis=genesis)
@@ -159,10 +170,10 @@ async def test_a_validator_flagged_off_is_dropped_from_every_validators_links(
                 break
             await asyncio.sleep(0.05)
         assert leaver in nodes[0].transport.connected
-        target = to_checksum_address(address(NEWCOMER))
-        await txs.mine(0, V0, "proposeValidatorFlag", target, False)
-        await txs.mine(1, V1, "vote", 1)
-        flagged = await txs.mine(2, V2, "vote", 1)  # 3 of 4: carried
+        target = to_checksum_address(address(NEWCOMER_ACCOUNT))  # the member, not its key
+        await txs.mine(0, A0, "proposeValidatorFlag", target, False)
+        await txs.mine(1, A1, "vote", 1)
+        flagged = await txs.mine(2, A2, "vote", 1)  # 3 of 4: carried
         assert cluster.ledgers[0] is not None
         assert leaver not in cluster.ledgers[0].validators_at(flagged + 1)
         for _ in range(100):
@@ -175,6 +186,64 @@ async def test_a_validator_flagged_off_is_dropped_from_every_validators_links(
             assert leaver not in node.transport.connected
         assert nodes[3].transport.connected == frozenset()
         await cluster.stop(3)  # cut off, it cannot follow any more (mine() waits for all)
-        await txs.mine(0, V0, "setEndpoint", "http://127.0.0.1:10")  # the three go on alone
+        await txs.mine(0, A0, "setEndpoint", "http://127.0.0.1:10")  # the three go on alone
+    finally:
+        await cluster.close()
+
+
+async def test_a_member_rotates_its_validator_key_and_only_the_new_key_seals_after(
+    tmp_path: Path,
+) -> None:
+    """Hospital 0 replaces a (leaked) validator key by its own call, no vote needed.
+
+    From the height after the rotating block the old key is out of the set and of every
+    validator's links; node 0 restarted on the new key seals again, which the chain's
+    progress shows once another validator stops (3 of 4 is the quorum).
+    """
+    genesis = governed_genesis(
+        [
+            Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
+            Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
+            Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
+            Founder(
+                NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER
+            ),
+        ]
+    )
+    cluster = Cluster(tmp_path, n=4, genesis=genesis)
+    txs = Txs(cluster)
+    fresh_key = keccak(b"hospital 0's new validator key")
+    old, fresh = address_bytes(V0), address_bytes(fresh_key)
+    try:
+        for i in range(4):
+            cluster.start(i)
+        # the old key cannot rotate anything: it is no account (refused by the mempool)
+        ledger0 = cluster.ledgers[0]
+        assert ledger0 is not None
+        with pytest.raises(TransactionRejected):
+            ledger0.send_raw_transaction(
+                sign(V0, to=txs.contract, data=calldata("rotateValidatorKey", address(V1)))
+            )
+        rotated = await txs.mine(
+            1, A0, "rotateValidatorKey", to_checksum_address(address(fresh_key))
+        )
+        for ledger in cluster.ledgers:
+            assert ledger is not None
+            assert ledger.validators_at(rotated) == sorted_set(V0, V1, V2, NEWCOMER)
+            assert ledger.validators_at(rotated + 1) == sorted_set(fresh_key, V1, V2, NEWCOMER)
+
+        await cluster.stop(0)
+        cluster.keys[0] = fresh_key  # the peers' configs still name the old key there:
+        cluster.start(0, announce=True)  # same data dir, new key, dialed back where it says
+        await cluster.stop(3)  # quorum now needs the new key's seals
+        last = await txs.mine(1, A1, "setEndpoint", "http://127.0.0.1:11")
+        ledger1 = cluster.ledgers[1]
+        assert ledger1 is not None
+        commit = ledger1.get_commit(BlockNumber(last))
+        sealers = {s.validator for s in commit.seals}
+        assert fresh in sealers and old not in sealers
+        verify_commit(commit, sorted_set(fresh_key, V1, V2, NEWCOMER), CHAIN_ID, height=last)
+        node1 = cluster.nodes[1]
+        assert node1 is not None and old not in node1.transport.allowed
     finally:
         await cluster.close()
