@@ -7,6 +7,7 @@ study → series → instance), so a level differs from another only by its scop
 
 from __future__ import annotations
 
+import io
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -17,10 +18,11 @@ from gateway.abc import CaseStoreAPI
 from gateway.domain import InstanceHeader
 from gateway.exceptions import NotFound
 from gateway.services import frames
-from gateway.services.accept import require_json, require_multipart_dicom
+from gateway.services.accept import negotiate_instances, require_json
 from gateway.services.dicom_attrs import to_dicom_json
-from gateway.services.multipart import content_type, new_boundary, stream_parts
+from gateway.services.multipart import Part, content_type, new_boundary, stream_parts
 from gateway.services.qido import Level, QidoQuery, search
+from gateway.services.transcode import transcode
 from gateway.typing import DicomUID
 from keys.typing import GrantId
 
@@ -73,19 +75,41 @@ def _open(reader: Reader, header: InstanceHeader) -> BinaryIO:
                                       series=header.series_uid, sop=header.sop_uid)  # fmt: skip
 
 
+def instance_url(reader: Reader, header: InstanceHeader) -> str:
+    """The instance's WADO-RS URL as the client reached us (``Content-Location``)."""
+    return (f"{reader.base_url}/studies/{header.study_uid}/series/{header.series_uid}"
+            f"/instances/{header.sop_uid}")  # fmt: skip
+
+
+def _part(reader: Reader, header: InstanceHeader, target: str | None) -> Part:
+    """The instance's verified bytes, transcoded to ``target`` when it is stored otherwise.
+
+    The case store hands over bytes already re-hashed against the anchor; transcoding works
+    on those, so what goes out is derived from verified bytes only.
+    """
+    stream = _open(reader, header)
+    location = instance_url(reader, header)
+    if target is None or target == header.transfer_syntax:
+        return Part(stream, header.transfer_syntax, location)
+    with stream:
+        data = transcode(stream.read(), target=target)
+    return Part(io.BytesIO(data), target, location)
+
+
 def retrieve(*, reader: Reader, scope: Scope) -> Response:
     """WADO-RS: the instances as ``multipart/related; type="application/dicom"``.
 
     Several instances are streamed, each opened (and verified) when its turn comes, so memory
     stays flat for a large study. One instance is already verified in memory once opened:
     it is sent in one piece, sparing the per-chunk thread handoffs of a streamed body.
+    Instances go out in the negotiated transfer syntax (:func:`negotiate_instances`).
     """
     instances = _instances(reader, scope)
-    require_multipart_dicom(reader.accept, stored={h.transfer_syntax for h in instances})
-    first = _open(reader, instances[0])
+    target = negotiate_instances(reader.accept, stored={h.transfer_syntax for h in instances})
+    first = _part(reader, instances[0], target)
     boundary = new_boundary()
     body = stream_parts(instances=instances, first=first, boundary=boundary,
-                        open_instance=lambda header: _open(reader, header))  # fmt: skip
+                        open_instance=lambda header: _part(reader, header, target))  # fmt: skip
     if len(instances) == 1:
         return Response(b"".join(body), media_type=content_type(boundary))
     return StreamingResponse(body, media_type=content_type(boundary))

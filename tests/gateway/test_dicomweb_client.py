@@ -142,13 +142,21 @@ def test_retrieve_series_and_study_return_every_instance(case: Case) -> None:
     assert [str(d.SOPInstanceUID) for d in study] == expected
 
 
-def test_implicit_vr_instance_keeps_its_transfer_syntax(case: Case) -> None:
+def test_implicit_vr_instance_goes_out_in_the_default_syntax_or_as_stored_on_request(
+    case: Case,
+) -> None:
     plan = _read(case.files.rtplan)
-    response = case.get(f"/dicomweb/studies/{plan.StudyInstanceUID}")
+    path = f"/dicomweb/studies/{plan.StudyInstanceUID}"
+    response = case.get(path)  # no transfer syntax asked: Explicit VR Little Endian
     assert response.status_code == 200
-    assert b"transfer-syntax=1.2.840.10008.1.2\r\n" in response.content
+    assert b"transfer-syntax=1.2.840.10008.1.2.1\r\n" in response.content
+    stored = case.get(path, Accept='multipart/related; type="application/dicom"; transfer-syntax=*')
+    assert b"transfer-syntax=1.2.840.10008.1.2\r\n" in stored.content
+    assert case.files.rtplan.read_bytes() in stored.content  # as stored, byte for byte
     got = case.client.retrieve_study(str(plan.StudyInstanceUID))
     assert [str(d.SOPInstanceUID) for d in got] == [str(plan.SOPInstanceUID)]
+    assert got[0].file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert got[0].BeamSequence[0].BeamName == plan.BeamSequence[0].BeamName
 
 
 def test_metadata_is_dicom_json_without_pixel_data(case: Case) -> None:
@@ -244,6 +252,10 @@ def test_multipart_body_parses_with_the_standard_library_byte_for_byte(case: Cas
     assert [(p.get_content_type(), p.get_param("transfer-syntax")) for p in parts] == [
         ("application/dicom", "1.2.840.10008.1.2.1")
     ] * 3
+    base = case.base + f"/dicomweb/studies/{ct.StudyInstanceUID}/series/{ct.SeriesInstanceUID}"
+    assert [p["Content-Location"] for p in parts] == [
+        f"{base}/instances/{_read(p).SOPInstanceUID}" for p in case.files.ct_series
+    ]
     assert response.content.endswith(b"--\r\n") and not message.defects
 
 
