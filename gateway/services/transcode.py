@@ -18,7 +18,7 @@ import io
 from collections.abc import Collection
 
 import pydicom
-from pydicom.pixels import get_decoder
+from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID
 
 from gateway.exceptions import NotAcceptable
