@@ -101,8 +101,16 @@ def test_includefield_limit_and_offset(case: Case) -> None:
     assert len(rest) == 2
     assert _uid(first[0], "0020000D") not in {_uid(s, "0020000D") for s in rest}
     everything = case.client.search_for_studies(fields=["all"])
-    assert all("00080016" in s for s in everything)  # SOPClassUID came along with "all"
-    assert all("7FE00010" not in s for s in everything)
+    ct = next(s for s in everything if _uid(s, "0020000D") == expected_ct(case))
+    assert ct["00101010"]["Value"] == [str(_read(case.files.ct_series[0]).PatientAge)]  # study
+    for study in everything:  # "all" is every attribute of the study level, none below it
+        assert not {"00080016", "00080018", "00080060", "0020000E", "00280010"} & set(study)
+        assert "7FE00010" not in study
+    instances = case.client.search_for_instances(
+        study_instance_uid=expected_ct(case), fields=["all"]
+    )
+    assert instances[0]["00180050"]["Value"]  # SliceThickness: an instance attribute
+    assert instances[0]["00080060"]["Value"] == ["CT"]
 
 
 def test_search_for_series_and_instances(case: Case) -> None:
