@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from common.web import SafeJSONRoute
 from gateway.deps import ReadableGrants, ServicesDep, SettingsDep
 from gateway.responses import errors
-from gateway.services import dicomweb
+from gateway.services import bulkdata, dicomweb
 from gateway.services.dicomweb import Reader, Scope
 from gateway.services.frames import parse_frame_list
 from gateway.services.qido import Level, QidoQuery, parse_query
@@ -164,19 +164,28 @@ def retrieve_frames(read: Read, scope: InInstance, frames: FrameList) -> Respons
     return dicomweb.retrieve_frames(reader=read, scope=scope, numbers=parse_frame_list(frames))
 
 
+BulkTag = Annotated[str, Path(pattern=r"^[0-9A-Fa-f]{8}$", description="e.g. 7FE00010")]
+
+
+@router.get("/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag}", **_RETRIEVE)
+def retrieve_bulkdata(read: Read, scope: InInstance, tag: BulkTag) -> Response:
+    """Retrieve the bulk data a metadata ``BulkDataURI`` names (WADO-RS)."""
+    return dicomweb.retrieve_bulkdata(reader=read, scope=scope, tag=bulkdata.parse_tag(tag))
+
+
 @router.get("/studies/{study}/metadata", **_METADATA)
 def study_metadata(read: Read, scope: InStudy) -> Search:
-    """Every instance header of a study as DICOM JSON, bulk data omitted (WADO-RS)."""
+    """Every instance header of a study as DICOM JSON, bulk data by BulkDataURI (WADO-RS)."""
     return dicomweb.metadata(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/metadata", **_METADATA)
 def series_metadata(read: Read, scope: InSeries) -> Search:
-    """Every instance header of a series as DICOM JSON, bulk data omitted (WADO-RS)."""
+    """Every instance header of a series as DICOM JSON, bulk data by BulkDataURI (WADO-RS)."""
     return dicomweb.metadata(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}/metadata", **_METADATA)
 def instance_metadata(read: Read, scope: InInstance) -> Search:
-    """One instance header as DICOM JSON, bulk data omitted (WADO-RS)."""
+    """One instance header as DICOM JSON, bulk data by BulkDataURI (WADO-RS)."""
     return dicomweb.metadata(reader=read, scope=scope)

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from fastapi.responses import Response, StreamingResponse
+from pydicom.tag import BaseTag
 
 from gateway.abc import CaseStoreAPI
 from gateway.domain import InstanceHeader
 from gateway.exceptions import NotFound
-from gateway.services import frames
+from gateway.services import bulkdata, frames
 from gateway.services.accept import negotiate_instances, require_json
-from gateway.services.dicom_attrs import to_dicom_json
 from gateway.services.multipart import Part, content_type, new_boundary, stream_parts
 from gateway.services.qido import Level, QidoQuery, search
 from gateway.services.transcode import transcode
@@ -120,14 +120,34 @@ def retrieve_frames(*, reader: Reader, scope: Scope, numbers: list[int]) -> Resp
     header = _instances(reader, scope)[0]
     media_type = frames.negotiate(reader.accept, syntax=header.transfer_syntax)
     found = frames.extract(stream=_open(reader, header), numbers=numbers, media_type=media_type)
-    boundary = new_boundary()
-    return Response(
-        frames.body(frames=found, boundary=boundary),
-        media_type=f'multipart/related; type="{found.media_type}"; boundary={boundary}',
-    )
+    where = instance_url(reader, header)
+    return _frames_response(found, [f"{where}/frames/{n}" for n in numbers])
 
 
 def metadata(*, reader: Reader, scope: Scope) -> list[dict[str, Any]]:
-    """WADO-RS metadata: each instance's header as DICOM JSON, bulk data omitted."""
+    """WADO-RS metadata: each instance's header as DICOM JSON, bulk data by ``BulkDataURI``."""
     require_json(reader.accept)
-    return [to_dicom_json(h.dataset) for h in _instances(reader, scope)]
+    return [_metadata(reader, h) for h in _instances(reader, scope)]
+
+
+def _metadata(reader: Reader, header: InstanceHeader) -> dict[str, Any]:
+    url = instance_url(reader, header)
+    return bulkdata.metadata_json(
+        header.dataset, transfer_syntax=header.transfer_syntax, instance_url=url
+    )
+
+
+def retrieve_bulkdata(*, reader: Reader, scope: Scope, tag: BaseTag) -> Response:
+    """WADO-RS bulk data: the value of one element of a verified instance."""
+    header = _instances(reader, scope)[0]
+    found = bulkdata.extract(stream=_open(reader, header), tag=tag, accept=reader.accept)
+    where = bulkdata.url(instance_url(reader, header), tag)
+    return _frames_response(found, [where] * len(found.parts))
+
+
+def _frames_response(found: frames.Frames, locations: list[str]) -> Response:
+    boundary = new_boundary()
+    return Response(
+        frames.body(frames=found, boundary=boundary, locations=locations),
+        media_type=f'multipart/related; type="{found.media_type}"; boundary={boundary}',
+    )

@@ -116,11 +116,15 @@ def extract(*, stream: BinaryIO, numbers: list[int], media_type: str) -> Frames:
     return Frames(media_type, syntax, parts)
 
 
-def body(*, frames: Frames, boundary: str) -> bytes:
-    """The multipart body: one part per frame, in the order asked for."""
+def body(*, frames: Frames, boundary: str, locations: list[str]) -> bytes:
+    """The multipart body: one part per frame, in the order asked for.
+
+    ``locations`` are the parts' ``Content-Location`` URLs (one per part).
+    """
     head = f"Content-Type: {frames.media_type}; transfer-syntax={frames.transfer_syntax}"
     out = bytearray()
-    for part in frames.parts:
-        out += f"--{boundary}\r\n{head}\r\n\r\n".encode("ascii") + part + b"\r\n"
+    for part, location in zip(frames.parts, locations, strict=True):
+        out += f"--{boundary}\r\n{head}\r\nContent-Location: {location}\r\n\r\n".encode()
+        out += part + b"\r\n"
     out += f"--{boundary}--\r\n".encode("ascii")
     return bytes(out)
