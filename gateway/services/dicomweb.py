@@ -18,7 +18,7 @@ from pydicom.tag import BaseTag
 from gateway.abc import CaseStoreAPI
 from gateway.domain import InstanceHeader
 from gateway.exceptions import NotFound
-from gateway.services import bulkdata, frames
+from gateway.services import bulkdata, frames, rendered
 from gateway.services.accept import negotiate_instances, require_json
 from gateway.services.multipart import Part, content_type, new_boundary, stream_parts
 from gateway.services.qido import Level, QidoQuery, search
@@ -151,3 +151,12 @@ def _frames_response(found: frames.Frames, locations: list[str]) -> Response:
         frames.body(frames=found, boundary=boundary, locations=locations),
         media_type=f'multipart/related; type="{found.media_type}"; boundary={boundary}',
     )
+
+
+def render(*, reader: Reader, scope: Scope, frame: int, options: rendered.Options) -> Response:
+    """WADO-RS rendered: one frame of a verified instance as JPEG (default) or PNG."""
+    media_type = rendered.negotiate(reader.accept)
+    header = _instances(reader, scope)[0]
+    image = rendered.render(stream=_open(reader, header), frame=frame, media_type=media_type,
+                            options=options)  # fmt: skip
+    return Response(image, media_type=media_type)

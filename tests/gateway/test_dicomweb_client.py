@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 import requests
 from dicomweb_client.api import DICOMwebClient
 from eth_account.signers.local import LocalAccount
+from PIL import Image
 from pydicom.data import get_testdata_file
 from pydicom.encaps import get_frame
 
@@ -363,3 +366,36 @@ def test_an_instance_without_pixel_data_has_no_frames(case: Case) -> None:
         f"/instances/{plan.SOPInstanceUID}/frames/1"
     )
     assert (response.status_code, response.json()["error"]) == (404, "not_found")
+
+
+def test_rendered_instance_and_frame_as_jpeg_png_with_quality_and_viewport(case: Case) -> None:
+    rle = _add_testdata(case, "SC_rgb_rle_2frame.dcm")
+    uids = (str(rle.StudyInstanceUID), str(rle.SeriesInstanceUID), str(rle.SOPInstanceUID))
+    path = "/dicomweb/studies/{}/series/{}/instances/{}".format(*uids)
+    jpeg = case.get(path + "/rendered")
+    assert (jpeg.status_code, jpeg.headers["content-type"]) == (200, "image/jpeg")
+    assert Image.open(io.BytesIO(jpeg.content)).size == (rle.Columns, rle.Rows)
+    second = case.get(path + "/frames/2/rendered", Accept="image/png")
+    assert second.headers["content-type"] == "image/png"
+    expected = rle.pixel_array[1]  # RGB, 8 bits: PNG is lossless, so equal
+    assert (np.asarray(Image.open(io.BytesIO(second.content))) == expected).all()
+    small = case.get(path + "/rendered?viewport=50,50&quality=20", Accept="image/png")
+    assert Image.open(io.BytesIO(small.content)).size == (50, 50)
+    for bad, status in [("/rendered?viewport=0,5", 400), ("/rendered?quality=101", 422),
+                        ("/frames/3/rendered", 404)]:  # fmt: skip
+        assert case.get(path + bad).status_code == status, bad
+    assert case.get(path + "/rendered", Accept="image/gif").status_code == 406
+
+
+def test_rendered_monochrome_uses_the_dataset_window(case: Case) -> None:
+    mr = _read(case.files.mr)
+    path = f"/dicomweb/studies/{mr.StudyInstanceUID}/series/{mr.SeriesInstanceUID}"
+    png = case.get(f"{path}/instances/{mr.SOPInstanceUID}/rendered", Accept="image/png")
+    image = np.asarray(Image.open(io.BytesIO(png.content)))
+    center, width = float(mr.WindowCenter), float(mr.WindowWidth)
+    raw = mr.pixel_array.astype(float) * float(mr.get("RescaleSlope", 1)) + float(
+        mr.get("RescaleIntercept", 0)
+    )
+    low, high = center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2
+    expected = (np.clip((raw - low) / (high - low), 0, 1) * 255).round().astype(np.uint8)
+    assert image.shape == (mr.Rows, mr.Columns) and (image == expected).all()
