@@ -66,7 +66,9 @@ def transcode(data: bytes, *, target: str) -> bytes:
         raise NotAcceptable(f"an instance stored in {source} cannot be served in {target}")
     if UID(source).is_compressed and "PixelData" in ds:
         try:
-            ds.decompress()  # pixel data decoded; the dataset becomes Explicit VR Little Endian
+            # the same instance in another encoding: it keeps its SOP Instance UID (the URL
+            # the client asked for names it); the dataset becomes Explicit VR Little Endian
+            ds.decompress(generate_instance_uid=False)
         except Exception as exc:  # a decoder's own error types vary by plugin
             raise NotAcceptable(f"pixel data in {source} could not be decoded") from exc
     ds.file_meta.TransferSyntaxUID = UID(target)
