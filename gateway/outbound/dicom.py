@@ -37,13 +37,22 @@ class StoreResult:
 
 
 def _contexts(instances: Sequence[InstanceHeader]) -> list[PresentationContext]:
+    """One presentation context per (SOP class, transfer syntax).
+
+    An SCP accepts one syntax per context: proposing them together would let it pick a
+    fallback over the stored syntax.
+    """
     wanted: dict[str, set[str]] = {}
     for header in instances:
         sop_class = str(header.dataset.get("SOPClassUID", ""))
         wanted.setdefault(sop_class, {EXPLICIT_LE, IMPLICIT_LE}).add(header.transfer_syntax)
-    contexts = [build_context(c, sorted(syntaxes)) for c, syntaxes in wanted.items()]
+    contexts = [build_context(c, [syntax]) for c, syntaxes in wanted.items()
+                for syntax in sorted(syntaxes)]  # fmt: skip
     if len(contexts) > MAX_CONTEXTS:
-        raise DestinationFailed(f"a study of {len(contexts)} SOP classes cannot be sent at once")
+        raise DestinationFailed(
+            f"a study needing {len(contexts)} presentation contexts cannot be sent in one "
+            f"association (at most {MAX_CONTEXTS})"
+        )
     return contexts
 
 

@@ -43,12 +43,13 @@ class Served:
 
 
 @contextmanager
-def served_gateway(paths: list[Path], settings: GatewaySettings | None = None
-                   ) -> Iterator[Served]:  # fmt: skip
+def served_gateway(paths: list[Path], settings: GatewaySettings | None = None,
+                   cases: FileCaseStore | None = None) -> Iterator[Served]:  # fmt: skip
     """A gateway whose case store holds ``paths`` under ``G1``, redeemed by a signed-in
     physician; yields it served on a free loopback port."""
     settings = settings or make_settings()
-    chain, cases, sessions = TableChainView(), FileCaseStore(), MemorySessionStore()
+    cases = cases or FileCaseStore()
+    chain, sessions = TableChainView(), MemorySessionStore()
     audit, clock = DictAuditSource(), Clock()
     services = Services(chain=chain, cases=cases, sessions=sessions, audit=audit, clock=clock)
     app = create_app(services=services, settings=settings)
