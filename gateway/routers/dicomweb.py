@@ -211,7 +211,7 @@ BulkTag = Annotated[str, Path(pattern=r"^[0-9A-Fa-f]{8}$", description="e.g. 7FE
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag}", **_RETRIEVE)
 def retrieve_bulkdata(read: Read, scope: InInstance, tag: BulkTag) -> Response:
-    """Retrieve the bulk data a metadata ``BulkDataURI`` names (WADO-RS)."""
+    """Retrieve the bulk data a metadata BulkDataURI names (WADO-RS)."""
     return dicomweb.retrieve_bulkdata(reader=read, scope=scope, tag=bulkdata.parse_tag(tag))
 
 
