@@ -125,10 +125,11 @@ def test_a_viewer_page_on_another_origin_opens_a_redeemed_study_with_dicomweb_cl
     assert seen["study"] == str(ct[0].StudyInstanceUID)
     assert seen["series"] == [str(ct[0].SeriesInstanceUID)]
     assert seen["instances"] == [str(d.SOPInstanceUID) for d in ct]
-    # Metadata (DICOM JSON, naturalized by dcmjs): every instance, no bulk pixel data.
+    # Metadata (DICOM JSON, naturalized by dcmjs): every instance, pixel data by URI only.
     assert seen["metadataCount"] == 3
     assert seen["metadataStudyMatches"] is True
-    assert seen["metadataHasPixelData"] is False
+    assert seen["metadataPixelDataInline"] is False
+    assert seen["metadataPixelDataByUri"] is True
     first = ct[0]
     assert seen["sopInstanceUID"] == str(first.SOPInstanceUID)
     assert (seen["rows"], seen["columns"]) == (first.Rows, first.Columns)

@@ -47,7 +47,11 @@ async function openStudy(gateway, token) {
     series: series.map((s) => s.SeriesInstanceUID),
     instances: instances.map((i) => i.SOPInstanceUID),
     metadataCount: metadata.length,
-    metadataHasPixelData: metadata.some((m) => "PixelData" in m),
+    // PixelData is never inline: each instance names it by BulkDataURI (…/bulkdata/7FE00010)
+    metadataPixelDataInline: metadata.some((m) => m.PixelData instanceof ArrayBuffer
+      || Array.isArray(m.PixelData) && m.PixelData.some((v) => v instanceof ArrayBuffer)),
+    metadataPixelDataByUri: metadata.every(
+      (m) => JSON.stringify(m.PixelData ?? null).includes("/bulkdata/7FE00010")),
     metadataStudyMatches: metadata.every((m) => m.StudyInstanceUID === studyInstanceUID),
     sopInstanceUID,
     rows: first.Rows,
