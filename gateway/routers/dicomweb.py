@@ -160,7 +160,7 @@ def retrieve_instance(read: Read, scope: InInstance) -> Response:
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", **_RETRIEVE)
 def retrieve_frames(read: Read, scope: InInstance, frames: FrameList) -> Response:
-    """Retrieve frames' pixel data (1-based, comma-separated) as stored (WADO-RS)."""
+    """Retrieve frames' pixel data (1-based, comma-separated), as stored or decoded (WADO-RS)."""
     return dicomweb.retrieve_frames(reader=read, scope=scope, numbers=parse_frame_list(frames))
 
 

@@ -81,10 +81,10 @@ def extract(*, stream: BinaryIO, tag: BaseTag, accept: str | None) -> frames.Fra
     ds = pydicom.dcmread(io.BytesIO(data))
     syntax = str(ds.file_meta.TransferSyntaxUID)
     if tag == PIXEL_DATA and "PixelData" in ds and UID(syntax).is_compressed:
-        media_type = frames.negotiate(accept, syntax=syntax)
+        choice = frames.negotiate(accept, syntax=syntax)
         count = int(ds.get("NumberOfFrames", 1) or 1)
         every = list(range(1, count + 1))
-        return frames.extract(stream=io.BytesIO(data), numbers=every, media_type=media_type)
+        return frames.extract(stream=io.BytesIO(data), numbers=every, choice=choice)
     if tag not in ds or ds[tag].VR not in BINARY_VRS:
         raise NotFound("this instance has no bulk data element with this tag")
     if not UID(syntax).is_little_endian:

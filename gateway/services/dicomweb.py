@@ -116,10 +116,10 @@ def retrieve(*, reader: Reader, scope: Scope) -> Response:
 
 
 def retrieve_frames(*, reader: Reader, scope: Scope, numbers: list[int]) -> Response:
-    """WADO-RS frames: the chosen frames' pixel data as stored, one part each."""
+    """WADO-RS frames: the chosen frames' pixel data, one part each (see ``frames``)."""
     header = _instances(reader, scope)[0]
-    media_type = frames.negotiate(reader.accept, syntax=header.transfer_syntax)
-    found = frames.extract(stream=_open(reader, header), numbers=numbers, media_type=media_type)
+    choice = frames.negotiate(reader.accept, syntax=header.transfer_syntax)
+    found = frames.extract(stream=_open(reader, header), numbers=numbers, choice=choice)
     where = instance_url(reader, header)
     return _frames_response(found, [f"{where}/frames/{n}" for n in numbers])
 

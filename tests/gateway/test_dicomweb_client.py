@@ -31,6 +31,7 @@ from tests.gateway.redeemed import G1, seed_redeemed_case
 from tests.gateway.server import serve
 
 pytestmark = pytest.mark.integration
+IMPLICIT = "1.2.840.10008.1.2"
 
 
 @dataclass
@@ -316,7 +317,7 @@ def test_native_frames_are_sliced_from_the_pixel_data(case: Case) -> None:
     assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
 
 
-def test_compressed_frames_go_out_as_stored(case: Case) -> None:
+def test_compressed_frames_go_out_as_stored_or_decoded(case: Case) -> None:
     rle = _add_testdata(case, "SC_rgb_rle_2frame.dcm")
     uids = (str(rle.StudyInstanceUID), str(rle.SeriesInstanceUID), str(rle.SOPInstanceUID))
     frames = case.client.retrieve_instance_frames(
@@ -324,13 +325,18 @@ def test_compressed_frames_go_out_as_stored(case: Case) -> None:
     )
     assert frames == [get_frame(rle.PixelData, 1, number_of_frames=2)]
     path = f"/dicomweb/studies/{uids[0]}/series/{uids[1]}/instances/{uids[2]}/frames/1"
-    # octet-stream without transfer-syntax means Explicit VR Little Endian: not transcoded
-    refused = case.get(path, Accept='multipart/related; type="application/octet-stream"')
-    assert (refused.status_code, refused.json()["error"]) == (406, "not_acceptable")
-    other = (
-        'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1'
+    # octet-stream without transfer-syntax means Explicit VR Little Endian: decoded
+    for accept in ('multipart/related; type="application/octet-stream"',
+                   'multipart/related; type="application/octet-stream"; '
+                   "transfer-syntax=1.2.840.10008.1.2.1"):  # fmt: skip
+        decoded = case.get(path, Accept=accept)
+        assert decoded.status_code == 200, decoded.text
+        assert b"transfer-syntax=1.2.840.10008.1.2.1\r\n" in decoded.content
+        assert rle.pixel_array[0].tobytes() in decoded.content
+    implicit = (
+        'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2'
     )
-    assert case.get(path, Accept=other).status_code == 406
+    assert case.get(path, Accept=implicit).status_code == 406
 
 
 def test_compressed_frames_go_out_as_octet_stream_to_a_viewer_taking_any_syntax(
