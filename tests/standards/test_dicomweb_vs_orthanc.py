@@ -24,6 +24,9 @@ Intentional differences (asserted as such, so a change on either side shows up):
 - ``/rendered`` of an image with a Window Center/Width (the MR): Orthanc 1.10 maps the
   pixel range min..max to 0..255 and ignores the window; we apply the dataset's window
   (PS3.18 §10.4.1.1.4 renders with the dataset's VOI). Without a window both agree.
+- Frames with ``Accept: */*``: Orthanc decodes compressed frames to octet-stream; we
+  send them as stored in their own media type (PS3.18 lets the origin server choose;
+  as stored costs no decoding). Asked as octet-stream, both decode to the same bytes.
 - ``SpecificCharacterSet``: Orthanc writes its own (``ISO_IR 100``) on series and instance
   answers of instances that have none; we repeat what the instance says.
 """
@@ -288,3 +291,25 @@ def test_rendered_with_a_window_differs_from_orthancs_min_max_as_listed(both: Bo
     min_max = ((raw - raw.min()) / (raw.max() - raw.min()) * 255).round()
     assert np.abs(theirs - min_max).max() <= 1  # Orthanc: the pixel range, window ignored
     assert np.abs(ours - min_max).max() > 1  # ours: the dataset's window (test_dicomweb_client)
+
+
+@pytest.mark.parametrize("name", ["rle", "ct"])
+def test_frames_asked_as_octet_stream_are_the_same_decoded_bytes_on_both(both: Both, name: str
+                                                                          ) -> None:  # fmt: skip
+    accept = 'multipart/related; type="application/octet-stream"'
+    found = []
+    for who in ("ours", "theirs"):
+        response = both.get(who, both.instance(name) + "/frames/1", accept)
+        assert response.status_code == 200, (who, response.text[:200])
+        [(headers, payload)] = _parts(response)
+        assert headers["Content-Type"].startswith("application/octet-stream")
+        assert "Content-Location" in headers
+        found.append(payload)
+    assert found[0] == found[1] == both.original(name).pixel_array.tobytes()
+
+
+def test_frames_with_any_accept_differ_as_listed(both: Both) -> None:
+    ours = both.get("ours", both.instance("rle") + "/frames/1", "*/*")
+    theirs = both.get("theirs", both.instance("rle") + "/frames/1", "*/*")
+    assert 'type="image/dicom-rle"' in ours.headers["content-type"]  # as stored
+    assert "application/octet-stream" in theirs.headers["content-type"]  # decoded
