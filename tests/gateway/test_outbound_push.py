@@ -117,6 +117,7 @@ class World:
     study: str
     sops: set[str]
     files: list[Path]
+    lone: Path  # a one-instance study the tamper test corrupts
 
     def post(self, path: str, token: str | None = None) -> httpx.Response:
         token = token or self.ours.token
@@ -142,6 +143,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         files.append(directory / f"{n}.dcm")
         ds.save_as(files[-1], enforce_file_format=True)
         sops.add(str(ds.SOPInstanceUID))
+    lone = pydicom.dcmread(str(get_testdata_file("MR_small.dcm")))  # a study of its own
+    lone.StudyInstanceUID, lone.SeriesInstanceUID = generate_uid(), generate_uid()
+    lone.SOPInstanceUID = lone.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    lone.save_as(directory / "lone.dcm", enforce_file_format=True)
     his = His()
     modalities = {"medledger": Modality(OUR_AE, free_port())}  # we call it; it never calls us
     with orthanc(tmp_path_factory.mktemp("pacs"), modalities=modalities) as pacs, \
@@ -160,8 +165,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         cases = RecordsAndFiles()
         cases.add_fhir(G1, PATIENT)
         cases.add_fhir(G1, OBSERVATION)
-        with served_gateway(files, settings=settings, cases=cases) as ours:
-            yield World(ours, pacs, his, study, sops, files)
+        with served_gateway([*files, directory / "lone.dcm"], settings=settings,
+                            cases=cases) as ours:  # fmt: skip
+            yield World(ours, pacs, his, study, sops, files, directory / "lone.dcm")
 
 
 def test_a_granted_study_pushed_to_orthanc_arrives_with_the_same_sop_uids(
@@ -225,3 +231,13 @@ def test_a_granted_case_s_records_go_to_the_his_as_one_valid_transaction(world: 
     assert requests == [("POST", "Observation"), ("PUT", "Patient/p1")]
     sent = {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
     assert sent == {"Patient": PATIENT, "Observation": OBSERVATION}  # verified bytes, unchanged
+
+
+def test_a_tampered_instance_is_never_pushed(world: World) -> None:
+    lone = pydicom.dcmread(world.lone)
+    data = bytearray(world.lone.read_bytes())
+    data[-1] ^= 0xFF  # a pixel byte: the file still parses, its hash no longer matches
+    world.lone.write_bytes(bytes(data))
+    response = world.post(f"/outbound/dicom/pacs/studies/{lone.StudyInstanceUID}")
+    assert (response.status_code, response.json()["error"]) == (502, "integrity_failure")
+    assert str(lone.SOPInstanceUID) not in world.pacs.sop_instance_uids()
