@@ -21,6 +21,26 @@ from gateway.outbound.exceptions import DestinationFailed
 
 FHIR_JSON = "application/fhir+json"
 TIMEOUT_S = 30.0
+#: A transaction-response names each entry's outcome: far below this. A HIS answering
+#: more is cut off rather than read into memory without bound.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _post(url: str, bundle: dict[str, Any]) -> tuple[int, bytes]:
+    """POST and read at most ``MAX_ANSWER_BYTES`` of the answer."""
+    body = bytearray()
+    headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
+    with httpx.stream("POST", url, content=json.dumps(bundle).encode(), headers=headers,
+                      timeout=TIMEOUT_S) as response:  # fmt: skip
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise _TooLarge
+        return response.status_code, bytes(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,19 +86,21 @@ def post(*, name: str, destination: FhirDestination, bundle: dict[str, Any]) -> 
     the HIS answered.
     """
     try:
-        response = httpx.post(destination.base_url.rstrip("/"), json=bundle, timeout=TIMEOUT_S,
-                              headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON})  # fmt: skip
+        status, body = _post(destination.base_url.rstrip("/"), bundle)
     except httpx.HTTPError as exc:
         raise DestinationFailed(f"FHIR destination {name!r} could not be reached "
                                 f"({type(exc).__name__})") from exc  # fmt: skip
-    if not response.is_success:
-        raise DestinationFailed(f"FHIR destination {name!r} answered {response.status_code} "
+    except _TooLarge as exc:
+        raise DestinationFailed(f"FHIR destination {name!r} answered more than "
+                                f"{MAX_ANSWER_BYTES} bytes") from exc  # fmt: skip
+    if not 200 <= status < 300:
+        raise DestinationFailed(f"FHIR destination {name!r} answered {status} "
                                 "to the transaction")  # fmt: skip
     try:
-        answer = response.json()
+        answer = json.loads(body)
     except ValueError as exc:
         raise DestinationFailed(f"FHIR destination {name!r} answered something not JSON") from exc
     if not isinstance(answer, dict) or answer.get("type") != "transaction-response":
         raise DestinationFailed(f"FHIR destination {name!r} did not answer a "
                                 "transaction-response Bundle")  # fmt: skip
-    return BundleResult(len(bundle["entry"]), response.status_code)
+    return BundleResult(len(bundle["entry"]), status)

@@ -25,7 +25,7 @@ import httpx
 import pydicom
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fhir.resources.R4B.bundle import Bundle
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
@@ -102,6 +102,14 @@ class His:
             return JSONResponse({"resourceType": "Bundle", "type": "transaction-response",
                                  "entry": entries})  # fmt: skip
 
+        @app.post("/huge")
+        async def huge() -> StreamingResponse:  # an answer without end, cut off by us
+            def forever() -> Iterator[bytes]:
+                while True:
+                    yield b" " * 65536
+
+            return StreamingResponse(forever(), media_type="application/fhir+json")
+
         @app.post("/broken")
         async def broken() -> JSONResponse:
             return JSONResponse({"resourceType": "OperationOutcome"}, status_code=500)
@@ -160,6 +168,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             },
             fhir_destinations={"his": FhirDestination(base_url=his_url + "/fhir"),
                                "broken": FhirDestination(base_url=his_url + "/broken"),
+                               "huge": FhirDestination(base_url=his_url + "/huge"),
                                "down": FhirDestination(base_url=f"http://127.0.0.1:{free_port()}")},
         )  # fmt: skip
         cases = RecordsAndFiles()
@@ -214,7 +223,8 @@ def test_destination_errors_are_502_with_a_clear_message(world: World) -> None:
     assert "'down'" in down.json()["detail"] and "association" in down.json()["detail"]
     unknown = world.post(f"/outbound/dicom/nowhere/studies/{world.study}")
     assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_destination")
-    for name, words in [("broken", "answered 500"), ("down", "could not be reached")]:
+    for name, words in [("broken", "answered 500"), ("down", "could not be reached"),
+                        ("huge", "answered more than")]:  # fmt: skip
         response = world.post(f"/outbound/fhir/{name}/cases/0x{CASE.hex()}")
         assert (response.status_code, response.json()["error"]) == (502, "destination_failed")
         assert words in response.json()["detail"]
