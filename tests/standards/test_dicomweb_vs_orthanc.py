@@ -313,3 +313,16 @@ def test_frames_with_any_accept_differ_as_listed(both: Both) -> None:
     theirs = both.get("theirs", both.instance("rle") + "/frames/1", "*/*")
     assert 'type="image/dicom-rle"' in ours.headers["content-type"]  # as stored
     assert "application/octet-stream" in theirs.headers["content-type"]  # decoded
+
+
+def test_a_whole_study_in_the_default_syntax_streams_every_instance_decoded(both: Both) -> None:
+    response = both.get("ours", f"/studies/{both.study}", DICOM)
+    assert response.status_code == 200
+    parts = _parts(response)
+    datasets = [pydicom.dcmread(io.BytesIO(payload)) for _, payload in parts]
+    assert {str(d.SOPInstanceUID) for d in datasets} == {u[2] for u in both.uids.values()}
+    assert {str(d.file_meta.TransferSyntaxUID) for d in datasets} == {EXPLICIT}
+    kinds = [h["Content-Type"].replace('"', "") for h, _ in parts]  # the parser adds quotes
+    assert kinds == [f"application/dicom; transfer-syntax={EXPLICIT}"] * 4
+    # Orthanc cannot transcode the JPEG 2000 instance, so its whole study fails (listed)
+    assert both.get("theirs", f"/studies/{both.study}", DICOM).status_code == 500
