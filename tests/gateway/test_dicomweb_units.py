@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
+from pydicom.uid import UID
 
 from gateway.access_log import RedactingAccessFilter, redact_path
 from gateway.domain import InstanceHeader
@@ -19,6 +22,7 @@ from gateway.services.accept import negotiate_instances, parse_accept, require_j
 from gateway.services.dicom_attrs import parse_attribute, to_dicom_json
 from gateway.services.qido import Level, parse_query, search
 from gateway.services.qido_match import make_filter
+from gateway.services.transcode import EXPLICIT_LE, transcode
 from gateway.typing import DicomUID
 from keys.typing import GrantId
 
@@ -202,3 +206,18 @@ def _headers() -> list[InstanceHeader]:
             )
         )
     return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["JPEG2000.dcm", "SC_rgb_rle.dcm", "SC_rgb_jpeg_dcmtk.dcm", "MR_small.dcm", "rtplan.dcm"],
+)
+def test_the_fast_explicit_writer_writes_what_save_as_writes(name: str) -> None:
+    data = Path(str(get_testdata_file(name))).read_bytes()
+    ds = pydicom.dcmread(io.BytesIO(data))
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        ds.decompress(generate_instance_uid=False)
+    ds.file_meta.TransferSyntaxUID = UID(EXPLICIT_LE)
+    reference = io.BytesIO()
+    ds.save_as(reference, enforce_file_format=True)
+    assert transcode(data, target=EXPLICIT_LE) == reference.getvalue()
