@@ -388,7 +388,10 @@ def test_rendered_instance_and_frame_as_jpeg_png_with_quality_and_viewport(case:
     small = case.get(path + "/rendered?viewport=50,50&quality=20", Accept="image/png")
     assert Image.open(io.BytesIO(small.content)).size == (50, 50)
     for bad, status in [("/rendered?viewport=0,5", 400), ("/rendered?quality=101", 422),
-                        ("/frames/3/rendered", 404)]:  # fmt: skip
+                        ("/rendered?viewport=99999,99999", 400), ("/rendered?viewport=a,b", 400),
+                        ("/rendered?viewport=" + "9" * 17, 422), ("/frames/3/rendered", 404),
+                        ("/frames/0/rendered", 422), ("/bulkdata/ZZZZZZZZ", 422),
+                        ("/bulkdata/7FE0001", 422)]:  # fmt: skip
         assert case.get(path + bad).status_code == status, bad
     assert case.get(path + "/rendered", Accept="image/gif").status_code == 406
 
