@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.address import checksummed
+from gateway.destinations import AE_TITLE, DicomDestination, FhirDestination
 from keys.typing import HospitalAddress
 
 #: Shipped so that ``env=dev`` works out of the box; refused everywhere else.
@@ -55,6 +56,12 @@ class GatewaySettings(BaseSettings):
     challenge_burst: int = Field(default=20, ge=1)
     #: Origins of web viewers (e.g. a DICOMweb viewer served elsewhere) allowed to call us.
     cors_origins: list[str] = Field(default_factory=list)
+    #: The hospital's own systems a physician may push a granted study or records to, by
+    #: name (JSON in the environment): PACS as DICOM C-STORE SCPs, HIS as FHIR servers.
+    dicom_destinations: dict[str, DicomDestination] = Field(default_factory=dict)
+    fhir_destinations: dict[str, FhirDestination] = Field(default_factory=dict)
+    #: Our AE title when we call a DICOM destination (configure it there as a peer).
+    dicom_ae_title: str = Field(default="MEDLEDGER", pattern=AE_TITLE)
     #: HTTPS: the server certificate and key (both, or neither with an http public URL).
     tls_certfile: str | None = None
     tls_keyfile: str | None = None

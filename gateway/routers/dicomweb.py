@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from common.web import SafeJSONRoute
 from gateway.deps import ReadableGrants, ServicesDep, SettingsDep
 from gateway.responses import errors
-from gateway.services import dicomweb
+from gateway.services import bulkdata, dicomweb, rendered
 from gateway.services.dicomweb import Reader, Scope
 from gateway.services.frames import parse_frame_list
 from gateway.services.qido import Level, QidoQuery, parse_query
@@ -160,23 +160,74 @@ def retrieve_instance(read: Read, scope: InInstance) -> Response:
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", **_RETRIEVE)
 def retrieve_frames(read: Read, scope: InInstance, frames: FrameList) -> Response:
-    """Retrieve frames' pixel data (1-based, comma-separated) as stored (WADO-RS)."""
+    """Retrieve frames' pixel data (1-based, comma-separated), as stored or decoded (WADO-RS)."""
     return dicomweb.retrieve_frames(reader=read, scope=scope, numbers=parse_frame_list(frames))
+
+
+_RENDERED: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {
+        200: {
+            "content": {
+                m: {"schema": {"type": "string", "format": "binary"}}
+                for m in ("image/jpeg", "image/png")
+            }
+        },
+        **errors(400, 401, 403, 404, 406, 502),
+    },
+}
+OneFrame = Annotated[int, Path(ge=1, le=999_999, description="1-based frame number")]
+
+
+def render_options(
+    quality: Annotated[int, Query(ge=1, le=100, description="JPEG quality.")] = 90,
+    viewport: Annotated[
+        str | None, Query(max_length=16, description="Fit into 'width,height' pixels.")
+    ] = None,
+) -> rendered.Options:
+    return rendered.Options(quality=quality, viewport=rendered.parse_viewport(viewport))
+
+
+RenderOptions = Annotated[rendered.Options, Depends(render_options)]
+
+
+@router.get("/studies/{study}/series/{series}/instances/{instance}/rendered", **_RENDERED)
+def render_instance(read: Read, scope: InInstance, options: RenderOptions) -> Response:
+    """The instance's first frame rendered as image/jpeg (default) or image/png (WADO-RS)."""
+    return dicomweb.render(reader=read, scope=scope, frame=1, options=options)
+
+
+@router.get(
+    "/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered", **_RENDERED
+)
+def render_frame(read: Read, scope: InInstance, frame: OneFrame, options: RenderOptions
+                 ) -> Response:  # fmt: skip
+    """One frame rendered as image/jpeg (default) or image/png (WADO-RS)."""
+    return dicomweb.render(reader=read, scope=scope, frame=frame, options=options)
+
+
+BulkTag = Annotated[str, Path(pattern=r"^[0-9A-Fa-f]{8}$", description="e.g. 7FE00010")]
+
+
+@router.get("/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag}", **_RETRIEVE)
+def retrieve_bulkdata(read: Read, scope: InInstance, tag: BulkTag) -> Response:
+    """Retrieve the bulk data a metadata BulkDataURI names (WADO-RS)."""
+    return dicomweb.retrieve_bulkdata(reader=read, scope=scope, tag=bulkdata.parse_tag(tag))
 
 
 @router.get("/studies/{study}/metadata", **_METADATA)
 def study_metadata(read: Read, scope: InStudy) -> Search:
-    """Every instance header of a study as DICOM JSON, bulk data omitted (WADO-RS)."""
+    """Every instance header of a study as DICOM JSON, bulk data by BulkDataURI (WADO-RS)."""
     return dicomweb.metadata(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/metadata", **_METADATA)
 def series_metadata(read: Read, scope: InSeries) -> Search:
-    """Every instance header of a series as DICOM JSON, bulk data omitted (WADO-RS)."""
+    """Every instance header of a series as DICOM JSON, bulk data by BulkDataURI (WADO-RS)."""
     return dicomweb.metadata(reader=read, scope=scope)
 
 
 @router.get("/studies/{study}/series/{series}/instances/{instance}/metadata", **_METADATA)
 def instance_metadata(read: Read, scope: InInstance) -> Search:
-    """One instance header as DICOM JSON, bulk data omitted (WADO-RS)."""
+    """One instance header as DICOM JSON, bulk data by BulkDataURI (WADO-RS)."""
     return dicomweb.metadata(reader=read, scope=scope)

@@ -1,8 +1,10 @@
 """``Accept`` header negotiation for DICOMweb (PS3.18 §8.7).
 
-We never transcode: instances go out in the transfer syntax they were stored in. A
-request that names another transfer syntax is refused with 406 rather than served
-something it did not ask for; no transfer-syntax parameter (or ``*``) takes what is stored.
+Instances: no ``transfer-syntax`` parameter means the DICOMweb default, Explicit VR Little
+Endian (compressed instances are transcoded, see :mod:`gateway.services.transcode`);
+``transfer-syntax=*`` takes each instance as stored; an uncompressed syntax is transcoded
+to; any other syntax is served only when every instance is stored in it, else 406 (we
+never encode into a compressed, possibly lossy, syntax).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from gateway.exceptions import NotAcceptable
+from gateway.services.transcode import EXPLICIT_LE, TARGETS, require_transcodable
 
 DICOM_JSON = "application/dicom+json"
 MULTIPART_DICOM = 'multipart/related; type="application/dicom"'
@@ -73,22 +76,35 @@ def require_json(header: str | None) -> None:
         raise NotAcceptable(f"this resource is available only as {DICOM_JSON}")
 
 
-def require_multipart_dicom(header: str | None, *, stored: Collection[str]) -> None:
-    """Refuse unless ``multipart/related; type="application/dicom"`` in a stored syntax is ok.
+def negotiate_instances(header: str | None, *, stored: Collection[str]) -> str | None:
+    """The transfer syntax to serve instances in; ``None`` means each as stored.
 
-    ``stored`` holds the transfer syntaxes of every instance to be sent.
+    ``stored`` holds the transfer syntaxes of every instance to be sent. The first
+    acceptable media range wins; a range we cannot satisfy (e.g. an undecodable source for
+    the default syntax) falls through to the next, and none left is 406.
     """
+    refusal: NotAcceptable | None = None
     for media in parse_accept(header):
-        if media.type == "*/*":
-            return
-        if media.type not in {"multipart/related", "multipart/*"}:
+        if media.type not in {"*/*", "multipart/related", "multipart/*"}:
             continue
         if media.params.get("type", "application/dicom") not in {"application/dicom", "*/*"}:
             continue
-        syntax = media.params.get("transfer-syntax", "*")
-        if syntax == "*" or set(stored) <= {syntax}:
-            return
+        syntax = media.params.get("transfer-syntax", EXPLICIT_LE)
+        if syntax == "*":
+            return None
+        if set(stored) <= {syntax}:
+            return syntax
+        if syntax in TARGETS:
+            try:
+                require_transcodable(stored, syntax)
+            except NotAcceptable as exc:
+                refusal = exc
+                continue
+            return syntax
+    if refusal is not None:
+        raise refusal
     raise NotAcceptable(
-        f"available only as {MULTIPART_DICOM} in the stored transfer syntax "
-        f"({', '.join(sorted(set(stored))) or 'none'})"
+        f"available as {MULTIPART_DICOM} with no transfer-syntax (Explicit VR Little Endian), "
+        f"transfer-syntax=* (as stored: {', '.join(sorted(set(stored))) or 'none'}) or an "
+        "uncompressed transfer syntax"
     )

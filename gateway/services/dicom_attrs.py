@@ -15,7 +15,8 @@ from gateway.exceptions import BadQuery
 BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 #: Binary elements longer than this are left out of every JSON answer (see ``without_bulk``).
 BULK_THRESHOLD = 1024
-PIXEL_TAGS = frozenset({Tag(0x7FE00008), Tag(0x7FE00009), Tag(0x7FE00010)})
+PIXEL_DATA = Tag(0x7FE00010)
+PIXEL_TAGS = frozenset({Tag(0x7FE00008), Tag(0x7FE00009), PIXEL_DATA})
 
 
 def parse_attribute(key: str) -> BaseTag:
@@ -43,9 +44,8 @@ def vr_of(tag: BaseTag) -> str:
 def without_bulk(dataset: Dataset) -> Dataset:
     """A copy of ``dataset`` minus pixel data and large binary values, recursively.
 
-    Our ``/metadata`` omits bulk data rather than pointing at it with ``BulkDataURI``:
-    the gateway serves whole instances (WADO-RS) and no bulk-data resource yet, and a
-    URI that resolves to nothing would be worse than none.
+    QIDO answers leave bulk data out; ``/metadata`` puts a ``BulkDataURI`` in its place
+    (:func:`gateway.services.bulkdata.metadata_json`).
     """
     out = Dataset()
     for element in dataset:

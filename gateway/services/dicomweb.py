@@ -7,20 +7,22 @@ study → series → instance), so a level differs from another only by its scop
 
 from __future__ import annotations
 
+import io
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from fastapi.responses import Response, StreamingResponse
+from pydicom.tag import BaseTag
 
 from gateway.abc import CaseStoreAPI
 from gateway.domain import InstanceHeader
 from gateway.exceptions import NotFound
-from gateway.services import frames
-from gateway.services.accept import require_json, require_multipart_dicom
-from gateway.services.dicom_attrs import to_dicom_json
-from gateway.services.multipart import content_type, new_boundary, stream_parts
+from gateway.services import bulkdata, frames, rendered
+from gateway.services.accept import negotiate_instances, require_json
+from gateway.services.multipart import Part, content_type, new_boundary, stream_parts
 from gateway.services.qido import Level, QidoQuery, search
+from gateway.services.transcode import transcode
 from gateway.typing import DicomUID
 from keys.typing import GrantId
 
@@ -73,37 +75,88 @@ def _open(reader: Reader, header: InstanceHeader) -> BinaryIO:
                                       series=header.series_uid, sop=header.sop_uid)  # fmt: skip
 
 
+def instance_url(reader: Reader, header: InstanceHeader) -> str:
+    """The instance's WADO-RS URL as the client reached us (``Content-Location``)."""
+    return (f"{reader.base_url}/studies/{header.study_uid}/series/{header.series_uid}"
+            f"/instances/{header.sop_uid}")  # fmt: skip
+
+
+def _part(reader: Reader, header: InstanceHeader, target: str | None) -> Part:
+    """The instance's verified bytes, transcoded to ``target`` when it is stored otherwise.
+
+    The case store hands over bytes already re-hashed against the anchor; transcoding works
+    on those, so what goes out is derived from verified bytes only.
+    """
+    stream = _open(reader, header)
+    location = instance_url(reader, header)
+    if target is None or target == header.transfer_syntax:
+        return Part(stream, header.transfer_syntax, location)
+    with stream:
+        data = transcode(stream.read(), target=target)
+    return Part(io.BytesIO(data), target, location)
+
+
 def retrieve(*, reader: Reader, scope: Scope) -> Response:
     """WADO-RS: the instances as ``multipart/related; type="application/dicom"``.
 
     Several instances are streamed, each opened (and verified) when its turn comes, so memory
     stays flat for a large study. One instance is already verified in memory once opened:
     it is sent in one piece, sparing the per-chunk thread handoffs of a streamed body.
+    Instances go out in the negotiated transfer syntax (:func:`negotiate_instances`).
     """
     instances = _instances(reader, scope)
-    require_multipart_dicom(reader.accept, stored={h.transfer_syntax for h in instances})
-    first = _open(reader, instances[0])
+    target = negotiate_instances(reader.accept, stored={h.transfer_syntax for h in instances})
+    first = _part(reader, instances[0], target)
     boundary = new_boundary()
     body = stream_parts(instances=instances, first=first, boundary=boundary,
-                        open_instance=lambda header: _open(reader, header))  # fmt: skip
+                        open_instance=lambda header: _part(reader, header, target))  # fmt: skip
     if len(instances) == 1:
         return Response(b"".join(body), media_type=content_type(boundary))
     return StreamingResponse(body, media_type=content_type(boundary))
 
 
 def retrieve_frames(*, reader: Reader, scope: Scope, numbers: list[int]) -> Response:
-    """WADO-RS frames: the chosen frames' pixel data as stored, one part each."""
+    """WADO-RS frames: the chosen frames' pixel data, one part each (see ``frames``)."""
     header = _instances(reader, scope)[0]
-    media_type = frames.negotiate(reader.accept, syntax=header.transfer_syntax)
-    found = frames.extract(stream=_open(reader, header), numbers=numbers, media_type=media_type)
+    choice = frames.negotiate(reader.accept, syntax=header.transfer_syntax)
+    found = frames.extract(stream=_open(reader, header), numbers=numbers, choice=choice)
+    where = instance_url(reader, header)
+    return _frames_response(found, [f"{where}/frames/{n}" for n in numbers])
+
+
+def metadata(*, reader: Reader, scope: Scope) -> list[dict[str, Any]]:
+    """WADO-RS metadata: each instance's header as DICOM JSON, bulk data by ``BulkDataURI``."""
+    require_json(reader.accept)
+    return [_metadata(reader, h) for h in _instances(reader, scope)]
+
+
+def _metadata(reader: Reader, header: InstanceHeader) -> dict[str, Any]:
+    url = instance_url(reader, header)
+    return bulkdata.metadata_json(
+        header.dataset, transfer_syntax=header.transfer_syntax, instance_url=url
+    )
+
+
+def retrieve_bulkdata(*, reader: Reader, scope: Scope, tag: BaseTag) -> Response:
+    """WADO-RS bulk data: the value of one element of a verified instance."""
+    header = _instances(reader, scope)[0]
+    found = bulkdata.extract(stream=_open(reader, header), tag=tag, accept=reader.accept)
+    where = bulkdata.url(instance_url(reader, header), tag)
+    return _frames_response(found, [where] * len(found.parts))
+
+
+def _frames_response(found: frames.Frames, locations: list[str]) -> Response:
     boundary = new_boundary()
     return Response(
-        frames.body(frames=found, boundary=boundary),
+        frames.body(frames=found, boundary=boundary, locations=locations),
         media_type=f'multipart/related; type="{found.media_type}"; boundary={boundary}',
     )
 
 
-def metadata(*, reader: Reader, scope: Scope) -> list[dict[str, Any]]:
-    """WADO-RS metadata: each instance's header as DICOM JSON, bulk data omitted."""
-    require_json(reader.accept)
-    return [to_dicom_json(h.dataset) for h in _instances(reader, scope)]
+def render(*, reader: Reader, scope: Scope, frame: int, options: rendered.Options) -> Response:
+    """WADO-RS rendered: one frame of a verified instance as JPEG (default) or PNG."""
+    media_type = rendered.negotiate(reader.accept)
+    header = _instances(reader, scope)[0]
+    image = rendered.render(stream=_open(reader, header), frame=frame, media_type=media_type,
+                            options=options)  # fmt: skip
+    return Response(image, media_type=media_type)

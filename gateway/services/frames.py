@@ -7,7 +7,8 @@ JPEG 2000, JPEG-LS, RLE), or as ``application/octet-stream`` labelled with its t
 syntax when the client accepts octet-stream in any transfer syntax
 (``transfer-syntax=*``, what Cornerstone-based viewers such as OHIF send; PS3.18 lets the
 origin server pick the syntax then, and each part's Content-Type names it). As for
-instances, nothing is transcoded: a client that accepts none of these gets 406.
+instances, a client asking octet-stream with no transfer syntax (or Explicit VR Little
+Endian) gets compressed frames decoded; one that accepts none of these gets 406.
 Big-endian and 1-bit native data are refused (406) rather than converted, since
 octet-stream frames are defined as little-endian bytes.
 """
@@ -18,11 +19,14 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
 import pydicom
 from pydicom.encaps import get_frame
+from pydicom.pixels.utils import pixel_array
 
 from gateway.exceptions import NotAcceptable, NotFound
 from gateway.services.accept import parse_accept
+from gateway.services.transcode import EXPLICIT_LE, can_transcode
 
 OCTET = "application/octet-stream"
 #: Native transfer syntaxes whose pixel bytes are little-endian as read.
@@ -60,40 +64,59 @@ def media_type_for(transfer_syntax: str) -> str:
     raise NotAcceptable(f"frames of transfer syntax {transfer_syntax} are not served")
 
 
-def negotiate(header: str | None, *, syntax: str) -> str:
-    """The media type to send the frames of a ``syntax`` instance in, from ``Accept``.
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """How frames go out: the parts' media type, and whether they are decoded first."""
+
+    media_type: str
+    decode: bool = False
+
+
+def negotiate(header: str | None, *, syntax: str) -> Choice:
+    """How to send the frames of a ``syntax`` instance, from ``Accept``.
 
     The stored media type when accepted (``multipart/related; type=<it>`` or a wildcard);
-    otherwise ``application/octet-stream`` when the client takes octet-stream in any
-    transfer syntax or in exactly the stored one (the bytes stay as stored, the part's
-    ``transfer-syntax`` says what they are). Anything else is refused (406).
+    ``application/octet-stream`` as stored when the client takes octet-stream in any
+    transfer syntax or in exactly the stored one (the part's ``transfer-syntax`` says what
+    the bytes are); octet-stream without a transfer syntax (or Explicit VR Little Endian)
+    means uncompressed little-endian bytes (PS3.18 §8.7.3.5.2): compressed frames are then
+    decoded from the verified instance, as Orthanc does. Anything else is refused (406).
     """
     stored = media_type_for(syntax)
     for media in parse_accept(header):
         if media.type == "*/*":
-            return stored
+            return Choice(stored)
         if media.type not in {"multipart/related", "multipart/*"}:
             continue
         wanted = media.params.get("type", OCTET)
         asked = media.params.get("transfer-syntax")
         if wanted in {stored, "*/*", stored.split("/")[0] + "/*"} and asked in {None, "*", syntax}:
-            return stored
-        # octet-stream without a transfer-syntax means Explicit VR Little Endian (PS3.18
-        # §8.7.3.5.2), which compressed frames are not: only an explicit "*" or the stored
-        # syntax lets them go out as octet-stream
+            return Choice(stored)
         if wanted == OCTET and asked in {"*", syntax}:
-            return OCTET
+            return Choice(OCTET)
+        if wanted == OCTET and asked in {None, EXPLICIT_LE} and can_transcode(syntax, EXPLICIT_LE):
+            return Choice(OCTET, decode=True)
     raise NotAcceptable(
         f'frames available only as multipart/related; type="{stored}", or as '
-        f'type="{OCTET}" with transfer-syntax=* or transfer-syntax={syntax}'
+        f'type="{OCTET}" with transfer-syntax=* or transfer-syntax={syntax}, or decoded to '
+        f"{EXPLICIT_LE} where a decoder is installed"
     )
 
 
-def extract(*, stream: BinaryIO, numbers: list[int], media_type: str) -> Frames:
-    """The frames ``numbers`` (1-based) of the verified instance in ``stream``, as stored.
+def _decoded(ds: pydicom.Dataset, numbers: list[int]) -> list[bytes]:
+    """Frames ``numbers`` decoded to native little-endian bytes (colour as RGB)."""
+    try:
+        arrays = [pixel_array(ds, index=n - 1) for n in numbers]
+    except Exception as exc:  # a decoder's own error types vary by plugin
+        raise NotAcceptable("the frames could not be decoded") from exc
+    return [np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes() for a in arrays]
 
-    ``media_type`` is what :func:`negotiate` chose; it labels the parts and never changes
-    the bytes.
+
+def extract(*, stream: BinaryIO, numbers: list[int], choice: Choice) -> Frames:
+    """The frames ``numbers`` (1-based) of the verified instance in ``stream``.
+
+    ``choice`` is what :func:`negotiate` chose: its media type labels the parts, and the
+    bytes are as stored unless it says to decode them.
     """
     with stream:
         ds = pydicom.dcmread(io.BytesIO(stream.read()))
@@ -104,6 +127,9 @@ def extract(*, stream: BinaryIO, numbers: list[int], media_type: str) -> Frames:
     count = int(ds.get("NumberOfFrames", 1) or 1)
     if any(n < 1 or n > count for n in numbers):
         raise NotFound(f"this instance has frames 1 to {count}")
+    if choice.decode and stored != OCTET:
+        return Frames(OCTET, EXPLICIT_LE, _decoded(ds, numbers))
+    media_type = choice.media_type
     pixel_data: bytes = ds.PixelData
     if stored == OCTET:
         bits = int(ds.BitsAllocated)
@@ -116,11 +142,15 @@ def extract(*, stream: BinaryIO, numbers: list[int], media_type: str) -> Frames:
     return Frames(media_type, syntax, parts)
 
 
-def body(*, frames: Frames, boundary: str) -> bytes:
-    """The multipart body: one part per frame, in the order asked for."""
+def body(*, frames: Frames, boundary: str, locations: list[str]) -> bytes:
+    """The multipart body: one part per frame, in the order asked for.
+
+    ``locations`` are the parts' ``Content-Location`` URLs (one per part).
+    """
     head = f"Content-Type: {frames.media_type}; transfer-syntax={frames.transfer_syntax}"
     out = bytearray()
-    for part in frames.parts:
-        out += f"--{boundary}\r\n{head}\r\n\r\n".encode("ascii") + part + b"\r\n"
+    for part, location in zip(frames.parts, locations, strict=True):
+        out += f"--{boundary}\r\n{head}\r\nContent-Location: {location}\r\n\r\n".encode()
+        out += part + b"\r\n"
     out += f"--{boundary}--\r\n".encode("ascii")
     return bytes(out)

@@ -18,6 +18,7 @@ from pydicom.tag import BaseTag, Tag
 
 from gateway.domain import InstanceHeader
 from gateway.services.dicom_attrs import parse_attribute, pick, to_dicom_json, without_bulk
+from gateway.services.qido_levels import Depth, up_to
 from gateway.services.qido_match import Filter, make_filter
 
 RESERVED_KEYS = frozenset({"limit", "offset", "includefield", "fuzzymatching"})
@@ -43,7 +44,12 @@ SERIES_TAGS = _tags(
 INSTANCE_TAGS = _tags(
     *_COMMON,
     *("SOPClassUID", "SOPInstanceUID", "InstanceNumber", "Rows", "Columns", "BitsAllocated"),
-    *("NumberOfFrames", "StudyInstanceUID", "SeriesInstanceUID"),
+    *("NumberOfFrames", "StudyInstanceUID", "SeriesInstanceUID", "Modality", "SeriesNumber"),
+)
+#: What series and instance answers repeat of their study at any path depth (as Orthanc).
+STUDY_IDENTITY = _tags(
+    *("StudyDate", "StudyTime", "AccessionNumber", "ReferringPhysicianName", "StudyID"),
+    *("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID"),
 )
 COMPUTED_TAGS = frozenset(
     _tags(
@@ -59,6 +65,9 @@ class Level(enum.Enum):
     STUDY = "studies"
     SERIES = "series"
     INSTANCE = "instances"
+
+
+_DEPTH = {Level.STUDY: Depth.STUDY, Level.SERIES: Depth.SERIES, Level.INSTANCE: Depth.INSTANCE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +138,14 @@ def _result(
     tags += {Level.STUDY: STUDY_TAGS, Level.SERIES: SERIES_TAGS, Level.INSTANCE: INSTANCE_TAGS}[
         level
     ]
-    if level is not Level.STUDY and depth == 0:  # /series, /instances: say which study
-        tags += STUDY_TAGS
+    if level is not Level.STUDY:  # say which study (and, at depth 0, its counts below)
+        tags += STUDY_TAGS if depth == 0 else STUDY_IDENTITY
     if level is Level.INSTANCE and depth < 2:  # and which series
         tags += SERIES_TAGS
     first = group[0].dataset
-    ds = without_bulk(first) if query.include_all else Dataset()
+    if query.include_all:  # every attribute of this level and the ones above, none below
+        tags += up_to(without_bulk(first), _DEPTH[level])
+    ds = Dataset()
     pick(first, tags, ds)
     ds.InstanceAvailability = "ONLINE"
     ds.RetrieveURL = _retrieve_url(base_url, key)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -11,33 +13,44 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
+from pydicom.uid import UID
 
 from gateway.access_log import RedactingAccessFilter, redact_path
 from gateway.domain import InstanceHeader
 from gateway.exceptions import BadQuery, NotAcceptable
-from gateway.services.accept import parse_accept, require_json, require_multipart_dicom
+from gateway.services.accept import negotiate_instances, parse_accept, require_json
 from gateway.services.dicom_attrs import parse_attribute, to_dicom_json
 from gateway.services.qido import Level, parse_query, search
 from gateway.services.qido_match import make_filter
+from gateway.services.transcode import EXPLICIT_LE, transcode
 from gateway.typing import DicomUID
 from keys.typing import GrantId
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 
 
+IMPLICIT = "1.2.840.10008.1.2"
+JPEG2000 = "1.2.840.10008.1.2.4.91"
+JPEG_LOSSLESS = "1.2.840.10008.1.2.4.70"  # no decoder installed (pylibjpeg-libjpeg is GPL)
+DICOM = 'multipart/related; type="application/dicom"'
+
+
 @pytest.mark.parametrize(
-    "accept",
+    ("accept", "served"),
     [
-        None,
-        "*/*",
-        'multipart/related; type="application/dicom"',
-        'multipart/related; type="application/dicom"; transfer-syntax=*',
-        f'multipart/related; type="application/dicom"; transfer-syntax={EXPLICIT}',
-        f'image/png, multipart/related; type="application/dicom"; transfer-syntax={EXPLICIT}',
+        (None, EXPLICIT),
+        ("*/*", EXPLICIT),
+        (DICOM, EXPLICIT),
+        (f"{DICOM}; transfer-syntax=*", None),
+        (f"{DICOM}; transfer-syntax={EXPLICIT}", EXPLICIT),
+        (f"{DICOM}; transfer-syntax={IMPLICIT}", IMPLICIT),
+        (f"image/png, {DICOM}; transfer-syntax={IMPLICIT}", IMPLICIT),
     ],
 )
-def test_multipart_dicom_in_the_stored_syntax_is_acceptable(accept: str | None) -> None:
-    require_multipart_dicom(accept, stored={EXPLICIT})
+def test_no_syntax_means_explicit_little_endian_and_star_means_as_stored(
+    accept: str | None, served: str | None
+) -> None:
+    assert negotiate_instances(accept, stored={JPEG2000, EXPLICIT}) == served
 
 
 @pytest.mark.parametrize(
@@ -45,29 +58,33 @@ def test_multipart_dicom_in_the_stored_syntax_is_acceptable(accept: str | None) 
     [
         "application/dicom+json",
         'multipart/related; type="image/jpeg"',
-        'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50',
-        'multipart/related; type="application/dicom"; q=0',
+        f"{DICOM}; transfer-syntax=1.2.840.10008.1.2.4.50",
+        f"{DICOM}; q=0",
     ],
 )
-def test_other_media_or_transfer_syntax_is_not_acceptable(accept: str) -> None:
+def test_other_media_or_a_compressed_syntax_not_stored_is_not_acceptable(accept: str) -> None:
     with pytest.raises(NotAcceptable):
-        require_multipart_dicom(accept, stored={EXPLICIT})
+        negotiate_instances(accept, stored={EXPLICIT})
 
 
-def test_a_mixed_syntax_study_needs_a_wildcard_transfer_syntax() -> None:
-    mixed = {EXPLICIT, "1.2.840.10008.1.2"}
+def test_a_compressed_syntax_is_served_when_every_instance_is_stored_in_it() -> None:
+    asked = f"{DICOM}; transfer-syntax={JPEG2000}"
+    assert negotiate_instances(asked, stored={JPEG2000}) == JPEG2000
     with pytest.raises(NotAcceptable):
-        require_multipart_dicom(
-            f'multipart/related; type="application/dicom"; transfer-syntax={EXPLICIT}',
-            stored=mixed,
-        )
-    require_multipart_dicom('multipart/related; type="application/dicom"', stored=mixed)
+        negotiate_instances(asked, stored={JPEG2000, EXPLICIT})
+
+
+def test_an_undecodable_source_refuses_the_default_but_not_the_wildcard() -> None:
+    with pytest.raises(NotAcceptable, match=JPEG_LOSSLESS):
+        negotiate_instances(DICOM, stored={JPEG_LOSSLESS})
+    both = f"{DICOM}, {DICOM}; transfer-syntax=*"
+    assert negotiate_instances(both, stored={JPEG_LOSSLESS}) is None
 
 
 @pytest.mark.parametrize("header", [";", ", ;", '"', ';q=1, "a,b"'])
 def test_degenerate_accept_headers_are_refused_not_crashed(header: str) -> None:
     with pytest.raises(NotAcceptable):
-        require_multipart_dicom(header, stored={EXPLICIT})
+        negotiate_instances(header, stored={EXPLICIT})
 
 
 def test_json_routes_accept_dicom_json_json_and_wildcards_only() -> None:
@@ -81,7 +98,7 @@ def test_json_routes_accept_dicom_json_json_and_wildcards_only() -> None:
 def test_any_accept_header_is_parsed_or_refused_cleanly(header: str) -> None:
     assert all(m.quality > 0 for m in parse_accept(header))
     try:
-        require_multipart_dicom(header, stored={EXPLICIT})
+        negotiate_instances(header, stored={EXPLICIT})
     except NotAcceptable:
         pass
 
@@ -189,3 +206,18 @@ def _headers() -> list[InstanceHeader]:
             )
         )
     return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["JPEG2000.dcm", "SC_rgb_rle.dcm", "SC_rgb_jpeg_dcmtk.dcm", "MR_small.dcm", "rtplan.dcm"],
+)
+def test_the_fast_explicit_writer_writes_what_save_as_writes(name: str) -> None:
+    data = Path(str(get_testdata_file(name))).read_bytes()
+    ds = pydicom.dcmread(io.BytesIO(data))
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        ds.decompress(generate_instance_uid=False)
+    ds.file_meta.TransferSyntaxUID = UID(EXPLICIT_LE)
+    reference = io.BytesIO()
+    ds.save_as(reference, enforce_file_format=True)
+    assert transcode(data, target=EXPLICIT_LE) == reference.getvalue()

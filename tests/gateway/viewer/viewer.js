@@ -47,7 +47,11 @@ async function openStudy(gateway, token) {
     series: series.map((s) => s.SeriesInstanceUID),
     instances: instances.map((i) => i.SOPInstanceUID),
     metadataCount: metadata.length,
-    metadataHasPixelData: metadata.some((m) => "PixelData" in m),
+    // PixelData is never inline: each instance names it by BulkDataURI (…/bulkdata/7FE00010)
+    metadataPixelDataInline: metadata.some((m) => m.PixelData instanceof ArrayBuffer
+      || Array.isArray(m.PixelData) && m.PixelData.some((v) => v instanceof ArrayBuffer)),
+    metadataPixelDataByUri: metadata.every(
+      (m) => JSON.stringify(m.PixelData ?? null).includes("/bulkdata/7FE00010")),
     metadataStudyMatches: metadata.every((m) => m.StudyInstanceUID === studyInstanceUID),
     sopInstanceUID,
     rows: first.Rows,
@@ -96,7 +100,7 @@ async function fromThisOrigin(gateway, token) {
   return { origin: location.origin, search, fetched };
 }
 
-// Frame 1 of a compressed instance: in its own media type, and as "any transfer syntax".
+// Frame 1 of a compressed instance: in its own media type, as "any transfer syntax", decoded.
 async function compressedFrame(gateway, token, studyInstanceUID, seriesInstanceUID, sopInstanceUID) {
   const dw = client(gateway, token);
   const where = { studyInstanceUID, seriesInstanceUID, sopInstanceUID, frameNumbers: [1] };
@@ -104,14 +108,15 @@ async function compressedFrame(gateway, token, studyInstanceUID, seriesInstanceU
   const anySyntax = await dw.retrieveInstanceFrames({
     ...where, mediaTypes: [{ mediaType: "application/octet-stream", transferSyntaxUID: "*" }],
   });
-  const uncompressed = await failure(dw.retrieveInstanceFrames({
+  const uncompressed = await dw.retrieveInstanceFrames({
     ...where,
     mediaTypes: [{ mediaType: "application/octet-stream", transferSyntaxUID: "1.2.840.10008.1.2.1" }],
-  }));
+  });
   return {
     count: jp2.length,
     sha256: await sha256(jp2[0]),
     anySyntaxSha256: await sha256(anySyntax[0]),
-    uncompressed: { ok: uncompressed.ok, status: uncompressed.status },
+    uncompressedLength: uncompressed[0].byteLength,
+    uncompressedSha256: await sha256(uncompressed[0]),
   };
 }
