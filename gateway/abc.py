@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gateway.domain import (
         Challenge,
         GrantState,
+        PhysicianApproval,
         InstanceHeader,
         PhysicianStatus,
         RecordInfo,
@@ -59,9 +60,10 @@ class ChainViewAPI(BatchRootsAPI):
 
     @abstractmethod
     def record_redemption(
-        self, *, grant: GrantId, physician: PhysicianAddress, token: str
+        self, *, grant: GrantId, token: str, approval: PhysicianApproval
     ) -> Redemption:
-        """Send the redemption transaction and block until it is final.
+        """Send the redemption (the grantor's token and the physician's signature) and block
+        until it is final.
 
         The contract re-checks every rule; a revert must surface as the matching
         ``gateway.exceptions`` refusal (``GrantExpired``, ``GrantRevoked``,

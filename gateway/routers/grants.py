@@ -6,11 +6,45 @@ from fastapi import APIRouter
 
 from common.web import SafeJSONRoute
 from gateway.deps import CurrentSession, ServicesDep, SettingsDep
-from gateway.models import RedeemRequest, RedeemResponse
+from gateway.models import (
+    RedeemRequest,
+    RedeemResponse,
+    RedemptionRequestBody,
+    RedemptionRequestResponse,
+)
 from gateway.responses import errors
 from gateway.services import redeem as service
 
 router = APIRouter(prefix="/grants", tags=["grants"], route_class=SafeJSONRoute)
+
+
+@router.post(
+    "/redemption-request",
+    response_model=RedemptionRequestResponse,
+    responses=errors(400, 401, 403, 404, 410, 503),
+)
+def redemption_request(
+    body: RedemptionRequestBody,
+    session: CurrentSession,
+    settings: SettingsDep,
+    services: ServicesDep,
+) -> RedemptionRequestResponse:
+    """The EIP-712 ``Redemption`` this physician signs to open the token's grant once.
+
+    The token is checked first (the same refusals as redeem), so a physician never signs
+    for a grant that cannot open. Each opening needs its own signature: a fresh nonce.
+    """
+    grant, nonce, deadline, typed = service.redemption_request(
+        settings=settings,
+        chain=services.chain,
+        session=session,
+        token=body.token,
+        now=services.clock(),
+    )
+    return RedemptionRequestResponse(
+        grant="0x" + bytes(grant).hex(), nonce="0x" + nonce.hex(), deadline=deadline,
+        typed_data=typed,
+    )  # fmt: skip
 
 
 @router.post(
@@ -19,13 +53,20 @@ router = APIRouter(prefix="/grants", tags=["grants"], route_class=SafeJSONRoute)
 def redeem(
     body: RedeemRequest, session: CurrentSession, settings: SettingsDep, services: ServicesDep
 ) -> RedeemResponse:
-    """Redeem an access token: verified, recorded on chain and final before anything is served."""
+    """Open a grant once: the access token plus the physician's signed ``Redemption``.
+
+    Both signatures are checked here (403 before any transaction) and again on chain; the
+    opening is recorded and final before anything is served.
+    """
     redemption, state = service.redeem(
         settings=settings,
         chain=services.chain,
         sessions=services.sessions,
         session=session,
         token=body.token,
+        nonce=body.nonce_bytes,
+        deadline=body.deadline,
+        signature=body.signature_bytes,
         now=services.clock(),
     )
     return RedeemResponse(
