@@ -74,8 +74,12 @@ def _measure(w: World) -> dict[str, int]:
         "grants.issue", "village", g.issue(rid, w.addr("county"), ZERO, _rand(), FAR - 1000, 3)
     )
     gid = w.one_event(rec, w.grants, "GrantIssued")["grantId"]
-    tx("grants.redeem(physician)", "doc_county", g.redeem(gid, w.addr("doc_county"), _rand()))
-    tx("grants.redeem(operator)", "op_county", g.redeem(gid, w.addr("doc_county"), _rand()))
+    # Two ecrecovers each: the grantor's token and the physician's Redemption.
+    token_nonce = _rand()
+    tx("grants.redeem(physician)", "doc_county",
+       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce))  # fmt: skip
+    tx("grants.redeem(operator)", "op_county",
+       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce))  # fmt: skip
     tx("grants.revoke", "village", g.revoke(gid))
     tx("referrals.complete", "county", r.complete(rid))
     tx("referrals.referBack", "county", r.referBack(rid, 3, later))
@@ -83,11 +87,15 @@ def _measure(w: World) -> dict[str, int]:
     tx("referrals.decline", "county", r.decline(rid2, 1))
     rid3, _ = w.refer("village", "county", accept=False)
     tx("referrals.cancel", "village", r.cancel(rid3))
-    tx(
+    rec = tx(
         "grants.breakGlass",
         "doc_tertiary",
         g.breakGlass(_rand(), w.addr("village"), _rand(), 5, 900, 1),
     )
+    glass = w.one_event(rec, w.grants, "BreakGlassAccess")["grantId"]
+    tx("grants.redeemBreakGlass", "doc_tertiary",
+       w.redeem_break_glass(glass, "doc_tertiary", nonce=_rand()))  # fmt: skip
+    tx("grants.reviewBreakGlass", "village", g.reviewBreakGlass(glass, True, _rand()))
     return gas
 
 

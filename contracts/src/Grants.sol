@@ -223,6 +223,7 @@ contract Grants {
         Grant storage g = _redeemable(grantId);
         if (g.breakGlass) revert IsBreakGlassGrant(grantId);
         if (!referrals.isActive(g.referralId)) revert ReferralNotActive(g.referralId);
+        if (!consortium.isActiveMember(g.grantee)) revert NotActiveMember(g.grantee);
         if (
             token.grantId != bytes32(grantId) || token.caseId != g.caseId
                 || token.grantee != g.grantee || token.scopeRoot != g.scopeRoot
@@ -240,6 +241,7 @@ contract Grants {
     function redeemBreakGlass(uint256 grantId, PhysicianApproval calldata approval) external {
         Grant storage g = _redeemable(grantId);
         if (!g.breakGlass) revert NotBreakGlassGrant(grantId);
+        if (!consortium.isActiveMember(g.grantee)) revert NotActiveMember(g.grantee);
         _spend(grantId, g, bytes32(0), approval);
     }
 
@@ -249,7 +251,6 @@ contract Grants {
         if (g.revoked) revert GrantIsRevoked(grantId);
         if (block.timestamp > g.expiresAt) revert GrantExpired(grantId, g.expiresAt);
         if (g.uses >= g.maxUses) revert GrantExhausted(grantId, g.maxUses);
-        if (!consortium.isActiveMember(g.grantee)) revert NotActiveMember(g.grantee);
     }
 
     function _spend(

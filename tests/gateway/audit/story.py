@@ -101,9 +101,8 @@ def play(world: World, blob_dir: Path) -> Story:
         g.issue(referral, world.addr("county"), "0x" + "00" * 20, rand32(), world.later(3600), 3),
     )
     grant = int(world.one_event(receipt, world.grants, "GrantIssued")["grantId"])
-    doc = world.addr("doc_county")
-    tx("AccessRedeemed", "doc_county", g.redeem(grant, doc, rand32()))
-    tx("AccessRedeemed", "op_county", g.redeem(grant, doc, rand32()))
+    tx("AccessRedeemed", "doc_county", world.redeem(grant, "doc_county"))
+    tx("AccessRedeemed", "op_county", world.redeem(grant, "doc_county"))
     tx("GrantRevoked", "village", g.revoke(grant))
     receipt = tx(
         "BreakGlassAccess",
@@ -111,7 +110,7 @@ def play(world: World, blob_dir: Path) -> Story:
         g.breakGlass(case, world.addr("village"), rand32(), BREAK_GLASS_REASON, 600, 1),
     )
     glass = int(world.one_event(receipt, world.grants, "BreakGlassAccess")["grantId"])
-    tx("AccessRedeemed", "doc_tertiary", g.redeem(glass, world.addr("doc_tertiary"), rand32()))
+    tx("AccessRedeemed", "doc_tertiary", world.redeem_break_glass(glass, "doc_tertiary"))
 
     proof, batch_cid = _batch(world, blobs)
     single = _committed_single(world, blobs)
