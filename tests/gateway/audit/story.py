@@ -58,6 +58,8 @@ class Story:
     steps: list[Step] = field(default_factory=list)
     #: A second case where referrals are declined, cancelled, completed and referred back.
     referral_case: bytes = b""
+    #: A break-glass grant left unreviewed.
+    pending_glass: int = 0
     referral_steps: list[Step] = field(default_factory=list)
     #: A batched record whose batch was anchored with another batch's manifest CID.
     wrong_manifest_proof: RecordProof | None = None
@@ -111,11 +113,19 @@ def play(world: World, blob_dir: Path) -> Story:
     )
     glass = int(world.one_event(receipt, world.grants, "BreakGlassAccess")["grantId"])
     tx("AccessRedeemed", "doc_tertiary", world.redeem_break_glass(glass, "doc_tertiary"))
+    tx("BreakGlassReviewed", "auditor", g.reviewBreakGlass(glass, True, rand32()))
+    # Another case's break-glass nobody has reviewed yet (outside this case's story).
+    receipt = world.tx(
+        "doc_tertiary",
+        g.breakGlass(rand32(), world.addr("village"), rand32(), BREAK_GLASS_REASON, 600, 1),
+    )
+    pending = int(world.one_event(receipt, world.grants, "BreakGlassAccess")["grantId"])
 
     proof, batch_cid = _batch(world, blobs)
     single = _committed_single(world, blobs)
     story = Story(world, blobs, case, v1, v2, other, cids, referral, grant, glass, proof,
                   batch_cid, single, steps)  # fmt: skip
+    story.pending_glass = pending
     story.referral_case, story.referral_steps = _referral_paths(world)
     story.wrong_manifest_proof = _batch_with_wrong_manifest(world, batch_cid)
     return story
