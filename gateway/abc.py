@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from gateway.domain import (
         Challenge,
         GrantState,
-        PhysicianApproval,
         InstanceHeader,
+        PhysicianApproval,
         PhysicianStatus,
         RecordInfo,
         Redemption,
@@ -62,8 +62,7 @@ class ChainViewAPI(BatchRootsAPI):
     def record_redemption(
         self, *, grant: GrantId, token: str, approval: PhysicianApproval
     ) -> Redemption:
-        """Send the redemption (the grantor's token and the physician's signature) and block
-        until it is final.
+        """Send the redemption (grantor's token, physician's signature); block until final.
 
         The contract re-checks every rule; a revert must surface as the matching
         ``gateway.exceptions`` refusal (``GrantExpired``, ``GrantRevoked``,

@@ -228,7 +228,7 @@ class RedemptionDeadline(GrantRefused):
 
 
 class RedemptionReplayed(GrantRefused):
-    """This signed redemption (its nonce) was already spent on this grant."""
+    """The signed redemption (its nonce) was already spent on this grant."""
 
     code = "redemption_replayed"
 

@@ -22,7 +22,6 @@ from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from keys.signing import SECP256K1_N, SigningKey
-from keys.typing import HospitalAddress
 
 DOMAIN_NAME = "medledger Grants"
 DOMAIN_VERSION = "1"
@@ -160,8 +159,12 @@ def sign_redemption(key: SigningKey, **fields: Any) -> bytes:
     return key.sign_message(redemption_signable(**fields))
 
 
-def recover_signer(signable: SignableMessage, signature: bytes) -> HospitalAddress | None:
-    """Who signed ``signable``, or None; the contract's rules (65 bytes, low s, v 27/28)."""
+def recover_signer(signable: SignableMessage, signature: bytes) -> str | None:
+    """Who signed ``signable`` (checksummed), or None.
+
+    The contract's rules apply (65 bytes, low s, v 27/28): what verifies here verifies on
+    chain, and a malleable twin is refused here as it would be there.
+    """
     if not isinstance(signature, bytes) or len(signature) != 65 or signature[64] not in (27, 28):
         return None
     r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
@@ -171,4 +174,4 @@ def recover_signer(signable: SignableMessage, signature: bytes) -> HospitalAddre
         signer = str(Account.recover_message(signable, signature=signature))
     except Exception:  # eth-keys raises several types for a bad point; all mean "nobody"
         return None
-    return HospitalAddress(signer) if is_address(signer) else None
+    return to_checksum_address(signer) if is_address(signer) else None

@@ -180,8 +180,10 @@ def redeem(story: Story) -> str:
     if resp.status_code != 200:
         raise StepFailed(f"redeem: {resp.status_code} {resp.text[:300]}")
     out = resp.json()
-    return (f"redeemed on chain in block {out['block']} (tx {out['tx_hash'][:12]}…): the "
-            "grantor's token and the physician's own signature, both verified by the contract")
+    return (
+        f"redeemed on chain in block {out['block']} (tx {out['tx_hash'][:12]}…): the "
+        "grantor's token and the physician's own signature, both verified by the contract"
+    )
 
 
 def read_records(story: Story) -> str:

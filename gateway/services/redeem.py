@@ -129,17 +129,17 @@ def redeem(
     signature: bytes,
     now: float,
 ) -> tuple[Redemption, GrantState]:
-    """Verify ``token`` and the physician's signature, record the opening on chain (final),
-    add the grant to the session."""
+    """Verify token and physician's signature, record the opening on chain, join the session.
+
+    The opening is final on chain before the grant joins the session.
+    """
     grant, state, claims = _checked_grant(
         settings=settings, chain=chain, session=session, token=token, now=now
     )
     if deadline < now:
         raise RedemptionDeadline("the signed redemption's deadline has passed; sign a new one")
     if deadline > now + MAX_DEADLINE_AHEAD_S:
-        raise RedemptionDeadline(
-            f"the signed deadline is more than {MAX_DEADLINE_AHEAD_S} s ahead"
-        )
+        raise RedemptionDeadline(f"the signed deadline is more than {MAX_DEADLINE_AHEAD_S} s ahead")
     signable = redemption_signable(**_redemption_fields(settings, grant, claims, nonce, deadline))
     if recover_signer(signable, signature) != session.physician:
         raise RedemptionUnsigned("the redemption is not signed by this session's physician")

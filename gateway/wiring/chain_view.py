@@ -12,7 +12,6 @@ so a successful receipt is final.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 

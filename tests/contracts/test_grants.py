@@ -58,13 +58,10 @@ def test_issue_redeem_revoke_with_an_auditable_trail(world: World) -> None:
 
 def test_a_grant_naming_a_physician_is_for_that_physician_only(fresh_world: World) -> None:
     world = fresh_world
-    g = world.grants.functions
     rid, _ = world.refer("village", "county")
     world.tx("county", world.consortium.functions.registerStaff(world.addr("spare1"), 1, rand32()))
     gid = world.grant("village", rid, "county", physician="doc_county")
-    world.expect(
-        "spare1", world.redeem(gid, "spare1"), "PhysicianNotNamedInGrant"
-    )
+    world.expect("spare1", world.redeem(gid, "spare1"), "PhysicianNotNamedInGrant")
     world.tx("doc_county", world.redeem(gid, "doc_county"))
 
 
@@ -443,9 +440,7 @@ def test_break_glass_is_time_boxed_flagged_and_revocable_by_the_lower_tier(world
     r = world.tx("doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"))
     assert world.one_event(r, world.grants, "AccessRedeemed")["breakGlass"] is True
     world.tx("village", g.revoke(gid))
-    world.expect(
-        "doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"), "GrantIsRevoked"
-    )
+    world.expect("doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"), "GrantIsRevoked")
 
 
 def test_break_glass_lapses_after_its_window(world: World) -> None:
@@ -454,9 +449,7 @@ def test_break_glass_lapses_after_its_window(world: World) -> None:
     r = world.tx("doc_tertiary", g.breakGlass(rand32(), world.addr("village"), rand32(), 5, win, 3))
     gid = world.one_event(r, world.grants, "BreakGlassAccess")["grantId"]
     world.chain.advance_time(win + 2)
-    world.expect(
-        "doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"), "GrantExpired"
-    )
+    world.expect("doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"), "GrantExpired")
 
 
 @pytest.mark.parametrize(

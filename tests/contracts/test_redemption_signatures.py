@@ -247,7 +247,9 @@ def test_break_glass_is_reviewed_once_by_the_grantor_or_an_auditor(world: World)
     g = world.grants.functions
 
     def glass(grantor: str) -> int:
-        r = world.tx("doc_tertiary", g.breakGlass(rand32(), world.addr(grantor), rand32(), 5, 600, 1))
+        r = world.tx(
+            "doc_tertiary", g.breakGlass(rand32(), world.addr(grantor), rand32(), 5, 600, 1)
+        )
         return int(world.one_event(r, world.grants, "BreakGlassAccess")["grantId"])
 
     gid = glass("village")

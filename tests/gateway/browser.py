@@ -33,7 +33,9 @@ FLAGS = [
 
 def chromium_flags(profile: Path) -> list[str]:
     if shutil.which(CHROMIUM) is None:
-        pytest.fail("Debian chromium is missing: `make test` installs it (.venv/.debian-test-packages)")
+        pytest.fail(
+            "Debian chromium is missing: `make test` installs it (.venv/.debian-test-packages)"
+        )
     return [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]
 
 

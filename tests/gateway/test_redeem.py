@@ -9,9 +9,9 @@ from typing import Any
 from unittest.mock import ANY
 
 import pytest
-from eth_account.signers.local import LocalAccount
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from pydicom.data import get_testdata_file
 
 from gateway.domain import PhysicianStatus
@@ -219,19 +219,30 @@ def _tampered(body: dict[str, Any], **change: Any) -> dict[str, Any]:
     ("tamper", "status", "code"),
     [
         # Another key signs: the session's physician did not consent.
-        (lambda gw, s, t, b: _signed(gw, s, t, Account.create())[1], 403,
-         "redemption_signature_invalid"),
+        (
+            lambda gw, s, t, b: _signed(gw, s, t, Account.create())[1],
+            403,
+            "redemption_signature_invalid",
+        ),
         # The signed nonce swapped after signing: the signature covers another message.
-        (lambda gw, s, t, b: _tampered(b, nonce="0x" + "11" * 32), 403,
-         "redemption_signature_invalid"),
+        (
+            lambda gw, s, t, b: _tampered(b, nonce="0x" + "11" * 32),
+            403,
+            "redemption_signature_invalid",
+        ),
         (lambda gw, s, t, b: _tampered(b, deadline=int(T0) - 1), 403, "redemption_deadline"),
-        (lambda gw, s, t, b: _tampered(b, deadline=int(T0) + 10**6), 403,
-         "redemption_deadline"),
+        (lambda gw, s, t, b: _tampered(b, deadline=int(T0) + 10**6), 403, "redemption_deadline"),
         # High-s twin of the real signature: canonical signatures only.
-        (lambda gw, s, t, b: _tampered(b, signature=_high_s(b["signature"])), 403,
-         "redemption_signature_invalid"),
-        (lambda gw, s, t, b: _tampered(b, signature="0x" + "00" * 65), 403,
-         "redemption_signature_invalid"),
+        (
+            lambda gw, s, t, b: _tampered(b, signature=_high_s(b["signature"])),
+            403,
+            "redemption_signature_invalid",
+        ),
+        (
+            lambda gw, s, t, b: _tampered(b, signature="0x" + "00" * 65),
+            403,
+            "redemption_signature_invalid",
+        ),
         (lambda gw, s, t, b: _tampered(b, signature="0x12"), 422, None),
     ],
 )
@@ -266,9 +277,9 @@ def test_redemption_request_needs_a_session_and_a_good_token(
     gateway: Gateway, signed_in: str, lower_tier: SigningKey
 ) -> None:
     token = _token(lower_tier, gateway)
-    assert gateway.client.post(
-        "/grants/redemption-request", json={"token": token}
-    ).status_code == 401
+    assert (
+        gateway.client.post("/grants/redemption-request", json={"token": token}).status_code == 401
+    )
     status, body = _signed(gateway, signed_in, _token(SigningKey.generate(), gateway),
                            _SIGNERS[signed_in])  # fmt: skip
     assert (status, body["error"]) == (403, "token_forged")

@@ -68,7 +68,9 @@ def _redeemed(client: ChainClient, grant: int) -> list[Any]:
         from_block=0, argument_filters={"grantId": grant}))  # fmt: skip
 
 
-def _approval(h: RealHospital, grant: int, token: SignedToken, key: LocalAccount) -> tuple[Any, ...]:
+def _approval(
+    h: RealHospital, grant: int, token: SignedToken, key: LocalAccount
+) -> tuple[Any, ...]:
     nonce, deadline = os.urandom(32), int(time.time()) + 600
     signable = redemption_signable(
         chain_id=token.chain_id, grants_contract=token.grants_contract, grant_id=grant,
