@@ -77,9 +77,9 @@ def _measure(w: World) -> dict[str, int]:
     # Two ecrecovers each: the grantor's token and the physician's Redemption.
     token_nonce = _rand()
     tx("grants.redeem(physician)", "doc_county",
-       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce))  # fmt: skip
+       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce, deadline=FAR))  # fmt: skip
     tx("grants.redeem(operator)", "op_county",
-       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce))  # fmt: skip
+       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce, deadline=FAR))  # fmt: skip
     tx("grants.revoke", "village", g.revoke(gid))
     tx("referrals.complete", "county", r.complete(rid))
     tx("referrals.referBack", "county", r.referBack(rid, 3, later))
@@ -94,7 +94,7 @@ def _measure(w: World) -> dict[str, int]:
     )
     glass = w.one_event(rec, w.grants, "BreakGlassAccess")["grantId"]
     tx("grants.redeemBreakGlass", "doc_tertiary",
-       w.redeem_break_glass(glass, "doc_tertiary", nonce=_rand()))  # fmt: skip
+       w.redeem_break_glass(glass, "doc_tertiary", nonce=_rand(), deadline=FAR))  # fmt: skip
     tx("grants.reviewBreakGlass", "village", g.reviewBreakGlass(glass, True, _rand()))
     return gas
 
@@ -107,7 +107,7 @@ def _deploy(w: World) -> dict[str, int]:
         "Consortium": ([founder], [], 60, 86400),
         "Anchors": (w.deployment.consortium,),
         "Referrals": (w.deployment.consortium,),
-        "Grants": (w.deployment.consortium, w.deployment.referrals, 3600),
+        "Grants": (w.deployment.consortium, w.deployment.referrals, 3600, 3, 86400),
     }
     for name, ctor_args in args.items():
         art = load_artifact(name)

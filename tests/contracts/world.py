@@ -259,9 +259,15 @@ class World:
         return self.grants.functions.redeem(gid, token, token_sig, approval)
 
     def redeem_break_glass(
-        self, gid: int, physician: str, *, nonce: bytes | None = None, signer: str | None = None
+        self,
+        gid: int,
+        physician: str,
+        *,
+        nonce: bytes | None = None,
+        deadline: int | None = None,
+        signer: str | None = None,
     ) -> ContractFunction:
-        approval = self.approval(gid, physician, nonce=nonce, signer=signer)
+        approval = self.approval(gid, physician, nonce=nonce, deadline=deadline, signer=signer)
         return self.grants.functions.redeemBreakGlass(gid, approval)
 
     def vote_through(self, proposer: str, fn: ContractFunction, voters: tuple[str, ...]) -> int:
