@@ -29,11 +29,9 @@ def redemption_request(
     settings: SettingsDep,
     services: ServicesDep,
 ) -> RedemptionRequestResponse:
-    """The EIP-712 ``Redemption`` this physician signs to open the token's grant once.
-
-    The token is checked first (the same refusals as redeem), so a physician never signs
-    for a grant that cannot open. Each opening needs its own signature: a fresh nonce.
-    """
+    """The EIP-712 Redemption (fresh nonce, deadline) the physician signs to open the grant once."""
+    # The token is checked first (the same refusals as redeem), so a physician never signs
+    # for a grant that cannot open.
     grant, nonce, deadline, typed = service.redemption_request(
         settings=settings,
         chain=services.chain,
@@ -53,11 +51,9 @@ def redemption_request(
 def redeem(
     body: RedeemRequest, session: CurrentSession, settings: SettingsDep, services: ServicesDep
 ) -> RedeemResponse:
-    """Open a grant once: the access token plus the physician's signed ``Redemption``.
-
-    Both signatures are checked here (403 before any transaction) and again on chain; the
-    opening is recorded and final before anything is served.
-    """
+    """Open a grant once: token and physician's signed Redemption, verified, final on chain."""
+    # Both signatures are checked here (403 before any transaction) and again by the
+    # contract; nothing is served before the opening is final.
     redemption, state = service.redeem(
         settings=settings,
         chain=services.chain,
