@@ -75,11 +75,9 @@ def _measure(w: World) -> dict[str, int]:
     )
     gid = w.one_event(rec, w.grants, "GrantIssued")["grantId"]
     # Two ecrecovers each: the grantor's token and the physician's Redemption.
-    token_nonce = _rand()
-    tx("grants.redeem(physician)", "doc_county",
-       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce, deadline=FAR))  # fmt: skip
-    tx("grants.redeem(operator)", "op_county",
-       w.redeem(gid, "doc_county", nonce=_rand(), token_nonce=token_nonce, deadline=FAR))  # fmt: skip
+    once = {"token_nonce": _rand(), "deadline": FAR}
+    tx("grants.redeem(physician)", "doc_county", w.redeem(gid, "doc_county", nonce=_rand(), **once))
+    tx("grants.redeem(operator)", "op_county", w.redeem(gid, "doc_county", nonce=_rand(), **once))
     tx("grants.revoke", "village", g.revoke(gid))
     tx("referrals.complete", "county", r.complete(rid))
     tx("referrals.referBack", "county", r.referBack(rid, 3, later))

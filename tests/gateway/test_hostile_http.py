@@ -83,7 +83,7 @@ def test_no_error_response_echoes_a_submitted_value() -> None:
         client.post("/grants/redeem", json={"token": PHI}),
         client.post(
             "/grants/redeem", json={"token": "x", "nonce": PHI, "deadline": PHI, "signature": PHI}
-        ),  # fmt: skip
+        ),
         client.post("/grants/redemption-request", json={"token": [PHI]}),
     ]
     for answer in answers:
