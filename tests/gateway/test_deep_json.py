@@ -27,7 +27,8 @@ for path in ["/auth/challenge", "/auth/session", "/grants/redeem"]:
     r = client.post(path, content=deep, headers={"content-type": "application/json"})
     print(r.status_code)
 # Under the redemption routes' 64 KiB limit: parsed, refused as 422, the gateway alive.
-r = client.post("/grants/redeem", content=b"[" * 60_000, headers={"content-type": "application/json"})
+json_type = {"content-type": "application/json"}
+r = client.post("/grants/redeem", content=b"[" * 60_000, headers=json_type)
 print(r.status_code)
 print(client.post("/auth/challenge", json={"address": "0x" + "ab" * 20}).status_code)
 """
