@@ -20,6 +20,7 @@ from keys.typed_data import (
     ACCESS_GRANT_TYPE,
     REDEMPTION_TYPE,
     access_grant_digest,
+    access_grant_signable,
     redemption_digest,
 )
 from tests.contracts.world import TEST_GAS, World, rand32
@@ -108,6 +109,27 @@ def test_the_token_of_another_grant_does_not_open_this_one(world: World) -> None
     approval = world.approval(gid, "doc_county", token_nonce=token[5])
     fn = world.grants.functions.redeem(gid, token, signature, approval)
     world.expect("doc_county", fn, "TokenNotForGrant")
+
+
+@pytest.mark.parametrize("domain", ["other_contract", "other_chain"])
+def test_a_token_signed_for_another_deployment_or_chain_is_refused(
+    world: World, domain: str
+) -> None:
+    gid = _grant(world)
+    token, _ = world.token(gid)
+    chain_id, contract = world.w3.eth.chain_id, world.grants.address
+    if domain == "other_contract":
+        contract = world.anchors.address  # any other address: another Grants deployment
+    else:
+        chain_id += 1
+    signable = access_grant_signable(
+        chain_id=chain_id, grants_contract=contract, grant_id=token[0], case_id=token[1],
+        grantee=token[2], scope_root=token[3], expiry=token[4], nonce=token[5],
+    )  # fmt: skip
+    signature = bytes(world.acct["village"].sign_message(signable).signature)  # the grantor
+    approval = world.approval(gid, "doc_county", token_nonce=token[5])
+    fn = world.grants.functions.redeem(gid, token, signature, approval)
+    world.expect("doc_county", fn, "TokenNotSignedByGrantor")
 
 
 def _high_s(signature: bytes) -> bytes:
