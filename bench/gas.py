@@ -75,8 +75,10 @@ def _measure(w: World) -> dict[str, int]:
         "grants.issue", "village", g.issue(rid, w.addr("county"), ZERO, _rand(), FAR - 1000, 3)
     )
     gid = w.one_event(rec, w.grants, "GrantIssued")["grantId"]
-    tx("grants.redeem(physician)", "doc_county", g.redeem(gid, w.addr("doc_county"), _rand()))
-    tx("grants.redeem(operator)", "op_county", g.redeem(gid, w.addr("doc_county"), _rand()))
+    # Two ecrecovers each: the grantor's token and the physician's Redemption.
+    once = {"token_nonce": _rand(), "deadline": FAR}
+    tx("grants.redeem(physician)", "doc_county", w.redeem(gid, "doc_county", nonce=_rand(), **once))
+    tx("grants.redeem(operator)", "op_county", w.redeem(gid, "doc_county", nonce=_rand(), **once))
     tx("grants.revoke", "village", g.revoke(gid))
     tx("referrals.complete", "county", r.complete(rid))
     tx("referrals.referBack", "county", r.referBack(rid, 3, later))
@@ -84,11 +86,15 @@ def _measure(w: World) -> dict[str, int]:
     tx("referrals.decline", "county", r.decline(rid2, 1))
     rid3, _ = w.refer("village", "county", accept=False)
     tx("referrals.cancel", "village", r.cancel(rid3))
-    tx(
+    rec = tx(
         "grants.breakGlass",
         "doc_tertiary",
         g.breakGlass(_rand(), w.addr("village"), _rand(), 5, 900, 1),
     )
+    glass = w.one_event(rec, w.grants, "BreakGlassAccess")["grantId"]
+    tx("grants.redeemBreakGlass", "doc_tertiary",
+       w.redeem_break_glass(glass, "doc_tertiary", nonce=_rand(), deadline=FAR))  # fmt: skip
+    tx("grants.reviewBreakGlass", "village", g.reviewBreakGlass(glass, True, _rand()))
     return gas
 
 
@@ -108,7 +114,7 @@ def _deploy(w: World) -> dict[str, int]:
         "Consortium": ([founder], [], 60, 86400),
         "Anchors": (w.deployment.consortium,),
         "Referrals": (w.deployment.consortium,),
-        "Grants": (w.deployment.consortium, w.deployment.referrals, 3600),
+        "Grants": (w.deployment.consortium, w.deployment.referrals, 3600, 3, 86400),
     }
     for name, ctor_args in args.items():
         art = load_artifact(name)

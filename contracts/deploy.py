@@ -51,6 +51,9 @@ class SuiteConfig:
     vote_threshold_percent: int = 67
     voting_period_s: int = 7 * 24 * 3600
     max_break_glass_s: int = 4 * 3600
+    #: At most ``break_glass_limit`` break-glass openings per physician per sliding window.
+    break_glass_limit: int = 3
+    break_glass_window_s: int = 24 * 3600
     auditors: tuple[ChecksumAddress, ...] = field(default_factory=tuple)
 
 
@@ -175,7 +178,16 @@ def _satellite_plan(
     return [
         ("Anchors", (consortium,)),
         ("Referrals", (consortium,)),
-        ("Grants", (consortium, referrals, cfg.max_break_glass_s)),
+        (
+            "Grants",
+            (
+                consortium,
+                referrals,
+                cfg.max_break_glass_s,
+                cfg.break_glass_limit,
+                cfg.break_glass_window_s,
+            ),
+        ),
     ]
 
 

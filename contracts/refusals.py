@@ -27,6 +27,14 @@ class Refusal(enum.Enum):
     PHYSICIAN_NOT_ACTIVE = "physician_not_active"
     WRONG_PHYSICIAN = "wrong_physician"
     REPLAYED = "replayed"
+    #: The access token is not this grant's, or not signed by its grantor.
+    TOKEN_INVALID = "token_invalid"
+    #: The physician's Redemption signature is missing or not the physician's.
+    PHYSICIAN_SIGNATURE_INVALID = "physician_signature_invalid"
+    DEADLINE_PASSED = "deadline_passed"
+    BREAK_GLASS_RATE_LIMITED = "break_glass_rate_limited"
+    NOT_REVIEWER = "not_reviewer"
+    ALREADY_REVIEWED = "already_reviewed"
 
 
 #: Custom error name -> meaning; every other name is :attr:`Refusal.RULE`.
@@ -42,6 +50,13 @@ REVERTS: dict[str, Refusal] = {
     "PhysicianNotActiveAtGrantee": Refusal.PHYSICIAN_NOT_ACTIVE,
     "PhysicianNotNamedInGrant": Refusal.WRONG_PHYSICIAN,
     "RedemptionReplayed": Refusal.REPLAYED,
+    "TokenNotForGrant": Refusal.TOKEN_INVALID,
+    "TokenNotSignedByGrantor": Refusal.TOKEN_INVALID,
+    "PhysicianSignatureInvalid": Refusal.PHYSICIAN_SIGNATURE_INVALID,
+    "RedemptionDeadlinePassed": Refusal.DEADLINE_PASSED,
+    "BreakGlassRateLimited": Refusal.BREAK_GLASS_RATE_LIMITED,
+    "NotReviewer": Refusal.NOT_REVIEWER,
+    "AlreadyReviewed": Refusal.ALREADY_REVIEWED,
 }
 
 

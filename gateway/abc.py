@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         GrantState,
         InboxEntry,
         InstanceHeader,
+        PhysicianApproval,
         PhysicianStatus,
         RecordInfo,
         Redemption,
@@ -60,9 +61,9 @@ class ChainViewAPI(BatchRootsAPI):
 
     @abstractmethod
     def record_redemption(
-        self, *, grant: GrantId, physician: PhysicianAddress, token: str
+        self, *, grant: GrantId, token: str, approval: PhysicianApproval
     ) -> Redemption:
-        """Send the redemption transaction and block until it is final.
+        """Send the redemption (grantor's token, physician's signature); block until final.
 
         The contract re-checks every rule; a revert must surface as the matching
         ``gateway.exceptions`` refusal (``GrantExpired``, ``GrantRevoked``,

@@ -116,8 +116,13 @@ CHALLENGE_ROUTES = {"physician": "/auth/challenge", "auditor": "/audit/auth/chal
 _AUTH_PATHS = "/auth/.*|/audit/auth/.*|/audit/signin(/.*)?"
 
 
+#: Redemption bodies are a token, a nonce, a deadline and a signature: well under a KB.
+_GRANT_PATHS = "/grants/redemption-request|/grants/redeem"
+
+
 def _body_limits(settings: GatewaySettings) -> list[RouteLimit]:
-    return [RouteLimit(_AUTH_PATHS, settings.max_auth_body_bytes)]
+    return [RouteLimit(_AUTH_PATHS, settings.max_auth_body_bytes),
+            RouteLimit(_GRANT_PATHS, settings.max_auth_body_bytes)]  # fmt: skip
 
 
 def _rate_rules(settings: GatewaySettings) -> list[RateRule]:

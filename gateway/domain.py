@@ -40,6 +40,16 @@ class GrantState:
 
 
 @dataclass(frozen=True, slots=True)
+class PhysicianApproval:
+    """The physician's EIP-712 ``Redemption`` signature: consent to one opening, on chain."""
+
+    physician: PhysicianAddress
+    nonce: bytes
+    deadline: int
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Redemption:
     """A redemption recorded on chain and final (BFT: final once in a committed block)."""
 

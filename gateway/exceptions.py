@@ -215,6 +215,24 @@ class TokenMismatch(GrantRefused):
     code = "token_mismatch"
 
 
+class RedemptionUnsigned(GrantRefused):
+    """The physician's Redemption signature is missing, malformed or not the physician's."""
+
+    code = "redemption_signature_invalid"
+
+
+class RedemptionDeadline(GrantRefused):
+    """The signed redemption's deadline has passed, or lies too far ahead to accept."""
+
+    code = "redemption_deadline"
+
+
+class RedemptionReplayed(GrantRefused):
+    """The signed redemption (its nonce) was already spent on this grant."""
+
+    code = "redemption_replayed"
+
+
 class GrantGone(GatewayError):
     """The grant was usable once and never will be again: 410."""
 

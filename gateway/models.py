@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -58,8 +58,37 @@ class SessionRequest(BaseModel):
         return bytes.fromhex(self.signature[2:])
 
 
+class RedemptionRequestBody(BaseModel):
+    token: str = Field(min_length=1, max_length=2048, description="The EIP-712 access token.")
+
+
+class RedemptionRequestResponse(BaseModel):
+    """What the physician signs (EIP-712 ``eth_signTypedData_v4``) to open the grant once."""
+
+    grant: Hex32
+    nonce: Hex32 = Field(description="A fresh redemption nonce; any unused 32 bytes will do.")
+    deadline: int = Field(description="Unix time after which the signature is refused.")
+    typed_data: dict[str, Any] = Field(
+        description="The full EIP-712 document: domain, types, primaryType, message."
+    )
+
+
 class RedeemRequest(BaseModel):
     token: str = Field(min_length=1, max_length=2048, description="The EIP-712 access token.")
+    nonce: Hex32 = Field(description="The redemption nonce the physician signed.")
+    deadline: int = Field(ge=0, lt=2**64, description="The deadline the physician signed.")
+    signature: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="The physician's 65-byte r||s||v EIP-712 signature of the Redemption.",
+    )
+
+    @property
+    def nonce_bytes(self) -> bytes:
+        return bytes.fromhex(self.nonce[2:])
+
+    @property
+    def signature_bytes(self) -> bytes:
+        return bytes.fromhex(self.signature[2:])
 
 
 class RedeemResponse(BaseModel):

@@ -19,10 +19,10 @@ from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from keys.eip712 import domain
 from keys.exceptions import BadSignature
 from keys.signing import SECP256K1_N, SigningKey
 from keys.token_wire import SignedToken
+from keys.typed_data import domain
 from keys.typing import HospitalAddress
 
 #: The EIP-712 type as Solidity would spell it.

@@ -13,15 +13,13 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
+from eth_account.messages import SignableMessage
 from eth_utils.address import is_address, to_checksum_address
 
 from keys.abc import TokenVerifierAPI
 from keys.delivery import GrantDelivery, delivery_signer, sign_delivery
-from keys.eip712 import DOMAIN_NAME, DOMAIN_VERSION
 from keys.exceptions import (
     BadSignature,
     MalformedToken,
@@ -33,23 +31,16 @@ from keys.exceptions import (
 )
 from keys.signing import SECP256K1_N, SigningKey
 from keys.token_wire import SignedToken
+from keys.typed_data import (
+    ACCESS_GRANT_TYPE,
+    ACCESS_GRANT_TYPES,
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    access_grant_signable,
+)
 from keys.typing import CaseId, GrantId, HospitalAddress
 
-#: The EIP-712 type as Solidity spells it (``keccak256`` of it is the type hash).
-ACCESS_GRANT_TYPE = (
-    "AccessGrant(bytes32 grantId,bytes32 caseId,address grantee,bytes32 scopeRoot,"
-    "uint64 expiry,bytes32 nonce)"
-)
-ACCESS_GRANT_TYPES: dict[str, list[dict[str, str]]] = {
-    "AccessGrant": [
-        {"name": "grantId", "type": "bytes32"},
-        {"name": "caseId", "type": "bytes32"},
-        {"name": "grantee", "type": "address"},
-        {"name": "scopeRoot", "type": "bytes32"},
-        {"name": "expiry", "type": "uint64"},
-        {"name": "nonce", "type": "bytes32"},
-    ]
-}
+__all__ = ["ACCESS_GRANT_TYPE", "ACCESS_GRANT_TYPES", "DOMAIN_NAME", "DOMAIN_VERSION"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,22 +71,15 @@ def _bytes32(value: bytes, what: str) -> bytes:
 
 
 def _signable(token: SignedToken) -> SignableMessage:
-    message: dict[str, Any] = {
-        "grantId": token.grant_id,
-        "caseId": token.case_id,
-        "grantee": token.grantee,
-        "scopeRoot": token.scope_root,
-        "expiry": token.expiry,
-        "nonce": token.nonce,
-    }
-    domain: dict[str, Any] = {
-        "name": DOMAIN_NAME,
-        "version": DOMAIN_VERSION,
-        "chainId": token.chain_id,
-        "verifyingContract": token.grants_contract,
-    }
-    return encode_typed_data(
-        domain_data=domain, message_types=ACCESS_GRANT_TYPES, message_data=message
+    return access_grant_signable(
+        chain_id=token.chain_id,
+        grants_contract=token.grants_contract,
+        grant_id=token.grant_id,
+        case_id=token.case_id,
+        grantee=token.grantee,
+        scope_root=token.scope_root,
+        expiry=token.expiry,
+        nonce=token.nonce,
     )
 
 

@@ -18,14 +18,21 @@ from typing import Any
 
 import httpx
 import pydicom
-from eth_account.messages import encode_defunct
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
+from contracts.client import ChainClient
+from contracts.deploy import Deployment
+from contracts.exceptions import TransactionFailed
+from keys.typed_data import redemption_signable
 from medledger.demo_data import ct_path, sample_fhir, sample_study_zip
 from medledger.demo_setup import DemoConsortium
 
 #: Bounded waits: anchoring and replication take a few blocks (~100 ms each).
 WAIT_S = 60.0
+#: The demo grant's openings: one token, each opening signed anew by the physician.
+GRANT_USES = 3
 
 
 class StepFailed(Exception):
@@ -116,7 +123,7 @@ def grant(story: Story) -> str:
     county = story.demo.hospital("county").signing_address
     out = story.node("village", "POST", "/grants", json={
         "case_id": story.case_id, "to": county, "expires_at": int(time.time()) + 86400,
-        "max_uses": 5, "referral_id": story.referral_id, "physician": None})  # fmt: skip
+        "max_uses": GRANT_USES, "referral_id": story.referral_id, "physician": None})  # fmt: skip
     story.grant_id, story.token = int(out["grant_id"]), str(out["token"])
     _wait_replicated(story)
     return f"grant {story.grant_id} ({out['records']} records) replicated to the county node"
@@ -156,12 +163,96 @@ def sign_in(story: Story) -> str:
     return f"physician {physician.address[:10]}… signed in at the county gateway"
 
 
+def open_grant(story: Story, token: str | None = None) -> httpx.Response:
+    """One opening of the grant at the county gateway, signed by the physician's own key.
+
+    The gateway hands out the EIP-712 ``Redemption`` to sign (fresh nonce, deadline); the
+    signature goes back with the token, and the contract checks both signatures. Returns
+    the first refusal, or the redeem response.
+    """
+    token = story.token if token is None else token
+    asked = story.gateway("county", "POST", "/grants/redemption-request", json={"token": token})
+    if asked.status_code != 200:
+        return asked
+    request = asked.json()
+    physician = story.demo.physicians["county"]
+    signed = physician.sign_message(encode_typed_data(full_message=request["typed_data"]))
+    return story.gateway("county", "POST", "/grants/redeem", json={
+        "token": token, "nonce": request["nonce"], "deadline": request["deadline"],
+        "signature": "0x" + bytes(signed.signature).hex()})  # fmt: skip
+
+
 def redeem(story: Story) -> str:
-    resp = story.gateway("county", "POST", "/grants/redeem", json={"token": story.token})
+    resp = open_grant(story)
     if resp.status_code != 200:
         raise StepFailed(f"redeem: {resp.status_code} {resp.text[:300]}")
     out = resp.json()
-    return f"redeemed on chain in block {out['block']} (tx {out['tx_hash'][:12]}…)"
+    return (
+        f"redeemed on chain in block {out['block']} (tx {out['tx_hash'][:12]}…): the "
+        "grantor's token and the physician's own signature, both verified by the contract"
+    )
+
+
+def _chain_as(story: Story, account: LocalAccount) -> ChainClient:
+    c = {name: to_checksum_address(a) for name, a in story.demo.manifest.contracts.items()}
+    suite = Deployment(consortium=c["consortium"], anchors=c["anchors"],
+                       referrals=c["referrals"], grants=c["grants"])  # fmt: skip
+    rpc_url = story.demo.hospital("county").rpc_url
+    return ChainClient(rpc_url=rpc_url, addresses=suite, account=account)
+
+
+def operator_without_token(story: Story) -> str:
+    """The county gateway's operator (an active operator on chain) tries to spend a use.
+
+    It holds no token: it mints one with its own key over the grant's real fields, and signs
+    the physician's consent itself. The contract recovers the token's signer and refuses
+    (before, ``redeem(grantId, physician, nonce)`` trusted the sender and spent the use).
+    """
+    operator = story.demo.operators["county"]
+    chain = _chain_as(story, operator)
+    g = before = chain.reads.grant(story.grant_id)
+    redeemed = chain.contract("Grants").events.AccessRedeemed
+    logs_before = len(redeemed.get_logs(from_block=0, argument_filters={"grantId": story.grant_id}))
+    token = (story.grant_id.to_bytes(32, "big"), g.case_id, g.grantee, g.scope_root,
+             g.expires_at, secrets.token_bytes(32))  # fmt: skip
+    nonce, deadline = secrets.token_bytes(32), int(time.time()) + 300
+    consent = operator.sign_message(redemption_signable(
+        chain_id=chain.chain_id, grants_contract=chain.addresses.grants,
+        grant_id=story.grant_id, token_nonce=token[5], nonce=nonce, deadline=deadline,
+    )).signature  # fmt: skip
+    forged = bytes(operator.sign_message(encode_defunct(text="no token")).signature)
+    approval = (story.demo.physicians["county"].address, nonce, deadline, bytes(consent))
+    fn = chain.contract("Grants").functions.redeem(story.grant_id, token, forged, approval)
+    try:
+        chain.send(fn)
+    except TransactionFailed as refused:
+        error = refused.error
+    else:
+        raise StepFailed("the operator spent a use of the grant without its token")
+    after = chain.reads.grant(story.grant_id)
+    logs = len(redeemed.get_logs(from_block=0, argument_filters={"grantId": story.grant_id}))
+    if error != "TokenNotSignedByGrantor" or after.uses != before.uses or logs != logs_before:
+        raise StepFailed(f"expected TokenNotSignedByGrantor and no use spent, got {error}")
+    return (f"reverted: {error}; uses still {after.uses} of {after.max_uses}, "
+            "no AccessRedeemed emitted")  # fmt: skip
+
+
+def reopen(story: Story) -> str:
+    """The grant's remaining openings, each with a fresh physician signature; then one more."""
+    blocks = []
+    for _ in range(GRANT_USES - 1):
+        resp = open_grant(story)
+        if resp.status_code != 200:
+            raise StepFailed(f"reopen: {resp.status_code} {resp.text[:300]}")
+        blocks.append(str(resp.json()["block"]))
+    extra = open_grant(story)
+    if extra.status_code != 410 or extra.json().get("error") != "exhausted":
+        raise StepFailed(f"opening {GRANT_USES + 1} of a {GRANT_USES}-use grant: "
+                         f"{extra.status_code} {extra.text[:300]}")  # fmt: skip
+    return (
+        f"openings 2..{GRANT_USES} of one token recorded in blocks {', '.join(blocks)}; "
+        f"opening {GRANT_USES + 1} refused: 410 exhausted"
+    )
 
 
 def read_records(story: Story) -> str:

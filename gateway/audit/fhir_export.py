@@ -39,6 +39,7 @@ ACTIONS = {
     "ReferralInitiated": "C", "ReferralAccepted": "U", "ReferralDeclined": "U",
     "ReferralCompleted": "U", "ReferralCancelled": "U", "ReferredBack": "C",
     "GrantIssued": "C", "AccessRedeemed": "E", "GrantRevoked": "U", "BreakGlassAccess": "E",
+    "BreakGlassReviewed": "U",
 }  # fmt: skip
 ANCHORS = ("RecordAnchored", "BatchAnchored")
 

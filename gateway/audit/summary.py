@@ -73,6 +73,10 @@ _LINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f"on {a['grantor']}'s case, reason code {a['reasonCode']}, "
         f"{a['maxUses']} uses until {_when(a['expiresAt'])}"
     ),
+    "BreakGlassReviewed": lambda a: (
+        f"break-glass grant #{a['grantId']} reviewed by {a['reviewer']}: "
+        f"{'justified' if a['justified'] else 'NOT justified'} (note {short(a['noteHash'])})"
+    ),
 }
 
 

@@ -25,9 +25,12 @@ from node.proof.record import RecordProof
 CASE_AT_TOPIC2 = (
     "ReferralInitiated", "ReferralAccepted", "ReferralDeclined", "ReferralCompleted",
     "ReferralCancelled", "AccessRedeemed", "GrantRevoked", "BreakGlassAccess",
+    "BreakGlassReviewed",
 )  # fmt: skip
 CASE_AT_TOPIC3 = ("RecordAnchored", "GrantIssued", "ReferredBack")
-GRANT_AT_TOPIC1 = ("GrantIssued", "BreakGlassAccess", "AccessRedeemed", "GrantRevoked")
+GRANT_AT_TOPIC1 = (
+    "GrantIssued", "BreakGlassAccess", "AccessRedeemed", "GrantRevoked", "BreakGlassReviewed",
+)  # fmt: skip
 REFERRAL_AT_TOPIC1 = (
     "ReferralInitiated", "ReferralAccepted", "ReferralDeclined", "ReferralCompleted",
     "ReferralCancelled", "ReferredBack",
@@ -38,7 +41,21 @@ def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
 
-def to_trace_event(event: ChainEvent) -> TraceEvent:
+def review_status(grant: object, events: Iterable[ChainEvent]) -> str:
+    """``break-glass: pending review`` or ``... reviewed (justified|not justified)``."""
+    review = next(
+        (e for e in events
+         if e.name == "BreakGlassReviewed" and str(e.args["grantId"]) == str(grant)),
+        None,
+    )  # fmt: skip
+    if review is None:
+        return "break-glass: pending review"
+    verdict = "justified" if review.args["justified"] else "not justified"
+    return f"break-glass: reviewed ({verdict})"
+
+
+def to_trace_event(event: ChainEvent, status: str | None = None) -> TraceEvent:
+    summary = summarize(event.name, event.args)
     return TraceEvent(
         kind=event.name,
         contract=event.contract,
@@ -50,7 +67,7 @@ def to_trace_event(event: ChainEvent) -> TraceEvent:
         time=event.time,
         actor=event.actor,
         args=dict(event.args),
-        summary=summarize(event.name, event.args),
+        summary=summary if status is None else f"{summary}; {status}",
     )
 
 
@@ -81,7 +98,15 @@ class Tracer:
             subject=subject,
             id=ident,
             head_block=head,
-            events=[to_trace_event(e) for e in ordered],
+            events=[
+                to_trace_event(
+                    e,
+                    review_status(e.args["grantId"], ordered)
+                    if e.name == "BreakGlassAccess"
+                    else None,
+                )
+                for e in ordered
+            ],
             parties=describe_parties(self.reader, _addresses(ordered), head=head),
             **extra,  # type: ignore[arg-type]
         )

@@ -12,7 +12,6 @@ so a successful receipt is final.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,10 +24,11 @@ from contracts.typing import Role, StaffStatus
 from contracts.views import AnchoredBatch
 from gateway import exceptions as refusals
 from gateway.abc import ChainViewAPI
-from gateway.domain import GrantState, PhysicianStatus, Redemption
+from gateway.domain import GrantState, PhysicianApproval, PhysicianStatus, Redemption
 from gateway.typing import PhysicianAddress
 from gateway.wiring.head_cache import STALE, HeadCache, Update
 from gateway.wiring.log_changes import Watched, block_changes
+from keys.token_wire import SignedToken
 from keys.typing import CaseId, GrantId, HospitalAddress
 
 T = TypeVar("T")
@@ -44,13 +44,17 @@ _REFUSALS: dict[Refusal, type[refusals.GatewayError]] = {
     Refusal.NOT_AUTHORIZED_TO_REDEEM: refusals.WrongHospital,
     Refusal.PHYSICIAN_NOT_ACTIVE: refusals.PhysicianSuspended,
     Refusal.WRONG_PHYSICIAN: refusals.WrongPhysician,
-    Refusal.REPLAYED: refusals.TokenMismatch,
+    Refusal.REPLAYED: refusals.RedemptionReplayed,
+    Refusal.TOKEN_INVALID: refusals.TokenForged,
+    Refusal.PHYSICIAN_SIGNATURE_INVALID: refusals.RedemptionUnsigned,
+    Refusal.DEADLINE_PASSED: refusals.RedemptionDeadline,
 }
 
 #: A head jump longer than this (a long stall) re-reads everything instead of its logs.
 MAX_LOG_SPAN = 256
-#: ``Grants.redeem`` uses ~91k gas (bench/gas.py); the limit leaves room for storage changes.
-REDEEM_GAS = 250_000
+#: ``Grants.redeem`` uses ~110k gas with its two ecrecovers (bench/gas.py); the limit leaves
+#: room for storage changes.
+REDEEM_GAS = 300_000
 #: Receipt poll interval while a redemption waits to be final (blocks come every ~100 ms).
 RECEIPT_POLL_S = 0.01
 
@@ -60,9 +64,12 @@ def grant_number(grant: GrantId) -> int:
     return int.from_bytes(bytes(grant), "big")
 
 
-def redemption_nonce(token: str) -> bytes:
-    """The on-chain nonce of a redemption: a digest of the token (one redemption per token)."""
-    return hashlib.sha256(token.encode()).digest()
+def redeem_args(token: str, approval: PhysicianApproval) -> tuple[object, ...]:
+    """``Grants.redeem``'s arguments: the token's signed fields and signature, the approval."""
+    t = SignedToken.decode(token)
+    fields = (t.grant_id, t.case_id, t.grantee, t.scope_root, t.expiry, t.nonce)
+    signed = (approval.physician, approval.nonce, approval.deadline, approval.signature)
+    return (int.from_bytes(t.grant_id, "big"), fields, t.signature, signed)
 
 
 def refusal_for(exc: binding.TransactionFailed) -> refusals.GatewayError:
@@ -184,11 +191,12 @@ class Web3ChainView(ChainViewAPI):
         )
 
     def record_redemption(
-        self, *, grant: GrantId, physician: PhysicianAddress, token: str
+        self, *, grant: GrantId, token: str, approval: PhysicianApproval
     ) -> Redemption:
-        fn = self._client.contract("Grants").functions.redeem(
-            grant_number(grant), physician, redemption_nonce(token)
-        )
+        args = redeem_args(token, approval)
+        if args[0] != grant_number(grant):
+            raise refusals.TokenMismatch("the token is for another grant")
+        fn = self._client.contract("Grants").functions.redeem(*args)
         try:
             # A fixed gas limit skips eth_estimateGas (a whole extra EVM run on the critical
             # path); a refusal then shows as a failed receipt, explained by a dry run below.
@@ -208,7 +216,7 @@ class Web3ChainView(ChainViewAPI):
             raise self._why_reverted(fn)
         return Redemption(
             grant_id=grant,
-            physician=physician,
+            physician=approval.physician,
             tx_hash=bytes(tx_hash),
             block_number=block,
         )

@@ -31,7 +31,7 @@ def test_issue_redeem_revoke_with_an_auditable_trail(world: World) -> None:
     ) == (rid, case, world.addr("village"), world.addr("county"), scope, exp, 2)
     assert g.isLive(gid).call()
     nonce = rand32()
-    r = world.tx("doc_county", g.redeem(gid, world.addr("doc_county"), nonce))
+    r = world.tx("doc_county", world.redeem(gid, "doc_county", nonce=nonce))
     red = world.one_event(r, world.grants, "AccessRedeemed")
     assert (
         red["grantId"],
@@ -43,7 +43,7 @@ def test_issue_redeem_revoke_with_an_auditable_trail(world: World) -> None:
         red["breakGlass"],
     ) == (gid, case, world.addr("doc_county"), world.addr("doc_county"), nonce, 1, False)
     # The gateway operator redeems on a physician's behalf.
-    r = world.tx("op_county", g.redeem(gid, world.addr("doc_county"), rand32()))
+    r = world.tx("op_county", world.redeem(gid, "doc_county"))
     red = world.one_event(r, world.grants, "AccessRedeemed")
     assert red["submitter"] == world.addr("op_county") and red["use"] == 2
     assert not g.isLive(gid).call()
@@ -58,14 +58,11 @@ def test_issue_redeem_revoke_with_an_auditable_trail(world: World) -> None:
 
 def test_a_grant_naming_a_physician_is_for_that_physician_only(fresh_world: World) -> None:
     world = fresh_world
-    g = world.grants.functions
     rid, _ = world.refer("village", "county")
     world.tx("county", world.consortium.functions.registerStaff(world.addr("spare1"), 1, rand32()))
     gid = world.grant("village", rid, "county", physician="doc_county")
-    world.expect(
-        "spare1", g.redeem(gid, world.addr("spare1"), rand32()), "PhysicianNotNamedInGrant"
-    )
-    world.tx("doc_county", g.redeem(gid, world.addr("doc_county"), rand32()))
+    world.expect("spare1", world.redeem(gid, "spare1"), "PhysicianNotNamedInGrant")
+    world.tx("doc_county", world.redeem(gid, "doc_county"))
 
 
 @pytest.mark.parametrize(
@@ -169,7 +166,7 @@ def _cancelled(w: World) -> tuple[str, object, str]:
     w.tx("village", w.referrals.functions.cancel(rid))
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "ReferralNotActive",
     )
 
@@ -190,7 +187,7 @@ def _completed(w: World) -> tuple[str, object, str]:
     w.tx("county", w.referrals.functions.complete(rid))
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "ReferralNotActive",
     )
 
@@ -202,7 +199,7 @@ def _referral_expired(w: World) -> tuple[str, object, str]:
     w.chain.advance_time(win + 4)
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "GrantExpired",
     )
 
@@ -234,7 +231,7 @@ def _other_hospital_redeems(w: World) -> tuple[str, object, str]:
     # county's physician presents county2's grant (directly, and via county's operator).
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "PhysicianNotActiveAtGrantee",
     )
 
@@ -244,7 +241,7 @@ def _other_hospital_operator(w: World) -> tuple[str, object, str]:
     gid = w.grant("village", rid, "county2")
     return (
         "op_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county2"), rand32()),
+        w.redeem(gid, "doc_county2"),
         "NotAuthorizedToRedeem",
     )
 
@@ -273,7 +270,7 @@ def _suspended_grantee(w: World) -> tuple[str, object, str]:
     w.suspend("county")
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "ReferralNotActive",
     )
 
@@ -284,7 +281,7 @@ def _suspended_grantor_redeem(w: World) -> tuple[str, object, str]:
     w.suspend("village")
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "ReferralNotActive",
     )
 
@@ -295,7 +292,7 @@ def _suspended_physician(w: World) -> tuple[str, object, str]:
     w.tx("county", w.consortium.functions.suspendStaff(w.addr("doc_county")))
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "PhysicianNotActiveAtGrantee",
     )
 
@@ -306,7 +303,7 @@ def _suspended_physician_via_operator(w: World) -> tuple[str, object, str]:
     w.tx("county", w.consortium.functions.suspendStaff(w.addr("doc_county")))
     return (
         "op_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "PhysicianNotActiveAtGrantee",
     )
 
@@ -317,7 +314,7 @@ def _revoked(w: World) -> tuple[str, object, str]:
     w.tx("village", w.grants.functions.revoke(gid))
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "GrantIsRevoked",
     )
 
@@ -325,10 +322,10 @@ def _revoked(w: World) -> tuple[str, object, str]:
 def _exhausted(w: World) -> tuple[str, object, str]:
     rid, _ = w.refer("village", "county")
     gid = w.grant("village", rid, "county", uses=1)
-    w.tx("doc_county", w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()))
+    w.tx("doc_county", w.redeem(gid, "doc_county"))
     return (
         "doc_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), rand32()),
+        w.redeem(gid, "doc_county"),
         "GrantExhausted",
     )
 
@@ -337,10 +334,10 @@ def _replayed(w: World) -> tuple[str, object, str]:
     rid, _ = w.refer("village", "county")
     gid = w.grant("village", rid, "county", uses=5)
     nonce = rand32()
-    w.tx("doc_county", w.grants.functions.redeem(gid, w.addr("doc_county"), nonce))
+    w.tx("doc_county", w.redeem(gid, "doc_county", nonce=nonce))
     return (
         "op_county",
-        w.grants.functions.redeem(gid, w.addr("doc_county"), nonce),
+        w.redeem(gid, "doc_county", nonce=nonce),
         "RedemptionReplayed",
     )
 
@@ -351,7 +348,7 @@ def _hospital_account_redeems(w: World) -> tuple[str, object, str]:
     gid = w.grant("village", rid, "county")
     return (
         "county",
-        w.grants.functions.redeem(gid, w.addr("county"), rand32()),
+        w.redeem(gid, "county"),
         "PhysicianNotActiveAtGrantee",
     )
 
@@ -434,18 +431,16 @@ def test_break_glass_is_time_boxed_flagged_and_revocable_by_the_lower_tier(world
     # Only the break-glass physician redeems it; another hospital's operator cannot act for it.
     world.expect(
         "doc_county",
-        g.redeem(gid, world.addr("doc_county"), rand32()),
+        world.redeem_break_glass(gid, "doc_county"),
         "PhysicianNotActiveAtGrantee",
     )
     world.expect(
-        "op_county", g.redeem(gid, world.addr("doc_tertiary"), rand32()), "NotAuthorizedToRedeem"
+        "op_county", world.redeem_break_glass(gid, "doc_tertiary"), "NotAuthorizedToRedeem"
     )
-    r = world.tx("doc_tertiary", g.redeem(gid, world.addr("doc_tertiary"), rand32()))
+    r = world.tx("doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"))
     assert world.one_event(r, world.grants, "AccessRedeemed")["breakGlass"] is True
     world.tx("village", g.revoke(gid))
-    world.expect(
-        "doc_tertiary", g.redeem(gid, world.addr("doc_tertiary"), rand32()), "GrantIsRevoked"
-    )
+    world.expect("doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"), "GrantIsRevoked")
 
 
 def test_break_glass_lapses_after_its_window(world: World) -> None:
@@ -454,9 +449,7 @@ def test_break_glass_lapses_after_its_window(world: World) -> None:
     r = world.tx("doc_tertiary", g.breakGlass(rand32(), world.addr("village"), rand32(), 5, win, 3))
     gid = world.one_event(r, world.grants, "BreakGlassAccess")["grantId"]
     world.chain.advance_time(win + 2)
-    world.expect(
-        "doc_tertiary", g.redeem(gid, world.addr("doc_tertiary"), rand32()), "GrantExpired"
-    )
+    world.expect("doc_tertiary", world.redeem_break_glass(gid, "doc_tertiary"), "GrantExpired")
 
 
 @pytest.mark.parametrize(
@@ -496,6 +489,6 @@ def test_break_glass_input_rules(fresh_world: World) -> None:
 def test_redeem_unknown_grant(world: World) -> None:
     world.expect(
         "doc_county",
-        world.grants.functions.redeem(world.unknown_grant(), world.addr("doc_county"), rand32()),
+        world.redeem(world.unknown_grant(), "doc_county"),
         "UnknownGrant",
     )

@@ -47,7 +47,7 @@ def test_two_way_referral_round_trip_with_events(world: World) -> None:
     # The lower tier accepts the refer-back; the upper tier may then grant it its summary.
     world.tx("village", f.accept(bid))
     gid = world.grant("county", bid, "village", physician="doc_village", uses=1)
-    world.tx("doc_village", world.grants.functions.redeem(gid, world.addr("doc_village"), rand32()))
+    world.tx("doc_village", world.redeem(gid, "doc_village"))
 
 
 def test_decline_and_cancel_are_final(world: World) -> None:

@@ -230,7 +230,10 @@ def make_machine(base: World, chain: Chain) -> type[RuleBasedStateMachine]:
                 if via_operator and g.grantee in OPERATOR_OF:
                     sender = OPERATOR_OF[g.grantee]
             expected = self.m.expect_redeem(gid, sender, physician, nonce)
-            fn = self.w.grants.functions.redeem(gid, self.w.addr(physician), nonce)
+            if g is not None and g.break_glass:
+                fn = self.w.redeem_break_glass(gid, physician, nonce=nonce)
+            else:
+                fn = self.w.redeem(gid, physician, nonce=nonce)
             if self._run(sender, fn, expected) is not None:
                 g = self.m.grants[gid]
                 g.uses += 1

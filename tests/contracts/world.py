@@ -27,6 +27,7 @@ from contracts.deploy import (
 from contracts.errors import decode_revert
 from contracts.tx import revert_data, submit, wait
 from contracts.typing import Role, Tier
+from keys.typed_data import NO_TOKEN, access_grant_signable, redemption_signable
 from tests.contracts.backends import Chain
 from tests.devchain import register_staff
 
@@ -189,6 +190,86 @@ class World:
         )
         return int(self.one_event(r, self.grants, "GrantIssued")["grantId"])
 
+    # ------------------------------------------------------------ signed redemptions
+
+    def name_of(self, address: str) -> str:
+        return next(n for n, a in self.acct.items() if a.address.lower() == address.lower())
+
+    def token(
+        self, gid: int, *, signer: str | None = None, nonce: bytes | None = None, **change: Any
+    ) -> tuple[tuple[Any, ...], bytes]:
+        """Grant ``gid``'s access token as its grantor (or ``signer``) signs it.
+
+        ``change`` overrides token fields (``grantId``, ``caseId``, ``grantee``,
+        ``scopeRoot``, ``expiry``) to forge one that no longer matches the grant.
+        """
+        g = self.grants.functions.getGrant(gid).call()
+        fields: dict[str, Any] = {
+            "grantId": gid.to_bytes(32, "big"), "caseId": g[1], "grantee": g[3],
+            "scopeRoot": g[5], "expiry": g[6], "nonce": nonce or rand32(), **change,
+        }  # fmt: skip
+        signable = access_grant_signable(
+            chain_id=self.w3.eth.chain_id, grants_contract=self.grants.address,
+            grant_id=fields["grantId"], case_id=fields["caseId"], grantee=fields["grantee"],
+            scope_root=fields["scopeRoot"], expiry=fields["expiry"], nonce=fields["nonce"],
+        )  # fmt: skip
+        grantor = g[2] if int(g[2], 16) else self.addr("village")  # unknown grant: any key
+        key = self.acct[signer or self.name_of(grantor)]
+        signature = bytes(key.sign_message(signable).signature)
+        return tuple(fields.values()), signature
+
+    def approval(
+        self,
+        gid: int,
+        physician: str,
+        *,
+        token_nonce: bytes = NO_TOKEN,
+        nonce: bytes | None = None,
+        deadline: int | None = None,
+        signer: str | None = None,
+    ) -> tuple[Any, ...]:
+        """The physician's signed ``Redemption`` (signed by ``signer`` to forge one)."""
+        nonce = nonce or rand32()
+        deadline = deadline if deadline is not None else self.now() + 3600
+        signable = redemption_signable(
+            chain_id=self.w3.eth.chain_id, grants_contract=self.grants.address, grant_id=gid,
+            token_nonce=token_nonce, nonce=nonce, deadline=deadline,
+        )  # fmt: skip
+        signature = bytes(self.acct[signer or physician].sign_message(signable).signature)
+        return (self.addr(physician), nonce, deadline, signature)
+
+    def redeem(
+        self,
+        gid: int,
+        physician: str,
+        *,
+        nonce: bytes | None = None,
+        deadline: int | None = None,
+        token_nonce: bytes | None = None,
+        token_signer: str | None = None,
+        physician_signer: str | None = None,
+        **token_change: Any,
+    ) -> ContractFunction:
+        """``Grants.redeem`` with a valid token and physician signature unless told otherwise."""
+        token, token_sig = self.token(gid, signer=token_signer, nonce=token_nonce, **token_change)
+        approval = self.approval(
+            gid, physician, token_nonce=token[5], nonce=nonce, deadline=deadline,
+            signer=physician_signer,
+        )  # fmt: skip
+        return self.grants.functions.redeem(gid, token, token_sig, approval)
+
+    def redeem_break_glass(
+        self,
+        gid: int,
+        physician: str,
+        *,
+        nonce: bytes | None = None,
+        deadline: int | None = None,
+        signer: str | None = None,
+    ) -> ContractFunction:
+        approval = self.approval(gid, physician, nonce=nonce, deadline=deadline, signer=signer)
+        return self.grants.functions.redeemBreakGlass(gid, approval)
+
     def vote_through(self, proposer: str, fn: ContractFunction, voters: tuple[str, ...]) -> int:
         """Open a proposal and have ``voters`` approve it; return the proposal id."""
         r = self.tx(proposer, fn)
@@ -217,7 +298,9 @@ def validator_accounts() -> dict[str, LocalAccount]:
     }
 
 
-def build_world(chain: Chain, *, voting_period_s: int = 86400) -> World:
+def build_world(
+    chain: Chain, *, voting_period_s: int = 86400, break_glass_limit: int = 1000
+) -> World:
     """Deploy the suite with five founding hospitals and register their staff."""
     w3 = connect(chain.rpc_url)
     acct = {name: Account.from_key(key) for name, key in zip(NAMES, chain.keys, strict=False)}
@@ -238,6 +321,9 @@ def build_world(chain: Chain, *, voting_period_s: int = 86400) -> World:
         vote_threshold_percent=CONFIG_THRESHOLD,
         voting_period_s=voting_period_s,
         max_break_glass_s=3600,
+        # Roomy for the shared worlds; the limit itself is tested on its own deployment.
+        break_glass_limit=break_glass_limit,
+        break_glass_window_s=86400,
         auditors=(acct["auditor"].address,),
     )
     dep = deploy_suite(w3, deployer=acct["deployer"], founders=founders, config=cfg)

@@ -24,6 +24,7 @@ from gateway.abc import AuditSourceAPI, CaseStoreAPI, ChainViewAPI
 from gateway.domain import (
     GrantState,
     InstanceHeader,
+    PhysicianApproval,
     PhysicianStatus,
     RecordInfo,
     Redemption,
@@ -57,6 +58,7 @@ class TableChainView(ChainViewAPI):
     physicians: dict[tuple[str, str], PhysicianStatus] = field(default_factory=dict)
     grants: dict[GrantId, GrantState] = field(default_factory=dict)
     redemptions: list[Redemption] = field(default_factory=list)
+    approvals: list[PhysicianApproval] = field(default_factory=list)
     #: What the contract's re-check would revert with (a race the gateway's checks lost).
     revert_with: Exception | None = None
     batches: dict[bytes, AnchoredBatch] = field(default_factory=dict)
@@ -73,10 +75,12 @@ class TableChainView(ChainViewAPI):
         return self.batches.get(root)
 
     def record_redemption(
-        self, *, grant: GrantId, physician: PhysicianAddress, token: str
+        self, *, grant: GrantId, token: str, approval: PhysicianApproval
     ) -> Redemption:
         if self.revert_with is not None:
             raise self.revert_with
+        physician = approval.physician
+        self.approvals.append(approval)
         state = self.grants[grant]
         self.grants[grant] = dataclasses.replace(state, uses_left=state.uses_left - 1)
         number = len(self.redemptions) + 1

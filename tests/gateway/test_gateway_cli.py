@@ -9,7 +9,12 @@ from pathlib import Path
 from contracts.exceptions import TransactionFailed as ContractReverted
 from gateway import exceptions as refusals
 from gateway.cli import listen_address
-from gateway.wiring.chain_view import redemption_nonce, refusal_for
+from gateway.domain import PhysicianApproval
+from gateway.typing import PhysicianAddress
+from gateway.wiring.chain_view import redeem_args, refusal_for
+from keys.signing import SigningKey
+from keys.token_wire import SignedToken
+from keys.tokens import TokenIssuer
 
 
 def test_a_loopback_public_url_is_served_on_loopback_at_its_port() -> None:
@@ -29,6 +34,11 @@ def test_each_redeem_revert_becomes_the_matching_refusal() -> None:
         "PhysicianNotNamedInGrant": refusals.WrongPhysician,
         "PhysicianNotActiveAtGrantee": refusals.PhysicianSuspended,
         "NotAuthorizedToRedeem": refusals.WrongHospital,
+        "TokenNotSignedByGrantor": refusals.TokenForged,
+        "TokenNotForGrant": refusals.TokenForged,
+        "PhysicianSignatureInvalid": refusals.RedemptionUnsigned,
+        "RedemptionDeadlinePassed": refusals.RedemptionDeadline,
+        "RedemptionReplayed": refusals.RedemptionReplayed,
     }
     for name, cls in cases.items():
         refusal = refusal_for(ContractReverted("reverted", error=name))
@@ -41,10 +51,19 @@ def test_an_unknown_revert_is_a_chain_error_not_a_silent_success() -> None:
     assert isinstance(refusal, refusals.ChainUnavailable)
 
 
-def test_one_token_gives_one_redemption_nonce() -> None:
-    assert redemption_nonce("a.b.c") == redemption_nonce("a.b.c")
-    assert redemption_nonce("a.b.c") != redemption_nonce("a.b.d")
-    assert len(redemption_nonce("a.b.c")) == 32
+def test_redeem_arguments_are_the_tokens_signed_fields_and_the_physicians_approval() -> None:
+    key = SigningKey.generate()
+    issuer = TokenIssuer(key, chain_id=4242, grants_contract="0x" + "cd" * 20)
+    grant = (12).to_bytes(32, "big")
+    token = issuer.issue(grant_id=grant, case_id=b"\x08" * 32, grantee="0x" + "ab" * 20,
+                         scope_root=b"\x09" * 32, expiry=2_000_000_000)  # fmt: skip
+    approval = PhysicianApproval(PhysicianAddress("0x" + "ef" * 20), b"\x01" * 32, 99, b"s" * 65)
+    grant_no, fields, signature, signed = redeem_args(token, approval)
+    decoded = SignedToken.decode(token)
+    assert grant_no == 12 and signature == decoded.signature and len(signature) == 65
+    assert fields == (grant, b"\x08" * 32, decoded.grantee, b"\x09" * 32, 2_000_000_000,
+                      decoded.nonce)  # fmt: skip
+    assert signed == ("0x" + "ef" * 20, b"\x01" * 32, 99, b"s" * 65)
 
 
 def test_run_without_its_env_file_fails_with_a_clear_message(tmp_path: Path) -> None:

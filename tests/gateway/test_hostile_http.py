@@ -82,6 +82,10 @@ def test_no_error_response_echoes_a_submitted_value() -> None:
         client.post("/auth/session", json={"address": PHI, "nonce": PHI, "signature": PHI}),
         client.post("/audit/auth/challenge", json={"address": [PHI]}),
         client.post("/grants/redeem", json={"token": PHI}),
+        client.post(
+            "/grants/redeem", json={"token": "x", "nonce": PHI, "deadline": PHI, "signature": PHI}
+        ),
+        client.post("/grants/redemption-request", json={"token": [PHI]}),
     ]
     for answer in answers:
         assert 400 <= answer.status_code < 500, answer.text
@@ -102,3 +106,12 @@ def test_a_50_mb_body_to_sign_in_is_refused_before_it_is_read() -> None:
             while b"\r\n" not in reply:
                 reply += sock.recv(4096)
         assert reply.startswith(b"HTTP/1.1 413")
+
+
+def test_an_oversized_redemption_body_is_refused_with_413_before_it_is_parsed() -> None:
+    _, app = _gateway(MemorySessionStore())
+    client = TestClient(app)
+    big = b'{"token": "' + b"a" * 128 * 1024 + b'"}'
+    for path in ("/grants/redemption-request", "/grants/redeem"):
+        answer = client.post(path, content=big, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 413, (path, answer.text)

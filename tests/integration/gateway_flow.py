@@ -13,12 +13,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from contracts.client import ChainClient as GatewayChainClient
 from contracts.deploy import connect, contract_at
@@ -88,6 +91,25 @@ class GatewayUnderTest:
             "signature": signature})  # fmt: skip
         assert session.status_code == 200, session.text
         return {"Authorization": f"Bearer {session.json()['token']}"}
+
+    def redeem(self, headers: dict[str, str], token: str) -> Response:
+        """One opening: ask for the Redemption typed data, sign it with the physician's key,
+        send it with the token (the first refusal, if any, is the response)."""
+        return redeem_signed(self.client.post, headers, token, self.physician)
+
+
+def redeem_signed(
+    post: Callable[..., Response], headers: dict[str, str], token: str, physician: LocalAccount
+) -> Response:
+    """``POST /grants/redemption-request`` then ``POST /grants/redeem``, signed by ``physician``."""
+    asked = post("/grants/redemption-request", json={"token": token}, headers=headers)
+    if asked.status_code != 200:
+        return asked
+    request = asked.json()
+    signed = physician.sign_message(encode_typed_data(full_message=request["typed_data"]))
+    body = {"token": token, "nonce": request["nonce"], "deadline": request["deadline"],
+            "signature": "0x" + bytes(signed.signature).hex()}  # fmt: skip
+    return post("/grants/redeem", json=body, headers=headers)
 
 
 #: The gateway operator sends redemptions, so the world's genesis must permit it

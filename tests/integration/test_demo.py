@@ -33,6 +33,8 @@ STEPS = (
     "county physician redeems the access token on chain",
     "county physician reads the records (decrypted, re-hashed)",
     "county physician reads the CT study over DICOMweb",
+    "county gateway operator, holding no token, cannot spend a use",
+    "county physician opens the 3-use grant twice more; a 4th opening is refused",
     "tertiary hospital is refused without a referral",
     "village clinic revokes the grant; reads stop at once",
     "auditor signs in with the registered auditor key",
@@ -76,6 +78,16 @@ def test_the_demo_walks_the_referral_story_end_to_end_and_says_what_is_missing(
     assert (
         "redeemed on chain in block"
         in details["county physician redeems the access token on chain"]
+    )
+    # Issue 14: the operator's redemption without the grantor's token reverts on chain.
+    attack = details["county gateway operator, holding no token, cannot spend a use"]
+    assert "reverted: TokenNotSignedByGrantor; uses still 1 of 3" in attack
+    # Issue 15: one token, three physician-signed openings, the fourth refused.
+    reopened = details[
+        "county physician opens the 3-use grant twice more; a 4th opening is refused"
+    ]
+    assert (
+        "openings 2..3 of one token" in reopened and "opening 4 refused: 410 exhausted" in reopened
     )
     assert "GranteeNotReferralTarget" in details["tertiary hospital is refused without a referral"]
     assert "(404)" in details["village clinic revokes the grant; reads stop at once"]

@@ -17,16 +17,25 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from contracts.client import ChainClient
 from contracts.deploy import connect, contract_at
 from contracts.typing import Role
-from gateway.domain import PhysicianStatus
-from gateway.exceptions import ContentMismatch, GrantRevoked, NotFound, WrongHospital
+from gateway.domain import PhysicianApproval, PhysicianStatus
+from gateway.exceptions import (
+    ContentMismatch,
+    GrantRevoked,
+    NotFound,
+    TokenForged,
+    WrongHospital,
+)
 from gateway.typing import PhysicianAddress
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
+from keys.token_wire import SignedToken
+from keys.typed_data import redemption_signable
 from keys.typing import GrantId, HospitalAddress, RecordId
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.inclusion import BatchInclusion
@@ -35,6 +44,7 @@ from node.config import ContractAddresses
 from node.proof.merkle import ProofStep, Side, fold_path
 from node.typing import MerkleHash
 from tests import devchain
+from tests.devchain import CHAIN_ID
 from tests.integration.cases_world import World, anchor_record, consortium, fhir_observation
 from tests.integration.gateway_flow import (
     OPERATOR,
@@ -159,17 +169,37 @@ def test_grant_state_is_read_from_the_contracts(world: World) -> None:
     assert status is PhysicianStatus.NOT_REGISTERED
 
 
+def _approval(world: World, grant: GrantId, token: str, key: LocalAccount) -> PhysicianApproval:
+    nonce, deadline = os.urandom(32), _later(600)
+    signature = key.sign_message(redemption_signable(
+        chain_id=CHAIN_ID, grants_contract=world.deployment.grants,
+        grant_id=int.from_bytes(grant, "big"), token_nonce=SignedToken.decode(token).nonce,
+        nonce=nonce, deadline=deadline,
+    )).signature  # fmt: skip
+    return PhysicianApproval(PhysicianAddress(key.address), nonce, deadline, bytes(signature))
+
+
 def test_contract_reverts_of_a_redemption_become_the_matching_refusals(world: World) -> None:
     grant, _ = _granted(world, 1)
     view = _chain_view(world)
-    physician = PhysicianAddress(Account.create().address)
+    grant_no = int.from_bytes(grant, "big")
+    token = str(world["county"].svc.store.grant_row(grant_no)["token"])  # type: ignore[index]
+    physician: LocalAccount = Account.create()
+    approval = _approval(world, grant, token, physician)
     with pytest.raises(WrongHospital, match="NotAuthorizedToRedeem"):
-        view.record_redemption(grant=grant, physician=physician, token="t1")
-    resp = world["village"].api("POST", f"/grants/{int.from_bytes(grant, 'big')}/revoke")
+        view.record_redemption(grant=grant, token=token, approval=approval)
+    # The same token fields signed by someone else than the grantor: refused on chain.
+    forged = dataclasses.replace(
+        SignedToken.decode(token), signature=physician.sign_message(
+            encode_defunct(text="not the grantor")).signature,
+    )  # fmt: skip
+    with pytest.raises(TokenForged, match="TokenNotSignedByGrantor"):
+        view.record_redemption(grant=grant, token=forged.encode(), approval=approval)
+    resp = world["village"].api("POST", f"/grants/{grant_no}/revoke")
     assert resp.status_code == 200, resp.text
     assert view.grant_state(grant=grant).revoked  # type: ignore[union-attr]
     with pytest.raises(GrantRevoked, match="GrantIsRevoked"):
-        view.record_redemption(grant=grant, physician=physician, token="t2")
+        view.record_redemption(grant=grant, token=token, approval=approval)
 
 
 def _batched_case(world: World, n: int) -> tuple[str, list[tuple[bytes, bytes]]]:
@@ -218,7 +248,7 @@ def test_batch_anchored_records_are_proven_on_every_fetch_over_http(
 
     gw = gateway_of(world, county)
     headers = gw.sign_in()
-    redeemed = gw.client.post("/grants/redeem", json={"token": token}, headers=headers)
+    redeemed = gw.redeem(headers, token)
     assert redeemed.status_code == 200, redeemed.text
     (record, content_hash), other = originals[0], originals[1]
     status, body = _fetch(gw, headers, record)

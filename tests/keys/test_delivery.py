@@ -10,11 +10,11 @@ from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
 
 from keys.delivery import GRANT_DELIVERY_TYPE, GrantDelivery, delivery_signer, token_hash
-from keys.eip712 import DOMAIN_NAME, DOMAIN_VERSION
 from keys.exceptions import BadSignature, MalformedToken
 from keys.signing import SECP256K1_N, SigningKey
 from keys.token_wire import SignedToken
 from keys.tokens import TokenIssuer, TokenVerifier
+from keys.typed_data import DOMAIN_NAME, DOMAIN_VERSION
 
 CHAIN = 31337
 GRANTS = to_checksum_address("0x" + "5a" * 20)

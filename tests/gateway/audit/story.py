@@ -58,6 +58,8 @@ class Story:
     steps: list[Step] = field(default_factory=list)
     #: A second case where referrals are declined, cancelled, completed and referred back.
     referral_case: bytes = b""
+    #: A break-glass grant left unreviewed.
+    pending_glass: int = 0
     referral_steps: list[Step] = field(default_factory=list)
     #: A batched record whose batch was anchored with another batch's manifest CID.
     wrong_manifest_proof: RecordProof | None = None
@@ -101,9 +103,8 @@ def play(world: World, blob_dir: Path) -> Story:
         g.issue(referral, world.addr("county"), "0x" + "00" * 20, rand32(), world.later(3600), 3),
     )
     grant = int(world.one_event(receipt, world.grants, "GrantIssued")["grantId"])
-    doc = world.addr("doc_county")
-    tx("AccessRedeemed", "doc_county", g.redeem(grant, doc, rand32()))
-    tx("AccessRedeemed", "op_county", g.redeem(grant, doc, rand32()))
+    tx("AccessRedeemed", "doc_county", world.redeem(grant, "doc_county"))
+    tx("AccessRedeemed", "op_county", world.redeem(grant, "doc_county"))
     tx("GrantRevoked", "village", g.revoke(grant))
     receipt = tx(
         "BreakGlassAccess",
@@ -111,12 +112,20 @@ def play(world: World, blob_dir: Path) -> Story:
         g.breakGlass(case, world.addr("village"), rand32(), BREAK_GLASS_REASON, 600, 1),
     )
     glass = int(world.one_event(receipt, world.grants, "BreakGlassAccess")["grantId"])
-    tx("AccessRedeemed", "doc_tertiary", g.redeem(glass, world.addr("doc_tertiary"), rand32()))
+    tx("AccessRedeemed", "doc_tertiary", world.redeem_break_glass(glass, "doc_tertiary"))
+    tx("BreakGlassReviewed", "auditor", g.reviewBreakGlass(glass, True, rand32()))
+    # Another case's break-glass nobody has reviewed yet (outside this case's story).
+    receipt = world.tx(
+        "doc_tertiary",
+        g.breakGlass(rand32(), world.addr("village"), rand32(), BREAK_GLASS_REASON, 600, 1),
+    )
+    pending = int(world.one_event(receipt, world.grants, "BreakGlassAccess")["grantId"])
 
     proof, batch_cid = _batch(world, blobs)
     single = _committed_single(world, blobs)
     story = Story(world, blobs, case, v1, v2, other, cids, referral, grant, glass, proof,
                   batch_cid, single, steps)  # fmt: skip
+    story.pending_glass = pending
     story.referral_case, story.referral_steps = _referral_paths(world)
     story.wrong_manifest_proof = _batch_with_wrong_manifest(world, batch_cid)
     return story

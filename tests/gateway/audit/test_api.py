@@ -93,7 +93,9 @@ def test_record_grant_and_batched_record_traces(client: TestClient, story: Story
     assert record["versions"] == ["0x" + story.record_v1.hex(), "0x" + story.record_v2.hex()]
     assert {c["status"] for c in record["ciphertext"]} == {"ok"} and record["checks_ok"]
     grant = client.get(f"/audit/grants/{story.break_glass}/trace", headers=headers).json()
-    assert [e["kind"] for e in grant["events"]] == ["BreakGlassAccess", "AccessRedeemed"]
+    assert [e["kind"] for e in grant["events"]] == [
+        "BreakGlassAccess", "AccessRedeemed", "BreakGlassReviewed",
+    ]  # fmt: skip
     batched = f"/audit/records/0x{story.batch_proof.record_id.hex()}/trace"
     assert client.get(batched, headers=headers).status_code == 404
     found = client.post(batched, json={"proof": proof_to_json(story.batch_proof)}, headers=headers)
@@ -144,6 +146,7 @@ def test_case_page_shows_the_chain_timeline_to_a_signed_in_auditor_only(
     ]
     page = client.get(page_path, headers=headers)
     assert "BreakGlassAccess" in page.text and "reason code 9" in page.text
+    assert "break-glass: reviewed (justified)" in page.text
     physician = sign_in(client, story.world.acct["doc_county"], prefix="/audit/auth")
     assert physician.status_code == 403  # a physician's key is no auditor's
 

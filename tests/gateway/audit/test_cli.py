@@ -59,7 +59,8 @@ def test_rich_timeline_and_fhir_file(story: Story, contracts_file: Path, tmp_pat
     assert code == 0
     assert "BreakGlassAccess" in out and "reason code 9" in out
     bundle = Bundle.model_validate_json(out_file.read_text())
-    assert bundle.entry is not None and len(bundle.entry) == 2
+    assert bundle.entry is not None and len(bundle.entry) == 3  # emergency, use, review
+    assert "break-glass: reviewed (justified)" in out
 
 
 def test_batched_record_with_proof_file(story: Story, contracts_file: Path, tmp_path: Path) -> None:

@@ -81,5 +81,5 @@ def test_auditor_sign_in_checked_on_our_chain(our_story: Story) -> None:
         bundle = client.get(f"/audit/grants/{our_story.break_glass}/fhir", headers=headers)
         assert bundle.status_code == 200
         assert [e["resource"]["subtype"][0]["code"] for e in bundle.json()["entry"]] == [
-            "BreakGlassAccess", "AccessRedeemed",
+            "BreakGlassAccess", "AccessRedeemed", "BreakGlassReviewed",
         ]  # fmt: skip

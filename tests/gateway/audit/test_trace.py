@@ -74,8 +74,14 @@ def test_break_glass_grant_trace_is_the_emergency_and_its_use(
     assert [(e.kind, e.actor) for e in trace.events] == [
         ("BreakGlassAccess", story.world.addr("doc_tertiary")),
         ("AccessRedeemed", story.world.addr("doc_tertiary")),
+        ("BreakGlassReviewed", story.world.addr("auditor")),
     ]
     assert trace.events[1].args["breakGlass"] is True
+    assert trace.events[0].summary.endswith("; break-glass: reviewed (justified)")
+    assert "justified" in trace.events[2].summary and trace.events[2].args["justified"] is True
+    pending = trail.trace_grant(grant=story.pending_glass)
+    assert [e.kind for e in pending.events] == ["BreakGlassAccess"]
+    assert pending.events[0].summary.endswith("; break-glass: pending review")
 
 
 def test_record_trace_follows_the_version_chain_and_skips_other_records(
