@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
+# Two workers (one per core of the reference machine); each test file stays on one worker, so a
+# module's started processes (chain, nodes, Orthanc) are shared by its tests as before.
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: help demo test fuzz lint format typecheck bench contracts docs clean
 
@@ -44,11 +48,11 @@ $(CHROMIUM_STAMP): | $(BIN)/python
 	@touch $@
 
 test: $(STAMP) $(NPM_STAMP) $(CHROMIUM_STAMP) lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The fuzz tests also run in make test with few inputs each (tests/fuzz/conftest.py sizes them).
 fuzz: $(STAMP) $(NPM_STAMP)
-	MEDLEDGER_FUZZ=long $(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS)
+	MEDLEDGER_FUZZ=long $(BIN)/python -m pytest -m fuzz $(XDIST) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

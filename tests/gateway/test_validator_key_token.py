@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from pydicom.data import get_testdata_file
 
@@ -67,14 +68,22 @@ def test_a_token_signed_with_the_grantors_validator_key_is_refused_as_forged(
     session = gateway.sign_in(physician)
     headers = {"Authorization": f"Bearer {session}"}
 
+    # the gateway checks the token before it even hands out the Redemption to sign
     forged = gateway.client.post(
-        "/grants/redeem", json={"token": _token(validator, gateway)}, headers=headers
+        "/grants/redemption-request", json={"token": _token(validator, gateway)}, headers=headers
     )
     assert forged.status_code == 403 and forged.json()["error"] == "token_forged"
     assert gateway.chain.redemptions == []  # nothing recorded, no use spent
     # the same token signed by the hospital's member key is the real thing
-    genuine = gateway.client.post(
-        "/grants/redeem", json={"token": _token(member, gateway)}, headers=headers
+    token = _token(member, gateway)
+    asked = gateway.client.post(
+        "/grants/redemption-request", json={"token": token}, headers=headers
     )
+    assert asked.status_code == 200, asked.json()
+    request = asked.json()
+    signature = physician.sign_message(encode_typed_data(full_message=request["typed_data"]))
+    body = {"token": token, "nonce": request["nonce"], "deadline": request["deadline"],
+            "signature": "0x" + bytes(signature.signature).hex()}  # fmt: skip
+    genuine = gateway.client.post("/grants/redeem", json=body, headers=headers)
     assert genuine.status_code == 200, genuine.json()
     assert len(gateway.chain.redemptions) == 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,3 +155,36 @@ def test_concurrent_writers_each_get_their_blobs_back_and_leave_no_torn_tail(
     for i, cids in results.items():
         assert [b"".join(store.get(c)) for c in cids] == payloads[i]
     assert packgc.cut_torn_tails(store.packs_dir, store.index) == 0  # no tail left behind
+
+
+def _open_each(root: str, rounds: int, barrier: Any, errors: Any) -> None:
+    for i in range(rounds):
+        barrier.wait(timeout=30)
+        try:
+            EmbeddedBlobStore(Path(root) / str(i))
+        except Exception as exc:  # reported to the parent, which fails the test
+            errors.put(f"round {i}: {type(exc).__name__}: {exc}")
+
+
+def test_two_processes_creating_one_new_store_at_once_both_open_it(tmp_path: Path) -> None:
+    """A hospital's node and gateway open the same new blob store at the same moment.
+
+    Two real processes race to create each of 25 new stores (a barrier per round). Before the
+    creation lock, one of them lost its temporary marker to the other's rename, or saw the
+    other's first pack file and refused the store as "not empty"; and the index's switch to
+    WAL failed at once with "database is locked" (SQLite calls no busy handler for it).
+    """
+    ctx = multiprocessing.get_context("fork")
+    barrier, errors = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_open_each, args=(str(tmp_path), 25, barrier, errors))
+             for _ in range(2)]  # fmt: skip
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == []
+    assert all((tmp_path / str(i) / "FORMAT").read_text().strip() == FORMAT for i in range(25))
