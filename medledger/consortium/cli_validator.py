@@ -10,6 +10,7 @@ never validated has it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,7 +20,7 @@ from keys.keyfiles import DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT_N
 from keys.passphrase import read_passphrase
 from medledger.consortium.admission import set_validator_flag
 from medledger.consortium.candidate import save_manifest
-from medledger.consortium.chain import client, open_suite, unlock
+from medledger.consortium.chain import Suite, client, open_suite, unlock
 from medledger.consortium.cli_chain import DirOpt, RpcOpt
 from medledger.consortium.cli_common import (
     JsonFlag,
@@ -31,7 +32,7 @@ from medledger.consortium.cli_common import (
 )
 from medledger.consortium.exceptions import AdmissionError
 from medledger.consortium.hospital import Kdf
-from medledger.consortium.manifest import load_manifest
+from medledger.consortium.manifest import HospitalEntry, Manifest, load_manifest
 from medledger.consortium.rotation import rotate_validator_key
 from medledger.consortium.validators import (
     consensus_timeouts,
@@ -40,6 +41,18 @@ from medledger.consortium.validators import (
     peer_of,
     use_validator_rpc,
 )
+
+
+def _active_member(
+    directory: Path, member: str, rpc: str | None
+) -> tuple[Manifest, HospitalEntry, Suite]:
+    """The manifest, ``member``'s entry and the suite on chain; refused unless it is active."""
+    manifest = load_manifest(directory)
+    entry = manifest.hospital(member)
+    suite = open_suite(client(rpc or manifest.hospitals[0].rpc_url), manifest)
+    if not suite.reads.is_active_member(entry.signing_address):
+        raise AdmissionError(f"{member} is not an active member")
+    return manifest, entry, suite
 
 
 def set_validator(
@@ -53,12 +66,7 @@ def set_validator(
 ) -> None:
     """Vote a member's validator flag on or off (the first active member proposes)."""
     with clean_errors():
-        manifest = load_manifest(directory)
-        entry = manifest.hospital(member)
-        w3 = client(rpc or manifest.hospitals[0].rpc_url)
-        suite = open_suite(w3, manifest)
-        if not suite.reads.is_active_member(entry.signing_address):
-            raise AdmissionError(f"{member} is not an active member")
+        manifest, entry, suite = _active_member(directory, member, rpc)
         members = [h for h in manifest.hospitals if h.status != "candidate"]
         running = current_validators(members, suite.reads.validators())
         address = to_checksum_address(entry.signing_address)
@@ -117,12 +125,7 @@ def rotate_validator_key_cmd(
     next block; restart that hospital's ledger to sign with it.
     """
     with clean_errors():
-        manifest = load_manifest(directory)
-        entry = manifest.hospital(member)
-        w3 = client(rpc or manifest.hospitals[0].rpc_url)
-        suite = open_suite(w3, manifest)
-        if not suite.reads.is_active_member(entry.signing_address):
-            raise AdmissionError(f"{member} is not an active member")
+        manifest, entry, suite = _active_member(directory, member, rpc)
         secret = read_passphrase()
         account = unlock(directory, entry, secret)
         updated, address = rotate_validator_key(
