@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from gateway.audit.deployment_file import BadDeployment
+from gateway.audit.disclosure_cli import disclosures
 from gateway.audit.errors import AuditChainUnavailable, UnknownSubject
 from gateway.audit.fhir_export import to_bundle
 from gateway.audit.model import Subject, Trace
@@ -208,3 +209,6 @@ def trace_grant(
     overrides = _overrides(consortium, anchors, referrals, grants)
     _run("grant", grant, rpc=rpc, contracts=contracts, overrides=overrides,
          blob_store=blob_store, as_json=as_json, fhir=fhir)  # fmt: skip
+
+
+app.command("disclosures")(disclosures)

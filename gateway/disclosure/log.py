@@ -81,3 +81,24 @@ class SqliteDisclosureLog(DisclosureLogAPI):
 
     def close(self) -> None:
         self._db.close()
+
+
+def read_log(path: Path) -> list[Entry]:
+    """Every entry of a log file, opened read-only (an auditor's copy is never written).
+
+    Raises
+    ------
+    LogUnavailable
+        No such file, or not a disclosure log.
+    """
+    if not path.is_file():
+        raise LogUnavailable(f"{path}: no such disclosure log")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM disclosures ORDER BY seq").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise LogUnavailable(f"{path}: not a disclosure log ({exc})") from None
+    return [Entry(*row) for row in rows]
