@@ -29,7 +29,7 @@ from tests.gateway.audit.apps import sign_in
 from tests.gateway.audit.fakes import TableAuditTrail
 from tests.gateway.conftest import Clock, Gateway, make_settings
 from tests.gateway.dicom_files import Files, make_files
-from tests.gateway.fakes import FileCaseStore, TableChainView
+from tests.gateway.fakes import DictAuditSource, FileCaseStore, TableChainView
 from tests.gateway.redeemed import G1, seed_redeemed_case
 
 
@@ -42,6 +42,7 @@ class World:
     physician: LocalAccount
     reader: dict[str, str]
     auditor: dict[str, str]
+    trail: TableAuditTrail
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +54,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     auditor: LocalAccount = Account.create()
     trail = TableAuditTrail(auditors={auditor.address})
     log = SqliteDisclosureLog(root / "disclosures.sqlite")
-    services = Services(chain=chain, cases=cases, sessions=sessions, audit=trail, trail=trail,
+    audit = DictAuditSource()
+    services = Services(chain=chain, cases=cases, sessions=sessions, audit=audit, trail=trail,
                         clock=clock, disclosures=Anchorer(log, None, Policy()))  # fmt: skip
     app = create_app(services=services, settings=settings)
     physician: LocalAccount = Account.create()
     with TestClient(app) as client:
-        gateway = Gateway(settings, chain, cases, sessions, trail, clock, client, app)  # type: ignore[arg-type]
+        gateway = Gateway(settings, chain, cases, sessions, audit, clock, client, app)
         token = seed_redeemed_case(gateway, physician, files)
         signed = sign_in(client, auditor)
         assert signed.status_code == 200, signed.text
         yield World(gateway, log, root / "disclosures.sqlite", files, physician,
                     {"Authorization": f"Bearer {token}"},
-                    {"Authorization": f"Bearer {signed.json()['token']}"})  # fmt: skip
+                    {"Authorization": f"Bearer {signed.json()['token']}"}, trail)  # fmt: skip
     log.close()
 
 
@@ -151,8 +153,7 @@ def test_the_auditor_lists_by_record_grant_and_physician_and_the_chain_verifies(
 
 
 def test_the_grant_trace_shows_the_reads(world: World) -> None:
-    trail = world.gateway.audit
-    assert isinstance(trail, TableAuditTrail)
+    trail = world.trail
     grant = int.from_bytes(G1, "big")
     trail.grants[grant] = Trace(subject="grant", id=str(grant), head_block=1, events=[])
     trace = world.gateway.client.get(f"/audit/grants/{grant}/trace", headers=world.auditor)
