@@ -19,11 +19,11 @@ from rich.console import Console
 
 from contracts.deploy import connect
 from gateway.audit.deployment_file import BadDeployment, load_suite
+from gateway.audit.disclosure_heads import ChainHeadAnchor
 from gateway.audit.disclosure_model import DisclosureReport
 from gateway.audit.disclosures import report
 from gateway.audit.events import EventReader
 from gateway.disclosure.abc import DisclosureLogAPI, Filter
-from gateway.disclosure.chain import ChainHeadAnchor
 from gateway.disclosure.entry import Entry, Served
 from gateway.disclosure.exceptions import AnchorFailed, LogUnavailable
 from gateway.disclosure.log import read_log

@@ -24,11 +24,11 @@ from eth_account.signers.local import LocalAccount
 from common.tls import TLSConfigError, http_client
 from contracts.client import ChainClient
 from contracts.exceptions import ChainUnavailable
+from gateway.audit.disclosure_heads import ChainHeadAnchor
 from gateway.audit.events import EventReader
 from gateway.audit.trail import ChainAuditTrail
 from gateway.container import Services
 from gateway.disclosure.anchor import Anchorer, Policy
-from gateway.disclosure.chain import ChainHeadAnchor
 from gateway.disclosure.log import SqliteDisclosureLog
 from gateway.exceptions import ConfigurationError
 from gateway.memory import MemorySessionStore

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from contracts.deploy import connect
 from gateway.app import create_app
+from gateway.audit.disclosure_heads import ChainHeadAnchor
 from gateway.audit.disclosures import report, with_reads
 from gateway.audit.events import EventReader
 from gateway.audit.trail import ChainAuditTrail
@@ -32,7 +33,6 @@ from gateway.audit_cli import app as audit_cli
 from gateway.container import Services
 from gateway.disclosure.abc import Filter
 from gateway.disclosure.anchor import Anchorer, Policy
-from gateway.disclosure.chain import ChainHeadAnchor
 from gateway.disclosure.entry import Kind, Served, instance_ref
 from gateway.disclosure.log import SqliteDisclosureLog
 from gateway.memory import MemorySessionStore

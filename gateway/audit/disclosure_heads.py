@@ -1,4 +1,4 @@
-"""The head anchor on the real chain: ``Anchors.anchorDisclosureHead`` and its events.
+"""The disclosure-log heads on the real chain: ``Anchors.anchorDisclosureHead`` and its events.
 
 Sent with the gateway operator's account (the contract accepts the hospital or one of its
 active operators); read back from ``DisclosureHeadAnchored`` logs, so an auditor's view of
