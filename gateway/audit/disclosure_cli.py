@@ -55,6 +55,11 @@ class _Copy(DisclosureLogAPI):
                      or e.physician.lower() == where.physician.lower())]  # fmt: skip
 
 
+def log_copy(path: Path) -> DisclosureLogAPI:
+    """An auditor's copy of a gateway's log file, loaded read-only; raises ``LogUnavailable``."""
+    return _Copy(read_log(path))
+
+
 def _fail(code: int, message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)

@@ -232,6 +232,23 @@ def test_the_cli_verifies_a_copy_and_catches_a_hidden_or_rewritten_read(
     assert code == 2
 
 
+def test_the_cli_trace_of_the_case_shows_the_reads_of_a_log_copy(
+    story: Story, tmp_path: Path
+) -> None:
+    contracts = tmp_path / "contracts.json"
+    contracts.write_text(json.dumps(story.world.deployment.as_dict()))
+    copy = _copy(story.log_path, tmp_path / "copy.sqlite")
+    args = ["trace", "case", story.case, "--rpc", story.world.rpc_url,
+            "--contracts", str(contracts), "--disclosures", str(copy)]  # fmt: skip
+    result = CliRunner().invoke(audit_cli, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert "AccessRedeemed" in [e["kind"] for e in body["events"]]
+    assert [r["kind"] for r in body["reads"]][:7] == ["record"] * 2 + ["instance"] * 5
+    text = CliRunner().invoke(audit_cli, args)
+    assert text.exit_code == 0 and "reads served (disclosure log)" in text.stdout
+
+
 def test_a_restarted_gateway_continues_the_chain_and_no_phi_is_in_the_log(
     story: Story, tmp_path: Path
 ) -> None:
