@@ -34,7 +34,9 @@ class SqliteDisclosureLog(DisclosureLogAPI):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=10.0
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -48,14 +50,22 @@ class SqliteDisclosureLog(DisclosureLogAPI):
     def append(self, *, physician: str, served: Served, at_ms: int) -> Entry:
         with self._lock:
             try:
-                count, prev = self._tail()  # from the file: another writer cannot fork us
-                entry = make_entry(seq=count + 1, at_ms=at_ms, physician=physician,
-                                   served=served, prev=prev)  # fmt: skip
-                self._db.execute(
-                    f"INSERT INTO disclosures ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (entry.seq, entry.at_ms, entry.physician, entry.kind, entry.grant,
-                     entry.record, entry.instance, entry.size, entry.prev, entry.hash),
-                )  # fmt: skip
+                # IMMEDIATE: the tail is read under the write lock, so another process on
+                # the same file (a second worker) waits instead of forking the chain.
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    count, prev = self._tail()
+                    entry = make_entry(seq=count + 1, at_ms=at_ms, physician=physician,
+                                       served=served, prev=prev)  # fmt: skip
+                    self._db.execute(
+                        f"INSERT INTO disclosures ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (entry.seq, entry.at_ms, entry.physician, entry.kind, entry.grant,
+                         entry.record, entry.instance, entry.size, entry.prev, entry.hash),
+                    )  # fmt: skip
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise LogUnavailable(f"disclosure log not writable: {exc}") from None
         return entry

@@ -247,3 +247,27 @@ def test_tampering_with_the_log_file_is_detected(
     reopened.close()
     assert not outcome.ok, attack
     assert any(problem in p for p in outcome.problems), outcome.problems
+
+
+def test_two_writers_on_one_file_serialize_instead_of_forking_the_chain(tmp_path: Path) -> None:
+    """Two connections (as two gateway worker processes would hold) appending at once."""
+    import threading
+
+    from gateway.disclosure.verify import verify
+
+    path = tmp_path / "shared.sqlite"
+    logs = [SqliteDisclosureLog(path), SqliteDisclosureLog(path)]
+
+    def write(log: SqliteDisclosureLog) -> None:
+        for n in range(50):
+            log.append(physician="0xP", served=_served(n % 200 + 1), at_ms=n)
+
+    threads = [threading.Thread(target=write, args=(log,)) for log in logs for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = logs[0].entries()
+    assert len(entries) == 200 and verify(entries, []).ok
+    for log in logs:
+        log.close()
