@@ -179,20 +179,23 @@ def _fhir(trace: Trace) -> JSONResponse:
 @router.get(
     "/records/{record}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS}
 )
-def record_fhir(_: CurrentAuditor, trail: TrailDep, record: RecordPath) -> JSONResponse:
-    """A record's trace as FHIR R4 Provenance and AuditEvent resources."""
-    return _fhir(_record(trail, record, None, False))
+def record_fhir(_: CurrentAuditor, trail: TrailDep, services: ServicesDep, record: RecordPath
+                ) -> JSONResponse:  # fmt: skip
+    """A record's trace (and its reads) as FHIR R4 Provenance and AuditEvent resources."""
+    return _fhir(with_reads(_record(trail, record, None, False), _log(services)))
 
 
 @router.get("/cases/{case}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS})
-def case_fhir(_: CurrentAuditor, trail: TrailDep, case: CasePath) -> JSONResponse:
-    """A case's trace as FHIR R4 Provenance and AuditEvent resources."""
-    return _fhir(trail.trace_case(case=bytes.fromhex(case[2:])))
+def case_fhir(_: CurrentAuditor, trail: TrailDep, services: ServicesDep, case: CasePath
+              ) -> JSONResponse:  # fmt: skip
+    """A case's trace (and its reads) as FHIR R4 Provenance and AuditEvent resources."""
+    return _fhir(with_reads(trail.trace_case(case=bytes.fromhex(case[2:])), _log(services)))
 
 
 @router.get(
     "/grants/{grant}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS}
 )
-def grant_fhir(_: CurrentAuditor, trail: TrailDep, grant: GrantPath) -> JSONResponse:
-    """A grant's trace as FHIR R4 AuditEvent resources."""
-    return _fhir(trail.trace_grant(grant=grant))
+def grant_fhir(_: CurrentAuditor, trail: TrailDep, services: ServicesDep, grant: GrantPath
+               ) -> JSONResponse:  # fmt: skip
+    """A grant's trace (and its reads) as FHIR R4 AuditEvent resources."""
+    return _fhir(with_reads(trail.trace_grant(grant=grant), _log(services)))

@@ -160,6 +160,13 @@ def test_the_grant_trace_shows_the_reads(world: World) -> None:
     assert trace.status_code == 200
     reads = trace.json()["reads"]
     assert [r["seq"] for r in reads] == [e.seq for e in world.log.entries()]
+    # The FHIR export carries them as AuditEvents (the bundle is validated by fhir.resources).
+    bundle = world.gateway.client.get(f"/audit/grants/{grant}/fhir", headers=world.auditor)
+    assert bundle.status_code == 200, bundle.text
+    events = [e["resource"] for e in bundle.json()["entry"]]
+    assert [e["subtype"][0]["code"] for e in events] == [r["kind"] for r in reads]
+    assert {e["action"] for e in events} == {"R"}
+    assert {e["type"]["code"] for e in events} >= {"110103"}
 
 
 def test_no_phi_and_no_uid_in_clear_reaches_the_log_file(world: World) -> None:
