@@ -278,3 +278,23 @@ def test_two_writers_on_one_file_serialize_instead_of_forking_the_chain(tmp_path
     assert len(entries) == 200 and verify(entries, []).ok
     for log in logs:
         log.close()
+
+
+def test_a_log_rebuilt_consistently_without_a_read_still_fails_the_anchor(tmp_path: Path) -> None:
+    """The strongest edit: drop a read and recompute every later hash (a whole new chain)."""
+    from gateway.disclosure.abc import AnchoredHead
+    from gateway.disclosure.verify import verify
+
+    honest = SqliteDisclosureLog(tmp_path / "honest.sqlite")
+    for n in range(1, 6):
+        honest.append(physician="0xP", served=_served(n), at_ms=n)
+    count, head = honest.head()
+    anchor = AnchoredHead(head=head, count=count, seq=1, block=7, tx="0x", operator="0xO")
+    forged = SqliteDisclosureLog(tmp_path / "forged.sqlite")
+    for n in (1, 3, 4, 5, 5):  # read 2 hidden; a padding entry keeps the count at 5
+        forged.append(physician="0xP", served=_served(n), at_ms=n)
+    outcome = verify(forged.entries(), [anchor])
+    assert outcome.chain_ok and not outcome.ok  # internally whole, but not what was anchored
+    assert outcome.problems == ["anchor 1: entry 5 is not the anchored head"]
+    honest.close()
+    forged.close()
