@@ -266,3 +266,29 @@ def test_a_restarted_gateway_continues_the_chain_and_no_phi_is_in_the_log(
     for secret in [b"MRN-0001", b"p-123", STUDY_UID.encode(), *(s.encode() for s in story.sops)]:
         assert secret not in raw
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_quiet_log_is_anchored_after_t_seconds_and_resumes_after_a_restart(
+    story: Story, tmp_path: Path
+) -> None:
+    """The time rule: two reads, far below every N entries, are anchored within T seconds;
+    a restarted anchorer reads the last anchored count back from the chain."""
+    tertiary = story.world["tertiary"]  # its own log and account: counts are per hospital
+    client = gateway_client_for(story.world, tertiary.signing.account)
+    heads = ChainHeadAnchor(hospital=tertiary.address, client=client,
+                            events=story.heads.events)  # fmt: skip
+    log = SqliteDisclosureLog(tmp_path / "tertiary.sqlite")
+    anchorer = Anchorer(log, heads, Policy(every_entries=1000, every_seconds=0.3))
+    anchorer.start()
+    served = Served(kind=Kind.RECORD, grant=story.grant, record=story.records[0],
+                    instance=None, size=3)  # fmt: skip
+    for n in range(2):
+        anchorer.append(physician=story.gw.physician.address, served=served, at_ms=n)
+    _wait_for_anchor(heads)
+    anchorer.stop()
+    assert [(a.count, a.head) for a in heads.anchored()] == [log.head()]
+    again = Anchorer(log, heads, Policy(every_entries=1000, every_seconds=3600))
+    again.start()
+    assert again.anchor_now() is None  # the chain already holds this head
+    again.stop()
+    log.close()
