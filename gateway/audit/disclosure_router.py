@@ -23,6 +23,8 @@ RecordQ = Annotated[str | None, Query(pattern=_HEX, description="Only reads of t
 GrantQ = Annotated[
     str | None, Query(pattern=r"^0x[0-9a-fA-F]{64}$", description="Only reads under this grant.")
 ]
+After = Annotated[int, Query(ge=0, description="Only entries after this seq (paging).")]
+Limit = Annotated[int, Query(ge=1, le=10_000, description="At most this many entries.")]
 PhysicianQ = Annotated[
     str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="Only this physician's reads.")
 ]
@@ -37,12 +39,15 @@ def _anchorer(services: ServicesDep) -> Anchorer:
 @router.get("/disclosures", response_model=DisclosureReport, responses=errors(401, 403, 503))
 def disclosures(_: CurrentAuditor, services: ServicesDep, settings: SettingsDep,
                 record: RecordQ = None, grant: GrantQ = None, physician: PhysicianQ = None,
-                ) -> DisclosureReport:  # fmt: skip
+                after: After = 0, limit: Limit = 1000) -> DisclosureReport:  # fmt: skip
     """Reads served (by record, grant or physician), with the whole log verified on chain."""
     anchorer = _anchorer(services)
     where = Filter(record=record and record[2:].lower(), grant=grant and grant[2:].lower(),
                    physician=physician)  # fmt: skip
-    return report(hospital=settings.hospital, log=anchorer.log, chain=anchorer.chain, where=where)
+    found = report(hospital=settings.hospital, log=anchorer.log, chain=anchorer.chain, where=where)
+    # The verification covers the whole log; the listing is paged (a log grows without end).
+    page = [e for e in found.entries if e.seq > after][:limit]
+    return found.model_copy(update={"entries": page})
 
 
 @router.post(

@@ -144,7 +144,12 @@ def test_the_auditor_lists_by_record_grant_and_physician_and_the_chain_verifies(
     by_grant = client.get("/audit/disclosures", headers=world.auditor,
                           params={"grant": "0x" + G1.hex()}).json()  # fmt: skip
     assert len(by_grant["entries"]) == len(everything["entries"])
-    for bad in ({"grant": "0x12"}, {"record": "nothex"}, {"physician": "0x1"}):
+    paged = client.get("/audit/disclosures", headers=world.auditor,
+                       params={"after": 1, "limit": 2}).json()  # fmt: skip
+    assert [e["seq"] for e in paged["entries"]] == [2, 3]
+    assert paged["verification"]["count"] == everything["verification"]["count"]
+    for bad in ({"grant": "0x12"}, {"record": "nothex"}, {"physician": "0x1"},
+                {"limit": 0}, {"limit": 10_001}, {"after": -1}):  # fmt: skip
         refused = client.get("/audit/disclosures", headers=world.auditor, params=bad)
         assert refused.status_code == 422
     # No operator account here: anchoring on demand is a clear 503.
