@@ -17,7 +17,7 @@ class DisclosureRead(BaseModel):
     seq: int = Field(ge=1, description="Position in the hash chain (1-based).")
     at_ms: int = Field(description="When it was served, ms since the epoch.")
     physician: str = Field(description="The physician's chain account.")
-    kind: str = Field(description="record|instance|frame|rendered|bulkdata|metadata|push")
+    kind: str = Field(description="record|instance|frame|rendered|bulkdata|metadata|search|push")
     grant: str = Field(description="Grant id (32-byte hex).")
     record: str = Field(description="Record id (hex; the study record for DICOM).")
     instance: str = Field(description="SHA-256(tag, grant, SOP Instance UID), or empty.")

@@ -27,6 +27,9 @@ class Kind(enum.StrEnum):
     BULKDATA = "bulkdata"
     #: An instance header as DICOM JSON (it names the patient as much as the pixels do).
     METADATA = "metadata"
+    #: A QIDO-RS answer (it names patients and studies): one entry per grant and study
+    #: record it drew on, ``size`` the number of results from that record, not bytes.
+    SEARCH = "search"
     PUSH = "push"
 
 

@@ -8,7 +8,7 @@ study → series → instance), so a level differs from another only by its scop
 from __future__ import annotations
 
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -66,8 +66,28 @@ def search_level(*, reader: Reader, level: Level, query: QidoQuery, scope: Scope
     require_json(reader.accept)
     instances = reader.cases.list_instances(grants=reader.grants, study=scope.study,
                                             series=scope.series)  # fmt: skip
-    return search(instances=instances, level=level, query=query, depth=scope.depth,
-                  base_url=reader.base_url)  # fmt: skip
+    results = search(instances=instances, level=level, query=query, depth=scope.depth,
+                     base_url=reader.base_url)  # fmt: skip
+    _account_search(reader, instances, results, scope)
+    return results
+
+
+_STUDY_UID_TAG = "0020000D"
+
+
+def _account_search(reader: Reader, instances: Sequence[InstanceHeader],
+                    results: list[dict[str, Any]], scope: Scope) -> None:  # fmt: skip
+    """One ``search`` entry per (grant, study record) the results came from."""
+    sources: dict[str, set[tuple[GrantId, bytes | None]]] = {}
+    for header in instances:
+        sources.setdefault(header.study_uid, set()).add((header.grant_id, header.record_id))
+    counts: dict[tuple[GrantId, bytes | None], int] = {}
+    for result in results:
+        uid = scope.study or (result.get(_STUDY_UID_TAG, {}).get("Value") or [None])[0]
+        for source in sources.get(str(uid), ()):
+            counts[source] = counts.get(source, 0) + 1
+    for (grant, record), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or b"")):
+        reader.disclose.record(kind=Kind.SEARCH, grant=grant, record=record, size=n)
 
 
 def _instances(reader: Reader, scope: Scope) -> list[InstanceHeader]:

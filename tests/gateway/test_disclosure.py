@@ -303,3 +303,21 @@ def test_a_log_rebuilt_consistently_without_a_read_still_fails_the_anchor(tmp_pa
     assert outcome.problems == ["anchor 1: entry 5 is not the anchored head"]
     honest.close()
     forged.close()
+
+
+def test_a_qido_search_is_accounted_per_grant_and_study_it_answered_from(world: World) -> None:
+    client, before = world.gateway.client, world.log.head()[0]
+    studies = client.get("/dicomweb/studies", headers=world.reader)
+    assert studies.status_code == 200
+    found = _new_entries(world, before)
+    assert {k for k, _, _, _ in found} == {"search"}
+    assert {g for _, g, _, _ in found} == {G1.hex()}  # G2's study is never searched
+    assert sum(s for _, _, _, s in found) == len(studies.json())
+    study = _ct(world)[0][0]
+    before = world.log.head()[0]
+    instances = client.get(f"/dicomweb/studies/{study}/instances", headers=world.reader)
+    ((kind, _, instance, size),) = _new_entries(world, before)
+    assert (kind, instance, size) == ("search", "", len(instances.json()))
+    before = world.log.head()[0]
+    empty = client.get("/dicomweb/studies", params={"PatientID": "nobody"}, headers=world.reader)
+    assert (empty.status_code, empty.json(), world.log.head()[0]) == (200, [], before)
