@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from contracts.typing import MemberStatus
     from contracts.views import (
         AnchoredBatch,
+        DisclosureHeadView,
         GrantView,
         MemberView,
         ProposalView,
@@ -50,6 +51,10 @@ class SuiteReadsAPI(ABC):
     @abstractmethod
     def batch(self, root: bytes) -> AnchoredBatch | None:
         """``Anchors.getBatch``; ``None`` for a root never anchored."""
+
+    @abstractmethod
+    def disclosure_head(self, hospital: str) -> DisclosureHeadView | None:
+        """``Anchors.getDisclosureHead``; ``None`` when the hospital never anchored one."""
 
     @abstractmethod
     def member(self, address: str) -> MemberView:

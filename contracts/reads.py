@@ -14,6 +14,7 @@ from contracts.rpc import RawReader
 from contracts.typing import MemberStatus, ProposalKind, ReferralStatus, Role, StaffStatus, Tier
 from contracts.views import (
     AnchoredBatch,
+    DisclosureHeadView,
     GrantView,
     MemberView,
     ProposalView,
@@ -68,6 +69,13 @@ class SuiteReads(SuiteReadsAPI):
         if is_zero(str(b[0])):
             return None
         return AnchoredBatch(_address(b[0]), block_number=int(b[3]), count=int(b[1]))
+
+    def disclosure_head(self, hospital: str) -> DisclosureHeadView | None:
+        """The latest anchored head of ``hospital``'s disclosure log (``None``: never)."""
+        (d,) = self.raw.call("Anchors", "getDisclosureHead", _address(hospital))
+        if int(d[2]) == 0:
+            return None
+        return DisclosureHeadView(bytes(d[0]), int(d[1]), int(d[2]), int(d[3]))
 
     def member(self, address: str) -> MemberView:
         checksum = _address(address)

@@ -96,6 +96,16 @@ class AnchoredBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class DisclosureHeadView:
+    """A hospital's latest anchored disclosure-log head (``Anchors.getDisclosureHead``)."""
+
+    head: bytes
+    count: int
+    seq: int
+    block_number: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProposalView:
     """A membership vote (``Consortium.getProposal``)."""
 

@@ -15,6 +15,7 @@ from common.guard import guard
 from common.limits import RouteLimit
 from common.ratelimit import RateRule, TokenBucket
 from gateway import access_log, openapi
+from gateway.audit.disclosure_router import router as audit_disclosures
 from gateway.audit.pages import router as audit_pages
 from gateway.audit.router import router as audit_api
 from gateway.container import Services
@@ -102,6 +103,7 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     app.include_router(outbound.router)
     app.include_router(audit.router)
     app.include_router(audit_api)
+    app.include_router(audit_disclosures)
     app.include_router(audit_pages)
     openapi.install(app)
     guard(app, body_default=effective.max_body_bytes, body_routes=_body_limits(effective),

@@ -20,11 +20,15 @@ import typer
 from rich.console import Console
 
 from gateway.audit.deployment_file import BadDeployment
+from gateway.audit.disclosure_cli import disclosures as disclosures_command
+from gateway.audit.disclosure_cli import log_copy
+from gateway.audit.disclosures import with_reads
 from gateway.audit.errors import AuditChainUnavailable, UnknownSubject
 from gateway.audit.fhir_export import to_bundle
 from gateway.audit.model import Subject, Trace
 from gateway.audit.render import print_trace
 from gateway.audit.wiring import open_trail
+from gateway.disclosure.exceptions import LogUnavailable
 from node.exceptions import ProofError
 from node.proof.json_codec import loads_proof
 from node.proof.record import RecordProof
@@ -58,6 +62,10 @@ BlobStore = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the trace as JSON.")]
+Disclosures = Annotated[
+    Path | None,
+    typer.Option("--disclosures", help="A copy of a gateway's disclosures.sqlite: add its reads."),
+]
 Fhir = Annotated[
     Path | None, typer.Option("--fhir", help="Also write a FHIR R4 Bundle (collection) here.")
 ]
@@ -81,7 +89,8 @@ def _hex32(value: str, what: str) -> bytes:
 
 def _run(subject: Subject, ident: str, *, rpc: str, contracts: Path | None,
          overrides: dict[str, str | None], blob_store: str | None, as_json: bool,
-         fhir: Path | None, proof: RecordProof | None = None) -> None:  # fmt: skip
+         fhir: Path | None, proof: RecordProof | None = None,
+         disclosures: Path | None = None) -> None:  # fmt: skip
     try:
         trail = open_trail(rpc=rpc, contracts=contracts, overrides=overrides, blob_store=blob_store)
     except BadDeployment as exc:
@@ -100,6 +109,11 @@ def _run(subject: Subject, ident: str, *, rpc: str, contracts: Path | None,
         _fail(EXIT_UNKNOWN, str(exc))
     except AuditChainUnavailable as exc:
         _fail(EXIT_CHAIN, f"{exc} (is {rpc} a chain node?)")
+    if disclosures is not None:
+        try:
+            trace = with_reads(trace, log_copy(disclosures))
+        except LogUnavailable as exc:
+            _fail(EXIT_BAD_INPUT, str(exc))
     _output(trace, as_json=as_json, fhir=fhir)
     if not trace.checks_ok:
         err.print(
@@ -165,11 +179,13 @@ def trace_record(
     ] = None,
     as_json: AsJson = False,
     fhir: Fhir = None,
+    disclosures: Disclosures = None,
 ) -> None:
     """A record's anchors, versions and its case's referrals, grants and accesses."""
     overrides = _overrides(consortium, anchors, referrals, grants)
     _run("record", record, rpc=rpc, contracts=contracts, overrides=overrides,
-         blob_store=blob_store, as_json=as_json, fhir=fhir, proof=_load_proof(proof))  # fmt: skip
+         blob_store=blob_store, as_json=as_json, fhir=fhir, proof=_load_proof(proof),
+         disclosures=disclosures)  # fmt: skip
 
 
 @trace_app.command("case")
@@ -184,11 +200,12 @@ def trace_case(
     blob_store: BlobStore = None,
     as_json: AsJson = False,
     fhir: Fhir = None,
+    disclosures: Disclosures = None,
 ) -> None:
     """Every chain event about a case: anchors, referrals, grants, accesses, break-glass."""
     overrides = _overrides(consortium, anchors, referrals, grants)
     _run("case", case, rpc=rpc, contracts=contracts, overrides=overrides,
-         blob_store=blob_store, as_json=as_json, fhir=fhir)  # fmt: skip
+         blob_store=blob_store, as_json=as_json, fhir=fhir, disclosures=disclosures)  # fmt: skip
 
 
 @trace_app.command("grant")
@@ -203,8 +220,12 @@ def trace_grant(
     blob_store: BlobStore = None,
     as_json: AsJson = False,
     fhir: Fhir = None,
+    disclosures: Disclosures = None,
 ) -> None:
     """A grant's issue or break-glass, every redemption, its revocation and its referral."""
     overrides = _overrides(consortium, anchors, referrals, grants)
     _run("grant", grant, rpc=rpc, contracts=contracts, overrides=overrides,
-         blob_store=blob_store, as_json=as_json, fhir=fhir)  # fmt: skip
+         blob_store=blob_store, as_json=as_json, fhir=fhir, disclosures=disclosures)  # fmt: skip
+
+
+app.command("disclosures")(disclosures_command)

@@ -14,6 +14,7 @@ from gateway.abc import (
     InboxAPI,
     SessionStoreAPI,
 )
+from gateway.disclosure.anchor import Anchorer
 from gateway.memory import MemorySessionStore
 
 
@@ -31,3 +32,6 @@ class Services:
     inbox: InboxAPI | None = None
     #: Auditor challenges and sessions: a store of their own, never the physicians'.
     auditor_sessions: SessionStoreAPI = field(default_factory=MemorySessionStore)
+    #: The disclosure log (and its anchoring); ``None`` serves reads unaccounted (unit tests
+    #: of other seams only: ``build_services`` always sets one).
+    disclosures: Anchorer | None = None

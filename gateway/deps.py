@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.container import Services
+from gateway.disclosure.recorder import Discloser
 from gateway.domain import Session
 from gateway.exceptions import MissingCredentials
 from gateway.services import signin
@@ -77,7 +78,7 @@ CurrentPhysician = Annotated[PhysicianAddress, Depends(current_physician)]
 
 
 def readable_grants(
-    settings: SettingsDep, services: ServicesDep, credentials: Credentials
+    request: Request, settings: SettingsDep, services: ServicesDep, credentials: Credentials
 ) -> frozenset[GrantId]:
     """The session's redeemed grants that are still readable (not revoked, not expired).
 
@@ -85,6 +86,7 @@ def readable_grants(
     one worker-thread hop per read request instead of two (both may read the chain).
     """
     session = _session(settings, services, credentials)
+    request.state.physician = session.physician  # for :func:`discloser`, same request
     now = services.clock()
     readable = set()
     for grant in session.grants:
@@ -95,3 +97,12 @@ def readable_grants(
 
 
 ReadableGrants = Annotated[frozenset[GrantId], Depends(readable_grants)]
+
+
+async def discloser(request: Request, services: ServicesDep, _: ReadableGrants) -> Discloser:
+    """Accounts this request's reads to its physician (authenticated by ``ReadableGrants``)."""
+    physician: str = request.state.physician
+    return Discloser(anchorer=services.disclosures, physician=physician, clock=services.clock)
+
+
+Disclose = Annotated[Discloser, Depends(discloser)]

@@ -96,6 +96,8 @@ class InstanceHeader:
     sop_uid: DicomUID
     transfer_syntax: DicomUID
     dataset: Dataset
+    #: The anchored study record the instance belongs to (the disclosure log names it).
+    record_id: RecordId | None = None
 
 
 @dataclass(frozen=True, slots=True)

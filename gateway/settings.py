@@ -62,6 +62,11 @@ class GatewaySettings(BaseSettings):
     fhir_destinations: dict[str, FhirDestination] = Field(default_factory=dict)
     #: Our AE title when we call a DICOM destination (configure it there as a peer).
     dicom_ae_title: str = Field(default="MEDLEDGER", pattern=AE_TITLE)
+    #: The disclosure log's head goes on chain once this many reads are unanchored, or
+    #: this many seconds after the last anchor if any read is (and on ``POST
+    #: /audit/disclosures/anchor``).
+    disclosure_anchor_every: int = Field(default=100, ge=1)
+    disclosure_anchor_seconds: float = Field(default=300.0, gt=0)
     #: HTTPS: the server certificate and key (both, or neither with an http public URL).
     tls_certfile: str | None = None
     tls_keyfile: str | None = None

@@ -32,9 +32,18 @@ contract Anchors {
         string manifestCid;
     }
 
+    /// The latest head of a gateway's disclosure log (hash chain of every read it served).
+    struct DisclosureHead {
+        bytes32 head;
+        uint64 count;
+        uint64 seq;
+        uint64 blockNumber;
+    }
+
     IConsortium public immutable consortium;
     mapping(bytes32 => RecordAnchor) private _records;
     mapping(bytes32 => BatchAnchor) private _batches;
+    mapping(address => DisclosureHead) private _disclosureHeads;
 
     event RecordAnchored(
         bytes32 indexed recordId,
@@ -47,6 +56,10 @@ contract Anchors {
     );
     event BatchAnchored(
         bytes32 indexed root, address indexed hospital, uint32 count, string manifestCid
+    );
+    /// One anchor of a hospital's disclosure log: ``head`` is the hash of entry ``count``.
+    event DisclosureHeadAnchored(
+        address indexed hospital, address indexed operator, bytes32 head, uint64 count, uint64 seq
     );
 
     error ZeroRecordId();
@@ -61,6 +74,9 @@ contract Anchors {
     error ZeroRoot();
     error EmptyBatch();
     error BatchAlreadyAnchored(bytes32 root);
+    error NotHospitalOperator(address hospital, address account);
+    error ZeroHead();
+    error DisclosureCountNotIncreasing(uint64 count, uint64 latest);
 
     constructor(IConsortium consortium_) {
         consortium = consortium_;
@@ -120,6 +136,26 @@ contract Anchors {
             msg.sender, count, uint64(block.timestamp), uint64(block.number), manifestCid
         );
         emit BatchAnchored(root, msg.sender, count, manifestCid);
+    }
+
+    /// Anchor the head of ``hospital``'s disclosure log after ``count`` entries. Sent by the
+    /// hospital or one of its active operators (its gateway); counts only grow, so a log
+    /// cannot be rewound below a count already anchored.
+    function anchorDisclosureHead(address hospital, bytes32 head, uint64 count) external {
+        if (!consortium.isActiveMember(hospital)) revert NotActiveMember(hospital);
+        if (msg.sender != hospital && !consortium.isActiveOperator(hospital, msg.sender)) {
+            revert NotHospitalOperator(hospital, msg.sender);
+        }
+        if (head == bytes32(0)) revert ZeroHead();
+        DisclosureHead storage latest = _disclosureHeads[hospital];
+        if (count <= latest.count) revert DisclosureCountNotIncreasing(count, latest.count);
+        uint64 seq = latest.seq + 1;
+        _disclosureHeads[hospital] = DisclosureHead(head, count, seq, uint64(block.number));
+        emit DisclosureHeadAnchored(hospital, msg.sender, head, count, seq);
+    }
+
+    function getDisclosureHead(address hospital) external view returns (DisclosureHead memory) {
+        return _disclosureHeads[hospital];
     }
 
     function getRecord(bytes32 recordId) external view returns (RecordAnchor memory) {

@@ -21,6 +21,7 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
+from gateway.audit.fhir_reads import read_entries
 from gateway.audit.model import Trace, TraceEvent
 
 SYSTEM = "urn:medledger"
@@ -140,6 +141,7 @@ def to_bundle(trace: Trace) -> dict[str, Any]:
             continue
         ident = uuid.uuid5(NAMESPACE, f"{event.tx}:{event.log_index}")
         entries.append({"fullUrl": f"urn:uuid:{ident}", "resource": resource})
+    entries += read_entries(trace.reads or [])
     doc = {
         "resourceType": "Bundle",
         "type": "collection",

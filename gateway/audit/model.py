@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from gateway.audit.disclosure_model import DisclosureRead
+
 Subject = Literal["record", "case", "grant"]
 
 
@@ -88,6 +90,11 @@ class Trace(BaseModel):
     proof: ProofCheck | None = None
     ciphertext: list[CiphertextCheck] | None = Field(
         default=None, description="Absent when no blob store was given."
+    )
+    reads: list[DisclosureRead] | None = Field(
+        default=None,
+        description="The reads this gateway served of the subject (its disclosure log); "
+        "absent when the trace comes from the chain alone.",
     )
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented idiom

@@ -64,6 +64,10 @@ def checks(trace: Trace) -> list[RenderableType]:
                 f"{check.size} bytes" if ok else check.detail,
             )  # fmt: skip
         parts.append(table)
+    if trace.reads is not None:
+        parts.append(Text(f"reads served (disclosure log): {len(trace.reads)}", style="bold"))
+        parts += [Text(f"  #{r.seq} {r.at_ms} ms  {r.kind:<9} by {r.physician}  "
+                       f"grant {r.grant[:12]}…  {r.size} bytes") for r in trace.reads]  # fmt: skip
     return parts
 
 

@@ -14,10 +14,13 @@ from pydantic import BaseModel, Field
 
 from common.web import SafeJSONRoute
 from gateway.audit.deps import AuditorToken, CurrentAuditor, TrailDep
+from gateway.audit.disclosures import with_reads
 from gateway.audit.fhir_export import to_bundle
 from gateway.audit.model import Trace
 from gateway.audit.signin import AUDITOR, auditor_check
+from gateway.container import Services
 from gateway.deps import ServicesDep, SettingsDep
+from gateway.disclosure.abc import DisclosureLogAPI
 from gateway.exceptions import BadRequest
 from gateway.models import ChallengeRequest, ChallengeResponse, SessionRequest
 from gateway.responses import errors
@@ -107,6 +110,10 @@ def _record(trail: TrailDep, record: str, proof: RecordProof | None, check: bool
     return trail.trace_record(record=bytes.fromhex(record[2:]), proof=proof, check_ciphertext=check)
 
 
+def _log(services: Services) -> DisclosureLogAPI | None:
+    return None if services.disclosures is None else services.disclosures.log
+
+
 def _proof(body: RecordTraceRequest) -> RecordProof | None:
     if body.proof is None:
         return None
@@ -118,10 +125,11 @@ def _proof(body: RecordTraceRequest) -> RecordProof | None:
 
 @router.get("/records/{record}/trace", response_model=Trace, responses=TRACE_ERRORS)
 def record_trace(
-    _: CurrentAuditor, trail: TrailDep, record: RecordPath, check_ciphertext: Check = False
-) -> Trace:
-    """A record's anchors, versions and its case's referrals, grants and accesses."""
-    return _record(trail, record, None, check_ciphertext)
+    _: CurrentAuditor, trail: TrailDep, services: ServicesDep, record: RecordPath,
+    check_ciphertext: Check = False,
+) -> Trace:  # fmt: skip
+    """A record's anchors, versions, its case's referrals, grants and accesses, and its reads."""
+    return with_reads(_record(trail, record, None, check_ciphertext), _log(services))
 
 
 @router.post(
@@ -130,28 +138,33 @@ def record_trace(
 def record_trace_with_proof(
     _: CurrentAuditor,
     trail: TrailDep,
+    services: ServicesDep,
     record: RecordPath,
     body: Annotated[RecordTraceRequest, Body()],
     check_ciphertext: Check = False,
 ) -> Trace:
     """As GET, with the record's inclusion proof (needed for a batched record)."""
-    return _record(trail, record, _proof(body), check_ciphertext)
+    return with_reads(_record(trail, record, _proof(body), check_ciphertext), _log(services))
 
 
 @router.get("/cases/{case}/trace", response_model=Trace, responses=TRACE_ERRORS)
 def case_trace(
-    _: CurrentAuditor, trail: TrailDep, case: CasePath, check_ciphertext: Check = False
-) -> Trace:
-    """Every chain event about a case, oldest first."""
-    return trail.trace_case(case=bytes.fromhex(case[2:]), check_ciphertext=check_ciphertext)
+    _: CurrentAuditor, trail: TrailDep, services: ServicesDep, case: CasePath,
+    check_ciphertext: Check = False,
+) -> Trace:  # fmt: skip
+    """Every chain event about a case, oldest first, and the reads this gateway served of it."""
+    trace = trail.trace_case(case=bytes.fromhex(case[2:]), check_ciphertext=check_ciphertext)
+    return with_reads(trace, _log(services))
 
 
 @router.get("/grants/{grant}/trace", response_model=Trace, responses=TRACE_ERRORS)
 def grant_trace(
-    _: CurrentAuditor, trail: TrailDep, grant: GrantPath, check_ciphertext: Check = False
-) -> Trace:
-    """A grant's issue or break-glass, redemptions, revocation and its referral's states."""
-    return trail.trace_grant(grant=grant, check_ciphertext=check_ciphertext)
+    _: CurrentAuditor, trail: TrailDep, services: ServicesDep, grant: GrantPath,
+    check_ciphertext: Check = False,
+) -> Trace:  # fmt: skip
+    """A grant's issue or break-glass, redemptions, revocation, referral states and reads."""
+    trace = trail.trace_grant(grant=grant, check_ciphertext=check_ciphertext)
+    return with_reads(trace, _log(services))
 
 
 _FHIR: dict[int | str, dict[str, Any]] = {
@@ -166,20 +179,23 @@ def _fhir(trace: Trace) -> JSONResponse:
 @router.get(
     "/records/{record}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS}
 )
-def record_fhir(_: CurrentAuditor, trail: TrailDep, record: RecordPath) -> JSONResponse:
-    """A record's trace as FHIR R4 Provenance and AuditEvent resources."""
-    return _fhir(_record(trail, record, None, False))
+def record_fhir(_: CurrentAuditor, trail: TrailDep, services: ServicesDep, record: RecordPath
+                ) -> JSONResponse:  # fmt: skip
+    """A record's trace (and its reads) as FHIR R4 Provenance and AuditEvent resources."""
+    return _fhir(with_reads(_record(trail, record, None, False), _log(services)))
 
 
 @router.get("/cases/{case}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS})
-def case_fhir(_: CurrentAuditor, trail: TrailDep, case: CasePath) -> JSONResponse:
-    """A case's trace as FHIR R4 Provenance and AuditEvent resources."""
-    return _fhir(trail.trace_case(case=bytes.fromhex(case[2:])))
+def case_fhir(_: CurrentAuditor, trail: TrailDep, services: ServicesDep, case: CasePath
+              ) -> JSONResponse:  # fmt: skip
+    """A case's trace (and its reads) as FHIR R4 Provenance and AuditEvent resources."""
+    return _fhir(with_reads(trail.trace_case(case=bytes.fromhex(case[2:])), _log(services)))
 
 
 @router.get(
     "/grants/{grant}/fhir", response_class=JSONResponse, responses={**_FHIR, **TRACE_ERRORS}
 )
-def grant_fhir(_: CurrentAuditor, trail: TrailDep, grant: GrantPath) -> JSONResponse:
-    """A grant's trace as FHIR R4 AuditEvent resources."""
-    return _fhir(trail.trace_grant(grant=grant))
+def grant_fhir(_: CurrentAuditor, trail: TrailDep, services: ServicesDep, grant: GrantPath
+               ) -> JSONResponse:  # fmt: skip
+    """A grant's trace (and its reads) as FHIR R4 AuditEvent resources."""
+    return _fhir(with_reads(trail.trace_grant(grant=grant), _log(services)))

@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from gateway.abc import CaseStoreAPI
 from gateway.destinations import DicomDestination, FhirDestination
+from gateway.disclosure.entry import Kind
+from gateway.disclosure.recorder import Discloser
 from gateway.domain import InstanceHeader
 from gateway.exceptions import NotFound
 from gateway.outbound import dicom, fhir
@@ -34,7 +36,7 @@ def _named(destinations: Mapping[str, _D], name: str) -> _D:
 
 def push_study(*, cases: CaseStoreAPI, grants: Collection[GrantId], study: DicomUID,
                name: str, destinations: Mapping[str, DicomDestination],
-               calling_ae: str) -> dicom.StoreResult:  # fmt: skip
+               calling_ae: str, disclose: Discloser) -> dicom.StoreResult:  # fmt: skip
     """C-STORE every instance of ``study`` the session may read to destination ``name``."""
     destination = _named(destinations, name)
     instances = list(cases.list_instances(grants=grants, study=study))
@@ -45,7 +47,10 @@ def push_study(*, cases: CaseStoreAPI, grants: Collection[GrantId], study: Dicom
         stream = cases.open_instance(grants=grants, study=header.study_uid,
                                      series=header.series_uid, sop=header.sop_uid)  # fmt: skip
         with stream:
-            return stream.read()
+            data = stream.read()
+        disclose.record(kind=Kind.PUSH, grant=header.grant_id, record=header.record_id,
+                        sop_uid=header.sop_uid, size=len(data))  # fmt: skip
+        return data
 
     try:
         result = dicom.store(name=name, destination=destination, calling_ae=calling_ae,
@@ -59,7 +64,7 @@ def push_study(*, cases: CaseStoreAPI, grants: Collection[GrantId], study: Dicom
 
 
 def push_records(*, cases: CaseStoreAPI, grants: Collection[GrantId], case: CaseId,
-                 name: str, destinations: Mapping[str, FhirDestination]
+                 name: str, destinations: Mapping[str, FhirDestination], disclose: Discloser,
                  ) -> fhir.BundleResult:  # fmt: skip
     """POST the case's FHIR records the session may read to destination ``name``."""
     destination = _named(destinations, name)
@@ -71,6 +76,8 @@ def push_records(*, cases: CaseStoreAPI, grants: Collection[GrantId], case: Case
     for record in found:
         with cases.open_record(grants=grants, record=record.record_id) as stream:
             verified.append(stream.read())
+        disclose.record(kind=Kind.PUSH, grant=record.grant_id, record=record.record_id,
+                        size=len(verified[-1]))  # fmt: skip
     bundle = fhir.transaction(verified)
     try:
         result = fhir.post(name=name, destination=destination, bundle=bundle)

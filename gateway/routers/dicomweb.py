@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from common.web import SafeJSONRoute
-from gateway.deps import ReadableGrants, ServicesDep, SettingsDep
+from gateway.deps import Disclose, ReadableGrants, ServicesDep, SettingsDep
 from gateway.responses import errors
 from gateway.services import bulkdata, dicomweb, rendered
 from gateway.services.dicomweb import Reader, Scope
@@ -77,11 +77,13 @@ _METADATA: dict[str, Any] = {
 
 
 def reader(
-    request: Request, services: ServicesDep, grants: ReadableGrants, accept: Accept
-) -> Reader:
+    request: Request, services: ServicesDep, grants: ReadableGrants, disclose: Disclose,
+    accept: Accept,
+) -> Reader:  # fmt: skip
     """The case store under the session's readable grants, and how the client reads."""
     base = str(request.base_url).rstrip("/") + "/dicomweb"
-    return Reader(cases=services.cases, grants=grants, accept=accept, base_url=base)
+    return Reader(cases=services.cases, grants=grants, accept=accept, base_url=base,
+                  disclose=disclose)  # fmt: skip
 
 
 def study_scope(study: Study) -> Scope:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from common.web import SafeJSONRoute
-from gateway.deps import ReadableGrants, ServicesDep, SettingsDep
+from gateway.deps import Disclose, ReadableGrants, ServicesDep, SettingsDep
 from gateway.outbound import service
 from gateway.responses import errors
 from gateway.routers.dicomweb import Study
@@ -37,11 +37,13 @@ class RecordsPushed(BaseModel):
 @router.post("/dicom/{destination}/studies/{study}", response_model=StudyPushed,
              responses=errors(401, 403, 404, 502))  # fmt: skip
 def push_study(settings: SettingsDep, services: ServicesDep, grants: ReadableGrants,
-               destination: Destination, study: Study) -> StudyPushed:  # fmt: skip
+               disclose: Disclose, destination: Destination, study: Study
+               ) -> StudyPushed:  # fmt: skip
     """Send a granted, verified study to one of this hospital's PACS (DICOM C-STORE)."""
     result = service.push_study(
         cases=services.cases, grants=grants, study=DicomUID(study), name=destination,
         destinations=settings.dicom_destinations, calling_ae=settings.dicom_ae_title,
+        disclose=disclose,
     )  # fmt: skip
     return StudyPushed(destination=destination, instances=result.sent, bytes=result.bytes_sent)
 
@@ -49,10 +51,11 @@ def push_study(settings: SettingsDep, services: ServicesDep, grants: ReadableGra
 @router.post("/fhir/{destination}/cases/{case}", response_model=RecordsPushed,
              responses=errors(401, 403, 404, 502))  # fmt: skip
 def push_records(settings: SettingsDep, services: ServicesDep, grants: ReadableGrants,
-                 destination: Destination, case: Case) -> RecordsPushed:  # fmt: skip
+                 disclose: Disclose, destination: Destination, case: Case
+               ) -> RecordsPushed:  # fmt: skip
     """Send a granted case's verified FHIR records to this hospital's HIS (a transaction)."""
     result = service.push_records(
         cases=services.cases, grants=grants, case=CaseId(bytes.fromhex(case[2:])),
-        name=destination, destinations=settings.fhir_destinations,
+        name=destination, destinations=settings.fhir_destinations, disclose=disclose,
     )  # fmt: skip
     return RecordsPushed(destination=destination, entries=result.entries)

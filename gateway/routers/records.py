@@ -9,7 +9,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from common.web import SafeJSONRoute
-from gateway.deps import ReadableGrants, ServicesDep
+from gateway.deps import Disclose, ReadableGrants, ServicesDep
 from gateway.responses import errors
 from gateway.services import records
 from keys.typing import CaseId, RecordId
@@ -68,8 +68,8 @@ def list_records(services: ServicesDep, grants: ReadableGrants, case: Case) -> l
         **errors(401, 403, 404, 502),
     },
 )
-def get_record(services: ServicesDep, grants: ReadableGrants, record: Record) -> Response:
+def get_record(services: ServicesDep, grants: ReadableGrants, disclose: Disclose, record: Record
+               ) -> Response:  # fmt: skip
     """Fetch one record, re-hashed against its anchored commitment before a byte is sent."""
-    return records.serve(
-        cases=services.cases, grants=grants, record=RecordId(bytes.fromhex(record[2:]))
-    )
+    return records.serve(cases=services.cases, grants=grants, disclose=disclose,
+                         record=RecordId(bytes.fromhex(record[2:])))  # fmt: skip

@@ -8,7 +8,7 @@ study → series → instance), so a level differs from another only by its scop
 from __future__ import annotations
 
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -16,6 +16,8 @@ from fastapi.responses import Response, StreamingResponse
 from pydicom.tag import BaseTag
 
 from gateway.abc import CaseStoreAPI
+from gateway.disclosure.entry import Kind
+from gateway.disclosure.recorder import Discloser
 from gateway.domain import InstanceHeader
 from gateway.exceptions import NotFound
 from gateway.services import bulkdata, frames, rendered
@@ -35,6 +37,13 @@ class Reader:
     grants: Collection[GrantId]
     accept: str | None
     base_url: str
+    #: Accounts each item served (one call per instance, frame set, image or bulk value).
+    disclose: Discloser
+
+    def account(self, kind: Kind, header: InstanceHeader, size: int) -> None:
+        """One disclosure entry for ``header``, before its bytes go out."""
+        self.disclose.record(kind=kind, grant=header.grant_id, record=header.record_id,
+                             sop_uid=header.sop_uid, size=size)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +66,28 @@ def search_level(*, reader: Reader, level: Level, query: QidoQuery, scope: Scope
     require_json(reader.accept)
     instances = reader.cases.list_instances(grants=reader.grants, study=scope.study,
                                             series=scope.series)  # fmt: skip
-    return search(instances=instances, level=level, query=query, depth=scope.depth,
-                  base_url=reader.base_url)  # fmt: skip
+    results = search(instances=instances, level=level, query=query, depth=scope.depth,
+                     base_url=reader.base_url)  # fmt: skip
+    _account_search(reader, instances, results, scope)
+    return results
+
+
+_STUDY_UID_TAG = "0020000D"
+
+
+def _account_search(reader: Reader, instances: Sequence[InstanceHeader],
+                    results: list[dict[str, Any]], scope: Scope) -> None:  # fmt: skip
+    """One ``search`` entry per (grant, study record) the results came from."""
+    sources: dict[str, set[tuple[GrantId, bytes | None]]] = {}
+    for header in instances:
+        sources.setdefault(header.study_uid, set()).add((header.grant_id, header.record_id))
+    counts: dict[tuple[GrantId, bytes | None], int] = {}
+    for result in results:
+        uid = scope.study or (result.get(_STUDY_UID_TAG, {}).get("Value") or [None])[0]
+        for source in sources.get(str(uid), ()):
+            counts[source] = counts.get(source, 0) + 1
+    for (grant, record), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or b"")):
+        reader.disclose.record(kind=Kind.SEARCH, grant=grant, record=record, size=n)
 
 
 def _instances(reader: Reader, scope: Scope) -> list[InstanceHeader]:
@@ -90,10 +119,19 @@ def _part(reader: Reader, header: InstanceHeader, target: str | None) -> Part:
     stream = _open(reader, header)
     location = instance_url(reader, header)
     if target is None or target == header.transfer_syntax:
+        reader.account(Kind.INSTANCE, header, _size(stream))
         return Part(stream, header.transfer_syntax, location)
     with stream:
         data = transcode(stream.read(), target=target)
+    reader.account(Kind.INSTANCE, header, len(data))
     return Part(io.BytesIO(data), target, location)
+
+
+def _size(stream: BinaryIO) -> int:
+    here = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    return end - here
 
 
 def retrieve(*, reader: Reader, scope: Scope) -> Response:
@@ -120,6 +158,7 @@ def retrieve_frames(*, reader: Reader, scope: Scope, numbers: list[int]) -> Resp
     header = _instances(reader, scope)[0]
     choice = frames.negotiate(reader.accept, syntax=header.transfer_syntax)
     found = frames.extract(stream=_open(reader, header), numbers=numbers, choice=choice)
+    reader.account(Kind.FRAME, header, sum(len(p) for p in found.parts))
     where = instance_url(reader, header)
     return _frames_response(found, [f"{where}/frames/{n}" for n in numbers])
 
@@ -127,7 +166,12 @@ def retrieve_frames(*, reader: Reader, scope: Scope, numbers: list[int]) -> Resp
 def metadata(*, reader: Reader, scope: Scope) -> list[dict[str, Any]]:
     """WADO-RS metadata: each instance's header as DICOM JSON, bulk data by ``BulkDataURI``."""
     require_json(reader.accept)
-    return [_metadata(reader, h) for h in _instances(reader, scope)]
+    answer = []
+    for header in _instances(reader, scope):
+        item = _metadata(reader, header)
+        reader.account(Kind.METADATA, header, 0)  # a header, not bulk data: no byte count
+        answer.append(item)
+    return answer
 
 
 def _metadata(reader: Reader, header: InstanceHeader) -> dict[str, Any]:
@@ -141,6 +185,7 @@ def retrieve_bulkdata(*, reader: Reader, scope: Scope, tag: BaseTag) -> Response
     """WADO-RS bulk data: the value of one element of a verified instance."""
     header = _instances(reader, scope)[0]
     found = bulkdata.extract(stream=_open(reader, header), tag=tag, accept=reader.accept)
+    reader.account(Kind.BULKDATA, header, sum(len(p) for p in found.parts))
     where = bulkdata.url(instance_url(reader, header), tag)
     return _frames_response(found, [where] * len(found.parts))
 
@@ -159,4 +204,5 @@ def render(*, reader: Reader, scope: Scope, frame: int, options: rendered.Option
     header = _instances(reader, scope)[0]
     image = rendered.render(stream=_open(reader, header), frame=frame, media_type=media_type,
                             options=options)  # fmt: skip
+    reader.account(Kind.RENDERED, header, len(image))
     return Response(image, media_type=media_type)

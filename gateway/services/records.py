@@ -10,6 +10,9 @@ from typing import BinaryIO
 from fastapi.responses import Response, StreamingResponse
 
 from gateway.abc import CaseStoreAPI
+from gateway.disclosure.entry import Kind
+from gateway.disclosure.exceptions import DisclosureError
+from gateway.disclosure.recorder import Discloser
 from gateway.domain import RecordInfo
 from gateway.exceptions import NotFound
 from keys.typing import CaseId, GrantId, RecordId
@@ -32,7 +35,8 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
         stream.close()
 
 
-def serve(*, cases: CaseStoreAPI, grants: Collection[GrantId], record: RecordId) -> Response:
+def serve(*, cases: CaseStoreAPI, grants: Collection[GrantId], disclose: Discloser,
+          record: RecordId) -> Response:  # fmt: skip
     """A record's verified plaintext with its media type and digest (RFC 9530).
 
     ``open_record`` has already re-hashed the whole plaintext against the anchored
@@ -45,6 +49,11 @@ def serve(*, cases: CaseStoreAPI, grants: Collection[GrantId], record: RecordId)
     if info is None:
         stream.close()
         raise NotFound("no such record under this session's grants")
+    try:  # accounted before the first byte goes out; unaccountable means not served
+        disclose.record(kind=Kind.RECORD, grant=info.grant_id, record=record, size=info.size)
+    except DisclosureError:
+        stream.close()
+        raise
     digest = base64.b64encode(info.content_hash).decode()
     headers = {"Repr-Digest": f"sha-256=:{digest}:"}
     if isinstance(stream, io.BytesIO):

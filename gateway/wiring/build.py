@@ -24,8 +24,12 @@ from eth_account.signers.local import LocalAccount
 from common.tls import TLSConfigError, http_client
 from contracts.client import ChainClient
 from contracts.exceptions import ChainUnavailable
+from gateway.audit.disclosure_heads import ChainHeadAnchor
+from gateway.audit.events import EventReader
 from gateway.audit.trail import ChainAuditTrail
 from gateway.container import Services
+from gateway.disclosure.anchor import Anchorer, Policy
+from gateway.disclosure.log import SqliteDisclosureLog
 from gateway.exceptions import ConfigurationError
 from gateway.memory import MemorySessionStore
 from gateway.settings import GatewaySettings
@@ -146,6 +150,19 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
     # (without one every such trace was a 503 "chain_unavailable" on a healthy chain).
     trail = ChainAuditTrail(reader.w3, s.contracts, from_block=0, blobs=blobs)
     chain = Web3ChainView(operator)
+    heads = ChainHeadAnchor(
+        hospital=settings.hospital,
+        events=EventReader(reader.w3, s.contracts, from_block=0),
+        client=operator if account is not None else None,
+    )
+    policy = Policy(
+        every_entries=settings.disclosure_anchor_every,
+        every_seconds=settings.disclosure_anchor_seconds,
+    )
+    disclosures = Anchorer(
+        SqliteDisclosureLog(config.data_dir / "disclosures.sqlite"), heads, policy
+    )
+    disclosures.start()
     return Services(
         chain=chain,
         cases=NodeCaseStore(cases, chain=chain),
@@ -153,4 +170,5 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
         audit=trail,
         trail=trail,
         inbox=NodeInbox(cases),
+        disclosures=disclosures,
     )

@@ -186,7 +186,7 @@ class NodeCaseStore(CaseStoreAPI):
                     grant_id=grant, study_uid=DicomUID(item.study_uid),
                     series_uid=DicomUID(item.series_uid), sop_uid=DicomUID(item.sop_uid),
                     transfer_syntax=DicomUID(str(header.file_meta.TransferSyntaxUID)),
-                    dataset=header,
+                    dataset=header, record_id=RecordId(bytes(s.record.record_id)),
                 ))  # fmt: skip
         found.sort(key=lambda h: (h.study_uid, h.series_uid,
                                   int(getattr(h.dataset, "InstanceNumber", 0) or 0),

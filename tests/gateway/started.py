@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.container import Services
+from gateway.disclosure.anchor import Anchorer
 from gateway.domain import PhysicianStatus
 from gateway.memory import MemorySessionStore
 from gateway.services.auth import token_digest
@@ -44,14 +45,16 @@ class Served:
 
 @contextmanager
 def served_gateway(paths: list[Path], settings: GatewaySettings | None = None,
-                   cases: FileCaseStore | None = None) -> Iterator[Served]:  # fmt: skip
+                   cases: FileCaseStore | None = None, disclosures: Anchorer | None = None,
+                   ) -> Iterator[Served]:  # fmt: skip
     """A gateway whose case store holds ``paths`` under ``G1``, redeemed by a signed-in
     physician; yields it served on a free loopback port."""
     settings = settings or make_settings()
     cases = cases or FileCaseStore()
     chain, sessions = TableChainView(), MemorySessionStore()
     audit, clock = DictAuditSource(), Clock()
-    services = Services(chain=chain, cases=cases, sessions=sessions, audit=audit, clock=clock)
+    services = Services(chain=chain, cases=cases, sessions=sessions, audit=audit, clock=clock,
+                        disclosures=disclosures)  # fmt: skip
     app = create_app(services=services, settings=settings)
     with TestClient(app) as client:
         gw = Gateway(settings, chain, cases, sessions, audit, clock, client, app)

@@ -31,6 +31,9 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from gateway.destinations import DicomDestination, FhirDestination
+from gateway.disclosure.anchor import Anchorer, Policy
+from gateway.disclosure.entry import instance_ref
+from gateway.disclosure.log import SqliteDisclosureLog
 from gateway.domain import RecordInfo
 from gateway.exceptions import IntegrityError, NotFound
 from keys.typing import CaseId, GrantId, RecordId
@@ -126,6 +129,7 @@ class World:
     sops: set[str]
     files: list[Path]
     lone: Path  # a one-instance study the tamper test corrupts
+    log: SqliteDisclosureLog  # every pushed item is a disclosure entry
 
     def post(self, path: str, token: str | None = None) -> httpx.Response:
         token = token or self.ours.token
@@ -174,9 +178,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         cases = RecordsAndFiles()
         cases.add_fhir(G1, PATIENT)
         cases.add_fhir(G1, OBSERVATION)
-        with served_gateway([*files, directory / "lone.dcm"], settings=settings,
-                            cases=cases) as ours:  # fmt: skip
-            yield World(ours, pacs, his, study, sops, files, directory / "lone.dcm")
+        log = SqliteDisclosureLog(directory / "disclosures.sqlite")
+        with served_gateway([*files, directory / "lone.dcm"], settings=settings, cases=cases,
+                            disclosures=Anchorer(log, None, Policy())) as ours:  # fmt: skip
+            yield World(ours, pacs, his, study, sops, files, directory / "lone.dcm", log)
+        log.close()
 
 
 def test_a_granted_study_pushed_to_orthanc_arrives_with_the_same_sop_uids(
@@ -188,6 +194,12 @@ def test_a_granted_study_pushed_to_orthanc_arrives_with_the_same_sop_uids(
         response = world.post(f"/outbound/dicom/pacs/studies/{world.study}")
     assert response.status_code == 200, response.text
     assert response.json()["instances"] == 4
+    refs = {instance_ref(G1, sop).hex() for sop in world.sops}
+    pushed = [e for e in world.log.entries() if e.instance in refs]  # only this test pushes them
+    assert sorted(e.instance for e in pushed) == sorted(
+        instance_ref(G1, sop).hex() for sop in world.sops)  # fmt: skip
+    assert {e.kind for e in pushed} == {"push"}
+    assert sum(e.size for e in pushed) == response.json()["bytes"]
     assert world.pacs.sop_instance_uids() == world.sops
     with world.pacs.client() as http:  # what Orthanc stored is the verified bytes as stored
         for orthanc_id in world.pacs.instances():
@@ -238,9 +250,12 @@ def test_destination_errors_are_502_with_a_clear_message(world: World) -> None:
 
 
 def test_a_granted_case_s_records_go_to_the_his_as_one_valid_transaction(world: World) -> None:
+    before = world.log.head()[0]
     response = world.post(f"/outbound/fhir/his/cases/0x{CASE.hex()}")
     assert response.status_code == 200, response.text
     assert response.json() == {"destination": "his", "entries": 2}
+    pushed = world.log.entries()[before:]
+    assert [(e.kind, e.grant) for e in pushed] == [("push", G1.hex())] * 2
     bundle = world.his.received[-1]
     assert bundle["type"] == "transaction"
     requests = sorted((e["request"]["method"], e["request"]["url"]) for e in bundle["entry"])
