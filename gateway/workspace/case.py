@@ -89,7 +89,8 @@ def case_view(*, cases: CaseStoreAPI, grants: Collection[GrantId], case: CaseId)
     return CaseView(
         case="0x" + bytes(case).hex(),
         records=found,
-        studies=[CaseStudy(uid, "/".join(sorted(m - {""})), len(s), sum(c.values()))
-                 for uid, (s, m, c) in sorted(studies.items())],  # fmt: skip
+        studies=[
+            CaseStudy(uid, "/".join(sorted(m - {""})), len(s), sum(c.values()))
+            for uid, (s, m, c) in sorted(studies.items())
+        ],
     )
-

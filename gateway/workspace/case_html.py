@@ -43,7 +43,7 @@ def _study(case: str, study: CaseStudy) -> str:
     return (
         f'<li class="study panel" data-study="{escape(study.study)}">'
         f"<b>{escape(study.modalities or 'DICOM')} study</b> · {study.series} series · "
-        f"{study.instances} instances <div class=\"mono\">{escape(study.study)}</div>"
+        f'{study.instances} instances <div class="mono">{escape(study.study)}</div>'
         f'<a class="open-study" href="{escape(href)}">Open in the viewer</a></li>'
     )
 

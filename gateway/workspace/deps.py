@@ -25,9 +25,7 @@ COOKIE = "medledger_workspace"
 PATH = "/workspace"
 
 
-def workspace_session(
-    request: Request, settings: SettingsDep, services: ServicesDep
-) -> Session:
+def workspace_session(request: Request, settings: SettingsDep, services: ServicesDep) -> Session:
     """The cookie's live session; ``MissingCredentials`` (401) without one."""
     token = request.cookies.get(COOKIE)
     if not token:

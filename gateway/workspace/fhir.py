@@ -46,8 +46,10 @@ def _quantity(value: Any) -> str:
 
 
 def _observation(r: dict[str, Any]) -> Readable:
-    value = _quantity(r.get("valueQuantity")) or _concept(r.get("valueCodeableConcept")) or str(
-        r.get("valueString", "")
+    value = (
+        _quantity(r.get("valueQuantity"))
+        or _concept(r.get("valueCodeableConcept"))
+        or str(r.get("valueString", ""))
     )
     lines = [f"Value: {value}"] if value else []
     lines += [f"Status: {r['status']}"] if r.get("status") else []

@@ -13,8 +13,10 @@ from html import escape
 from gateway.domain import InboxEntry
 from gateway.services.timeline_html import BACKGROUND
 
-CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
-       "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")  # fmt: skip
+CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 CSS = f"""
 body {{ background: {BACKGROUND}; color: #1b1f24; margin: 0; padding: 20px 32px;
   font: 15px/1.4 "DejaVu Sans", "Liberation Sans", sans-serif; }}
@@ -77,7 +79,8 @@ def _row(entry: InboxEntry, *, now: float) -> str:
               if live and entry.token else "")  # fmt: skip
     return (
         f'<tr class="grant" data-grant="{grant}" data-state="{state}">'
-        f'<td>{escape(entry.grantor_name)}<div class="mono">referral #{entry.referral_id}</div></td>'
+        f"<td>{escape(entry.grantor_name)}"
+        f'<div class="mono">referral #{entry.referral_id}</div></td>'
         f'<td class="reason">{entry.reason_code}</td>'
         f'<td class="expiry">{_date(entry.expiry)}</td>'
         f'<td class="uses">{entry.uses_left} of {entry.max_uses}</td>'

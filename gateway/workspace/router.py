@@ -6,7 +6,7 @@ physician whose session expired signs in again and is back where they were.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,7 +19,7 @@ from gateway.responses import errors
 from gateway.workspace import case_html, html
 from gateway.workspace.case import case_view
 from gateway.workspace.deps import COOKIE, PATH, WorkspaceSession, case_grants
-from gateway.workspace.static import FILES, JS, static_file
+from gateway.workspace.static import JS, static_file
 from keys.typing import CaseId
 
 router = APIRouter(prefix=PATH, tags=["workspace"], route_class=SafeJSONRoute)
@@ -27,9 +27,14 @@ router = APIRouter(prefix=PATH, tags=["workspace"], route_class=SafeJSONRoute)
 Case = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The case id.")]
 Study = Annotated[str, Query(pattern=r"^[0-9.]{1,64}$", description="Study Instance UID.")]
 StaticName = Annotated[str, Path(pattern=r"^[a-z0-9.-]{1,40}$", description="A script name.")]
-_HTML = {200: {"content": {"text/html": {}}, "description": "An HTML page."},
-         303: {"description": "Not signed in: to the sign-in page."}}  # fmt: skip
-_TO_SIGNIN = RedirectResponse(PATH, status_code=303)
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "An HTML page."},
+    303: {"description": "Not signed in: to the sign-in page."},
+}
+
+
+def _to_signin() -> RedirectResponse:
+    return RedirectResponse(PATH, status_code=303)
 
 
 def _html(text: str) -> HTMLResponse:
@@ -51,8 +56,9 @@ def open_page_session(
     """Carry this bearer session into the pages too (an HttpOnly cookie on ``/workspace``)."""
     assert credentials is not None  # CurrentSession refused a request without one
     response = Response(status_code=204)
+    max_age = max(int(session.expires_at - services.clock()), 1)
     response.set_cookie(COOKIE, credentials.credentials, path=PATH, httponly=True,
-                        samesite="strict", max_age=max(int(session.expires_at - services.clock()), 1))  # fmt: skip
+                        samesite="strict", max_age=max_age)  # fmt: skip
     return response
 
 
@@ -60,7 +66,7 @@ def open_page_session(
 def inbox_page(session: WorkspaceSession, services: ServicesDep) -> Response:
     """Grants delivered to this hospital that this physician may open, newest first."""
     if session is None:
-        return _TO_SIGNIN
+        return _to_signin()
     if services.inbox is None:
         raise ChainUnavailable("this gateway has no inbox (no node case store configured)")
     mine = [e for e in services.inbox.entries() if e.physician in (None, session.physician)]
@@ -75,7 +81,7 @@ async def case_page(
 ) -> Response:
     """The case's verified records in words, with provenance badges, and its studies."""
     if session is None:
-        return _TO_SIGNIN
+        return _to_signin()
     case_id = CaseId(bytes.fromhex(case[2:]))
 
     def build() -> str:
@@ -90,14 +96,19 @@ async def case_page(
 def viewer_page(case: Case, study: Study, session: WorkspaceSession) -> Response:
     """The study in the browser, read over this gateway's DICOMweb with the session."""
     if session is None:
-        return _TO_SIGNIN
+        return _to_signin()
     return _html(case_html.viewer_page(case=case.lower(), study=study))
 
 
-@router.get("/static/{name}", response_class=Response,
-            responses={200: {"content": {JS: {}}, "description": "A script."}, **errors(404)})  # fmt: skip
+_SCRIPT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {JS: {}}, "description": "A script."},
+    **errors(404),
+}
+
+
+@router.get("/static/{name}", response_class=Response, responses=_SCRIPT)
 def static(name: StaticName) -> Response:
     """The workspace's scripts: ours and the vendored browser builds (no CDN)."""
-    return Response(static_file(name), media_type=JS if name in FILES else None,
+    return Response(static_file(name), media_type=JS,
                     headers={"Cache-Control": "public, max-age=3600",
                              "X-Content-Type-Options": "nosniff"})  # fmt: skip
