@@ -28,7 +28,8 @@ table {{ border-collapse: collapse; background: #ffffff; }}
 th, td {{ text-align: left; padding: 6px 10px; border-bottom: 1px solid #e6e3da; }}
 button {{ background: #1f5fbf; color: #ffffff; border: 0; padding: 6px 14px; font-size: 14px; }}
 button:disabled {{ background: #8c959f; }}
-#status {{ min-height: 1.4em; color: #c0262d; }}
+#status {{ min-height: 1.4em; }}
+#status.refused {{ color: #c0262d; }}
 .badge {{ display: inline-block; padding: 2px 8px; border-radius: 10px; font-size: 12px;
   color: #ffffff; background: #1a7f37; }}
 .badge.unverified {{ background: #c0262d; }}

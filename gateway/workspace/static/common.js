@@ -7,9 +7,12 @@ const workspace = {
   token() { return sessionStorage.getItem("medledger.session"); },
   keystore() { return sessionStorage.getItem("medledger.keystore"); },
 
-  status(text) {
+  // The status line: progress and results in black, refusals in red.
+  status(text, refused = false) {
     const line = document.getElementById("status");
-    if (line) line.textContent = text;
+    if (!line) return;
+    line.textContent = text;
+    line.className = refused ? "refused" : "";
   },
 
   // POST a JSON body (with the session as bearer when there is one); the parsed answer, or

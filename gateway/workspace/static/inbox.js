@@ -30,7 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
       try {
         await openGrant(button);
       } catch (error) {
-        workspace.status("Could not open the grant: " + error.message);
+        workspace.status("Could not open the grant: " + error.message, true);
         button.disabled = false;
       }
     });

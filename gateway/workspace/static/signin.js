@@ -29,7 +29,7 @@ document.addEventListener("DOMContentLoaded", () => {
       await signIn();
     } catch (error) {
       // ethers says "incorrect password" for a wrong passphrase; the gateway its detail.
-      workspace.status("Sign-in failed: " + error.message);
+      workspace.status("Sign-in failed: " + error.message, true);
       button.disabled = false;
     }
   });

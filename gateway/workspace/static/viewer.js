@@ -68,5 +68,5 @@ async function showStudy() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  showStudy().catch((error) => workspace.status("Could not show the study: " + error.message));
+  showStudy().catch((error) => workspace.status("Could not show the study: " + error.message, true));
 });
