@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,7 @@ SIZE = (1200, 1000)
 GREEN = (0x1A, 0x7F, 0x37)  # the "verified" badge (html.CSS)
 assert "#1a7f37" in CSS
 
-RESOURCES = [
+RESOURCES: list[dict[str, Any]] = [
     {"resourceType": "Observation", "status": "final",
      "code": {"coding": [{"system": "http://loinc.org", "code": "718-7",
                           "display": "Hemoglobin"}]},
@@ -157,8 +158,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         gw = gateway_of(world, county)
         keystore = root / "physician-keystore.json"
         # A light scrypt cost keeps the tests quick; a real keystore's default works the same.
-        keystore.write_text(json.dumps(Account.encrypt(gw.physician.key, PASSPHRASE,
-                                                       kdf="scrypt", iterations=2**12)))  # fmt: skip
+        encrypted = Account.encrypt(gw.physician.key, PASSPHRASE, kdf="scrypt", iterations=2**12)
+        keystore.write_text(json.dumps(encrypted))
         with serve(gw.client.app) as base, chromium(root / "profile", size=SIZE) as page:  # type: ignore[arg-type]
             yield Workspace(world, gw, base, page, keystore, case, grant, batch_blocks,
                             "1.2.826.0.1.3680043.8.498.1", len(files), root)  # fmt: skip
@@ -246,12 +247,29 @@ def test_the_physician_signs_in_opens_the_grant_and_reads_the_case_and_study(
     canvas = viewer.crop((left, top, left + width, top + width))
     greys = {rgb for _, rgb in canvas.getcolors(maxcolors=width * width) or []}
     assert len(greys) > 50  # an image, not a black box
-    assert all(r == g == b for r, g, b in greys)  # drawn as grey levels
+    assert all(isinstance(c, tuple) and c[0] == c[1] == c[2] for c in greys)  # grey levels
 
     # Back in the inbox, one use is spent.
     page.navigate(workspace.base + "/workspace/inbox")
     page.wait_for("document.getElementById('inbox') !== null")
     assert page.evaluate(f"{row}.querySelector('.uses').textContent") == "1 of 2"
+
+    # A new session (signing in again) opens the live grant once more: its last use.
+    page.evaluate("sessionStorage.clear(); true")
+    workspace.sign_in()
+    page.wait_for("document.getElementById('inbox') !== null")
+    page.evaluate(f"document.getElementById('passphrase').value = {json.dumps(PASSPHRASE)};"
+                  f"{row}.querySelector('button.open').click(); true")  # fmt: skip
+    page.wait_for("document.getElementById('records') !== null", timeout_s=40)
+    logs = grants.events.AccessRedeemed().get_logs(
+        from_block=0, argument_filters={"grantId": workspace.grant}
+    )
+    assert len(logs) == 2
+    page.navigate(workspace.base + "/workspace/inbox")
+    page.wait_for("document.getElementById('inbox') !== null")
+    assert page.evaluate(f"{row}.querySelector('.uses').textContent") == "0 of 2"
+    assert page.evaluate(f"{row}.dataset.state") == "used up"
+    assert page.evaluate(f"{row}.querySelector('button.open')") is None
 
 
 def test_hostile_requests_to_the_workspace_get_clear_refusals(workspace: Workspace) -> None:
@@ -261,8 +279,8 @@ def test_hostile_requests_to_the_workspace_get_clear_refusals(workspace: Workspa
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
     bad_case = httpx.get(base + "/workspace/cases/0x1234", cookies={"medledger_workspace": "x"})
     assert bad_case.status_code == 422
-    forged = httpx.get(f"{base}/workspace/cases/{workspace.case}",
-                       cookies={"medledger_workspace": "forged"}, follow_redirects=False)  # fmt: skip
+    forged = httpx.get(f"{base}/workspace/cases/{workspace.case}", follow_redirects=False,
+                       cookies={"medledger_workspace": "forged"})  # fmt: skip
     assert forged.status_code == 303  # an unknown session is no session
     assert httpx.post(base + "/workspace/session").status_code == 401
     big = httpx.post(base + "/workspace/session", content=b"x" * (2 << 20),
