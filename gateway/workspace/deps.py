@@ -12,22 +12,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi.security import APIKeyCookie
 
+from gateway.container import Services
 from gateway.deps import ServicesDep, SettingsDep
 from gateway.domain import Session
 from gateway.exceptions import AuthenticationError, MissingCredentials
 from gateway.services import signin
 from gateway.services.auth import PHYSICIAN, physician_check
+from gateway.settings import GatewaySettings
 from keys.typing import CaseId, GrantId
 
 COOKIE = "medledger_workspace"
 PATH = "/workspace"
 
+_cookie = APIKeyCookie(
+    name=COOKIE,
+    auto_error=False,
+    scheme_name="WorkspaceCookie",
+    description="The physician's session, set by POST /workspace/session after sign-in.",
+)
+CookieToken = Annotated[str | None, Depends(_cookie)]
 
-def workspace_session(request: Request, settings: SettingsDep, services: ServicesDep) -> Session:
+
+def workspace_session(token: str | None, settings: GatewaySettings, services: Services) -> Session:
     """The cookie's live session; ``MissingCredentials`` (401) without one."""
-    token = request.cookies.get(COOKIE)
     if not token:
         raise MissingCredentials("sign in at /workspace first")
     return signin.authenticate(
@@ -37,10 +47,13 @@ def workspace_session(request: Request, settings: SettingsDep, services: Service
     )  # fmt: skip
 
 
-def signed_in(request: Request, settings: SettingsDep, services: ServicesDep) -> Session | None:
-    """The cookie's live session, or ``None`` (the page then sends the browser to sign in)."""
+def signed_in(token: CookieToken, settings: SettingsDep, services: ServicesDep) -> Session | None:
+    """The cookie's live session, or ``None`` (the page then sends the browser to sign in).
+
+    A suspended physician is still refused (403): signing in again would not help.
+    """
     try:
-        return workspace_session(request, settings, services)
+        return workspace_session(token, settings, services)
     except AuthenticationError:
         return None
 

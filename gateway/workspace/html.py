@@ -51,8 +51,11 @@ def nav() -> str:
             '<a href="/workspace" id="sign-out">Sign in again</a></nav>')  # fmt: skip
 
 
-def signin_page() -> str:
-    """Load the keystore file and type its passphrase; the page does the rest."""
+def signin_page(*, next_path: str) -> str:
+    """Load the keystore file and type its passphrase; the page does the rest.
+
+    Then it goes to ``next_path`` (checked by the route: a workspace page).
+    """
     return page("Physician sign-in", (
         '<div class="panel"><p>Load your encrypted key file (Ethereum keystore v3 JSON) and '
         "type its passphrase. The key is decrypted in this browser only: neither the file "
@@ -61,7 +64,8 @@ def signin_page() -> str:
         '<p><label>Key file <input type="file" id="keystore" accept=".json,application/json">'
         '</label></p><p><label>Passphrase <input type="password" id="passphrase" '
         'autocomplete="off"></label></p>'
-        '<p><button type="button" id="sign-in">Sign in</button></p>'
+        f'<p><button type="button" id="sign-in" data-next="{escape(next_path)}">Sign in'
+        "</button></p>"
         '<p id="status" role="status"></p></div>'
     ), scripts=("ethers.js", "common.js", "signin.js"))  # fmt: skip
 

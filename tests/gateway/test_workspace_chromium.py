@@ -176,7 +176,8 @@ def test_a_wrong_passphrase_is_refused_in_the_page_and_opens_no_session(
     assert workspace.page.evaluate("sessionStorage.getItem('medledger.session')") is None
     # Without a session the pages send the browser to sign in.
     resp = httpx.get(workspace.base + "/workspace/inbox", follow_redirects=False)
-    assert resp.status_code == 303 and resp.headers["location"] == "/workspace"
+    assert resp.status_code == 303
+    assert resp.headers["location"] == "/workspace?next=%2Fworkspace%2Finbox"
 
 
 def test_the_physician_signs_in_opens_the_grant_and_reads_the_case_and_study(

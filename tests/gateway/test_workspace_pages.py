@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlencode
 
 from eth_account.signers.local import LocalAccount
 
@@ -56,10 +57,17 @@ def test_the_pages_need_a_session_and_the_inbox_a_node(
     gateway: Gateway, physician: LocalAccount
 ) -> None:
     client = gateway.client
-    for path in ("/workspace/inbox", f"/workspace/cases/0x{'11' * 32}",
-                 f"/workspace/cases/0x{'11' * 32}/viewer?study=1.2.3"):  # fmt: skip
+    case = f"/workspace/cases/0x{'11' * 32}"
+    for path, back in (("/workspace/inbox", "/workspace/inbox"), (case, case),
+                       (f"{case}/viewer?study=1.2.3", case)):  # fmt: skip
         resp = client.get(path, follow_redirects=False)
-        assert (resp.status_code, resp.headers["location"]) == (303, "/workspace"), path
+        assert resp.status_code == 303, path
+        assert resp.headers["location"] == "/workspace?" + urlencode({"next": back})
+    # Back to the page after sign-in: our own pages only, never an open redirect.
+    assert f'data-next="{case}"' in client.get("/workspace", params={"next": case}).text
+    for hostile in ("https://evil.example/", "//evil.example", "/workspace/../audit", "/x"):
+        refused = client.get("/workspace", params={"next": hostile})
+        assert refused.status_code == 400 and refused.json()["error"] == "bad_request"
     gateway.register(physician, PhysicianStatus.ACTIVE)
     token = gateway.sign_in(physician)
     opened = client.post("/workspace/session", headers={"Authorization": f"Bearer {token}"})

@@ -18,7 +18,10 @@ async function signIn() {
   sessionStorage.setItem("medledger.keystore", json); // still encrypted
   await workspace.post("/workspace/session", undefined, session.token);
   document.getElementById("passphrase").value = "";
-  location.assign("/workspace/inbox");
+  // The server checked data-next (our own pages only); anything else goes to the inbox.
+  const next = document.getElementById("sign-in").dataset.next;
+  location.assign(/^\/workspace\/(inbox|cases\/0x[0-9a-fA-F]{64})$/.test(next) ? next
+    : "/workspace/inbox");
 }
 
 document.addEventListener("DOMContentLoaded", () => {
