@@ -38,7 +38,9 @@ _HTML: dict[int | str, dict[str, Any]] = {
 }
 #: Where a sign-in may send the browser afterwards: our own pages only (no open redirect).
 NEXT = re.compile(r"^/workspace/(inbox|cases/0x[0-9a-fA-F]{64})$")
-Next = Annotated[str | None, Query(description="Workspace page to return to after sign-in.")]
+Next = Annotated[
+    str | None, Query(pattern=NEXT.pattern, description="Workspace page to go to after sign-in.")
+]
 
 
 def _to_signin(back: str) -> RedirectResponse:

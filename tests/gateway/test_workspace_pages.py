@@ -67,7 +67,7 @@ def test_the_pages_need_a_session_and_the_inbox_a_node(
     assert f'data-next="{case}"' in client.get("/workspace", params={"next": case}).text
     for hostile in ("https://evil.example/", "//evil.example", "/workspace/../audit", "/x"):
         refused = client.get("/workspace", params={"next": hostile})
-        assert refused.status_code == 400 and refused.json()["error"] == "bad_request"
+        assert refused.status_code == 422 and "next" in refused.text
     gateway.register(physician, PhysicianStatus.ACTIVE)
     token = gateway.sign_in(physician)
     opened = client.post("/workspace/session", headers={"Authorization": f"Bearer {token}"})
