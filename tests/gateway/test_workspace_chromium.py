@@ -14,12 +14,9 @@ the browser. Nothing is mocked.
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -29,15 +26,11 @@ from PIL import Image
 from contracts.deploy import connect, contract_at
 from gateway.workspace.case_html import COLOURS
 from gateway.workspace.html import CSS
-from node.anchor.drain import drain_once
-from node.anchor.entry import RecordState
-from node.chain_anchors import ChainAnchorSink
-from node.formats.dicom import read_study
-from node.ingest.study import ingest_dicom_study
 from tests.gateway.browser import Page, chromium
 from tests.gateway.server import serve
-from tests.integration.cases_world import World, anchor_record, consortium
-from tests.integration.gateway_flow import OPERATOR, GatewayUnderTest, client_for, gateway_of
+from tests.gateway.workspace_case import RESOURCES, granted_case
+from tests.integration.cases_world import World, consortium
+from tests.integration.gateway_flow import OPERATOR, GatewayUnderTest, gateway_of
 from tests.node.dicom_samples import write_study
 
 pytestmark = pytest.mark.integration
@@ -46,29 +39,6 @@ PASSPHRASE = "correct horse battery staple"
 SIZE = (1200, 1000)
 GREEN = (0x1A, 0x7F, 0x37)  # the "verified" badge (html.CSS)
 assert "#1a7f37" in CSS
-
-RESOURCES: list[dict[str, Any]] = [
-    {"resourceType": "Observation", "status": "final",
-     "code": {"coding": [{"system": "http://loinc.org", "code": "718-7",
-                          "display": "Hemoglobin"}]},
-     "valueQuantity": {"value": 13.7, "unit": "g/dL"},
-     "effectiveDateTime": "2026-11-30T08:15:00Z"},
-    {"resourceType": "Condition", "code": {"text": "Community-acquired pneumonia"},
-     "clinicalStatus": {"coding": [{"code": "active"}]},
-     "severity": {"text": "moderate"}, "onsetDateTime": "2026-11-28"},
-    {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-     "medicationCodeableConcept": {"text": "Amoxicillin 500 mg capsule"},
-     "dosageInstruction": [{"text": "1 capsule three times daily for 7 days"}],
-     "authoredOn": "2026-11-30"},
-    {"resourceType": "DiagnosticReport", "status": "final",
-     "code": {"text": "Chest X-ray report"},
-     "conclusion": "Right lower lobe consolidation."},
-]  # fmt: skip
-
-
-#: A synthetic patient; the pages must never show the identifier.
-SUBJECT = {"reference": "Patient/p-123",
-           "identifier": {"system": "urn:hospital:mrn", "value": "MRN-0001"}}  # fmt: skip
 
 
 def _hex(colour: str) -> tuple[int, int, int]:
@@ -106,56 +76,20 @@ class Workspace:
         return Image.open(path).convert("RGB")
 
 
-def _ingest_batched(world: World, raws: list[bytes]) -> list[bytes]:
-    """Ingest at the village and anchor in Merkle batches with the node's own drain."""
-    village = world["village"]
-    assert village.node is not None
-    receipts = [village.ingest_fhir(raw) for raw in raws]
-    outbox = village.node.outbox()
-    sink = ChainAnchorSink(chain=client_for(world, village.signing.account),
-                           blobs=village.svc.blobs)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while any(outbox.state(r.record_id) is not RecordState.ANCHORED for r in receipts):
-        assert time.monotonic() < deadline, "the village's batch was not anchored in 60 s"
-        drain_once(outbox=outbox, sink=sink, max_batch_size=64)
-        time.sleep(0.05)
-    return [r.record_id for r in receipts]
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     root = tmp_path_factory.mktemp("workspace")
     with consortium(root / "world", extra_senders=(OPERATOR.address,)) as world:
-        village, county = world["village"], world["county"]
-        assert village.node is not None and county.follower is not None
-        case = "0x" + os.urandom(32).hex()
-        salt = os.urandom(4).hex()  # the same content for the same patient is one record
-        raws = [json.dumps({**r, "id": f"{salt}-{i}", "subject": SUBJECT}).encode()
-                for i, r in enumerate(RESOURCES)]  # fmt: skip
-        records = _ingest_batched(world, raws)
         files = write_study(root / "study")
-        study = ingest_dicom_study(services=village.node.ingest_services(),
-                                   study=read_study(root / "study"))  # fmt: skip
-        anchor_record(village, study, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
-        body = {"record_ids": [r.hex() for r in [*records, study.record_id]]}
-        assert village.api("POST", f"/cases/{case}/records", json=body).status_code == 200
-        referral = village.api("POST", "/referrals", json={
-            "case_id": case, "to": county.address, "expires_at": int(time.time()) + 7200,
-            "reason_code": 7}).json()["referral_id"]  # fmt: skip
-        assert county.api("POST", f"/referrals/{referral}/accept").status_code == 200
-        granted = village.api("POST", "/grants", json={
-            "case_id": case, "to": county.address, "expires_at": int(time.time()) + 3600,
-            "max_uses": 2})  # fmt: skip
-        assert granted.status_code == 200 and granted.json()["delivered"] is True, granted.text
-        grant = int(granted.json()["grant_id"])
-        assert county.follower.poll_once().replicated == [grant]
+        granted = granted_case(world, RESOURCES, root / "study")
+        case, grant, village = granted.case, granted.grant, world["village"]
 
         w3 = connect(world.rpc_url)
         anchors = contract_at(w3, "Anchors", world.deployment.anchors)
         batch_blocks = {e["blockNumber"] for e in anchors.events.BatchAnchored().get_logs(
             from_block=0, argument_filters={"hospital": village.address})}  # fmt: skip
 
-        gw = gateway_of(world, county)
+        gw = gateway_of(world, world["county"])
         keystore = root / "physician-keystore.json"
         # A light scrypt cost keeps the tests quick; a real keystore's default works the same.
         encrypted = Account.encrypt(gw.physician.key, PASSPHRASE, kdf="scrypt", iterations=2**12)

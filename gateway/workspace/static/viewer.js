@@ -63,7 +63,7 @@ async function showStudy() {
     .map((c) => `${c.modality} series: ${c.instances.length} instances`).join(" · ");
   workspace.status(`Shown: ${first.modality} ${shown.columns}x${shown.rows}, frame 1 of `
     + `instance ${sopInstanceUID}`);
-  window.viewerShown = { series: counts.length, sopInstanceUID, ...shown,
+  window.viewerShown = { series: counts.length, sopInstanceUID, ...shown, at: performance.now(),
     instances: counts.reduce((n, c) => n + c.instances.length, 0) };
 }
 

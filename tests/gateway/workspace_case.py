@@ -1,0 +1,99 @@
+"""A granted case for the workspace on a ``cases_world``: FHIR records batched, a study.
+
+Shared by ``test_workspace_chromium.py`` and ``bench/workspace.py``. The village ingests the
+records (anchored in Merkle batches by the node's own drain) and a DICOM study (anchored
+alone), refers the case to the county and grants it; the village node delivers the grant
+to the county node, whose follower replicates the package. Everything is the shipped code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from node.anchor.drain import drain_once
+from node.anchor.entry import RecordState
+from node.chain_anchors import ChainAnchorSink
+from node.formats.dicom import read_study
+from node.ingest.study import ingest_dicom_study
+from tests.integration.cases_world import World, anchor_record
+from tests.integration.gateway_flow import client_for
+
+#: A synthetic patient; the pages must never show the identifier.
+SUBJECT = {"reference": "Patient/p-123",
+           "identifier": {"system": "urn:hospital:mrn", "value": "MRN-0001"}}  # fmt: skip
+
+#: One record of each family the case page renders (made-up values).
+RESOURCES: list[dict[str, Any]] = [
+    {"resourceType": "Observation", "status": "final",
+     "code": {"coding": [{"system": "http://loinc.org", "code": "718-7",
+                          "display": "Hemoglobin"}]},
+     "valueQuantity": {"value": 13.7, "unit": "g/dL"},
+     "effectiveDateTime": "2026-11-30T08:15:00Z"},
+    {"resourceType": "Condition", "code": {"text": "Community-acquired pneumonia"},
+     "clinicalStatus": {"coding": [{"code": "active"}]},
+     "severity": {"text": "moderate"}, "onsetDateTime": "2026-11-28"},
+    {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+     "medicationCodeableConcept": {"text": "Amoxicillin 500 mg capsule"},
+     "dosageInstruction": [{"text": "1 capsule three times daily for 7 days"}],
+     "authoredOn": "2026-11-30"},
+    {"resourceType": "DiagnosticReport", "status": "final",
+     "code": {"text": "Chest X-ray report"},
+     "conclusion": "Right lower lobe consolidation."},
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GrantedCase:
+    case: str
+    grant: int
+    records: list[bytes]
+
+
+def ingest_batched(world: World, raws: list[bytes]) -> list[bytes]:
+    """Ingest at the village and anchor in Merkle batches with the node's own drain."""
+    village = world["village"]
+    assert village.node is not None
+    receipts = [village.ingest_fhir(raw) for raw in raws]
+    outbox = village.node.outbox()
+    sink = ChainAnchorSink(chain=client_for(world, village.signing.account),
+                           blobs=village.svc.blobs)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while any(outbox.state(r.record_id) is not RecordState.ANCHORED for r in receipts):
+        assert time.monotonic() < deadline, "the village's batch was not anchored in 60 s"
+        drain_once(outbox=outbox, sink=sink, max_batch_size=64)
+        time.sleep(0.05)
+    return [r.record_id for r in receipts]
+
+
+def granted_case(world: World, resources: list[dict[str, Any]], study: Path, *,
+                 max_uses: int = 2) -> GrantedCase:  # fmt: skip
+    """``resources`` (FHIR, without subject) and the DICOM folder ``study`` as one granted
+    case, delivered to and replicated by the county."""
+    village, county = world["village"], world["county"]
+    assert village.node is not None and county.follower is not None
+    case = "0x" + os.urandom(32).hex()
+    salt = os.urandom(4).hex()  # the same content for the same patient is one record
+    raws = [json.dumps({**r, "id": f"{salt}-{i}", "subject": SUBJECT}).encode()
+            for i, r in enumerate(resources)]  # fmt: skip
+    records = ingest_batched(world, raws)
+    receipt = ingest_dicom_study(services=village.node.ingest_services(),
+                                 study=read_study(study))  # fmt: skip
+    anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
+    body = {"record_ids": [r.hex() for r in [*records, receipt.record_id]]}
+    assert village.api("POST", f"/cases/{case}/records", json=body).status_code == 200
+    referral = village.api("POST", "/referrals", json={
+        "case_id": case, "to": county.address, "expires_at": int(time.time()) + 7200,
+        "reason_code": 7}).json()["referral_id"]  # fmt: skip
+    assert county.api("POST", f"/referrals/{referral}/accept").status_code == 200
+    granted = village.api("POST", "/grants", json={
+        "case_id": case, "to": county.address, "expires_at": int(time.time()) + 3600,
+        "max_uses": max_uses})  # fmt: skip
+    assert granted.status_code == 200 and granted.json()["delivered"] is True, granted.text
+    grant = int(granted.json()["grant_id"])
+    assert county.follower.poll_once().replicated == [grant]
+    return GrantedCase(case, grant, records)
