@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.anchor.drain import drain_once
-from node.anchor.entry import RecordState
-from node.chain_anchors import ChainAnchorSink
 from node.formats.dicom import read_study
 from node.ingest.study import ingest_dicom_study
 from tests.integration.cases_world import World, anchor_record
-from tests.integration.gateway_flow import client_for
+from tests.integration.gateway_flow import anchored_in_batches
 
 #: A synthetic patient; the pages must never show the identifier.
 SUBJECT = {"reference": "Patient/p-123",
@@ -54,22 +51,6 @@ class GrantedCase:
     records: list[bytes]
 
 
-def ingest_batched(world: World, raws: list[bytes]) -> list[bytes]:
-    """Ingest at the village and anchor in Merkle batches with the node's own drain."""
-    village = world["village"]
-    assert village.node is not None
-    receipts = [village.ingest_fhir(raw) for raw in raws]
-    outbox = village.node.outbox()
-    sink = ChainAnchorSink(chain=client_for(world, village.signing.account),
-                           blobs=village.svc.blobs)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while any(outbox.state(r.record_id) is not RecordState.ANCHORED for r in receipts):
-        assert time.monotonic() < deadline, "the village's batch was not anchored in 60 s"
-        drain_once(outbox=outbox, sink=sink, max_batch_size=64)
-        time.sleep(0.05)
-    return [r.record_id for r in receipts]
-
-
 def granted_case(world: World, resources: list[dict[str, Any]], study: Path, *,
                  max_uses: int = 2) -> GrantedCase:  # fmt: skip
     """``resources`` (FHIR, without subject) and the DICOM folder ``study`` as one granted
@@ -80,7 +61,7 @@ def granted_case(world: World, resources: list[dict[str, Any]], study: Path, *,
     salt = os.urandom(4).hex()  # the same content for the same patient is one record
     raws = [json.dumps({**r, "id": f"{salt}-{i}", "subject": SUBJECT}).encode()
             for i, r in enumerate(resources)]  # fmt: skip
-    records = ingest_batched(world, raws)
+    records = [record for record, _ in anchored_in_batches(world, raws)]
     receipt = ingest_dicom_study(services=village.node.ingest_services(),
                                  study=read_study(study))  # fmt: skip
     anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
