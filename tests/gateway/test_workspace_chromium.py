@@ -227,3 +227,37 @@ def test_hostile_requests_to_the_workspace_get_clear_refusals(workspace: Workspa
     )
     page = httpx.get(base + "/workspace")
     assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_a_revoked_grant_cannot_be_opened_and_its_case_page_goes_empty_at_once(
+    workspace: Workspace,
+) -> None:
+    """Issue 15: revocation ends access at once, for the page already open too."""
+    world, page = workspace.world, workspace.page
+    other = granted_case(world, RESOURCES[:1], None, max_uses=3)
+    grant_hex = "0x" + other.grant.to_bytes(32, "big").hex()
+    row = f"document.querySelector('tr.grant[data-grant=\"{grant_hex}\"]')"
+    workspace.sign_in()
+    page.wait_for("document.getElementById('inbox') !== null")
+    page.evaluate(f"document.getElementById('passphrase').value = {json.dumps(PASSPHRASE)};"
+                  f"{row}.querySelector('button.open').click(); true")  # fmt: skip
+    page.wait_for("document.getElementById('records') !== null", timeout_s=40)
+    assert "Hemoglobin" in page.evaluate("document.getElementById('records').innerText")
+
+    revoked = world["village"].api("POST", f"/grants/{other.grant}/revoke")
+    assert revoked.status_code == 200, revoked.text
+    page.navigate(f"{workspace.base}/workspace/cases/{other.case}")
+    page.wait_for("document.getElementById('case') !== null")
+    assert page.evaluate("document.getElementById('records')") is None
+    assert "Hemoglobin" not in page.dom() and page.evaluate(
+        "document.getElementById('empty') !== null")  # fmt: skip
+    page.navigate(workspace.base + "/workspace/inbox")
+    page.wait_for("document.getElementById('inbox') !== null")
+    assert page.evaluate(f"{row}.dataset.state") == "revoked"
+    assert page.evaluate(f"{row}.querySelector('button.open')") is None
+    # And the API the button would call refuses it too.
+    session = page.evaluate("sessionStorage.getItem('medledger.session')")
+    token = str(world["county"].svc.store.grant_row(other.grant)["token"])  # type: ignore[index]
+    asked = httpx.post(workspace.base + "/grants/redemption-request", json={"token": token},
+                       headers={"Authorization": f"Bearer {session}"})  # fmt: skip
+    assert asked.status_code == 410 and asked.json()["error"] == "revoked"

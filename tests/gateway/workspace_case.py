@@ -51,10 +51,10 @@ class GrantedCase:
     records: list[bytes]
 
 
-def granted_case(world: World, resources: list[dict[str, Any]], study: Path, *,
+def granted_case(world: World, resources: list[dict[str, Any]], study: Path | None, *,
                  max_uses: int = 2) -> GrantedCase:  # fmt: skip
-    """``resources`` (FHIR, without subject) and the DICOM folder ``study`` as one granted
-    case, delivered to and replicated by the county."""
+    """``resources`` (FHIR, without subject) and the DICOM folder ``study`` (if any) as one
+    granted case, delivered to and replicated by the county."""
     village, county = world["village"], world["county"]
     assert village.node is not None and county.follower is not None
     case = "0x" + os.urandom(32).hex()
@@ -62,10 +62,13 @@ def granted_case(world: World, resources: list[dict[str, Any]], study: Path, *,
     raws = [json.dumps({**r, "id": f"{salt}-{i}", "subject": SUBJECT}).encode()
             for i, r in enumerate(resources)]  # fmt: skip
     records = [record for record, _ in anchored_in_batches(world, raws)]
-    receipt = ingest_dicom_study(services=village.node.ingest_services(),
-                                 study=read_study(study))  # fmt: skip
-    anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
-    body = {"record_ids": [r.hex() for r in [*records, receipt.record_id]]}
+    attached = list(records)
+    if study is not None:
+        receipt = ingest_dicom_study(services=village.node.ingest_services(),
+                                     study=read_study(study))  # fmt: skip
+        anchor_record(village, receipt, bytes.fromhex(case[2:]), world.deployment, world.rpc_url)
+        attached.append(receipt.record_id)
+    body = {"record_ids": [r.hex() for r in attached]}
     assert village.api("POST", f"/cases/{case}/records", json=body).status_code == 200
     referral = village.api("POST", "/referrals", json={
         "case_id": case, "to": county.address, "expires_at": int(time.time()) + 7200,
