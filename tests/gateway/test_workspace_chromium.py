@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -59,10 +60,14 @@ class Workspace:
     instances: int
     shots: Path
 
-    def sign_in(self, passphrase: str = PASSPHRASE) -> None:
-        """Through the page: choose the key file, type the passphrase, press Sign in."""
+    def sign_in(self, passphrase: str = PASSPHRASE, *, navigate: bool = True) -> None:
+        """Through the page: choose the key file, type the passphrase, press Sign in.
+
+        ``navigate=False``: on the sign-in page the browser is already on.
+        """
         page = self.page
-        page.navigate(self.base + "/workspace")
+        if navigate:
+            page.navigate(self.base + "/workspace")
         page.wait_for("document.getElementById('sign-in') !== null && typeof ethers === 'object'")
         root = page.call("DOM.getDocument")["root"]["nodeId"]
         node = page.call("DOM.querySelector", nodeId=root, selector="#keystore")["nodeId"]
@@ -261,3 +266,21 @@ def test_a_revoked_grant_cannot_be_opened_and_its_case_page_goes_empty_at_once(
     asked = httpx.post(workspace.base + "/grants/redemption-request", json={"token": token},
                        headers={"Authorization": f"Bearer {session}"})  # fmt: skip
     assert asked.status_code == 410 and asked.json()["error"] == "revoked"
+
+
+def test_a_physician_whose_session_ended_signs_in_again_and_is_back_on_the_page(
+    workspace: Workspace,
+) -> None:
+    page, case_path = workspace.page, f"/workspace/cases/{workspace.case}"
+    workspace.sign_in()
+    page.wait_for("document.getElementById('inbox') !== null")
+    ended = page.call("Runtime.evaluate", awaitPromise=True, returnByValue=True, expression=(
+        "fetch('/auth/session', {method: 'DELETE', headers: {Authorization: 'Bearer ' + "
+        "sessionStorage.getItem('medledger.session')}}).then((r) => r.status)"))  # fmt: skip
+    assert ended["result"]["value"] == 204
+    page.navigate(workspace.base + case_path)
+    page.wait_for("document.getElementById('sign-in') !== null")
+    assert page.evaluate("document.location.search") == "?" + urlencode({"next": case_path})
+    workspace.sign_in(navigate=False)
+    page.wait_for("document.getElementById('case') !== null")
+    assert page.location() == case_path
