@@ -22,6 +22,7 @@ from gateway.container import Services
 from gateway.exceptions import GatewayError, IntegrityError
 from gateway.routers import audit, auth, dicomweb, grants, inbox, outbound, records
 from gateway.settings import GatewaySettings, get_settings
+from gateway.workspace.router import router as workspace
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     app.include_router(audit_api)
     app.include_router(audit_disclosures)
     app.include_router(audit_pages)
+    app.include_router(workspace)
     openapi.install(app)
     guard(app, body_default=effective.max_body_bytes, body_routes=_body_limits(effective),
           rate_rules=_rate_rules(effective))  # fmt: skip

@@ -110,6 +110,9 @@ class RecordInfo:
     media_type: str
     size: int
     content_hash: bytes
+    #: The block that anchored the record's Merkle batch, when the store knows it (the
+    #: workspace's provenance badge); ``None`` for a record anchored alone.
+    anchor_block: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +132,6 @@ class InboxEntry:
     physician: PhysicianAddress | None
     revoked: bool
     delivered_at: float
+    #: The grantor's signed access token as delivered (what ``/grants/redeem`` takes), so
+    #: the physician's workspace opens the grant without anyone copying a token by hand.
+    token: str | None = None

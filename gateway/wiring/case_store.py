@@ -94,6 +94,7 @@ class NodeCaseStore(CaseStoreAPI):
 
     def __init__(self, services: CaseServices, *, chain: ChainViewAPI) -> None:
         self._reader = GrantReader(services, batches=chain)
+        self._chain = chain
         self._headers: BoundedMemo[bytes, Dataset] = BoundedMemo()
         self._sizes: BoundedMemo[bytes, int] = BoundedMemo()
 
@@ -127,9 +128,16 @@ class NodeCaseStore(CaseStoreAPI):
             out.append(RecordInfo(
                 record_id=RecordId(bytes(r.record_id)), case_id=CaseId(granted.package.case_id),
                 grant_id=grant, media_type=MEDIA_TYPES[r.kind], size=size,
-                content_hash=bytes(r.content_hash),
+                content_hash=bytes(r.content_hash), anchor_block=self._anchor_block(r),
             ))  # fmt: skip
         return out
+
+    def _anchor_block(self, record: PackageRecord) -> int | None:
+        # Only after _plaintext verified the inclusion path to this root (list_records).
+        if record.inclusion is None:
+            return None
+        batch = self._chain.batch_anchor(root=bytes(record.inclusion.batch_root))
+        return None if batch is None else batch.block_number
 
     def open_record(self, *, grants: Collection[GrantId], record: RecordId) -> BinaryIO:
         for _grant, granted, r in self._records(grants):

@@ -48,6 +48,7 @@ class NodeInbox(InboxAPI):
                 else PhysicianAddress(to_checksum_address(str(r["physician"]))),
                 revoked=bool(r["revoked"]),
                 delivered_at=float(str(r["delivered_at"])),
+                token=None if r.get("token") is None else str(r["token"]),
             )
             for r in rows
         ]

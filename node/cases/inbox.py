@@ -13,13 +13,13 @@ from node.cases.service import CaseServices
 def inbox(*, services: CaseServices) -> list[dict[str, object]]:
     """Every delivered grant addressed to us, newest delivery first."""
     rows = services.store.query(
-        "SELECT grant_id, state, delivered_at FROM grants "
+        "SELECT grant_id, state, delivered_at, token FROM grants "
         "WHERE direction = 'received' AND delivered_at IS NOT NULL "
         "ORDER BY delivered_at DESC, grant_id DESC"
     )
     names: dict[str, str] = {}
     out: list[dict[str, object]] = []
-    for grant_id, state, delivered_at in rows:
+    for grant_id, state, delivered_at, token in rows:
         view = services.chain.grant(int(grant_id))
         referral = services.chain.referral(view.referral_id)
         if view.grantor not in names:
@@ -31,5 +31,6 @@ def inbox(*, services: CaseServices) -> list[dict[str, object]]:
             "expires_at": view.expires_at, "max_uses": view.max_uses,
             "uses_left": max(view.max_uses - view.uses, 0), "physician": view.named_physician,
             "revoked": view.revoked, "state": str(state), "delivered_at": float(delivered_at),
+            "token": token,
         })  # fmt: skip
     return out

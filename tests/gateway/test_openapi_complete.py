@@ -32,6 +32,10 @@ def test_protected_operations_declare_bearer_auth_and_401(gateway: Gateway) -> N
     spec = gateway.client.get("/openapi.json").json()
     public = {"/auth/challenge", "/auth/session", "/audit/auth/challenge", "/audit/auth/session"}
     public |= {"/audit/signin", "/audit/signin/session"}
+    public |= {"/workspace", "/workspace/static/{name}"}
+    # The physician's pages read the workspace cookie and send a browser without a session
+    # to sign in (303), rather than answer 401 to a person.
+    pages = {"/workspace/inbox", "/workspace/cases/{case}", "/workspace/cases/{case}/viewer"}
     for method, path, op in _operations(spec):
         if path in public and method != "DELETE":
             continue
@@ -39,6 +43,10 @@ def test_protected_operations_declare_bearer_auth_and_401(gateway: Gateway) -> N
         # sessions open the audit routes and nothing else.
         if path.startswith("/audit/"):
             schemes = [{"AuditorBearer": []}, {"AuditorCookie": []}]
+        elif path in pages:
+            assert op.get("security") == [{"WorkspaceCookie": []}], f"{method} {path}"
+            assert "303" in op["responses"], f"{method} {path}"
+            continue
         else:
             schemes = [{"HTTPBearer": []}]
         assert op.get("security") == schemes, f"{method} {path}"

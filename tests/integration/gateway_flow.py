@@ -60,10 +60,15 @@ def gateway_client_for(world: World, account: LocalAccount | None) -> GatewayCha
 
 def ingest_batched(world: World, n: int) -> list[tuple[bytes, bytes]]:
     """Ingest ``n`` FHIR records at the village and anchor them in Merkle batches."""
+    raws = [fhir_observation(20.0 + i + os.urandom(1)[0] / 1000) for i in range(n)]
+    return anchored_in_batches(world, raws)
+
+
+def anchored_in_batches(world: World, raws: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """Ingest ``raws`` (FHIR) at the village, anchored in Merkle batches by the node's drain."""
     village = world["village"]
     assert village.node is not None
-    receipts = [village.ingest_fhir(fhir_observation(20.0 + i + os.urandom(1)[0] / 1000))
-                for i in range(n)]  # fmt: skip
+    receipts = [village.ingest_fhir(raw) for raw in raws]
     outbox = village.node.outbox()
     sink = ChainAnchorSink(
         chain=client_for(world, village.signing.account), blobs=village.svc.blobs
