@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.web import SafeJSONRoute
 from gateway.deps import Credentials, CurrentSession, ServicesDep, SettingsDep
+from gateway.disclosure.recorder import Discloser
 from gateway.exceptions import BadRequest, ChainUnavailable
 from gateway.responses import errors
 from gateway.workspace import case_html, html
@@ -99,7 +100,10 @@ async def case_page(
     def build() -> str:
         grants = case_grants(session=session, settings=settings, services=services,
                              case=case_id)  # fmt: skip
-        return case_html.case_page(case_view(cases=services.cases, grants=grants, case=case_id))
+        disclose = Discloser(anchorer=services.disclosures, physician=session.physician,
+                             clock=services.clock)  # fmt: skip
+        view = case_view(cases=services.cases, grants=grants, case=case_id, disclose=disclose)
+        return case_html.case_page(view)
 
     return _html(await run_in_threadpool(build))
 

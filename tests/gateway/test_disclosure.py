@@ -321,3 +321,22 @@ def test_a_qido_search_is_accounted_per_grant_and_study_it_answered_from(world: 
     before = world.log.head()[0]
     empty = client.get("/dicomweb/studies", params={"PatientID": "nobody"}, headers=world.reader)
     assert (empty.status_code, empty.json(), world.log.head()[0]) == (200, [], before)
+
+
+def test_the_workspace_case_page_accounts_every_record_it_shows(world: World) -> None:
+    """The physician's case page reads records server-side: each one is logged, like the API's."""
+    client, before = world.gateway.client, world.log.head()[0]
+    state = world.gateway.chain.grant_state(grant=G1)
+    assert state is not None
+    listed = client.get(f"/cases/0x{G1.hex()}/records", headers=world.reader).json()
+    assert listed  # records to show
+    opened = client.post("/workspace/session", headers=world.reader)
+    assert opened.status_code == 204
+    page = client.get(f"/workspace/cases/0x{bytes(state.case_id).hex()}")
+    assert page.status_code == 200
+    entries = world.log.entries()[before:]
+    shown = [e for e in entries if e.kind == "record"]
+    assert sorted(e.record for e in shown) == sorted(r["record"][2:] for r in listed)
+    assert {e.physician for e in entries} == {world.physician.address}
+    assert any(e.kind == "search" for e in entries)  # the study list drew on the headers
+    client.cookies.clear()
