@@ -266,7 +266,8 @@ def shred(record_id: str, services: Services) -> ShredOut:
 def receive_delivery(body: DeliveryIn, services: Services) -> DeliveryOut:
     """Receive a grant from the granting hospital (its signed GrantDelivery and token)."""
     result = delivery.receive(services=services, token=body.token, package_cid=body.package_cid,
-                              issued_at=body.issued_at, signature=body.signature)  # fmt: skip
+                              issued_at=body.issued_at, signature=body.signature,
+                              break_glass_grant=body.break_glass_grant)  # fmt: skip
     return DeliveryOut.model_validate(result)
 
 

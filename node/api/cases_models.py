@@ -82,7 +82,14 @@ class RevokeOut(BaseModel):
 
 
 class DeliveryIn(BaseModel):
-    token: str = Field(max_length=4096, description="the EIP-712 access token (wire form)")
+    token: str | None = Field(
+        default=None, max_length=4096,
+        description="the EIP-712 access token (wire form); absent for a break-glass grant",
+    )  # fmt: skip
+    break_glass_grant: int | None = Field(
+        default=None, gt=0, lt=2**256,
+        description="the break-glass grant released by its owner (instead of a token)",
+    )  # fmt: skip
     package_cid: str = Field(max_length=200)
     # Optional in the schema so that an unsigned delivery gets the clear 403, not a 422.
     issued_at: int | None = Field(
