@@ -152,3 +152,37 @@ class ShredOut(BaseModel):
     record_id: str
     packages_dropped: int
     blocks_deleted: int
+
+
+class BreakGlassRow(BaseModel):
+    """A break-glass opening of one of our cases: the policy's decision and its review."""
+
+    grant_id: int
+    case_id: str
+    physician: str
+    hospital: str
+    reason_code: int
+    expires_at: int
+    block: int
+    policy: str
+    decision: str = Field(description="pending, released, denied or refused")
+    refusal: str | None
+    released_at: float | None
+    reviewed: bool
+    justified: bool | None
+    reviewer: str | None
+    review_block: int | None
+
+
+class BreakGlassReviewIn(BaseModel):
+    justified: bool
+    note: str = Field(
+        default="", max_length=4096,
+        description="kept nowhere: only its keccak256 goes on chain (it may name the patient)",
+    )  # fmt: skip
+
+
+class BreakGlassReviewOut(BaseModel):
+    grant_id: int
+    justified: bool
+    note_hash: str
