@@ -29,7 +29,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 FOLLOWED = {
     "Referrals": ("ReferralInitiated", "ReferralAccepted", "ReferralDeclined",
                   "ReferralCompleted", "ReferralCancelled"),
-    "Grants": ("GrantIssued", "GrantRevoked"),
+    "Grants": ("GrantIssued", "GrantRevoked", "BreakGlassAccess", "BreakGlassReviewed"),
 }  # fmt: skip
 
 

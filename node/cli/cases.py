@@ -235,6 +235,3 @@ def register(app: typer.Typer) -> None:
     app.command("follow")(follow)
     app.command("rekey")(rekey)
     app.command("shred")(shred)
-    from node.cli.breakglass import app as break_glass  # the module imports this one
-
-    app.add_typer(break_glass, name="break-glass")
