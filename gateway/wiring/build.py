@@ -29,6 +29,7 @@ from gateway.container import Services
 from gateway.exceptions import ConfigurationError
 from gateway.memory import MemorySessionStore
 from gateway.settings import GatewaySettings
+from gateway.wiring.breakglass_chain import Web3BreakGlass
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
 from gateway.wiring.inbox import NodeInbox
@@ -153,4 +154,5 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
         audit=trail,
         trail=trail,
         inbox=NodeInbox(cases),
+        break_glass=Web3BreakGlass(operator),
     )
