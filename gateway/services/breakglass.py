@@ -62,11 +62,12 @@ Opened = tuple[int, bytes, int, dict[str, Any]]
 
 def open_glass(*, settings: GatewaySettings, chain: BreakGlassChainAPI | None,
                inbox: InboxAPI | None, session: Session, raw_transaction: bytes, now: float,
-               wait_s: float = RELEASE_WAIT_S,
+               wait_s: float | None = None,
                sleep: Callable[[float], None] = time.sleep) -> Opened:  # fmt: skip
     """Relay the signed ``breakGlass``, wait for the owner's keys; the Redemption to sign."""
     if inbox is None:
         raise ChainUnavailable("this gateway has no inbox (no node case store configured)")
+    wait_s = RELEASE_WAIT_S if wait_s is None else wait_s
     grant = _need(chain).submit(physician=session.physician, raw_transaction=raw_transaction)
     wanted = GrantId(grant.to_bytes(32, "big"))
     deadline_wait = time.monotonic() + wait_s

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Iterator
 from hashlib import sha256
@@ -21,15 +22,23 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
+from fastapi.testclient import TestClient
 
 from contracts.deploy import connect, contract_at
 from contracts.exceptions import TransactionFailed
 from contracts.tx import send
+from gateway.app import create_app
 from gateway.audit.events import EventReader
 from gateway.audit.tracer import Tracer
+from gateway.container import Services
+from gateway.memory import MemorySessionStore
+from gateway.wiring.breakglass_chain import Web3BreakGlass
+from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
+from gateway.wiring.inbox import NodeInbox
 from keys.delivery import GrantDelivery, sign_delivery
 from keys.typed_data import redemption_signable
 from node.cases.breakglass import WHOLE_CASE
@@ -37,22 +46,33 @@ from node.cases.follower import Follower
 from node.cases.ids import grant_id_bytes32
 from node.cases.read import GrantReader
 from tests.devchain import CHAIN_ID
+from tests.gateway.conftest import make_settings, sign
+from tests.gateway.fakes import DictAuditSource
 from tests.integration.cases_world import World, anchor_record, consortium, fhir_observation
-from tests.integration.gateway_flow import client_for
+from tests.integration.gateway_flow import (
+    OPERATOR,
+    client_for,
+    gateway_client_for,
+    register_staff,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
 DOCTOR = Account.from_key(keccak(text="break-glass county physician"))
+#: Signs in at the county's gateway (the genesis permits only the senders it names).
+GW_DOCTOR = Account.from_key(keccak(text="break-glass county gateway physician"))
 REASON = 42  # a reason code: "emergency, patient unconscious"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with consortium(tmp_path_factory.mktemp("bg"), extra_senders=(DOCTOR.address,)) as w:
+    senders = (DOCTOR.address, GW_DOCTOR.address, OPERATOR.address)
+    with consortium(tmp_path_factory.mktemp("bg"), extra_senders=senders) as w:
         county = w["county"]
         c = contract_at(connect(w.rpc_url), "Consortium", w.deployment.consortium)
-        send(connect(w.rpc_url), county.signing.account,
-             c.functions.registerStaff(DOCTOR.address, 1, keccak(text="licence")))  # fmt: skip
+        for doctor in (DOCTOR, GW_DOCTOR):
+            call = c.functions.registerStaff(doctor.address, 1, keccak(text=doctor.address))
+            send(connect(w.rpc_url), county.signing.account, call)
         yield w
 
 
@@ -173,6 +193,122 @@ def test_deny_policy_releases_nothing_and_the_refusal_is_visible(world: World) -
     assert world["county"].svc.store.grant_row(grant_id) is None  # nothing delivered
     _follow(world)  # the normal policy later does not release a denied opening
     assert _opening(world, grant_id)["decision"] == "denied"
+
+
+@pytest.fixture
+def followers(world: World) -> Iterator[threading.Lock]:
+    """Both nodes' followers polling in the background, as ``node run`` does.
+
+    Each pass reads the hospital's current follower and holds the yielded lock, so a test
+    can swap the owner's policy between passes.
+    """
+    stop, lock = threading.Event(), threading.Lock()
+
+    def run() -> None:
+        while not stop.is_set():
+            with lock:
+                for name in ("village", "county"):
+                    follower = world[name].follower
+                    assert follower is not None
+                    follower.poll_once()
+            stop.wait(0.3)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield lock
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _gateway(world: World) -> tuple[TestClient, LocalAccount]:
+    """The county's real gateway app with break-glass wired, and a fresh physician."""
+    county = world["county"]
+    _, operator = register_staff(world, county)  # the gateway operator (and a spare doctor)
+    chain = Web3ChainView(gateway_client_for(world, operator))
+    relay = Web3BreakGlass(gateway_client_for(world, operator))
+    services = Services(chain=chain, cases=NodeCaseStore(county.svc, chain=chain),
+                        sessions=MemorySessionStore(), audit=DictAuditSource(),
+                        inbox=NodeInbox(county.svc), break_glass=relay)  # fmt: skip
+    settings = make_settings(hospital=county.address, chain_id=CHAIN_ID,
+                             grants_contract=world.deployment.grants)  # fmt: skip
+    return TestClient(create_app(services=services, settings=settings)), GW_DOCTOR
+
+
+def _sign_in(client: TestClient, physician: LocalAccount) -> dict[str, str]:
+    body = client.post("/auth/challenge", json={"address": physician.address}).json()
+    session = client.post("/auth/session", json={
+        "address": physician.address, "nonce": body["nonce"],
+        "signature": sign(physician, body["message"])})  # fmt: skip
+    assert session.status_code == 200, session.text
+    return {"Authorization": f"Bearer {session.json()['token']}"}
+
+
+def _ask(world: World, client: TestClient, headers: dict[str, str], case: bytes,
+         grantor: str | None = None) -> Any:  # fmt: skip
+    return client.post("/break-glass", headers=headers, json={
+        "case": "0x" + case.hex(), "grantor": grantor or world["village"].address,
+        "reason_code": REASON, "duration": 900})  # fmt: skip
+
+
+def _open(client: TestClient, headers: dict[str, str], physician: LocalAccount,
+          tx: dict[str, Any]) -> Any:  # fmt: skip
+    raw = bytes(physician.sign_transaction(tx).raw_transaction)
+    return client.post("/break-glass/open", headers=headers,
+                       json={"signed_transaction": "0x" + raw.hex()})  # fmt: skip
+
+
+def test_gateway_break_glass_reads_a_case_its_owner_released_by_itself(
+    world: World, followers: threading.Lock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sign in, break the glass through the gateway, read; 403, 504 (deny) and 429 too."""
+    client, physician = _gateway(world)
+    headers = _sign_in(client, physician)
+    case, hashes = _case(world)
+    upward = _ask(world, client, headers, case, grantor=world["tertiary"].address)
+    assert upward.status_code == 403 and "NotUpwardAccess" in upward.text, upward.text
+    asked = _ask(world, client, headers, case)
+    assert asked.status_code == 200, asked.text
+    opened = _open(client, headers, physician, asked.json()["transaction"])
+    assert opened.status_code == 200, opened.text
+    typed = opened.json()
+    signature = physician.sign_message(encode_typed_data(full_message=typed["typed_data"]))
+    redeemed = client.post("/break-glass/redeem", headers=headers, json={
+        "grant": typed["grant"], "nonce": typed["nonce"], "deadline": typed["deadline"],
+        "signature": "0x" + bytes(signature.signature).hex()})  # fmt: skip
+    assert redeemed.status_code == 200, redeemed.text
+    listed = client.get(f"/cases/0x{case.hex()}/records", headers=headers)
+    assert listed.status_code == 200, listed.text
+    deadline = time.monotonic() + 30
+    served: dict[bytes, bytes] = {}
+    while set(served) != set(hashes):  # the county's follower replicates within a pass
+        assert time.monotonic() < deadline, f"records not served: {listed.text}"
+        for rid in hashes:
+            got = client.get(f"/records/0x{rid.hex()}", headers=headers)
+            if got.status_code == 200:
+                served[rid] = got.content
+        time.sleep(0.2)
+    assert {rid: sha256(body).digest() for rid, body in served.items()} == hashes
+    # The owner denies: the opening stands on chain, nothing is released, 504.
+    village = world["village"]
+    saved = village.services, village.follower
+    assert saved[0] is not None
+    monkeypatch.setattr("gateway.services.breakglass.RELEASE_WAIT_S", 3.0)
+    with followers:
+        village.services = dataclasses.replace(saved[0], break_glass_policy="deny")
+        village.follower = Follower(village.services)
+    try:
+        denied = _open(client, headers, physician,
+                       _ask(world, client, headers, case).json()["transaction"])  # fmt: skip
+    finally:
+        with followers:
+            village.services, village.follower = saved
+    assert denied.status_code == 504 and "released no keys" in denied.text, denied.text
+    # A third opening straight on chain; the fourth in the day is a 429 before any signing.
+    _break_glass(world, physician, case)
+    limited = _ask(world, client, headers, case)
+    assert limited.status_code == 429 and "BreakGlassRateLimited" in limited.text, limited.text
 
 
 def test_a_break_glass_delivery_is_checked_against_the_chain(world: World) -> None:
