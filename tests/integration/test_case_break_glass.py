@@ -152,11 +152,24 @@ def test_owner_node_releases_keys_by_itself_and_the_review_is_on_chain(world: Wo
         body = reader.document(granted, record)
         assert sha256(body).digest() == hashes[bytes(record.record_id)]
         assert b"Observation" in body
-    # The same follower pass again (a restart) re-delivers nothing new.
-    delivered_at = row["delivered_at"]
-    _follow(world)
+    # A crash after the send but before the owner noted it: a restarted follower (a new
+    # one on the same store) re-sends the same signed delivery, a no-op at the receiver,
+    # and makes no second package.
+    village = world["village"]
+    owned = village.svc.store.grant_row(grant_id)
+    assert owned is not None and owned["state"] == "delivered"
+    with village.svc.store.transaction() as db:
+        db.execute("UPDATE grants SET state = 'issued' WHERE grant_id = ?", (grant_id,))
+    Follower(village.svc).poll_once()
+    resent = village.svc.store.grant_row(grant_id)
+    assert resent is not None and resent["state"] == "delivered"
+    assert (resent["package_cid"], resent["issued_at"]) == (
+        owned["package_cid"],
+        owned["issued_at"],
+    )
     again = world["county"].svc.store.grant_row(grant_id)
-    assert again is not None and again["delivered_at"] == delivered_at
+    assert again is not None and again["delivered_at"] == row["delivered_at"]
+    assert again["package_cid"] == row["package_cid"]
     # Pending review at the owner, then reviewed on chain through its API.
     pending = world["village"].api("GET", "/break-glass?pending_review=true").json()
     assert grant_id in [r["grant_id"] for r in pending]
