@@ -13,7 +13,10 @@ after the physician's own ``redeemBreakGlass`` is final. No mocks.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -45,10 +48,17 @@ from node.cases.breakglass import WHOLE_CASE
 from node.cases.follower import Follower
 from node.cases.ids import grant_id_bytes32
 from node.cases.read import GrantReader
+from node.cli.cases import TOKEN_ENV
 from tests.devchain import CHAIN_ID
 from tests.gateway.conftest import make_settings, sign
 from tests.gateway.fakes import DictAuditSource
-from tests.integration.cases_world import World, anchor_record, consortium, fhir_observation
+from tests.integration.cases_world import (
+    API_TOKEN,
+    World,
+    anchor_record,
+    consortium,
+    fhir_observation,
+)
 from tests.integration.gateway_flow import (
     OPERATOR,
     client_for,
@@ -129,6 +139,18 @@ def _reader(world: World) -> GrantReader:
     return GrantReader(county.svc, batches=Web3ChainView(client_for(world, county.signing.account)))
 
 
+def _cli(world: World, *args: str) -> Any:
+    """``medledger node break-glass ARGS --json`` against the owner's node API."""
+    done = subprocess.run(
+        [sys.executable, "-m", "medledger", "node", "break-glass", *args,
+         "--api", world["village"].url, "--json"],
+        capture_output=True, text=True, env={**os.environ, TOKEN_ENV: API_TOKEN}, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def _opening(world: World, grant_id: int) -> dict[str, Any]:
     resp = world["village"].api("GET", "/break-glass")
     assert resp.status_code == 200, resp.text
@@ -170,12 +192,10 @@ def test_owner_node_releases_keys_by_itself_and_the_review_is_on_chain(world: Wo
     again = world["county"].svc.store.grant_row(grant_id)
     assert again is not None and again["delivered_at"] == row["delivered_at"]
     assert again["package_cid"] == row["package_cid"]
-    # Pending review at the owner, then reviewed on chain through its API.
-    pending = world["village"].api("GET", "/break-glass?pending_review=true").json()
+    # Pending review at the owner, then reviewed on chain with the shipped CLI.
+    pending = _cli(world, "list", "--pending")
     assert grant_id in [r["grant_id"] for r in pending]
-    note = {"justified": True, "note": "cardiac arrest at triage"}
-    resp = world["village"].api("POST", f"/break-glass/{grant_id}/review", json=note)
-    assert resp.status_code == 200, resp.text
+    _cli(world, "review", str(grant_id), "--justified", "--note", "cardiac arrest at triage")
     reviewed, justified, reviewer = _grants(world).functions.getReview(grant_id).call()[0:3]
     assert (reviewed, justified, reviewer) == (True, True, world["village"].address)
     again_review = world["village"].api("POST", f"/break-glass/{grant_id}/review",
