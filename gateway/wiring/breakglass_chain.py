@@ -14,7 +14,7 @@ from typing import Any
 import rlp
 from eth_account import Account
 from eth_utils.address import to_checksum_address
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 
 from contracts import exceptions as binding
 from contracts.client import ChainClient
@@ -134,9 +134,15 @@ class Web3BreakGlass(BreakGlassChainAPI):
             receipt = w3.eth.wait_for_transaction_receipt(
                 tx_hash, timeout=self._timeout, poll_latency=RECEIPT_POLL_S
             )
-        except (OSError, Web3RPCError) as exc:
+        except Web3RPCError as exc:
+            if "not-permitted" in str(exc):  # the mempool's permissioning (ledger/permissions)
+                raise refusals.PhysicianNotRegistered(
+                    "the chain does not let this physician send transactions"
+                ) from exc
             raise refusals.ChainUnavailable(f"the chain refused the transaction: {exc}") from exc
-        except TimeoutError as exc:
+        except OSError as exc:
+            raise refusals.ChainUnavailable(f"chain RPC failed: {exc}") from exc
+        except (TimeoutError, TimeExhausted) as exc:
             raise refusals.ChainUnavailable("the break-glass is not final yet") from exc
         if receipt["status"] != 1:
             self._dry_run(call, physician)

@@ -255,10 +255,10 @@ def followers(world: World) -> Iterator[threading.Lock]:
         thread.join(timeout=30)
 
 
-def _gateway(world: World) -> tuple[TestClient, LocalAccount]:
+def _gateway(world: World) -> tuple[TestClient, LocalAccount, LocalAccount]:
     """The county's real gateway app with break-glass wired, and a fresh physician."""
     county = world["county"]
-    _, operator = register_staff(world, county)  # the gateway operator (and a spare doctor)
+    spare, operator = register_staff(world, county)  # a doctor the genesis does not permit
     chain = Web3ChainView(gateway_client_for(world, operator))
     relay = Web3BreakGlass(gateway_client_for(world, operator))
     services = Services(chain=chain, cases=NodeCaseStore(county.svc, chain=chain),
@@ -266,7 +266,7 @@ def _gateway(world: World) -> tuple[TestClient, LocalAccount]:
                         inbox=NodeInbox(county.svc), break_glass=relay)  # fmt: skip
     settings = make_settings(hospital=county.address, chain_id=CHAIN_ID,
                              grants_contract=world.deployment.grants)  # fmt: skip
-    return TestClient(create_app(services=services, settings=settings)), GW_DOCTOR
+    return TestClient(create_app(services=services, settings=settings)), GW_DOCTOR, spare
 
 
 def _sign_in(client: TestClient, physician: LocalAccount) -> dict[str, str]:
@@ -296,9 +296,15 @@ def test_gateway_break_glass_reads_a_case_its_owner_released_by_itself(
     world: World, followers: threading.Lock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Sign in, break the glass through the gateway, read; 403, 504 (deny) and 429 too."""
-    client, physician = _gateway(world)
+    client, physician, spare = _gateway(world)
     headers = _sign_in(client, physician)
     case, hashes = _case(world)
+    spare_headers = _sign_in(client, spare)
+    tx = _ask(world, client, spare_headers, case).json()["transaction"]
+    refused = _open(client, spare_headers, spare, tx)  # the chain's permissioning says no
+    assert refused.status_code == 403 and "does not let this physician" in refused.text
+    forged = _open(client, headers, spare, tx)  # signed by someone else than the session's
+    assert forged.status_code == 403 and "not signed by this physician" in forged.text
     upward = _ask(world, client, headers, case, grantor=world["tertiary"].address)
     assert upward.status_code == 403 and "NotUpwardAccess" in upward.text, upward.text
     asked = _ask(world, client, headers, case)
