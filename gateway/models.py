@@ -141,7 +141,8 @@ class BreakGlassTransaction(BaseModel):
 
 class BreakGlassOpen(BaseModel):
     signed_transaction: str = Field(
-        pattern=r"^0x[0-9a-fA-F]{2,8192}$", description="The physician's signed transaction."
+        pattern=r"^0x(?:[0-9a-fA-F]{2}){1,4096}$",
+        description="The physician's signed transaction (raw bytes, hex).",
     )
 
 

@@ -62,7 +62,7 @@ def _to_and_data(raw: bytes) -> tuple[str, bytes]:
             to, data = fields[3], fields[5]
         else:
             raise refusals.BadRequest("only legacy and EIP-1559 transactions are relayed")
-    except (rlp.DecodingError, IndexError, TypeError) as exc:
+    except (rlp.DecodingError, IndexError, TypeError, ValueError) as exc:
         raise refusals.BadRequest("not a signed Ethereum transaction") from exc
     if not isinstance(to, bytes) or len(to) != 20 or not isinstance(data, bytes):
         raise refusals.BadRequest("not a contract call")
@@ -122,7 +122,7 @@ class Web3BreakGlass(BreakGlassChainAPI):
             raise refusals.BadRequest("the transaction is not a call of this Grants contract")
         try:
             fn, args = self._grants.decode_function_input(data)
-        except ValueError as exc:
+        except Exception as exc:  # web3/eth-abi raise several types for undecodable input
             raise refusals.BadRequest("the transaction is not a Grants call") from exc
         if fn.fn_name != "breakGlass" or bytes(args["scopeRoot"]) != WHOLE_CASE:
             raise refusals.BadRequest("the transaction is not a whole-case breakGlass")

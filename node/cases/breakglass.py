@@ -191,7 +191,10 @@ def openings(*, services: CaseServices, pending_review: bool = False) -> list[di
 def review(*, services: CaseServices, grant_id: int, justified: bool,
            note: str = "") -> dict[str, object]:  # fmt: skip
     """``Grants.reviewBreakGlass`` by this hospital: only the note's hash goes on chain."""
-    rows = services.store.query("SELECT 1 FROM break_glass WHERE grant_id = ?", (grant_id,))
+    # SQLite integers are signed 64-bit: a larger id cannot be one of our rows
+    rows = grant_id < 2**63 and services.store.query(
+        "SELECT 1 FROM break_glass WHERE grant_id = ?", (grant_id,)
+    )
     if not rows:
         raise CaseError(f"grant {grant_id} is not a break-glass opening of one of our cases")
     note_hash = keccak(text=note) if note else bytes(32)
