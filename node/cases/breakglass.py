@@ -33,7 +33,7 @@ from node.cases.delivery import NO_REFERRAL, deliver
 from node.cases.package import scope_root
 from node.cases.packaging import publish_package, recipient_of, wrap_records
 from node.cases.service import CaseServices
-from node.exceptions import CaseError, InvalidCaseInput, NodeError, PeerUnavailable
+from node.exceptions import InvalidCaseInput, NodeError, PeerUnavailable, UnknownCase
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def review(*, services: CaseServices, grant_id: int, justified: bool,
         "SELECT 1 FROM break_glass WHERE grant_id = ?", (grant_id,)
     )
     if not rows:
-        raise CaseError(f"grant {grant_id} is not a break-glass opening of one of our cases")
+        raise UnknownCase(f"grant {grant_id} is not a break-glass opening of one of our cases")
     note_hash = keccak(text=note) if note else bytes(32)
     services.chain.review_break_glass(grant_id, justified=justified, note_hash=note_hash)
     with services.store.transaction() as db:
