@@ -127,6 +127,13 @@ class BreakGlassRateLimited(GatewayError):
     code = "break_glass_rate_limited"
 
 
+class BreakGlassDenied(GatewayError):
+    """The owner hospital refused the break-glass (its policy) and revoked it on chain."""
+
+    status_code = 409
+    code = "break_glass_denied"
+
+
 class BreakGlassNotReleased(GatewayError):
     """The owner node did not deliver the keys in time (its policy may be ``deny``)."""
 

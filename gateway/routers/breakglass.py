@@ -35,13 +35,16 @@ def prepare(body: BreakGlassRequest, session: CurrentSession,
 
 
 @router.post(
-    "/open", response_model=BreakGlassOpened, responses=errors(400, 401, 403, 429, 503, 504)
+    "/open",
+    response_model=BreakGlassOpened,
+    responses=errors(400, 401, 403, 409, 429, 503, 504),
 )
 def open_glass(body: BreakGlassOpen, session: CurrentSession, settings: SettingsDep,
                services: ServicesDep) -> BreakGlassOpened:  # fmt: skip
     """Relay the signed break-glass, wait for the owner's keys; the Redemption to sign."""
     grant, nonce, deadline, typed = service.open_glass(
-        settings=settings, chain=services.break_glass, inbox=services.inbox, session=session,
+        settings=settings, chain=services.break_glass, view=services.chain,
+        inbox=services.inbox, session=session,
         raw_transaction=bytes.fromhex(body.signed_transaction[2:]), now=services.clock(),
     )  # fmt: skip
     return BreakGlassOpened(grant="0x" + grant.to_bytes(32, "big").hex(),

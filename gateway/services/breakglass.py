@@ -3,8 +3,9 @@
 Three steps, each one request: :func:`prepare` dry-runs ``Grants.breakGlass`` as the
 physician (403 not upper tier, 429 rate limited, before anything is signed) and returns the
 transaction to sign; :func:`open_glass` relays the signed transaction, then waits, bounded,
-for the owner node's delivery of the case's keys to reach our node's inbox (504 if it does
-not: the owner's policy may be ``deny``, or its node is down) and returns the EIP-712
+for the owner node's delivery of the case's keys to reach our node's inbox (409 when the
+owner's node refused and revoked it on chain, 504 when nothing came: its node is down) and
+returns the EIP-712
 ``Redemption`` (zero token nonce) to sign; :func:`redeem` records that opening on chain
 and adds the grant to the session, after which the case is read through the same verified
 path as a redeemed grant.
@@ -20,6 +21,7 @@ from typing import Any
 from gateway.abc import BreakGlassChainAPI, ChainViewAPI, InboxAPI, SessionStoreAPI
 from gateway.domain import GrantState, PhysicianApproval, Redemption, Session
 from gateway.exceptions import (
+    BreakGlassDenied,
     BreakGlassNotReleased,
     ChainUnavailable,
     RedemptionDeadline,
@@ -61,8 +63,8 @@ Opened = tuple[int, bytes, int, dict[str, Any]]
 
 
 def open_glass(*, settings: GatewaySettings, chain: BreakGlassChainAPI | None,
-               inbox: InboxAPI | None, session: Session, raw_transaction: bytes, now: float,
-               wait_s: float | None = None,
+               view: ChainViewAPI, inbox: InboxAPI | None, session: Session,
+               raw_transaction: bytes, now: float, wait_s: float | None = None,
                sleep: Callable[[float], None] = time.sleep) -> Opened:  # fmt: skip
     """Relay the signed ``breakGlass``, wait for the owner's keys; the Redemption to sign."""
     if inbox is None:
@@ -72,6 +74,11 @@ def open_glass(*, settings: GatewaySettings, chain: BreakGlassChainAPI | None,
     wanted = GrantId(grant.to_bytes(32, "big"))
     deadline_wait = time.monotonic() + wait_s
     while not any(e.grant_id == wanted for e in inbox.entries()):
+        state = view.grant_state(grant=wanted)
+        if state is not None and state.revoked:  # the owner's node refuses by revoking
+            raise BreakGlassDenied(
+                f"the owner hospital refused break-glass grant {grant} (revoked on chain)"
+            )
         if time.monotonic() >= deadline_wait:
             raise BreakGlassNotReleased(
                 f"break-glass grant {grant} is open on chain but its owner released no keys "

@@ -168,6 +168,7 @@ class BreakGlassRow(BaseModel):
     decision: str = Field(description="pending, released, denied or refused")
     refusal: str | None
     released_at: float | None
+    revoked: bool = Field(description="denied or refused, and revoked on chain by this node")
     reviewed: bool
     justified: bool | None
     reviewer: str | None

@@ -4,7 +4,8 @@ A physician of an upper-tier hospital calls ``Grants.breakGlass`` for one of our
 nobody at our hospital has to act. When the follower applies the ``BreakGlassAccess``
 event it records, in the same transaction as its cursor, what our policy decides
 (:func:`decide`): ``deny`` releases nothing and the refusal stays visible (log line without
-PHI, ``GET /cases/break-glass``); ``allow`` and ``allow-and-notify`` mark it ``pending``.
+PHI, ``GET /break-glass``, and on chain: the node revokes the grant, so the opener's gateway
+answers at once); ``allow`` and ``allow-and-notify`` mark it ``pending``.
 After the commit :func:`release_pending` wraps each record's data key to the opening
 hospital's *current* encryption key, publishes a grant package and delivers it exactly as
 a grant delivery, signed ``GrantDelivery`` (:func:`node.cases.delivery.deliver`), with no
@@ -33,7 +34,13 @@ from node.cases.delivery import NO_REFERRAL, deliver
 from node.cases.package import scope_root
 from node.cases.packaging import publish_package, recipient_of, wrap_records
 from node.cases.service import CaseServices
-from node.exceptions import InvalidCaseInput, NodeError, PeerUnavailable, UnknownCase
+from node.exceptions import (
+    ChainRefused,
+    InvalidCaseInput,
+    NodeError,
+    PeerUnavailable,
+    UnknownCase,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +104,37 @@ def apply_review(db: sqlite3.Connection, services: CaseServices, event: LogEvent
     return True
 
 
+def revoke_refused(services: CaseServices) -> list[int]:
+    """Revoke on chain each opening we denied or refused, so it fails at once everywhere.
+
+    The opener's gateway sees the revocation instead of waiting in vain, an auditor sees
+    the refusal on chain, and the grant cannot be redeemed for nothing.
+    """
+    done = []
+    rows = services.store.query(
+        "SELECT grant_id FROM break_glass WHERE decision IN ('denied', 'refused') "
+        "AND revoked = 0 ORDER BY grant_id"
+    )
+    for (grant_id,) in rows:
+        try:
+            if not services.chain.grant(int(grant_id)).revoked:
+                services.chain.revoke_grant(int(grant_id))
+        except ChainRefused as exc:
+            if exc.error != "GrantIsRevoked":
+                log.warning("break-glass grant %s not revoked yet: %s", grant_id, exc)
+                continue
+        except NodeError as exc:
+            log.warning("break-glass grant %s not revoked yet: %s", grant_id, exc)
+            continue
+        with services.store.transaction() as db:
+            db.execute("UPDATE break_glass SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+        done.append(int(grant_id))
+    return done
+
+
 def release_pending(services: CaseServices) -> list[int]:
     """Release (or re-deliver) every pending opening still live on chain; return those sent."""
+    revoke_refused(services)
     sent = []
     rows = services.store.query(
         "SELECT grant_id FROM break_glass WHERE decision = 'pending' ORDER BY grant_id"
@@ -171,18 +207,19 @@ def _release(services: CaseServices, grant_id: int) -> bool:
 
 def openings(*, services: CaseServices, pending_review: bool = False) -> list[dict[str, object]]:
     """Our cases' break-glass openings (newest first), optionally only those not reviewed."""
-    sql = "SELECT * FROM break_glass"
+    cols = ("grant_id", "case_id", "physician", "hospital", "reason_code", "expires_at",
+            "block", "policy", "decision", "refusal", "released_at", "revoked", "reviewed",
+            "justified", "reviewer", "review_block")  # fmt: skip
+    sql = f"SELECT {', '.join(cols)} FROM break_glass"
     if pending_review:
         sql += " WHERE reviewed = 0"
     rows = services.store.query(sql + " ORDER BY grant_id DESC")
-    cols = ("grant_id", "case_id", "physician", "hospital", "reason_code", "expires_at",
-            "block", "policy", "decision", "refusal", "released_at", "reviewed", "justified",
-            "reviewer", "review_block")  # fmt: skip
     out = []
     for row in rows:
         item = dict(zip(cols, row, strict=True))
         item["case_id"] = "0x" + bytes(item["case_id"]).hex()
         item["reviewed"] = bool(item["reviewed"])
+        item["revoked"] = bool(item["revoked"])
         item["justified"] = None if item["justified"] is None else bool(item["justified"])
         out.append(item)
     return out

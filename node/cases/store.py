@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS break_glass (
     decision    TEXT NOT NULL CHECK (decision IN ('pending', 'released', 'denied', 'refused')),
     refusal     TEXT,
     released_at REAL,
+    -- a denied or refused opening is revoked on chain by this node (1 once final)
+    revoked     INTEGER NOT NULL DEFAULT 0,
     reviewed    INTEGER NOT NULL DEFAULT 0,
     justified   INTEGER,
     reviewer    TEXT,

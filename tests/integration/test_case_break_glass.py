@@ -224,6 +224,8 @@ def test_deny_policy_releases_nothing_and_the_refusal_is_visible(world: World) -
         village.services, village.follower = saved
     opening = _opening(world, grant_id)
     assert opening["decision"] == "denied" and "deny" in opening["refusal"]
+    assert opening["revoked"] is True  # and revoked on chain by the village node itself
+    assert village.svc.chain.grant(grant_id).revoked is True
     assert village.svc.store.grant_row(grant_id) is None  # no package was made
     assert world["county"].svc.store.grant_row(grant_id) is None  # nothing delivered
     _follow(world)  # the normal policy later does not release a denied opening
@@ -331,11 +333,10 @@ def test_gateway_break_glass_reads_a_case_its_owner_released_by_itself(
                 served[rid] = got.content
         time.sleep(0.2)
     assert {rid: sha256(body).digest() for rid, body in served.items()} == hashes
-    # The owner denies: the opening stands on chain, nothing is released, 504.
+    # The owner denies: its node revokes the opening on chain, nothing is released, 409.
     village = world["village"]
     saved = village.services, village.follower
     assert saved[0] is not None
-    monkeypatch.setattr("gateway.services.breakglass.RELEASE_WAIT_S", 3.0)
     with followers:
         village.services = dataclasses.replace(saved[0], break_glass_policy="deny")
         village.follower = Follower(village.services)
@@ -345,9 +346,14 @@ def test_gateway_break_glass_reads_a_case_its_owner_released_by_itself(
     finally:
         with followers:
             village.services, village.follower = saved
-    assert denied.status_code == 504 and "released no keys" in denied.text, denied.text
-    # A third opening straight on chain; the fourth in the day is a 429 before any signing.
-    _break_glass(world, physician, case)
+    assert denied.status_code == 409 and "refused" in denied.text, denied.text
+    # The owner's node is down (its follower does not run): 504 after the bounded wait.
+    monkeypatch.setattr("gateway.services.breakglass.RELEASE_WAIT_S", 2.0)
+    with followers:
+        down = _open(client, headers, physician,
+                     _ask(world, client, headers, case).json()["transaction"])  # fmt: skip
+    assert down.status_code == 504 and "released no keys" in down.text, down.text
+    # The fourth opening in the day is a 429 before anything is signed.
     limited = _ask(world, client, headers, case)
     assert limited.status_code == 429 and "BreakGlassRateLimited" in limited.text, limited.text
 
@@ -355,15 +361,16 @@ def test_gateway_break_glass_reads_a_case_its_owner_released_by_itself(
 def test_a_break_glass_delivery_is_checked_against_the_chain(world: World) -> None:
     """Token-less deliveries signed by another hospital, or for no break-glass grant, fail."""
     county, tertiary = world["county"], world["tertiary"]
-    denied = [r["grant_id"] for r in world["village"].api("GET", "/break-glass").json()
-              if r["decision"] == "denied"]  # fmt: skip
-    assert denied, "the deny test leaves one opening with nothing released"
+    live = [r["grant_id"] for r in world["village"].api("GET", "/break-glass").json()
+            if r["decision"] == "released"]  # fmt: skip
+    assert live, "the first test leaves a live released opening"
+    before = county.svc.store.grant_row(live[0])
     cid = str(tertiary.svc.blobs.put([b"not a package"]))
     issued_at = int(time.time())
-    forged = GrantDelivery(grant_id_bytes32(denied[0]), cid, bytes(32), issued_at)
+    forged = GrantDelivery(grant_id_bytes32(live[0]), cid, bytes(32), issued_at)
     sig = sign_delivery(tertiary.signing, forged, chain_id=CHAIN_ID,
                         grants_contract=world.deployment.grants)  # fmt: skip
-    body = {"break_glass_grant": denied[0], "package_cid": cid, "issued_at": issued_at,
+    body = {"break_glass_grant": live[0], "package_cid": cid, "issued_at": issued_at,
             "signature": "0x" + sig.hex()}  # fmt: skip
     resp = county.api("POST", "/deliveries", json=body)
     assert resp.status_code == 403 and "grantor" in resp.text, resp.text
@@ -371,7 +378,7 @@ def test_a_break_glass_delivery_is_checked_against_the_chain(world: World) -> No
     assert normal.status_code == 403 and "not a break-glass grant" in normal.text, normal.text
     both = county.api("POST", "/deliveries", json={**body, "token": "x"})
     assert both.status_code == 403, both.text
-    assert county.svc.store.grant_row(denied[0]) is None  # nothing was stored
+    assert county.svc.store.grant_row(live[0]) == before  # nothing changed
 
 
 def test_fourth_break_glass_in_a_day_is_refused_on_chain(world: World) -> None:
