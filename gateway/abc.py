@@ -212,3 +212,34 @@ class AuditTrailAPI(ABC):
 
         Asked at sign-in and on every request, so a removed auditor is refused at once.
         """
+
+
+class BreakGlassChainAPI(ABC):
+    """``Grants.breakGlass`` and ``redeemBreakGlass`` for the gateway's physicians.
+
+    The contract takes the opening physician as the sender of ``breakGlass`` (the gateway
+    operator cannot open on their behalf), so the gateway prepares the transaction, the
+    physician signs it, and the gateway relays it; the redemption is then sent by the
+    operator with the physician's signed ``Redemption``, like any opening.
+    """
+
+    @abstractmethod
+    def prepare(self, *, physician: PhysicianAddress, case: CaseId, grantor: HospitalAddress,
+                reason_code: int, duration: int, max_uses: int) -> dict[str, object]:  # fmt: skip
+        """The unsigned transaction to sign, after a dry run from the physician.
+
+        A refusal the dry run shows is raised before anything is signed: ``NotUpperTier``
+        (403), ``BreakGlassRateLimited`` (429), ``BadRequest`` for a bad reason or duration.
+        """
+
+    @abstractmethod
+    def submit(self, *, physician: PhysicianAddress, raw_transaction: bytes) -> int:
+        """Relay the physician's signed ``breakGlass``; block until final; the grant id.
+
+        Raises ``BadRequest`` unless the transaction is that physician's ``breakGlass`` to
+        this Grants contract, and the contract's refusal when it reverts.
+        """
+
+    @abstractmethod
+    def redeem(self, *, grant: GrantId, approval: PhysicianApproval) -> Redemption:
+        """``redeemBreakGlass`` with the physician's signature; block until final."""

@@ -20,7 +20,7 @@ from gateway.audit.pages import router as audit_pages
 from gateway.audit.router import router as audit_api
 from gateway.container import Services
 from gateway.exceptions import GatewayError, IntegrityError
-from gateway.routers import audit, auth, dicomweb, grants, inbox, outbound, records
+from gateway.routers import audit, auth, breakglass, dicomweb, grants, inbox, outbound, records
 from gateway.settings import GatewaySettings, get_settings
 from gateway.workspace.router import router as workspace
 
@@ -99,6 +99,7 @@ def create_app(*, services: Services, settings: GatewaySettings | None = None) -
     app.include_router(auth.router)
     app.include_router(grants.router)
     app.include_router(inbox.router)
+    app.include_router(breakglass.router)
     app.include_router(records.router)
     app.include_router(dicomweb.router)
     app.include_router(outbound.router)

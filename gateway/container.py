@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from gateway.abc import (
     AuditSourceAPI,
     AuditTrailAPI,
+    BreakGlassChainAPI,
     CaseStoreAPI,
     ChainViewAPI,
     InboxAPI,
@@ -30,6 +31,8 @@ class Services:
     trail: AuditTrailAPI | None = None
     #: Grants delivered to the hospital's node; ``None`` answers ``GET /inbox`` with 503.
     inbox: InboxAPI | None = None
+    #: Break-glass on chain; ``None`` answers ``/break-glass`` with 503.
+    break_glass: BreakGlassChainAPI | None = None
     #: Auditor challenges and sessions: a store of their own, never the physicians'.
     auditor_sessions: SessionStoreAPI = field(default_factory=MemorySessionStore)
     #: The disclosure log (and its anchoring); ``None`` serves reads unaccounted (unit tests

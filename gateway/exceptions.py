@@ -114,6 +114,33 @@ class TooManyChallenges(GatewayError):
 # --- 404 / 406 ---------------------------------------------------------------------------
 
 
+class NotUpperTier(Forbidden):
+    """Break-glass opens a lower tier's case from an upper tier only (``NotUpwardAccess``)."""
+
+    code = "not_upper_tier"
+
+
+class BreakGlassRateLimited(GatewayError):
+    """The physician opened the glass as often as ``Grants`` allows in its window."""
+
+    status_code = 429
+    code = "break_glass_rate_limited"
+
+
+class BreakGlassDenied(GatewayError):
+    """The owner hospital refused the break-glass (its policy) and revoked it on chain."""
+
+    status_code = 409
+    code = "break_glass_denied"
+
+
+class BreakGlassNotReleased(GatewayError):
+    """The owner node did not deliver the keys in time (its policy may be ``deny``)."""
+
+    status_code = 504
+    code = "break_glass_not_released"
+
+
 class NotFound(GatewayError):
     """Absent, or outside every grant of the session: the two look the same on purpose."""
 

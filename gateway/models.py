@@ -121,3 +121,42 @@ class InboxItem(BaseModel):
     named_physician: bool = Field(description="Granted to this physician by name.")
     revoked: bool
     delivered_at: float = Field(description="When this hospital's node accepted the delivery.")
+
+
+class BreakGlassRequest(BaseModel):
+    case: Hex32 = Field(description="The case to open (the owner's random case handle).")
+    grantor: Annotated[str, AfterValidator(checksummed)] = Field(
+        description="The lower-tier hospital that owns the case."
+    )
+    reason_code: int = Field(ge=1, lt=2**16, description="Why the glass is broken (non-zero).")
+    duration: int = Field(ge=1, lt=2**64, description="Seconds the opening lasts (time-boxed).")
+    max_uses: int = Field(default=1, ge=1, lt=2**32, description="Openings of the case allowed.")
+
+
+class BreakGlassTransaction(BaseModel):
+    transaction: dict[str, Any] = Field(
+        description="The unsigned Grants.breakGlass transaction the physician signs and sends back."
+    )
+
+
+class BreakGlassOpen(BaseModel):
+    signed_transaction: str = Field(
+        pattern=r"^0x(?:[0-9a-fA-F]{2}){1,4096}$",
+        description="The physician's signed transaction (raw bytes, hex).",
+    )
+
+
+class BreakGlassOpened(BaseModel):
+    grant: Hex32
+    nonce: Hex32
+    deadline: int
+    typed_data: dict[str, Any] = Field(
+        description="EIP-712 Redemption (zero token nonce) to sign for POST /break-glass/redeem"
+    )
+
+
+class BreakGlassRedeem(BaseModel):
+    grant: Hex32
+    nonce: Hex32
+    deadline: int = Field(ge=0, lt=2**64)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")

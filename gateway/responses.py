@@ -14,9 +14,12 @@ _WHY = {
     "(forged token, wrong chain, wrong hospital or physician, referral not active).",
     404: "Not found, or outside every grant of this session (indistinguishable on purpose).",
     406: "No acceptable representation for the Accept header.",
+    409: "The owner hospital refused the break-glass (revoked on chain).",
     410: "The grant is expired, revoked or has no uses left.",
+    429: "Too many requests (sign-in challenges), or break-glass rate limit of the physician.",
     502: "Stored bytes do not match their anchored commitment; refused.",
     503: "The chain could not be reached or did not finalize in time; retry later.",
+    504: "The owner hospital released no keys in time (its node is down or unreachable).",
 }
 
 

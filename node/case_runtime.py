@@ -89,5 +89,6 @@ def open_case_runtime(config: LoadedConfig, *, node: NodeService, passphrase: st
         ),
         # deliveries and block fetches to peers: the consortium CA and our client cert
         http=http_client(config.tls_files(), timeout=10.0),
+        break_glass_policy=config.settings.break_glass,
     )
     return CaseRuntime(services)

@@ -179,6 +179,10 @@ class NodeSettings(_Strict):
     tls: TlsSettings | None = None
     #: HL7 v2 over MLLP (issue 16).
     hl7: Hl7Settings = Field(default_factory=Hl7Settings)
+    #: On a break-glass opening of one of our cases: release the keys by ourselves
+    #: (``allow``), release and raise a warning for review (``allow-and-notify``), or
+    #: release nothing (``deny``). See :mod:`node.cases.breakglass`.
+    break_glass: Literal["allow", "deny", "allow-and-notify"] = "allow-and-notify"
 
     @field_validator("rpc_url")
     @classmethod

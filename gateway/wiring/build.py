@@ -33,6 +33,7 @@ from gateway.disclosure.log import SqliteDisclosureLog
 from gateway.exceptions import ConfigurationError
 from gateway.memory import MemorySessionStore
 from gateway.settings import GatewaySettings
+from gateway.wiring.breakglass_chain import Web3BreakGlass
 from gateway.wiring.case_store import NodeCaseStore
 from gateway.wiring.chain_view import Web3ChainView
 from gateway.wiring.inbox import NodeInbox
@@ -171,4 +172,5 @@ def build_services(*, settings: GatewaySettings, sources: GatewaySources) -> Ser
         trail=trail,
         inbox=NodeInbox(cases),
         disclosures=disclosures,
+        break_glass=Web3BreakGlass(operator),
     )

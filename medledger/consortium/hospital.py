@@ -187,6 +187,8 @@ def write_configs(
         dimse=DimseSettings(enabled=True, host=listen, port=plan.ports.dicom, aet=dicom_aet(plan)),
         tls=_node_tls(plan),
         hl7=_node_hl7(plan, listen),
+        # written out so the operator sees the choice: allow, deny or allow-and-notify
+        break_glass="allow-and-notify",
     )
     write_config(directory / "node.json", node_settings)
     write_private(directory / GATEWAY_ENV, env_file(gateway_env(plan, public, network, shared)))

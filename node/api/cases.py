@@ -19,6 +19,9 @@ from common.errors import ErrorBody, exception_code
 from common.errors import error_response as error_response_body
 from common.web import SafeJSONRoute
 from node.api.cases_models import (
+    BreakGlassReviewIn,
+    BreakGlassReviewOut,
+    BreakGlassRow,
     CaseRecordsIn,
     CaseRecordsOut,
     DeclineIn,
@@ -40,7 +43,7 @@ from node.api.cases_models import (
 )  # fmt: skip
 from node.api.deps import require_token
 from node.blobstore.cid import normalize
-from node.cases import delivery, forget, grants, inbox, referrals
+from node.cases import breakglass, delivery, forget, grants, inbox, referrals
 from node.cases.follower import Follower
 from node.cases.ids import parse_address, parse_case_id, parse_record_id
 from node.cases.service import CaseServices
@@ -227,6 +230,23 @@ def deliver_pending(services: Services) -> list[int]:
     return grants.deliver_pending(services=services)
 
 
+@router.get("/break-glass", response_model=list[BreakGlassRow])
+def list_break_glass(services: Services, pending_review: bool = False) -> list[BreakGlassRow]:
+    """Break-glass openings of our cases (newest first): what our policy did, and reviews."""
+    rows = breakglass.openings(services=services, pending_review=pending_review)
+    return [BreakGlassRow.model_validate(r) for r in rows]
+
+
+@router.post("/break-glass/{grant_id}/review", response_model=BreakGlassReviewOut)
+def review_break_glass(
+    grant_id: ChainCounter, body: BreakGlassReviewIn, services: Services
+) -> BreakGlassReviewOut:
+    """Record on chain whether a break-glass opening of our case was justified (once)."""
+    result = breakglass.review(services=services, grant_id=grant_id, justified=body.justified,
+                               note=body.note)  # fmt: skip
+    return BreakGlassReviewOut.model_validate(result)
+
+
 @router.post("/follower/poll", response_model=PollOut)
 def poll(request: Request) -> PollOut:
     """Run one follower pass now (the node also runs it in the background)."""
@@ -266,7 +286,8 @@ def shred(record_id: str, services: Services) -> ShredOut:
 def receive_delivery(body: DeliveryIn, services: Services) -> DeliveryOut:
     """Receive a grant from the granting hospital (its signed GrantDelivery and token)."""
     result = delivery.receive(services=services, token=body.token, package_cid=body.package_cid,
-                              issued_at=body.issued_at, signature=body.signature)  # fmt: skip
+                              issued_at=body.issued_at, signature=body.signature,
+                              break_glass_grant=body.break_glass_grant)  # fmt: skip
     return DeliveryOut.model_validate(result)
 
 

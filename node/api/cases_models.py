@@ -82,7 +82,14 @@ class RevokeOut(BaseModel):
 
 
 class DeliveryIn(BaseModel):
-    token: str = Field(max_length=4096, description="the EIP-712 access token (wire form)")
+    token: str | None = Field(
+        default=None, max_length=4096,
+        description="the EIP-712 access token (wire form); absent for a break-glass grant",
+    )  # fmt: skip
+    break_glass_grant: int | None = Field(
+        default=None, gt=0, lt=2**256,
+        description="the break-glass grant released by its owner (instead of a token)",
+    )  # fmt: skip
     package_cid: str = Field(max_length=200)
     # Optional in the schema so that an unsigned delivery gets the clear 403, not a 422.
     issued_at: int | None = Field(
@@ -145,3 +152,38 @@ class ShredOut(BaseModel):
     record_id: str
     packages_dropped: int
     blocks_deleted: int
+
+
+class BreakGlassRow(BaseModel):
+    """A break-glass opening of one of our cases: the policy's decision and its review."""
+
+    grant_id: int
+    case_id: str
+    physician: str
+    hospital: str
+    reason_code: int
+    expires_at: int
+    block: int
+    policy: str
+    decision: str = Field(description="pending, released, denied or refused")
+    refusal: str | None
+    released_at: float | None
+    revoked: bool = Field(description="denied or refused, and revoked on chain by this node")
+    reviewed: bool
+    justified: bool | None
+    reviewer: str | None
+    review_block: int | None
+
+
+class BreakGlassReviewIn(BaseModel):
+    justified: bool
+    note: str = Field(
+        default="", max_length=4096,
+        description="kept nowhere: only its keccak256 goes on chain (it may name the patient)",
+    )  # fmt: skip
+
+
+class BreakGlassReviewOut(BaseModel):
+    grant_id: int
+    justified: bool
+    note_hash: str

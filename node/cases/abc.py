@@ -73,6 +73,10 @@ class CaseChainAPI(ABC):
         """``Grants.revoke`` (as the grantor)."""
 
     @abstractmethod
+    def review_break_glass(self, grant_id: int, *, justified: bool, note_hash: bytes) -> None:
+        """``Grants.reviewBreakGlass``: record, once, whether an opening was justified."""
+
+    @abstractmethod
     def referral(self, referral_id: int) -> ReferralView:
         """The referral's current state (status ``NONE`` when unknown)."""
 

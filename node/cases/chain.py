@@ -29,7 +29,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 FOLLOWED = {
     "Referrals": ("ReferralInitiated", "ReferralAccepted", "ReferralDeclined",
                   "ReferralCompleted", "ReferralCancelled"),
-    "Grants": ("GrantIssued", "GrantRevoked"),
+    "Grants": ("GrantIssued", "GrantRevoked", "BreakGlassAccess", "BreakGlassReviewed"),
 }  # fmt: skip
 
 
@@ -121,6 +121,9 @@ class Web3CaseChain(CaseChainAPI):
 
     def revoke_grant(self, grant_id: int) -> None:
         self._send(self._grants.functions.revoke(grant_id))
+
+    def review_break_glass(self, grant_id: int, *, justified: bool, note_hash: bytes) -> None:
+        self._send(self._grants.functions.reviewBreakGlass(grant_id, justified, note_hash))
 
     def referral(self, referral_id: int) -> ReferralView:
         return _read(lambda: self._client.reads.referral(referral_id))

@@ -19,7 +19,9 @@ import threading
 from dataclasses import dataclass
 
 from contracts.events import LogEvent as CaseEvent
+from node.cases import breakglass
 from node.cases.crypto import dek_binding
+from node.cases.delivery import is_break_glass
 from node.cases.package import MAX_PACKAGE_BYTES, GrantPackage
 from node.cases.replicate import BlockFetcher, fetch_bytes, replicate
 from node.cases.sealed import open_package
@@ -88,6 +90,7 @@ class Follower:
                 CaseStore.set_next_block(db, to + 1)
             seen += len(events)
             nxt = to + 1
+        breakglass.release_pending(self._s)  # our cases opened by break-glass: keys go out
         replicated = self.replicate_pending()
         unpinned = self.unpin_revoked()
         return PollResult(seen, applied, replicated, unpinned, nxt)
@@ -133,6 +136,12 @@ class Follower:
                 (a["grantId"], a["referralId"], a["caseId"], a["grantor"], a["grantee"],
                  a["scopeRoot"], a["expiresAt"]),
             )  # fmt: skip
+        elif event.name == "BreakGlassAccess":
+            if not breakglass.apply_opening(db, self._s, event):
+                return 0
+        elif event.name == "BreakGlassReviewed":
+            if not breakglass.apply_review(db, self._s, event):
+                return 0
         elif event.name == "GrantRevoked":
             cur = db.execute(
                 "UPDATE grants SET state = 'revoked' WHERE grant_id = ?", (a["grantId"],)
@@ -198,9 +207,12 @@ class Follower:
         log.info("grant %d: %d blobs replicated and pinned", grant_id, len(cids))
 
     def _check_package(self, package: GrantPackage, row: dict[str, object]) -> None:
+        # A break-glass grant asks for the whole case (``breakglass.WHOLE_CASE``): the
+        # records are whatever its owner holds of the case, each still checked on chain.
+        whole_case = is_break_glass(row) and row["scope_root"] == breakglass.WHOLE_CASE
         if (package.grant_id != row["grant_id"] or package.grantee != self._me
-                or package.grantor != row["grantor"]
-                or package.scope_root != row["scope_root"]
+                or package.grantor != row["grantor"] or package.case_id != row["case_id"]
+                or (not whole_case and package.scope_root != row["scope_root"])
                 or package.chain_id != self._s.chain.chain_id
                 or package.grants_contract != self._s.chain.grants_address):  # fmt: skip
             raise GrantPackageError("the grant package does not match the grant on chain")

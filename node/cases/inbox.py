@@ -21,13 +21,14 @@ def inbox(*, services: CaseServices) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for grant_id, state, delivered_at, token in rows:
         view = services.chain.grant(int(grant_id))
-        referral = services.chain.referral(view.referral_id)
+        # a break-glass grant has no referral: its reason code is on the owner's side
+        reason = 0 if view.break_glass else services.chain.referral(view.referral_id).reason_code
         if view.grantor not in names:
             names[view.grantor] = services.chain.member(view.grantor).name
         out.append({
             "grant_id": view.grant_id, "case_id": "0x" + view.case_id.hex(),
             "referral_id": view.referral_id, "grantor": view.grantor,
-            "grantor_name": names[view.grantor], "reason_code": referral.reason_code,
+            "grantor_name": names[view.grantor], "reason_code": reason,
             "expires_at": view.expires_at, "max_uses": view.max_uses,
             "uses_left": max(view.max_uses - view.uses, 0), "physician": view.named_physician,
             "revoked": view.revoked, "state": str(state), "delivered_at": float(delivered_at),

@@ -39,6 +39,9 @@ class CaseServices:
     verifier: TokenVerifier
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
     clock: Callable[[], float] = time.time
+    #: What this node does when a physician breaks the glass on one of its cases
+    #: (:mod:`node.cases.breakglass`): ``allow``, ``deny`` or ``allow-and-notify``.
+    break_glass_policy: str = "allow-and-notify"
 
 
 class OutboxRecords(RecordSourceAPI):

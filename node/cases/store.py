@@ -58,6 +58,27 @@ CREATE TABLE IF NOT EXISTS grant_pins (
     cid         TEXT NOT NULL,
     PRIMARY KEY (grant_id, cid)
 );
+-- The owner's side of break-glass openings of its cases (node.cases.breakglass): the
+-- policy decision taken when the BreakGlassAccess event was applied, and its review.
+CREATE TABLE IF NOT EXISTS break_glass (
+    grant_id    INTEGER PRIMARY KEY,
+    case_id     BLOB NOT NULL,
+    physician   TEXT NOT NULL,
+    hospital    TEXT NOT NULL,
+    reason_code INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    block       INTEGER NOT NULL,
+    policy      TEXT NOT NULL,
+    decision    TEXT NOT NULL CHECK (decision IN ('pending', 'released', 'denied', 'refused')),
+    refusal     TEXT,
+    released_at REAL,
+    -- a denied or refused opening is revoked on chain by this node (1 once final)
+    revoked     INTEGER NOT NULL DEFAULT 0,
+    reviewed    INTEGER NOT NULL DEFAULT 0,
+    justified   INTEGER,
+    reviewer    TEXT,
+    review_block INTEGER
+);
 CREATE TABLE IF NOT EXISTS effects (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     block       INTEGER NOT NULL,

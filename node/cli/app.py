@@ -27,6 +27,7 @@ from node.case_runtime import open_case_runtime
 from node.chain import ChainClient
 from node.chain_anchors import ChainAnchorSink
 from node.cli.amend import amend_record
+from node.cli.breakglass import app as break_glass_app
 from node.cli.cases import register as register_case_commands
 from node.cli.serve import bind, serve
 from node.config import ContractAddresses, LoadedConfig, NodeSettings, load_config, write_config
@@ -356,3 +357,4 @@ def verify(
 
 
 register_case_commands(app)
+app.add_typer(break_glass_app, name="break-glass")
