@@ -165,6 +165,14 @@ def receive(
             or view.case_id != claims.case_id or view.scope_root != claims.scope_root
             or view.expires_at != claims.expiry):  # fmt: skip
         raise DeliveryError("the token does not match the grant on chain")
+    now = _signed_by_grantor(services, delivery, sig, view=view, issued_at=issued_at)
+    return _store(services, grant_id=grant_id, view=view, cid=cid, token=token,
+                  issued_at=issued_at, sig=sig, now=now)  # fmt: skip
+
+
+def _signed_by_grantor(services: CaseServices, delivery: GrantDelivery, sig: bytes, *,
+                       view: GrantView, issued_at: int) -> float:  # fmt: skip
+    """Refuse a delivery not signed by the on-chain grantor or dated ahead; the time now."""
     try:
         signer = services.verifier.delivery_signer(delivery, sig)
     except BadSignature as exc:
@@ -174,8 +182,7 @@ def receive(
     now = services.clock()
     if issued_at > now + MAX_CLOCK_SKEW_S:
         raise DeliverySignatureInvalid("the delivery is dated in the future")
-    return _store(services, grant_id=grant_id, view=view, cid=cid, token=token,
-                  issued_at=issued_at, sig=sig, now=now)  # fmt: skip
+    return now
 
 
 def _receive_break_glass(services: CaseServices, *, grant_id: int, package_cid: str,
@@ -193,15 +200,7 @@ def _receive_break_glass(services: CaseServices, *, grant_id: int, package_cid: 
         raise DeliveryError(f"break-glass grant {grant_id} was opened by another hospital")
     if view.revoked or services.clock() >= view.expires_at:
         raise DeliveryError(f"break-glass grant {grant_id} is revoked or expired")
-    try:
-        signer = services.verifier.delivery_signer(delivery, sig)
-    except BadSignature as exc:
-        raise DeliverySignatureInvalid(f"the delivery signature is invalid: {exc}") from None
-    if signer != view.grantor:
-        raise DeliverySignatureInvalid("the delivery is not signed by the grant's grantor")
-    now = services.clock()
-    if issued_at > now + MAX_CLOCK_SKEW_S:
-        raise DeliverySignatureInvalid("the delivery is dated in the future")
+    now = _signed_by_grantor(services, delivery, sig, view=view, issued_at=issued_at)
     return _store(services, grant_id=grant_id, view=view, cid=cid, token=None,
                   issued_at=issued_at, sig=sig, now=now)  # fmt: skip
 
