@@ -80,10 +80,11 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"chain at {url} not ready after {START_TIMEOUT_S}s")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes], *, grace_s: float = 10) -> None:
+    """Terminate ``proc``, waiting ``grace_s`` before killing it."""
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)

@@ -20,22 +20,20 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
+from web3 import Web3
 
-from contracts.deploy import FoundingMember, connect, contract_at, deploy_suite
+from contracts.deploy import Deployment, contract_at
 from contracts.tx import send
-from contracts.typing import Tier
 from keys.keystore import Keystore
 from keys.typed_data import redemption_signable
 from node.blobstore.embedded import EmbeddedBlobStore
 from node.cases.breakglass import WHOLE_CASE
 from node.cases.read.document import document_bytes, granted_key
 from node.cases.sealed import open_package
-from tests.contracts.backends import free_port
-from tests.devchain import CHAIN_ID, validator_address_of
-from tests.integration.cases_world import chain_for, fhir_observation
+from tests.devchain import CHAIN_ID
+from tests.integration.cases_world import fhir_observation
 from tests.integration.nodeproc import PASSPHRASE
-from tests.integration.test_case_node_processes import _cli, launch, wait_healthy
-from tests.node.chain_env import new_hospital_keystore, write_node_config
+from tests.integration.test_case_node_processes import _cli, village_and_county
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -44,38 +42,16 @@ DOCTOR = Account.from_key(keccak(text="break-glass procs county physician"))
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("bg-procs")
-    stores = {n: new_hospital_keystore(root / n / "keystore") for n in ("village", "county")}
-    ports = {n: free_port() for n in stores}
-    public = {n: s.export_public() for n, s in stores.items()}
-    deployer = Account.from_key(keccak(text="bg-procs-deployer"))
-    senders = [deployer.address, DOCTOR.address, *(p["signing_address"] for p in public.values())]
-    with chain_for(senders) as url:
-        founders = [
-            FoundingMember(account=public[n]["signing_address"], name=n, tier=tier,
-                           encryption_key=bytes.fromhex(public[n]["encryption"]["public_key"][2:]),
-                           validator_address=validator_address_of(public[n]["signing_address"]),
-                           endpoint=f"http://127.0.0.1:{ports[n]}", validator=False)
-            for n, tier in (("village", Tier.VILLAGE_CLINIC), ("county", Tier.COUNTY_HOSPITAL))
-        ]  # fmt: skip
-        w3 = connect(url)
-        deployment = deploy_suite(w3, deployer=deployer, founders=founders)
+    def register_doctor(w3: Web3, deployment: Deployment, stores: dict[str, Keystore]) -> None:
         county_key = stores["county"].load_signing_key(PASSPHRASE)
         consortium = contract_at(w3, "Consortium", deployment.consortium)
         send(w3, county_key.account,
              consortium.functions.registerStaff(DOCTOR.address, 1, keccak(text="lic")))  # fmt: skip
-        configs = {n: write_node_config(root, rpc_url=url, deployment=deployment.as_dict(), name=n)
-                   for n in stores}  # fmt: skip
-        launched = {n: launch(configs[n], ports[n]) for n in stores}
-        try:
-            procs = {n: wait_healthy(p, configs[n], ports[n]) for n, p in launched.items()}
-            yield {"root": root, "procs": procs, "public": public, "url": url,
-                   "grants": contract_at(w3, "Grants", deployment.grants), "w3": w3}  # fmt: skip
-        finally:
-            for proc in launched.values():
-                if proc.poll() is None:
-                    proc.terminate()
-                proc.wait(30)
+
+    root = tmp_path_factory.mktemp("bg-procs")
+    with village_and_county(root, seed="bg-procs-deployer", senders=[DOCTOR.address],
+                            before_launch=register_doctor) as world:  # fmt: skip
+        yield {**world, "grants": contract_at(world["w3"], "Grants", world["deployment"].grants)}
 
 
 def _wait(what: str, fn: Any, timeout: float = 60.0) -> Any:

@@ -11,6 +11,7 @@ wrongly signed, replayed with another package, stale) and show the county's inbo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,7 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
+from web3 import Web3
 
-from contracts.deploy import FoundingMember, connect, deploy_suite
+from contracts.deploy import Deployment, FoundingMember, connect, deploy_suite
 from contracts.typing import Tier
 from keys.delivery import GrantDelivery
 from keys.keystore import Keystore
@@ -63,14 +65,25 @@ def _cli(node: NodeServiceProcess, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-@pytest.fixture(scope="module")
-def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("case-procs")
+@contextlib.contextmanager
+def village_and_county(
+    root: Path,
+    *,
+    seed: str,
+    senders: Sequence[str] = (),
+    before_launch: Callable[[Web3, Deployment, dict[str, Keystore]], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """A village clinic and a county hospital, each a real ``medledger node run`` process.
+
+    One dev chain (``senders`` may send too), the suite deployed with both as founders,
+    ``before_launch`` run once deployed (e.g. to register staff), then both nodes started
+    at once and waited for. Yields root, procs, public keys, RPC URL, deployment and w3.
+    """
     stores = {n: new_hospital_keystore(root / n / "keystore") for n in ("village", "county")}
     ports = {n: free_port() for n in stores}
     public = {n: s.export_public() for n, s in stores.items()}
-    deployer = Account.from_key(keccak(text="case-procs-deployer"))
-    addresses = [deployer.address, *(p["signing_address"] for p in public.values())]
+    deployer = Account.from_key(keccak(text=seed))
+    addresses = [deployer.address, *senders, *(p["signing_address"] for p in public.values())]
     with chain_for(addresses) as url:
         founders = [
             FoundingMember(account=public[n]["signing_address"], name=n, tier=tier,
@@ -79,20 +92,31 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                            endpoint=f"http://127.0.0.1:{ports[n]}", validator=False)
             for n, tier in (("village", Tier.VILLAGE_CLINIC), ("county", Tier.COUNTY_HOSPITAL))
         ]  # fmt: skip
-        deployment = deploy_suite(connect(url), deployer=deployer, founders=founders).as_dict()
-        configs = {n: write_node_config(root, rpc_url=url, deployment=deployment, name=n)
+        w3 = connect(url)
+        deployment = deploy_suite(w3, deployer=deployer, founders=founders)
+        if before_launch is not None:
+            before_launch(w3, deployment, stores)
+        configs = {n: write_node_config(root, rpc_url=url, deployment=deployment.as_dict(), name=n)
                    for n in stores}  # fmt: skip
         launched: dict[str, subprocess.Popen[bytes]] = {}
         try:
             for n in stores:  # both start at once; then wait for each
                 launched[n] = launch(configs[n], ports[n])
             procs = {n: wait_healthy(p, configs[n], ports[n]) for n, p in launched.items()}
-            yield {"root": root, "procs": procs, "public": public, "deployment": deployment}
+            yield {"root": root, "procs": procs, "public": public, "url": url,
+                   "deployment": deployment, "w3": w3}  # fmt: skip
         finally:
             for proc in launched.values():
                 if proc.poll() is None:
                     proc.terminate()
                 proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("case-procs")
+    with village_and_county(root, seed="case-procs-deployer") as world:
+        yield {**world, "deployment": world["deployment"].as_dict()}
 
 
 def launch(config: Path, port: int) -> subprocess.Popen[bytes]:

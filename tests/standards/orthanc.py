@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from tests.devchain import stop
+
 ORTHANC = shutil.which("Orthanc") or "/usr/bin/Orthanc"
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 START_TIMEOUT_S = 30.0
@@ -175,12 +177,7 @@ def orthanc(
         _wait_ready(server)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop(proc, grace_s=15)
         log.close()
 
 
