@@ -21,6 +21,7 @@ from eth_utils.address import to_checksum_address
 from contracts.typing import Tier
 from ledger.abc import TransactionLocation
 from ledger.chain import Ledger
+from ledger.config import Genesis
 from ledger.exceptions import TransactionNotFound, TransactionRejected, UnknownValidator
 from ledger.seal import verify_commit
 from ledger.typing import Address, BlockNumber, Hash32
@@ -68,6 +69,20 @@ def _mined_in(ledger: Ledger, tx_hash: Hash32) -> TransactionLocation | None:
         return ledger.get_transaction(tx_hash)[1]
     except TransactionNotFound:
         return None  # not gossiped to this node yet
+
+
+def _four_validators() -> Genesis:
+    """A governed genesis whose four founders all validate, each with its own validator key."""
+    return governed_genesis(
+        [
+            Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
+            Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
+            Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
+            Founder(
+                NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER
+            ),
+        ]
+    )
 
 
 def sorted_set(*keys: bytes) -> tuple[Address, ...]:
@@ -150,16 +165,7 @@ async def test_a_validator_flagged_off_is_dropped_from_every_validators_links(
     tmp_path: Path,
 ) -> None:
     """All four configure each other; the chain's vote overrides the config files."""
-    genesis = governed_genesis(
-        [
-            Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
-            Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
-            Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
-            Founder(
-                NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER
-            ),
-        ]
-    )
+    genesis = _four_validators()
     cluster = Cluster(tmp_path, n=4, genesis=genesis)
     txs = Txs(cluster)
     leaver = address_bytes(NEWCOMER)
@@ -200,16 +206,7 @@ async def test_a_member_rotates_its_validator_key_and_only_the_new_key_seals_aft
     validator's links; node 0 restarted on the new key seals again, which the chain's
     progress shows once another validator stops (3 of 4 is the quorum).
     """
-    genesis = governed_genesis(
-        [
-            Founder(A0, Tier.VILLAGE_CLINIC, validator=True, validator_key=V0),
-            Founder(A1, Tier.TOWNSHIP_HEALTH_CENTRE, validator=True, validator_key=V1),
-            Founder(A2, Tier.COUNTY_HOSPITAL, validator=True, validator_key=V2),
-            Founder(
-                NEWCOMER_ACCOUNT, Tier.TERTIARY_HOSPITAL, validator=True, validator_key=NEWCOMER
-            ),
-        ]
-    )
+    genesis = _four_validators()
     cluster = Cluster(tmp_path, n=4, genesis=genesis)
     txs = Txs(cluster)
     fresh_key = keccak(b"hospital 0's new validator key")
