@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from common.sqlite import enable_wal
 from gateway.disclosure.abc import DisclosureLogAPI, Filter
 from gateway.disclosure.entry import GENESIS, Entry, Served, make_entry
 from gateway.disclosure.exceptions import LogUnavailable
@@ -37,7 +38,7 @@ class SqliteDisclosureLog(DisclosureLogAPI):
         self._db = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=10.0
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()

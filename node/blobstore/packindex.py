@@ -22,11 +22,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from common.sqlite import enable_wal
 from node.exceptions import BlobStoreError
 from node.sqlite_layout import checked_version, execute_script
 from node.typing import CID
@@ -98,7 +98,7 @@ class PackIndex:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self._path, timeout=60, isolation_level=None)
-            _wal(db)
+            enable_wal(db)
             db.execute(f"PRAGMA synchronous={self._synchronous}")
             self._local.db = db
         return db
@@ -243,21 +243,3 @@ def _upgrade_v1(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE pins")
     db.execute("DROP INDEX IF EXISTS blocks_by_pack")
     log.info("blob index upgraded to layout %d", VERSION)
-
-
-def _wal(db: sqlite3.Connection, *, attempts: int = 200) -> None:
-    """Switch ``db`` to WAL, waiting out another process doing the same.
-
-    Turning a new database to WAL takes an exclusive lock for which SQLite does not call the
-    busy handler: when a hospital's node and gateway open a new store at once, one of them
-    gets "database is locked" at once, whatever the connection's timeout. Retried for up to
-    about ten seconds, then the error stands.
-    """
-    for attempt in range(attempts):
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
